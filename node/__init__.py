@@ -1,0 +1,1 @@
+"""The Allmende node service: configuration, stores, event log, HTTP app and CLI."""

@@ -1,0 +1,117 @@
+"""The `allmende` command: init, serve, token, reindex (other rooms add theirs here)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from node.config import ConfigError
+
+DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+
+
+@click.group()
+@click.version_option(package_name="allmende")
+def main() -> None:
+    """Allmende: a municipality's data space node."""
+
+
+def _fail(message: str) -> None:
+    click.echo(f"allmende: {message}", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@DIRECTORY
+@click.option("--name", help="Display name of the municipality (default: the folder name).")
+@click.option("--id", "node_id", help="The node's https identifier.")
+@click.option("--ags", default="01054", show_default=True, help="Amtlicher Gemeindeschlüssel.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--base-url", help="Public URL of the node (default: http://HOST:PORT).")
+def init(
+    directory: Path,
+    name: str | None,
+    node_id: str | None,
+    ags: str,
+    host: str,
+    port: int,
+    base_url: str | None,
+) -> None:
+    """Create a node folder: configuration and a fresh signing key."""
+    from node.setup_files import init_directory
+
+    try:
+        config = init_directory(
+            directory, name=name, node_id=node_id, ags=ags, host=host, port=port, base_url=base_url
+        )
+    except (FileExistsError, ConfigError) as exc:
+        _fail(str(exc))
+    click.echo(f"created {config} and a signing key; start it with: allmende serve {directory}")
+
+
+@main.command()
+@DIRECTORY
+@click.option("--host", help="Listen address (overrides http.host).")
+@click.option("--port", type=int, help="Listen port (overrides http.port).")
+def serve(directory: Path, host: str | None, port: int | None) -> None:
+    """Run the node until SIGTERM or Ctrl-C."""
+    from node.server import run
+
+    try:
+        run(directory, host=host, port=port)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@DIRECTORY
+@click.option("--role", type=click.Choice(["admin"]), default="admin", show_default=True)
+@click.option("--ttl", type=int, default=12 * 3600, show_default=True, help="Lifetime in seconds.")
+@click.option("--subject", default="operator", show_default=True)
+def token(directory: Path, role: str, ttl: int, subject: str) -> None:
+    """Print a bearer token (JWT) for the admin API."""
+    from node.auth import mint_token
+    from node.config import load_settings
+    from node.keys import load_key
+
+    try:
+        settings = load_settings(directory)
+    except ConfigError as exc:
+        _fail(str(exc))
+    key = load_key(settings.key_path)
+    click.echo(mint_token(key, settings.node.id, role=role, subject=subject, ttl=ttl))
+
+
+@main.command()
+@DIRECTORY
+def reindex(directory: Path) -> None:
+    """Rebuild the RDF store from the event log (stop the node first)."""
+    from node.config import load_settings
+    from node.keys import load_key
+    from node.runtime import Node
+    from node.store import OxigraphStore
+
+    try:
+        settings = load_settings(directory)
+    except ConfigError as exc:
+        _fail(str(exc))
+    target = settings.store_path
+    fresh = target.with_name(target.name + ".reindex")
+    shutil.rmtree(fresh, ignore_errors=True)
+    node = Node(settings, load_key(settings.key_path), store=OxigraphStore(fresh))
+    try:
+        applied = node.project()
+        graphs = len(node.store.graphs())
+    finally:
+        node.close()
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    click.echo(f"reindexed {applied} events into {graphs} graphs at {target}")

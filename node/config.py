@@ -1,0 +1,180 @@
+"""Node configuration: `DIR/allmende.toml`, every key overridable by `ALLMENDE_<SECTION>_<KEY>`.
+
+A wrong or missing setting must stop start-up with one line that names it, because the
+operator of a small municipality reads that line and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_FILE = "allmende.toml"
+KEY_FILE = "node-key.pem"
+AGS_PATTERN = re.compile(r"^\d{2}(\d(\d{2}(\d{3})?)?)?$")
+
+
+class ConfigError(Exception):
+    """A setting that is wrong or missing; its message is one line naming the setting."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NodeSection(_Section):
+    id: str
+    name: str = Field(min_length=1, max_length=200)
+    ags: str
+    base_url: str
+
+    @field_validator("id")
+    @classmethod
+    def _https_id(cls, value: str) -> str:
+        if not re.match(r"^https://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("must be an https URL, e.g. https://luetjenholm.example/")
+        return value
+
+    @field_validator("ags")
+    @classmethod
+    def _ags(cls, value: str) -> str:
+        if not AGS_PATTERN.match(value):
+            raise ValueError("must be an Amtlicher Gemeindeschlüssel of 2, 3, 5 or 8 digits")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("must be an http(s) URL without query, e.g. https://data.example/")
+        return value.rstrip("/")
+
+
+class HttpSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=1, le=65535)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    shutdown_timeout: float = Field(default=10.0, gt=0)
+
+
+class DatabaseSection(_Section):
+    url: str = "sqlite:///data/control.sqlite"
+
+    @field_validator("url")
+    @classmethod
+    def _known_dialect(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+
+class StoreSection(_Section):
+    path: str = "data/store"
+
+
+class KafkaSection(_Section):
+    bootstrap_servers: str = ""
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str = ""
+    sasl_username: str = ""
+    sasl_password: str = Field(default="", repr=False)
+    ssl_cafile: str = ""
+
+
+class Peer(_Section):
+    id: str
+    jwk: dict[str, str] | None = None
+    jwks_url: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _https_id(cls, value: str) -> str:
+        return NodeSection._https_id(value)
+
+
+class TrustSection(_Section):
+    peers: list[Peer] = []
+    admin_jwks: list[dict[str, str]] = []
+
+
+class Settings(_Section):
+    """The validated configuration plus the directory it was read from."""
+
+    node: NodeSection
+    http: HttpSection = HttpSection()
+    database: DatabaseSection = DatabaseSection()
+    store: StoreSection = StoreSection()
+    kafka: KafkaSection = KafkaSection()
+    trust: TrustSection = TrustSection()
+    directory: Path = Path()
+
+    @property
+    def database_url(self) -> str:
+        """SQLite paths are relative to the node directory, so a node folder can move."""
+        url = self.database.url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            return "sqlite:///" + str(self.directory / url.removeprefix("sqlite:///"))
+        if url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def store_path(self) -> Path:
+        return self.directory / self.store.path
+
+    @property
+    def key_path(self) -> Path:
+        return self.directory / KEY_FILE
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "node": NodeSection,
+    "http": HttpSection,
+    "database": DatabaseSection,
+    "store": StoreSection,
+    "kafka": KafkaSection,
+}
+
+
+def env_name(section: str, key: str) -> str:
+    return f"ALLMENDE_{section}_{key}".upper()
+
+
+def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """Overlay ALLMENDE_* variables; return which dotted keys came from the environment."""
+    origins: dict[str, str] = {}
+    for section, model in _SECTIONS.items():
+        for key in model.model_fields:
+            name = env_name(section, key)
+            if name in environ:
+                raw.setdefault(section, {})[key] = environ[name]
+                origins[f"{section}.{key}"] = name
+    return origins
+
+
+def load_settings(directory: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, overlay and validate; raise ConfigError with one line on the first problem."""
+    environ = os.environ if environ is None else environ
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path}: not found (create it with `allmende init {directory}`)")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    origins = _apply_environment(raw, environ)
+    raw["directory"] = directory.resolve()
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        source = f" (from {origins[where]})" if where in origins else f" in {path}"
+        message = "is missing" if error["type"] == "missing" else error["msg"]
+        raise ConfigError(f"setting {where}{source}: {message}") from exc

@@ -1,0 +1,185 @@
+"""Appending to and reading from the event log, inside the caller's SQL transaction.
+
+The caller adds its own control-plane rows to the same session, so a change and the event
+that records it are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from node.events.envelope import check_envelope, now, parse_time
+from node.events.signing import (
+    VerificationError,
+    sign_batch,
+    sign_event,
+    verify_batch,
+    verify_event,
+)
+from node.keys import NodeKey
+from node.models import EventBatch, EventRecord
+
+
+@dataclass(frozen=True)
+class BatchProof:
+    id: str
+    index: int
+    digests: list[str]
+    signature: str
+
+
+@dataclass(frozen=True)
+class SignedEvent:
+    """An envelope with what proves who made it: its own JWS or its place in a signed batch."""
+
+    event: dict[str, Any]
+    signature: str | None = None
+    batch: BatchProof | None = None
+    seq: int | None = None
+
+    def verify(
+        self, keys: Mapping[str, Ed25519PublicKey], batch_events: Sequence[Any] = ()
+    ) -> None:
+        """Check the signature; a batch member needs all events of its batch, in order."""
+        if self.signature is not None:
+            verify_event(self.event, self.signature, keys)
+        elif self.batch is not None:
+            verify_batch(
+                self.batch.id, batch_events, self.batch.digests, self.batch.signature, keys
+            )
+        else:
+            raise VerificationError(f"event {self.event.get('id')!r} carries no signature")
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"event": self.event}
+        if self.seq is not None:
+            body["seq"] = self.seq
+        if self.signature is not None:
+            body["signature"] = self.signature
+        if self.batch is not None:
+            body["batch"] = {
+                "id": self.batch.id,
+                "index": self.batch.index,
+                "digests": self.batch.digests,
+                "signature": self.batch.signature,
+            }
+        return body
+
+
+class EventLog:
+    """Signs this node's events and writes them; reads any page of the log back."""
+
+    def __init__(self, key: NodeKey, node_id: str) -> None:
+        self.key = key
+        self.node_id = node_id
+
+    def append(
+        self, session: Session, events: Sequence[dict[str, Any]], *, batch: bool | None = None
+    ) -> list[EventRecord]:
+        """Sign and add events to the session; batch-sign when there is more than one."""
+        for event in events:
+            check_envelope(event)
+        recorded = now()
+        use_batch = len(events) > 1 if batch is None else batch
+        records: list[EventRecord] = []
+        if use_batch and events:
+            batch_id = uuid.uuid4().hex
+            digests, signature = sign_batch(batch_id, events, self.key)
+            session.add(
+                EventBatch(
+                    id=batch_id,
+                    source=self.node_id,
+                    digests=json.dumps(digests),
+                    signature=signature,
+                )
+            )
+            session.flush()
+            for index, event in enumerate(events):
+                records.append(_record(event, recorded, batch_id=batch_id, batch_index=index))
+        else:
+            for event in events:
+                records.append(_record(event, recorded, signature=sign_event(event, self.key)))
+        session.add_all(records)
+        session.flush()
+        return records
+
+    @staticmethod
+    def last_seq(session: Session) -> int:
+        return session.exec(select(func.max(EventRecord.seq))).one() or 0
+
+    @staticmethod
+    def read(
+        session: Session, after: int = 0, limit: int = 1000, *, local_only: bool = False
+    ) -> list[SignedEvent]:
+        query = select(EventRecord).where(col(EventRecord.seq) > after)
+        if local_only:
+            query = query.where(col(EventRecord.local).is_(True))
+        rows = session.exec(query.order_by(col(EventRecord.seq)).limit(limit)).all()
+        batch_ids = {row.batch_id for row in rows if row.batch_id}
+        batches = (
+            {
+                batch.id: batch
+                for batch in session.exec(
+                    select(EventBatch).where(col(EventBatch.id).in_(batch_ids))
+                )
+            }
+            if batch_ids
+            else {}
+        )
+        return [_signed(row, batches) for row in rows]
+
+    @staticmethod
+    def batch_events(session: Session, batch_id: str) -> list[dict[str, Any]]:
+        rows = session.exec(
+            select(EventRecord.envelope)
+            .where(EventRecord.batch_id == batch_id)
+            .order_by(col(EventRecord.batch_index))
+        ).all()
+        return [json.loads(envelope) for envelope in rows]
+
+
+def _record(
+    event: dict[str, Any],
+    recorded: Any,
+    *,
+    signature: str | None = None,
+    batch_id: str | None = None,
+    batch_index: int | None = None,
+    local: bool = True,
+) -> EventRecord:
+    return EventRecord(
+        id=event["id"],
+        source=event["source"],
+        type=event["type"],
+        subject=event.get("subject"),
+        time=parse_time(event["time"]),
+        envelope=json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+        signature=signature,
+        batch_id=batch_id,
+        batch_index=batch_index,
+        local=local,
+        recorded_at=recorded,
+    )
+
+
+def _signed(row: EventRecord, batches: Mapping[str, EventBatch]) -> SignedEvent:
+    proof = None
+    if row.batch_id is not None:
+        batch = batches[row.batch_id]
+        proof = BatchProof(
+            id=batch.id,
+            index=row.batch_index or 0,
+            digests=json.loads(batch.digests),
+            signature=batch.signature,
+        )
+    return SignedEvent(
+        event=json.loads(row.envelope), signature=row.signature, batch=proof, seq=row.seq
+    )

@@ -1,0 +1,1 @@
+"""The node's HTTP surface (aiohttp): one module per concern, wired in `app.py`."""

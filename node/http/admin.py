@@ -1,0 +1,56 @@
+"""Admin routes of the foundation: reading the node's own event log."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from sqlmodel import Session
+
+from node.events import EventLog
+from node.http.openapi import describe, query_param
+from node.http.problems import Problem
+from node.http.security import admin_only
+from node.runtime import Node
+
+MAX_PAGE = 1000
+
+
+def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Problem(400, "Bad Request", f"query parameter {name!r} must be an integer") from None
+    if not low <= value <= high:
+        raise Problem(400, "Bad Request", f"query parameter {name!r} must be in {low}..{high}")
+    return value
+
+
+@describe(
+    "A page of the event log with signatures",
+    tags=["events"],
+    admin=True,
+    parameters=[
+        query_param("after", "sequence number to start after", {"type": "integer"}),
+        query_param("limit", f"page size, at most {MAX_PAGE}", {"type": "integer"}),
+    ],
+)
+@admin_only
+async def events(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    after = int_param(request, "after", 0, 0, 2**62)
+    limit = int_param(request, "limit", 100, 1, MAX_PAGE)
+
+    def page() -> list[dict[str, object]]:
+        with Session(node.engine) as session:
+            return [signed.to_json() for signed in EventLog.read(session, after, limit)]
+
+    items = await asyncio.to_thread(page)
+    return web.json_response({"items": items, "next_after": items[-1]["seq"] if items else after})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/admin/events", events)

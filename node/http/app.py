@@ -1,0 +1,70 @@
+"""The aiohttp application: middlewares, then each room's routes."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from sqlmodel import Session
+
+from node import rooms
+from node.events import EventLog
+from node.http.problems import Handler, problem_middleware
+from node.metrics import Metrics
+from node.runtime import Node
+
+access = logging.getLogger("allmende.access")
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count, time and log every request; the query string is never logged (it may hold tokens)."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status_code
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics: Metrics = request.app["metrics"]
+        metrics.requests.labels(request.method, route, f"{status // 100}xx").inc()
+        metrics.latency.labels(route).observe(elapsed)
+        access.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "ms": round(elapsed * 1000, 2),
+                "remote": request.remote,
+            },
+        )
+
+
+def create_app(node: Node, *, close_node: bool = True) -> web.Application:
+    max_body = node.settings.http.max_body_bytes
+    app = web.Application(client_max_size=max_body, middlewares=[observe, problem_middleware])
+    app["node"] = node
+    app["max_body"] = max_body
+
+    def last_seq() -> float:
+        with Session(node.engine) as session:
+            return float(EventLog.last_seq(session))
+
+    app["metrics"] = Metrics(last_seq)
+    for setup in rooms.route_setups():
+        setup(app)
+    if close_node:
+
+        async def close(_app: web.Application) -> None:
+            node.close()
+
+        app.on_cleanup.append(close)
+    return app

@@ -1,0 +1,85 @@
+"""Routes every node has: health, metrics, keys, API description."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from node import db, kafka
+from node.http import openapi
+from node.http.openapi import describe
+from node.runtime import Node
+
+KAFKA_CHECK_TTL = 5.0
+
+
+@describe(
+    "Liveness and readiness of the database, the RDF store and Kafka (if configured)",
+    tags=["operations"],
+    responses={"200": {"description": "ready"}, "503": {"description": "not ready"}},
+)
+async def health(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    checks = {
+        "database": await _check(asyncio.to_thread(db.ping, node.engine)),
+        "store": await _check(asyncio.to_thread(node.store.query, "ASK { ?s ?p ?o }")),
+        "kafka": await _kafka_check(request.app),
+    }
+    ready = all(value in {"ok", "not configured"} for value in checks.values())
+    body = {"status": "ready" if ready else "not ready", "live": True, "checks": checks}
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def _check(work: Any) -> str:
+    try:
+        await work
+    except Exception as exc:
+        return f"failing: {type(exc).__name__}"
+    return "ok"
+
+
+async def _kafka_check(app: web.Application) -> str:
+    node: Node = app["node"]
+    if not node.settings.kafka.bootstrap_servers:
+        return "not configured"
+    cached = app.get("kafka_check")
+    if cached and time.monotonic() - cached[0] < KAFKA_CHECK_TTL:
+        return str(cached[1])
+    result = await _check(kafka.ping(kafka.client_options(node.settings.kafka)))
+    app["kafka_check"] = (time.monotonic(), result)
+    return result
+
+
+@describe("Prometheus metrics in the text exposition format", tags=["operations"])
+async def metrics(request: web.Request) -> web.Response:
+    payload = await asyncio.to_thread(generate_latest, request.app["metrics"].registry)
+    return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@describe("The node's public signing keys (JWKS, OKP/Ed25519)", tags=["trust"])
+async def jwks(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    return web.json_response(
+        node.key.jwks(),
+        content_type="application/jwk-set+json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@describe("This API, described as OpenAPI 3.1", tags=["operations"])
+async def openapi_document(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    document = openapi.build(request.app, f"Allmende node {node.settings.node.name}", "1")
+    document["servers"] = [{"url": node.base_url}]
+    return web.json_response(document)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/.well-known/jwks.json", jwks)
+    app.router.add_get("/openapi.json", openapi_document)

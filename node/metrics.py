@@ -1,0 +1,29 @@
+"""Prometheus metrics of one node; a registry per node so tests can run several side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self, last_seq: Callable[[], float]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "allmende_http_requests",
+            "HTTP requests by route and status class",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "allmende_http_request_seconds",
+            "HTTP request duration",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.event_log_seq = Gauge(
+            "allmende_event_log_seq", "Sequence number of the newest event", registry=self.registry
+        )
+        self.event_log_seq.set_function(last_seq)

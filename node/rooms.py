@@ -1,0 +1,26 @@
+"""Where each room of the node plugs in: its HTTP routes and its event projections.
+
+A room (catalog, ingest, SPARQL, ...) offers `setup(app)` for routes and
+`install(projector)` for the event types it projects; adding a room is one line here.
+Imports happen inside the functions so that rooms may import the runtime freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from node.events.projector import Projector
+
+
+def route_setups() -> list[Callable[[web.Application], None]]:
+    from node.http import admin, foundation
+
+    return [foundation.setup, admin.setup]
+
+
+def projection_setups() -> list[Callable[[Projector], None]]:
+    return []

@@ -1,0 +1,122 @@
+"""The running node: settings, key, control plane, data plane, event log and projector.
+
+All writes go through one writer thread, so SQLite never sees two writers, the event log's
+sequence numbers are committed in order, and the projector follows right behind them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlmodel import Session, SQLModel
+
+from node import db, rooms
+from node.config import Settings, load_settings
+from node.events import EventLog, new_event
+from node.events.projector import Projector
+from node.keys import NodeKey, load_key
+from node.models import EventRecord
+from node.store import OxigraphStore, QuadStore
+from policies import jws
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class Node:
+    def __init__(self, settings: Settings, key: NodeKey, store: QuadStore | None = None) -> None:
+        self.settings = settings
+        self.key = key
+        self.engine = db.make_engine(settings.database_url)
+        db.upgrade(self.engine)
+        self.store: QuadStore = store or OxigraphStore(settings.store_path)
+        self.log = EventLog(key, settings.node.id)
+        self.projector = Projector()
+        for install in rooms.projection_setups():
+            install(self.projector)
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="writer")
+        self.extensions: dict[str, Any] = {}
+
+    @classmethod
+    def open(cls, directory: Path, environ: Mapping[str, str] | None = None) -> Node:
+        settings = load_settings(directory, environ)
+        return cls(settings, load_key(settings.key_path))
+
+    @property
+    def id(self) -> str:
+        return self.settings.node.id
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.node.base_url
+
+    def admin_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Keys whose tokens open admin routes: the node's own plus any configured ones."""
+        keys = jws.keys_from_jwks({"keys": self.settings.trust.admin_jwks})
+        keys[self.key.kid] = self.key.public
+        return keys
+
+    def event(self, type: str, data: Any, *, subject: str | None = None) -> dict[str, Any]:
+        return new_event(self.id, type, data, subject=subject)
+
+    def commit(
+        self,
+        events: Sequence[dict[str, Any]],
+        rows: Sequence[SQLModel] = (),
+        *,
+        before: Callable[[Session], None] | None = None,
+    ) -> list[EventRecord]:
+        """Write rows and their events in one transaction, then project. Blocking."""
+        records = self._commit_only(events, rows, before)
+        self.project()
+        return records
+
+    async def publish(
+        self,
+        events: Sequence[dict[str, Any]],
+        rows: Sequence[SQLModel] = (),
+        *,
+        before: Callable[[Session], None] | None = None,
+    ) -> list[EventRecord]:
+        """Commit on the writer thread; returns once committed (projection follows at once)."""
+        loop = asyncio.get_running_loop()
+        records = await loop.run_in_executor(
+            self._writer, lambda: self._commit_only(events, rows, before)
+        )
+        loop.run_in_executor(self._writer, self.project).add_done_callback(_log_failure)
+        return records
+
+    def _commit_only(
+        self,
+        events: Sequence[dict[str, Any]],
+        rows: Sequence[SQLModel],
+        before: Callable[[Session], None] | None,
+    ) -> list[EventRecord]:
+        with db.transaction(self.engine) as session:
+            if before is not None:
+                before(session)
+            session.add_all(rows)
+            return self.log.append(session, events)
+
+    async def write(self, work: Callable[[], T]) -> T:
+        """Run any blocking write on the writer thread, in order with event commits."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, work)
+
+    def project(self) -> int:
+        return self.projector.catch_up(self.engine, self.store)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self.store.close()
+        self.engine.dispose()
+
+
+def _log_failure(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("projection failed", exc_info=future.exception())

@@ -1,0 +1,40 @@
+"""What the node needs from a quad store, so that a remote SPARQL store can replace Oxigraph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import pyoxigraph as ox
+
+# Bookkeeping (projection checkpoint) lives in the store it describes, so a rebuilt or
+# restored store always knows how far it is; the graph is never served to clients.
+SYSTEM_GRAPH = "urn:x-allmende:system"
+
+
+class QuadStore(Protocol):
+    def query(self, sparql: str, **options: Any) -> Any:
+        """Run a SPARQL 1.1 query; options as pyoxigraph's `Store.query`."""
+
+    def add_quads(self, quads: Iterable[ox.Quad]) -> None: ...
+
+    def load(self, data: bytes, fmt: ox.RdfFormat, graph: str) -> None:
+        """Add the triples of a document to a named graph."""
+
+    def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None: ...
+
+    def drop_graph(self, graph: str) -> None: ...
+
+    def graphs(self) -> list[str]:
+        """Named graphs holding data, the system graph left out."""
+
+    def get_meta(self, name: str) -> str | None: ...
+
+    def set_meta(self, name: str, value: str) -> None: ...
+
+    def dump_nquads(self) -> bytes:
+        """Every data quad as sorted N-Quads: the store's state in a comparable form."""
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...

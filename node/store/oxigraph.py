@@ -1,0 +1,85 @@
+"""Embedded, on-disk Oxigraph: the default data plane of a node."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from node.store.base import SYSTEM_GRAPH
+
+_META = "urn:x-allmende:meta:"
+
+
+class OxigraphStore:
+    """A pyoxigraph Store; `raw` is exposed for the SPARQL endpoint's streaming results."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        if path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.raw = ox.Store(str(path)) if path is not None else ox.Store()
+
+    def query(self, sparql: str, **options: Any) -> Any:
+        return self.raw.query(sparql, **options)
+
+    def add_quads(self, quads: Iterable[ox.Quad]) -> None:
+        self.raw.extend(quads)
+
+    def load(self, data: bytes, fmt: ox.RdfFormat, graph: str) -> None:
+        self.raw.load(data, format=fmt, to_graph=ox.NamedNode(graph))
+
+    def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None:
+        node = ox.NamedNode(graph)
+        parsed = [
+            ox.Quad(quad.subject, quad.predicate, quad.object, node)
+            for quad in ox.parse(data, format=fmt)
+        ]
+        if self.raw.contains_named_graph(node):
+            self.raw.clear_graph(node)
+        self.raw.extend(parsed)
+
+    def drop_graph(self, graph: str) -> None:
+        node = ox.NamedNode(graph)
+        if self.raw.contains_named_graph(node):
+            self.raw.remove_graph(node)
+
+    def graphs(self) -> list[str]:
+        return sorted(
+            graph.value
+            for graph in self.raw.named_graphs()
+            if isinstance(graph, ox.NamedNode) and graph.value != SYSTEM_GRAPH
+        )
+
+    def get_meta(self, name: str) -> str | None:
+        for quad in self.raw.quads_for_pattern(
+            ox.NamedNode(_META + name), None, None, ox.NamedNode(SYSTEM_GRAPH)
+        ):
+            return str(getattr(quad.object, "value", ""))
+        return None
+
+    def set_meta(self, name: str, value: str) -> None:
+        subject, graph = ox.NamedNode(_META + name), ox.NamedNode(SYSTEM_GRAPH)
+        predicate = ox.NamedNode(_META + "value")
+        for quad in list(self.raw.quads_for_pattern(subject, None, None, graph)):
+            self.raw.remove(quad)
+        self.raw.add(ox.Quad(subject, predicate, ox.Literal(value), graph))
+
+    def dump_nquads(self) -> bytes:
+        system = ox.NamedNode(SYSTEM_GRAPH)
+        lines = sorted(
+            str(quad) + " ."
+            for quad in self.raw.quads_for_pattern(None, None, None)
+            if quad.graph_name != system
+        )
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+
+    def flush(self) -> None:
+        if self.path is not None:
+            self.raw.flush()
+
+    def close(self) -> None:
+        self.flush()
+        del self.raw
