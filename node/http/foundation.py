@@ -46,11 +46,12 @@ async def _kafka_check(app: web.Application) -> str:
     node: Node = app["node"]
     if not node.settings.kafka.bootstrap_servers:
         return "not configured"
-    cached = app.get("kafka_check")
+    cache: dict[str, tuple[float, str]] = app["kafka_check"]
+    cached = cache.get("last")
     if cached and time.monotonic() - cached[0] < KAFKA_CHECK_TTL:
-        return str(cached[1])
+        return cached[1]
     result = await _check(kafka.ping(kafka.client_options(node.settings.kafka)))
-    app["kafka_check"] = (time.monotonic(), result)
+    cache["last"] = (time.monotonic(), result)
     return result
 
 
@@ -79,6 +80,7 @@ async def openapi_document(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    app["kafka_check"] = {}
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/.well-known/jwks.json", jwks)

@@ -1,0 +1,153 @@
+"""The event log is the source of truth: it survives restarts and rebuilds the store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+from rdflib.compare import isomorphic
+from sqlmodel import Session
+
+from node.events import EventLog
+from node.runtime import Node
+from policies import jws
+from tests.support import make_node
+
+GRAPH = "https://luetjenholm.example/graphs/sample"
+TURTLE = """
+@prefix sosa: <http://www.w3.org/ns/sosa/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<https://luetjenholm.example/sensors/dgh-01> a sosa:Sensor ;
+    sosa:madeObservation [ a sosa:Observation ; sosa:hasSimpleResult "61.5"^^xsd:decimal ] .
+"""
+
+
+def write_sample_history(node: Node) -> None:
+    """Replace, extend, drop and re-add graphs: the store's end state depends on the order."""
+    node.commit(
+        [node.event("graph.replaced", {"graph": GRAPH, "format": "text/turtle", "content": TURTLE})]
+    )
+    node.commit(
+        [
+            node.event(
+                "graph.extended",
+                {
+                    "graph": GRAPH,
+                    "format": "application/n-triples",
+                    "content": f'<{GRAPH}#a> <{GRAPH}#p> "{index}" .\n',
+                },
+            )
+            for index in range(3)
+        ]
+    )
+    node.commit([node.event("graph.replaced", {"graph": GRAPH + "2", "content": ""})])
+    node.commit([node.event("graph.dropped", {"graph": GRAPH + "2"})])
+
+
+def dataset_graphs(node: Node) -> dict[str, rdflib.Graph]:
+    graphs = {}
+    for name in node.store.graphs():
+        graph = rdflib.Graph()
+        graph.parse(
+            data=node.store.raw.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name)),
+            format="nt",
+        )
+        graphs[name] = graph
+    return graphs
+
+
+def test_events_survive_restart_and_verify(tmp_path: Path, database_url: str | None) -> None:
+    node = make_node(tmp_path, database_url=database_url)
+    write_sample_history(node)
+    kid, jwks = node.key.kid, node.key.jwks()
+    node.close()
+
+    reopened = make_node(tmp_path, database_url=database_url)
+    try:
+        with Session(reopened.engine) as session:
+            page = EventLog.read(session, after=0, limit=100)
+            assert [signed.seq for signed in page] == sorted(s.seq for s in page)
+            assert len(page) == 6
+            keys = jws.keys_from_jwks(jwks)
+            for signed in page:
+                batch = EventLog.batch_events(session, signed.batch.id) if signed.batch else []
+                signed.verify(keys, batch)
+        assert page[1].batch is not None and page[1].batch.digests == page[3].batch.digests  # type: ignore[union-attr]
+        assert reopened.key.kid == kid
+        assert reopened.store.graphs() == [GRAPH]
+    finally:
+        reopened.close()
+
+
+def test_reindex_reproduces_the_store(tmp_path: Path, database_url: str | None) -> None:
+    node = make_node(tmp_path, database_url=database_url)
+    write_sample_history(node)
+    before = dataset_graphs(node)
+    node.close()
+    assert len(before[GRAPH]) == 7
+
+    env = {"PATH": "/usr/bin:/bin"}
+    if database_url:
+        env["ALLMENDE_DATABASE_URL"] = database_url
+    result = subprocess.run(
+        [sys.executable, "-m", "node", "reindex", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "reindexed 6 events into 1 graphs" in result.stdout
+
+    after_node = make_node(tmp_path, database_url=database_url)
+    try:
+        after = dataset_graphs(after_node)
+    finally:
+        after_node.close()
+    assert after.keys() == before.keys()
+    for name, graph in before.items():
+        assert isomorphic(graph, after[name]), name
+
+
+def test_projection_catches_up_after_unprojected_commit(tmp_path: Path) -> None:
+    """A crash between commit and projection: the next start projects what was missed."""
+    node = make_node(tmp_path)
+    records = node._commit_only(
+        [
+            node.event(
+                "graph.replaced", {"graph": GRAPH, "format": "text/turtle", "content": TURTLE}
+            )
+        ],
+        (),
+        None,
+    )
+    assert records[0].seq == 1
+    assert node.store.graphs() == []
+    node.close()
+    reopened = make_node(tmp_path)
+    try:
+        assert reopened.project() == 1
+        assert reopened.store.graphs() == [GRAPH]
+        assert reopened.project() == 0
+    finally:
+        reopened.close()
+
+
+def test_envelope_is_cloudevents_json(tmp_path: Path) -> None:
+    node = make_node(tmp_path)
+    try:
+        node.commit([node.event("graph.dropped", {"graph": GRAPH}, subject="sample")])
+        with Session(node.engine) as session:
+            event = EventLog.read(session)[0].event
+        assert event["specversion"] == "1.0"
+        assert event["source"] == node.id
+        assert event["type"] == "de.allmende.graph.dropped"
+        assert event["subject"] == "sample"
+        assert event["datacontenttype"] == "application/json"
+        assert json.loads(json.dumps(event)) == event
+    finally:
+        node.close()
