@@ -161,12 +161,15 @@ def bad_tokens(node: Node) -> dict[str, str]:
         algorithm="HS256",
         headers={"kid": node.key.kid},
     )
-    sign = lambda **o: jwt.encode(
-        claims_for(node, **o),
-        node.key.private,
-        algorithm="EdDSA",  # noqa: E731
-        headers={"kid": node.key.kid},
-    )
+
+    def sign(**override: Any) -> str:
+        return jwt.encode(
+            claims_for(node, **override),
+            node.key.private,
+            algorithm="EdDSA",
+            headers={"kid": node.key.kid},
+        )
+
     return {
         "alg none": unsigned_token(claims_for(node)),
         "HS256 with the public key": hs256,
