@@ -37,7 +37,7 @@ class Node:
         db.upgrade(self.engine)
         self.store: QuadStore = store or OxigraphStore(settings.store_path)
         self.log = EventLog(key, settings.node.id)
-        self.projector = Projector()
+        self.projector = Projector(settings.node.id)
         for install in rooms.projection_setups():
             install(self.projector)
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="writer")

@@ -22,6 +22,7 @@ from node.events.signing import (
     sign_batch,
     sign_event,
     verify_batch,
+    verify_batch_member,
     verify_event,
 )
 from node.keys import NodeKey
@@ -48,12 +49,21 @@ class SignedEvent:
     def verify(
         self, keys: Mapping[str, Ed25519PublicKey], batch_events: Sequence[Any] = ()
     ) -> None:
-        """Check the signature; a batch member needs all events of its batch, in order."""
+        """Check the signature; with `batch_events`, the whole batch and its order too."""
         if self.signature is not None:
             verify_event(self.event, self.signature, keys)
-        elif self.batch is not None:
+        elif self.batch is not None and batch_events:
             verify_batch(
                 self.batch.id, batch_events, self.batch.digests, self.batch.signature, keys
+            )
+        elif self.batch is not None:
+            verify_batch_member(
+                self.event,
+                self.batch.index,
+                self.batch.id,
+                self.batch.digests,
+                self.batch.signature,
+                keys,
             )
         else:
             raise VerificationError(f"event {self.event.get('id')!r} carries no signature")
@@ -110,6 +120,36 @@ class EventLog:
         session.add_all(records)
         session.flush()
         return records
+
+    @staticmethod
+    def append_foreign(session: Session, signed: SignedEvent) -> EventRecord | None:
+        """Add a peer's already-verified event with its proof; None if it is here already."""
+        check_envelope(signed.event)
+        if session.exec(
+            select(EventRecord.seq).where(EventRecord.id == signed.event["id"])
+        ).first():
+            return None
+        if signed.batch is not None and session.get(EventBatch, signed.batch.id) is None:
+            session.add(
+                EventBatch(
+                    id=signed.batch.id,
+                    source=signed.event["source"],
+                    digests=json.dumps(signed.batch.digests),
+                    signature=signed.batch.signature,
+                )
+            )
+            session.flush()
+        record = _record(
+            signed.event,
+            now(),
+            signature=signed.signature,
+            batch_id=signed.batch.id if signed.batch else None,
+            batch_index=signed.batch.index if signed.batch else None,
+            local=False,
+        )
+        session.add(record)
+        session.flush()
+        return record
 
     @staticmethod
     def last_seq(session: Session) -> int:

@@ -33,19 +33,26 @@ RDF_FORMATS = {
 
 
 class Projector:
-    """A registry of handlers by event type plus the loop that feeds them."""
+    """A registry of handlers by event type plus the loop that feeds them.
 
-    def __init__(self) -> None:
+    Events from peers (another `source`) go to the handlers registered with `foreign=True`,
+    so a peer's data always lands in its own graphs and never in the village's own.
+    """
+
+    def __init__(self, node_id: str) -> None:
+        self.node_id = node_id
         self.handlers: dict[str, Handler] = {}
+        self.foreign_handlers: dict[str, Handler] = {}
         self.register("de.allmende.graph.replaced", _graph_replaced)
         self.register("de.allmende.graph.extended", _graph_extended)
         self.register("de.allmende.graph.dropped", _graph_dropped)
 
-    def register(self, event_type: str, handler: Handler) -> None:
-        self.handlers[event_type] = handler
+    def register(self, event_type: str, handler: Handler, *, foreign: bool = False) -> None:
+        (self.foreign_handlers if foreign else self.handlers)[event_type] = handler
 
     def apply(self, store: QuadStore, signed: SignedEvent) -> None:
-        handler = self.handlers.get(signed.event["type"])
+        own = signed.event["source"] == self.node_id
+        handler = (self.handlers if own else self.foreign_handlers).get(signed.event["type"])
         if handler is None:
             log.debug("no projection for event type %s", signed.event["type"])
         else:

@@ -61,3 +61,23 @@ def verify_batch(
     for index, (event, expected) in enumerate(zip(events, digests, strict=True)):
         if jws.digest(event) != expected:
             raise VerificationError(f"batch {batch_id!r}: event {index} does not match its digest")
+
+
+def verify_batch_member(
+    event: Mapping[str, Any],
+    index: int,
+    batch_id: str,
+    digests: Sequence[str],
+    signature: str,
+    keys: Mapping[str, Ed25519PublicKey],
+) -> None:
+    """Check one event of a batch on its own: the signed digest list must name it at `index`.
+
+    Callers that verify many members of one batch may cache the statement check.
+    """
+    try:
+        jws.verify_detached(batch_statement(batch_id, digests), signature, keys)
+    except jws.SignatureError as exc:
+        raise VerificationError(f"batch {batch_id!r}: {exc}") from exc
+    if not 0 <= index < len(digests) or jws.digest(event) != digests[index]:
+        raise VerificationError(f"batch {batch_id!r}: event {index} does not match its digest")

@@ -151,3 +151,34 @@ def test_envelope_is_cloudevents_json(tmp_path: Path) -> None:
         assert json.loads(json.dumps(event)) == event
     finally:
         node.close()
+
+
+def test_foreign_events_are_kept_once_and_projected_apart(tmp_path: Path) -> None:
+    peer = make_node(tmp_path / "peer", name="Bredstedt")
+    peer.commit([peer.event("graph.dropped", {"graph": "urn:x"}) for _ in range(2)])
+    with Session(peer.engine) as session:
+        incoming = EventLog.read(session)
+    peer.close()
+
+    node = make_node(tmp_path / "own")
+    seen: list[str] = []
+    node.projector.register(
+        "de.allmende.graph.dropped",
+        lambda _store, event: seen.append(event["source"]),
+        foreign=True,
+    )
+    try:
+        with Session(node.engine) as session:
+            first = [EventLog.append_foreign(session, signed) for signed in incoming]
+            again = [EventLog.append_foreign(session, signed) for signed in incoming]
+            session.commit()
+        assert all(record is not None for record in first)
+        assert again == [None, None]
+        node.project()
+        assert seen == ["https://bredstedt.example/"] * 2
+        with Session(node.engine) as session:
+            stored = EventLog.read(session)
+        assert [s.event["id"] for s in stored] == [s.event["id"] for s in incoming]
+        assert stored[1].batch is not None and stored[1].batch.index == 1
+    finally:
+        node.close()

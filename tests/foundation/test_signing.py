@@ -103,3 +103,15 @@ def test_batch_with_dropped_or_changed_event_fails(key: NodeKey) -> None:
         verify_batch("b1", changed, digests, signature, keys_of(key))
     with pytest.raises(VerificationError):
         verify_batch("b2", batch, digests, signature, keys_of(key))
+
+
+def test_single_batch_member_verifies_on_its_own(key: NodeKey) -> None:
+    from node.events.signing import verify_batch_member
+
+    batch = events(4)
+    digests, signature = sign_batch("b1", batch, key)
+    verify_batch_member(batch[2], 2, "b1", digests, signature, keys_of(key))
+    with pytest.raises(VerificationError, match="event 1 does not match"):
+        verify_batch_member(batch[2], 1, "b1", digests, signature, keys_of(key))
+    with pytest.raises(VerificationError):
+        verify_batch_member(batch[2], 7, "b1", digests, signature, keys_of(key))
