@@ -86,6 +86,26 @@ def token(directory: Path, role: str, ttl: int, subject: str) -> None:
     click.echo(mint_token(key, settings.node.id, role=role, subject=subject, ttl=ttl))
 
 
+@main.group()
+def key() -> None:
+    """The node's signing key."""
+
+
+@key.command("rotate")
+@DIRECTORY
+def rotate(directory: Path) -> None:
+    """Replace the signing key; the old public key stays in the JWKS (restart the node)."""
+    from node.config import load_settings
+    from node.keys import rotate_key
+
+    try:
+        settings = load_settings(directory)
+    except ConfigError as exc:
+        _fail(str(exc))
+    old, new = rotate_key(settings.key_path)
+    click.echo(f"retired key {old}; new key {new.kid}. Restart the node and tell your peers.")
+
+
 @main.command()
 @DIRECTORY
 def reindex(directory: Path) -> None:

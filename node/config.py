@@ -87,6 +87,20 @@ class KafkaSection(_Section):
     ssl_cafile: str = ""
 
 
+class WebSection(_Section):
+    """Map tiles are off by default: a village may not have a tile server it is allowed to use."""
+
+    tiles: str = ""
+    tiles_attribution: str = ""
+
+    @field_validator("tiles")
+    @classmethod
+    def _tile_template(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^\s]+\{z\}[^\s]*$", value):
+            raise ValueError("must be a tile URL template with {z}, {x} and {y}")
+        return value
+
+
 class Peer(_Section):
     id: str
     jwk: dict[str, str] | None = None
@@ -112,6 +126,7 @@ class Settings(_Section):
     store: StoreSection = StoreSection()
     kafka: KafkaSection = KafkaSection()
     trust: TrustSection = TrustSection()
+    web: WebSection = WebSection()
     directory: Path = Path()
 
     @property
@@ -139,6 +154,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "database": DatabaseSection,
     "store": StoreSection,
     "kafka": KafkaSection,
+    "web": WebSection,
 }
 
 

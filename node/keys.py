@@ -11,7 +11,9 @@ from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
+    PublicFormat,
     load_pem_private_key,
+    load_pem_public_key,
 )
 
 from policies import jws
@@ -59,3 +61,40 @@ def load_key(path: Path) -> NodeKey:
     if not isinstance(private, Ed25519PrivateKey):
         raise ValueError(f"{path}: not an Ed25519 private key")
     return NodeKey(private)
+
+
+RETIRED = "retired-keys"
+
+
+def public_jwk_with_kid(public: Ed25519PublicKey) -> dict[str, str]:
+    return {
+        **jws.public_jwk(public),
+        "kid": jws.thumbprint(public),
+        "use": "sig",
+        "alg": jws.ALGORITHM,
+    }
+
+
+def load_retired(directory: Path) -> list[Ed25519PublicKey]:
+    """Public halves of rotated-out keys: still published, so old signatures keep verifying."""
+    keys = []
+    for path in sorted((directory / RETIRED).glob("*.pem")):
+        public = load_pem_public_key(path.read_bytes())
+        if isinstance(public, Ed25519PublicKey):
+            keys.append(public)
+    return keys
+
+
+def rotate_key(key_path: Path) -> tuple[str, NodeKey]:
+    """Retire the current key (only its public half is kept) and put a fresh one in place."""
+    old = load_key(key_path)
+    retired = key_path.parent / RETIRED
+    retired.mkdir(exist_ok=True)
+    (retired / f"{old.kid}.pem").write_bytes(
+        old.public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    fresh_path = key_path.with_name(key_path.name + ".new")
+    fresh_path.unlink(missing_ok=True)
+    fresh = generate_key(fresh_path)
+    os.replace(fresh_path, key_path)
+    return old.kid, fresh

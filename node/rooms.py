@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 
 
 def route_setups() -> list[Callable[[web.Application], None]]:
+    from node import web as web_room
     from node.http import admin, foundation
 
-    return [foundation.setup, admin.setup]
+    return [foundation.setup, admin.setup, web_room.setup]
 
 
 def projection_setups() -> list[Callable[[Projector], None]]:

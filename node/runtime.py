@@ -20,7 +20,7 @@ from node import db, rooms
 from node.config import Settings, load_settings
 from node.events import EventLog, new_event
 from node.events.projector import Projector
-from node.keys import NodeKey, load_key
+from node.keys import NodeKey, load_key, load_retired, public_jwk_with_kid
 from node.models import EventRecord
 from node.store import OxigraphStore, QuadStore
 from policies import jws
@@ -41,7 +41,7 @@ class Node:
         for install in rooms.projection_setups():
             install(self.projector)
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="writer")
-        self.extensions: dict[str, Any] = {}
+        self.retired_keys = load_retired(settings.directory)
 
     @classmethod
     def open(cls, directory: Path, environ: Mapping[str, str] | None = None) -> Node:
@@ -55,6 +55,10 @@ class Node:
     @property
     def base_url(self) -> str:
         return self.settings.node.base_url
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The current key first, then retired ones that old events were signed with."""
+        return {"keys": [self.key.jwk()] + [public_jwk_with_kid(k) for k in self.retired_keys]}
 
     def admin_keys(self) -> dict[str, Ed25519PublicKey]:
         """Keys whose tokens open admin routes: the node's own plus any configured ones."""

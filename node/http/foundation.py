@@ -65,7 +65,7 @@ async def metrics(request: web.Request) -> web.Response:
 async def jwks(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     return web.json_response(
-        node.key.jwks(),
+        node.jwks(),
         content_type="application/jwk-set+json",
         headers={"Cache-Control": "public, max-age=300"},
     )

@@ -182,3 +182,25 @@ def test_foreign_events_are_kept_once_and_projected_apart(tmp_path: Path) -> Non
         assert stored[1].batch is not None and stored[1].batch.index == 1
     finally:
         node.close()
+
+
+def test_key_rotation_keeps_old_signatures_verifiable(tmp_path: Path) -> None:
+    from node.keys import rotate_key
+
+    node = make_node(tmp_path)
+    node.commit([node.event("graph.dropped", {"graph": "urn:before"})])
+    old_kid = node.key.kid
+    node.close()
+    rotate_key(tmp_path / "node-key.pem")
+    node = make_node(tmp_path)
+    try:
+        assert node.key.kid != old_kid
+        node.commit([node.event("graph.dropped", {"graph": "urn:after"})])
+        published = jws.keys_from_jwks(node.jwks())
+        assert set(published) == {old_kid, node.key.kid}
+        with Session(node.engine) as session:
+            for signed in EventLog.read(session):
+                signed.verify(published)
+        assert old_kid not in node.admin_keys()
+    finally:
+        node.close()

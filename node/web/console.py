@@ -1,0 +1,97 @@
+"""The operator console under /admin: sign in with an admin token, then a session cookie."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+from sqlmodel import Session
+
+from node.auth import AuthError, verify_token
+from node.events import EventLog
+from node.http.openapi import describe
+from node.runtime import Node
+from node.web import sessions
+
+Page = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def signed_in(handler: Page) -> Page:
+    """Console pages need a session; without one the browser goes to the sign-in form."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        session = await get_session(request)
+        if not session.get("operator"):
+            raise web.HTTPSeeOther("/admin/login")
+        request["operator"] = session["operator"]
+        request["csrf"] = sessions.csrf_token(session)
+        return await handler(request)
+
+    return checked
+
+
+@describe("Console sign-in form", tags=["console"])
+@aiohttp_jinja2.template("admin/login.html")
+async def login_form(request: web.Request) -> dict[str, Any]:
+    session = await get_session(request)
+    return {"csrf": sessions.csrf_token(session), "error": None}
+
+
+@describe("Sign in to the console with an admin token", tags=["console"])
+async def login(request: web.Request) -> web.StreamResponse:
+    await sessions.check_csrf(request)
+    form = await request.post()
+    token = str(form.get("token", "")).strip()
+    node: Node = request.app["node"]
+    try:
+        principal = verify_token(token, node.admin_keys(), node.id)
+        if principal.role != "admin":
+            raise AuthError("this token has no admin role")
+    except AuthError as exc:
+        session = await get_session(request)
+        context = {"csrf": sessions.csrf_token(session), "error": str(exc)}
+        return aiohttp_jinja2.render_template("admin/login.html", request, context, status=401)
+    session = await new_session(request)
+    session["operator"] = principal.subject
+    sessions.csrf_token(session)
+    raise web.HTTPSeeOther("/admin/")
+
+
+@describe("Sign out of the console", tags=["console"])
+async def logout(request: web.Request) -> web.StreamResponse:
+    session = await sessions.check_csrf(request)
+    session.invalidate()
+    raise web.HTTPSeeOther("/admin/login")
+
+
+@describe(
+    "Console overview: sensors, ingest problems, peers, datasets, agreements, audit",
+    tags=["console"],
+)
+@signed_in
+@aiohttp_jinja2.template("admin/index.html")
+async def overview(request: web.Request) -> dict[str, Any]:
+    node: Node = request.app["node"]
+
+    def facts() -> dict[str, Any]:
+        with Session(node.engine) as session:
+            return {"last_seq": EventLog.last_seq(session), "graphs": len(node.store.graphs())}
+
+    return {
+        "operator": request["operator"],
+        "csrf": request["csrf"],
+        **await asyncio.to_thread(facts),
+    }
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/admin/login", login_form)
+    app.router.add_post("/admin/login", login)
+    app.router.add_post("/admin/logout", logout)
+    app.router.add_get("/admin/", overview)

@@ -1,0 +1,206 @@
+"""What the portal shows, read from the RDF store with SPARQL.
+
+The portal reads the same linked data that partners and researchers get, so a page can never
+show what the data does not say. Only the village's own graphs are read here; pooled data of
+peer villages has its own page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+
+from node.runtime import Node
+
+PREFIXES = """
+PREFIX sosa: <http://www.w3.org/ns/sosa/>
+PREFIX geo: <http://www.w3.org/2003/01/geo/wgs84_pos#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX qudt: <http://qudt.org/schema/qudt/>
+PREFIX dcat: <http://www.w3.org/ns/dcat#>
+PREFIX dct: <http://purl.org/dc/terms/>
+"""
+
+UNIT_SYMBOLS = {
+    "DEG_C": "°C",
+    "PERCENT": "%",
+    "CentiM": "cm",
+    "M": "m",
+    "MilliM": "mm",
+    "W": "W",
+    "KiloW-HR": "kWh",
+    "V": "V",
+    "MilliV": "mV",
+    "PPM": "ppm",
+    "LUX": "lx",
+    "HectoPA": "hPa",
+    "UNITLESS": "",
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    sensor: str
+    device: str
+    property: str
+    value: str
+    unit: str
+    time: str
+
+
+@dataclass(frozen=True)
+class Sensor:
+    iri: str
+    device: str
+    label: str
+    lat: float | None
+    lon: float | None
+
+
+def local_name(iri: str) -> str:
+    return iri.rstrip("/").replace("#", "/").rsplit("/", 1)[-1]
+
+
+def property_label(iri: str) -> str:
+    name = local_name(iri)
+    spaced = "".join(" " + c.lower() if c.isupper() else c for c in name).replace("_", " ")
+    return spaced.strip().capitalize()
+
+
+def unit_symbol(iri: str | None) -> str:
+    if not iri:
+        return ""
+    return UNIT_SYMBOLS.get(local_name(iri), local_name(iri))
+
+
+def own_graphs(node: Node) -> list[ox.NamedNode]:
+    """The village's own graphs: everything but peers' pooled data."""
+    peers = f"{node.base_url}/graphs/peers/"
+    return [ox.NamedNode(g) for g in node.store.graphs() if not g.startswith(peers)]
+
+
+def select(node: Node, query: str, **bindings: ox.NamedNode | ox.Literal) -> list[dict[str, Any]]:
+    """Run a SELECT over the village's own graphs; keyword arguments bind variables."""
+    graphs = own_graphs(node)
+    if not graphs:
+        return []
+    substitutions = {ox.Variable(name): term for name, term in bindings.items()}
+    solutions = node.store.query(
+        PREFIXES + query, default_graph=graphs, substitutions=substitutions or None
+    )
+    names = [variable.value for variable in solutions.variables]
+    rows = []
+    for solution in solutions:
+        rows.append(
+            {name: solution[name].value if solution[name] is not None else None for name in names}
+        )
+    return rows
+
+
+def device_of(node: Node, sensor_iri: str) -> str:
+    prefix = f"{node.base_url}/sensors/"
+    return (
+        sensor_iri.removeprefix(prefix) if sensor_iri.startswith(prefix) else local_name(sensor_iri)
+    )
+
+
+def sensors(node: Node) -> list[Sensor]:
+    rows = select(
+        node,
+        """SELECT ?sensor (SAMPLE(?name) AS ?label) (SAMPLE(COALESCE(?slat, ?plat)) AS ?lat)
+                  (SAMPLE(COALESCE(?slon, ?plon)) AS ?lon) WHERE {
+             ?sensor a sosa:Sensor .
+             OPTIONAL { ?sensor rdfs:label ?name }
+             OPTIONAL { ?sensor geo:lat ?slat ; geo:long ?slon }
+             OPTIONAL { ?platform sosa:hosts ?sensor ; geo:lat ?plat ; geo:long ?plon }
+           } GROUP BY ?sensor ORDER BY ?sensor""",
+    )
+    return [
+        Sensor(
+            iri=row["sensor"],
+            device=device_of(node, row["sensor"]),
+            label=row["label"] or device_of(node, row["sensor"]),
+            lat=float(row["lat"]) if row["lat"] is not None else None,
+            lon=float(row["lon"]) if row["lon"] is not None else None,
+        )
+        for row in rows
+    ]
+
+
+def latest_readings(node: Node, sensor: str | None = None) -> list[Reading]:
+    """Newest value per sensor and property."""
+    bindings = {"sensor": ox.NamedNode(sensor)} if sensor else {}
+    rows = select(
+        node,
+        """SELECT ?sensor ?property ?time (SAMPLE(?v) AS ?value) (SAMPLE(?u) AS ?unit) WHERE {
+             { SELECT ?sensor ?property (MAX(?t) AS ?time) WHERE {
+                 ?o sosa:madeBySensor ?sensor ; sosa:observedProperty ?property ; sosa:resultTime ?t .
+               } GROUP BY ?sensor ?property }
+             ?obs sosa:madeBySensor ?sensor ; sosa:observedProperty ?property ;
+                  sosa:resultTime ?time ; sosa:hasSimpleResult ?v .
+             OPTIONAL { ?obs sosa:hasResult/qudt:unit ?u }
+           } GROUP BY ?sensor ?property ?time ORDER BY ?sensor ?property""",
+        **bindings,
+    )
+    return [
+        Reading(
+            sensor=row["sensor"],
+            device=device_of(node, row["sensor"]),
+            property=row["property"],
+            value=row["value"],
+            unit=unit_symbol(row["unit"]),
+            time=row["time"],
+        )
+        for row in rows
+    ]
+
+
+def sensor_dataset(node: Node, sensor: str) -> str | None:
+    """The dataset a sensor feeds: the id of the data graph its observations are in."""
+    prefix = f"{node.base_url}/graphs/datasets/"
+    solutions = node.store.query(
+        PREFIXES + "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?o sosa:madeBySensor ?sensor } } LIMIT 5",
+        substitutions={ox.Variable("sensor"): ox.NamedNode(sensor)},
+    )
+    for solution in solutions:
+        graph = solution["g"].value
+        if graph.startswith(prefix):
+            return str(graph.removeprefix(prefix))
+    return None
+
+
+def recent_readings(node: Node, sensor: str, limit: int = 50) -> list[Reading]:
+    rows = select(
+        node,
+        f"""SELECT ?property ?time ?value ?unit WHERE {{
+             ?o sosa:madeBySensor ?sensor ; sosa:observedProperty ?property ;
+                sosa:resultTime ?time ; sosa:hasSimpleResult ?value .
+             OPTIONAL {{ ?o sosa:hasResult/qudt:unit ?unit }}
+           }} ORDER BY DESC(?time) LIMIT {int(limit)}""",
+        sensor=ox.NamedNode(sensor),
+    )
+    return [
+        Reading(
+            sensor,
+            device_of(node, sensor),
+            r["property"],
+            r["value"],
+            unit_symbol(r["unit"]),
+            r["time"],
+        )
+        for r in rows
+    ]
+
+
+def datasets(node: Node, language: str) -> list[dict[str, Any]]:
+    return select(
+        node,
+        """SELECT ?dataset (SAMPLE(?t) AS ?title) (SAMPLE(?l) AS ?license) WHERE {
+             ?dataset a dcat:Dataset ; dct:title ?t .
+             OPTIONAL { ?dataset dct:license ?l }
+             FILTER(LANG(?t) = ?lang || LANG(?t) = "")
+           } GROUP BY ?dataset ORDER BY ?title""",
+        lang=ox.Literal(language),
+    )

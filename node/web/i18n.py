@@ -1,0 +1,108 @@
+"""German first, English switchable: the two languages of the portal, in one table.
+
+A village's citizens read German; partners and researchers often English. The choice comes
+from `?lang=`, then a cookie, then the browser's Accept-Language.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+LANGUAGES = ("de", "en")
+COOKIE = "lang"
+
+TEXT: dict[str, dict[str, str]] = {
+    "skip": {"de": "Zum Inhalt springen", "en": "Skip to content"},
+    "nav.home": {"de": "Start", "en": "Home"},
+    "nav.map": {"de": "Karte", "en": "Map"},
+    "nav.data": {"de": "Datensätze", "en": "Datasets"},
+    "nav.federation": {"de": "Region", "en": "Region"},
+    "nav.usage": {"de": "Nutzung", "en": "Usage"},
+    "nav.sparql": {"de": "SPARQL", "en": "SPARQL"},
+    "nav.admin": {"de": "Verwaltung", "en": "Console"},
+    "lang.switch": {"de": "English", "en": "Deutsch"},
+    "home.title": {"de": "Offene Daten aus {name}", "en": "Open data from {name}"},
+    "home.lead": {
+        "de": "Was {name} misst und veröffentlicht – Sensoren, Datensätze und wer sie nutzt.",
+        "en": "What {name} measures and publishes – sensors, datasets and who uses them.",
+    },
+    "home.measured": {"de": "Was gemessen wird", "en": "What is measured"},
+    "home.latest": {"de": "Neueste Messwerte", "en": "Latest readings"},
+    "home.nothing": {"de": "Noch keine Messwerte.", "en": "No readings yet."},
+    "home.datasets": {"de": "{count} Datensätze", "en": "{count} datasets"},
+    "home.sensors": {"de": "{count} Sensoren", "en": "{count} sensors"},
+    "col.sensor": {"de": "Sensor", "en": "Sensor"},
+    "col.property": {"de": "Messgröße", "en": "Property"},
+    "col.value": {"de": "Wert", "en": "Value"},
+    "col.time": {"de": "Zeitpunkt", "en": "Time"},
+    "col.dataset": {"de": "Datensatz", "en": "Dataset"},
+    "col.licence": {"de": "Lizenz", "en": "Licence"},
+    "col.origin": {"de": "Herkunft", "en": "Origin"},
+    "col.purpose": {"de": "Zweck", "en": "Purpose"},
+    "col.permits": {"de": "Erlaubt", "en": "Permitted"},
+    "col.denies": {"de": "Abgelehnt", "en": "Denied"},
+    "map.title": {"de": "Sensorkarte", "en": "Sensor map"},
+    "map.notiles": {
+        "de": "Ohne Kartenhintergrund: die Punkte zeigen die Lage der Sensoren.",
+        "en": "No background map: the dots show where the sensors are.",
+    },
+    "map.list": {"de": "Sensoren als Liste", "en": "Sensors as a list"},
+    "sensor.title": {"de": "Sensor {name}", "en": "Sensor {name}"},
+    "sensor.range": {"de": "Zeitraum", "en": "Time range"},
+    "sensor.day": {"de": "24 Stunden", "en": "24 hours"},
+    "sensor.week": {"de": "7 Tage", "en": "7 days"},
+    "sensor.month": {"de": "30 Tage", "en": "30 days"},
+    "sensor.year": {"de": "1 Jahr", "en": "1 year"},
+    "sensor.show": {"de": "Anzeigen", "en": "Show"},
+    "sensor.chart": {"de": "Verlauf", "en": "Time series"},
+    "sensor.table": {"de": "Messwerte als Tabelle", "en": "Readings as a table"},
+    "sensor.location": {"de": "Standort", "en": "Location"},
+    "data.title": {"de": "Datensätze", "en": "Datasets"},
+    "data.none": {
+        "de": "Noch keine Datensätze veröffentlicht.",
+        "en": "No datasets published yet.",
+    },
+    "federation.title": {"de": "Daten der Region", "en": "Data of the region"},
+    "federation.lead": {
+        "de": "Datensätze aller Gemeinden, die mit {name} Daten teilen.",
+        "en": "Datasets of every municipality that shares data with {name}.",
+    },
+    "usage.title": {"de": "Wer nutzt unsere Daten?", "en": "Who uses our data?"},
+    "usage.lead": {
+        "de": "Jede Entscheidung über einen Zugriff wird protokolliert. Hier die Summen je Datensatz.",
+        "en": "Every access decision is recorded. These are the totals per dataset.",
+    },
+    "usage.none": {"de": "Noch keine Zugriffe protokolliert.", "en": "No access recorded yet."},
+    "sample": {"de": "Beispieldaten", "en": "Sample data"},
+    "footer": {
+        "de": "Betrieben mit Allmende – offene Software für kommunale Datenräume.",
+        "en": "Run with Allmende – open software for municipal data spaces.",
+    },
+    "admin.login": {"de": "Anmelden", "en": "Sign in"},
+    "admin.token": {"de": "Zugangsschlüssel (Admin-Token)", "en": "Access token (admin token)"},
+    "admin.token.help": {
+        "de": "Erzeugen mit: allmende token ORDNER --role admin",
+        "en": "Create one with: allmende token FOLDER --role admin",
+    },
+    "admin.logout": {"de": "Abmelden", "en": "Sign out"},
+    "admin.title": {"de": "Betriebskonsole", "en": "Operator console"},
+    "admin.denied": {"de": "Anmeldung fehlgeschlagen: {reason}", "en": "Sign-in failed: {reason}"},
+}
+
+
+def negotiate(request: web.Request) -> str:
+    wanted = request.query.get("lang") or request.cookies.get(COOKIE)
+    if wanted in LANGUAGES:
+        return wanted
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip()[:2].lower()
+        if code in LANGUAGES:
+            return code
+    return LANGUAGES[0]
+
+
+def translate(language: str, key: str, **values: object) -> str:
+    entry = TEXT.get(key)
+    if entry is None:
+        raise KeyError(f"no text for {key!r}")
+    return entry.get(language, entry[LANGUAGES[0]]).format(**values)

@@ -1,0 +1,67 @@
+"""Wire the web room: templates, static files, console sessions, portal and console routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from node.runtime import Node
+from node.web import console, i18n, portal, sessions
+
+HERE = Path(__file__).parent
+NAV = [
+    ("/", "nav.home"),
+    ("/map", "nav.map"),
+    ("/data", "nav.data"),
+    ("/region", "nav.federation"),
+    ("/usage", "nav.usage"),
+    ("/sparql", "nav.sparql"),
+    ("/admin/", "nav.admin"),
+]
+
+
+async def page_context(request: web.Request) -> dict[str, Any]:
+    """What every template sees: language, translator, node name, navigation."""
+    node: Node = request.app["node"]
+    language = i18n.negotiate(request)
+    request["lang"] = language
+
+    def t(key: str, **values: object) -> str:
+        return i18n.translate(language, key, **values)
+
+    return {
+        "lang": language,
+        "other_lang": "en" if language == "de" else "de",
+        "t": t,
+        "node_name": node.settings.node.name,
+        "nav": NAV,
+        "current": request.path,
+    }
+
+
+@web.middleware
+async def remember_language(request: web.Request, handler: Any) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)
+    wanted = request.query.get("lang")
+    if wanted in i18n.LANGUAGES and request.cookies.get(i18n.COOKIE) != wanted:
+        response.set_cookie(i18n.COOKIE, wanted, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
+
+
+def setup(app: web.Application) -> None:
+    node: Node = app["node"]
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        context_processors=[page_context],
+    )
+    app.middlewares.append(remember_language)
+    sessions.install(app, node)
+    app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
+    portal.setup(app)
+    console.setup(app)

@@ -1,0 +1,30 @@
+// Time-series chart of one sensor, from the public JSON API that people without SPARQL use.
+(function () {
+  "use strict";
+  var element = document.getElementById("chart");
+  if (!element || !window.uPlot || !element.getAttribute("data-dataset")) { return; }
+  var days = Number(element.getAttribute("data-days"));
+  var from = new Date(Date.now() - days * 86400000).toISOString();
+  var url = "/datasets/" + encodeURIComponent(element.getAttribute("data-dataset")) +
+    "/observations?sensor=" + encodeURIComponent(element.getAttribute("data-sensor")) +
+    "&from=" + encodeURIComponent(from) + "&limit=10000";
+  fetch(url, { headers: { Accept: "application/json" } })
+    .then(function (response) { return response.json(); })
+    .then(function (body) {
+      var series = body.series || [body];
+      var times = {};
+      series.forEach(function (s) { (s.points || []).forEach(function (p) { times[p.time] = true; }); });
+      var xs = Object.keys(times).sort();
+      var columns = [xs.map(function (t) { return Date.parse(t) / 1000; })];
+      var config = [{}];
+      series.forEach(function (s, index) {
+        var byTime = {};
+        (s.points || []).forEach(function (p) { byTime[p.time] = Number(p.value); });
+        columns.push(xs.map(function (t) { return t in byTime ? byTime[t] : null; }));
+        config.push({ label: (s.label || s.property || "value") + (s.unit ? " (" + s.unit + ")" : ""),
+                      stroke: ["#0b5d3b", "#8a1c00", "#1f4e9c", "#6b4a00"][index % 4], width: 2 });
+      });
+      element.setAttribute("data-points", String(xs.length));
+      new uPlot({ width: Math.max(300, element.clientWidth), height: 320, series: config }, columns, element);
+    });
+})();
