@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from node.runtime import Node
-from node.web import console, i18n, portal, sessions
+from node.web import console, errors, i18n, portal, sessions
 
 HERE = Path(__file__).parent
 NAV = [
@@ -61,6 +61,8 @@ def setup(app: web.Application) -> None:
         context_processors=[page_context],
     )
     app.middlewares.append(remember_language)
+    # Outside the problem middleware, so it sees finished problems and can re-render them.
+    app.middlewares.insert(1, errors.html_errors)
     sessions.install(app, node)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
     portal.setup(app)
