@@ -31,10 +31,14 @@ def b64url(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
+    """Strict: only the one canonical spelling decodes, so a signature has no twins."""
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, TypeError) as exc:
         raise SignatureError("not base64url") from exc
+    if b64url(data) != text:
+        raise SignatureError("not canonical base64url")
+    return data
 
 
 def canonical(obj: Any) -> bytes:

@@ -115,3 +115,14 @@ def test_single_batch_member_verifies_on_its_own(key: NodeKey) -> None:
         verify_batch_member(batch[2], 1, "b1", digests, signature, keys_of(key))
     with pytest.raises(VerificationError):
         verify_batch_member(batch[2], 7, "b1", digests, signature, keys_of(key))
+
+
+def test_signature_has_no_second_spelling(key: NodeKey) -> None:
+    """Flipping the unused low bits of the last base64url character must not verify."""
+    event = events(1)[0]
+    signature = sign_event(event, key)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = signature[-1]
+    twin = signature[:-1] + alphabet[alphabet.index(last) ^ 1]
+    with pytest.raises(VerificationError):
+        verify_event(event, twin, keys_of(key))

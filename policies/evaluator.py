@@ -1,0 +1,407 @@
+"""Decide a request against a policy: permit, deny or indeterminate, with duties and reasons.
+
+Semantics (ODRL 2.2, made explicit where the spec leaves room):
+
+- Only what a permission allows is allowed. A rule is about its action and every action
+  that action includes (`use` covers `read`, `distribute`, ...), about its target and its
+  assignee (or a party collection the assignee is a verified `memberOf`).
+- Constraints are three-valued: a missing request value or a term we do not understand
+  gives "cannot tell", which never becomes a permit.
+- Conflicts follow the policy's `conflict` term: `perm` lets a permission win, `prohibit`
+  (our default when the policy is silent) lets a prohibition win, `invalid` voids the
+  policy when both apply, so nothing is permitted (deny, with the reason).
+- A permit lists the duties to fulfil: the chosen permission's duties (nested duties and
+  consequences included) and the policy's obligations. A duty's `elapsedTime` or
+  `dateTime` upper bound becomes its due date; its other constraints decide whether it
+  applies at all (when that cannot be told, the duty is kept).
+- Among several applicable permissions, the one with the fewest duties wins (then document
+  order), so an Amt member is not asked for what a stranger must do.
+
+Policies are compiled once (and cached per policy object) so that a decision costs a few
+microseconds: the node checks every download and every federated observation.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from policies.model import ConflictTerm, Constraint, Literal, Policy, Rule, RuleKind
+from policies.operands import Check, Env, compile_constraint, due_from, short
+from policies.terms import ACTIONS_COVERED, DISTRIBUTE
+from policies.values import parse_datetime
+
+
+class Outcome(StrEnum):
+    PERMIT = "permit"
+    DENY = "deny"
+    INDETERMINATE = "indeterminate"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One exercise of an action, with the context the policy may ask about.
+
+    `attributes` are verified facts about the assignee (`amtMembership`,
+    `organisationType`, `memberOf`), each a string or a list of strings. `use_count`
+    counts this exercise too (the 10th use has use_count 10). `agreement_start` defaults to
+    the policy's `timestamp`. Naive datetimes are read as UTC.
+    """
+
+    action: str
+    assignee: str | None = None
+    target: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    purpose: str | None = None
+    time: datetime | None = None
+    place: str | None = None
+    use_count: int | None = None
+    agreement_start: datetime | None = None
+    aggregated: bool | None = None
+    recipient: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DutyToFulfil:
+    """A duty the assignee takes on with a permit.
+
+    `duties` must be fulfilled first (a duty's own duties), `consequences` apply if this
+    one is not. `conditions` are the duty's constraints that are not its due date.
+    """
+
+    action: str
+    rule: str
+    target: str | None = None
+    due: datetime | None = None
+    conditions: tuple[str, ...] = ()
+    description: tuple[Literal, ...] = ()
+    duties: tuple[DutyToFulfil, ...] = ()
+    consequences: tuple[DutyToFulfil, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    policy: str | None
+    rules: tuple[str, ...] = ()
+    duties: tuple[DutyToFulfil, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def permitted(self) -> bool:
+        return self.outcome is Outcome.PERMIT
+
+
+class _Indeterminate(Exception):
+    """A duty whose meaning or due date cannot be worked out for this request."""
+
+
+class _Duty:
+    __slots__ = (
+        "action",
+        "conditions",
+        "consequences",
+        "deadlines",
+        "description",
+        "duties",
+        "gates",
+        "problem",
+        "ref",
+        "static",
+        "target",
+    )
+
+    def __init__(self, rule: Rule, ref: str) -> None:
+        self.ref = ref
+        self.action = rule.action
+        self.target = rule.target
+        self.description = rule.description
+        self.deadlines: list[Constraint] = []
+        gates: list[Check] = []
+        for constraint in (*rule.refinements, *rule.constraints):
+            if isinstance(constraint, Constraint) and due_from(constraint, None) is not False:
+                self.deadlines.append(constraint)
+            else:
+                gates.append(compile_constraint(constraint))
+        self.gates = tuple(gates)
+        self.conditions = tuple(gate.label for gate in gates)
+        self.duties = _duties(rule.duties, f"{ref}.duty")
+        self.consequences = _duties(rule.consequences, f"{ref}.consequence")
+        nested = (*self.duties, *self.consequences)
+        self.problem: str | None = next(
+            (f"{ref}: {gate.label}: {gate.problem}" for gate in gates if gate.problem),
+            next((duty.problem for duty in nested if duty.problem), None),
+        )
+        # Most duties (attribute, inform) do not depend on the request: build them once.
+        self.static: DutyToFulfil | None = None
+        if not (self.problem or self.gates or self.deadlines) and all(d.static for d in nested):
+            self.static = DutyToFulfil(
+                action=self.action,
+                rule=self.ref,
+                target=self.target,
+                conditions=self.conditions,
+                description=self.description,
+                duties=_statics(self.duties) or (),
+                consequences=_statics(self.consequences) or (),
+            )
+
+    def fulfil(self, env: Env) -> DutyToFulfil | None:
+        """The duty for this request, None when its constraints say it does not apply."""
+        if self.static is not None:
+            return self.static
+        if self.problem:
+            raise _Indeterminate(self.problem)
+        if any(gate.test(env) is False for gate in self.gates):
+            return None
+        due: datetime | None = None
+        for constraint in self.deadlines:
+            moment = due_from(constraint, env.start)
+            if not isinstance(moment, datetime):
+                raise _Indeterminate(f"{self.ref}: due date needs the agreement start")
+            due = moment if due is None else min(due, moment)
+        return DutyToFulfil(
+            action=self.action,
+            rule=self.ref,
+            target=self.target,
+            due=due,
+            conditions=self.conditions,
+            description=self.description,
+            duties=_fulfil_all(self.duties, env),
+            consequences=_fulfil_all(self.consequences, env),
+        )
+
+
+def _duties(rules: tuple[Rule, ...], path: str) -> tuple[_Duty, ...]:
+    return tuple(_Duty(rule, rule.uid or f"{path}[{i}]") for i, rule in enumerate(rules))
+
+
+def _fulfil_all(duties: tuple[_Duty, ...], env: Env) -> tuple[DutyToFulfil, ...]:
+    return tuple(d for d in (duty.fulfil(env) for duty in duties) if d is not None)
+
+
+def _statics(duties: tuple[_Duty, ...]) -> tuple[DutyToFulfil, ...] | None:
+    """The duties, if none of them depends on the request; else None."""
+    statics = tuple(duty.static for duty in duties if duty.static is not None)
+    return statics if len(statics) == len(duties) else None
+
+
+class _Rule:
+    __slots__ = ("assignee", "checks", "duties", "permit_reason", "ref", "static_duties", "target")
+
+    def __init__(self, rule: Rule, ref: str, policy: Policy) -> None:
+        self.ref = ref
+        self.target = rule.target if rule.target is not None else policy.target
+        self.assignee = rule.assignee if rule.assignee is not None else policy.assignee
+        self.checks = tuple(compile_constraint(c) for c in (*rule.refinements, *rule.constraints))
+        self.duties = _duties(rule.duties, f"{ref}.duty")
+        self.static_duties = _statics(self.duties)
+        self.permit_reason = (f"{ref} permits it",)
+
+    def applies(self, env: Env, reasons: list[str]) -> bool | None:
+        """Does this rule apply to the request? Adds a reason when not (or not surely)."""
+        unknown: str | None = None
+        if self.target is not None:
+            if env.target is None:
+                unknown = f"{self.ref}: the request names no target"
+            elif env.target != self.target:
+                reasons.append(f"{self.ref}: is about target {self.target}")
+                return False
+        if self.assignee is not None:
+            if env.assignee is None:
+                unknown = f"{self.ref}: the request names no assignee"
+            elif env.assignee != self.assignee and self.assignee not in env.member_of():
+                reasons.append(f"{self.ref}: is for assignee {self.assignee}")
+                return False
+        for check in self.checks:
+            result = check.test(env)
+            if result is False:
+                reasons.append(f"{self.ref}: {check.label} is not satisfied")
+                return False
+            if result is None and unknown is None:
+                why = check.problem or check.missing
+                unknown = f"{self.ref}: cannot evaluate {check.label}: {why}"
+        if unknown is not None:
+            reasons.append(unknown)
+            return None
+        return True
+
+
+class CompiledPolicy:
+    """A policy prepared for fast, repeated decisions."""
+
+    __slots__ = ("conflict", "obligations", "permissions", "prohibitions", "start", "uid")
+
+    def __init__(self, policy: Policy) -> None:
+        self.uid = policy.uid  # no reference to the policy itself: see compile_policy
+        self.conflict = policy.conflict or ConflictTerm.PROHIBIT
+        self.start = parse_datetime(policy.timestamp) if policy.timestamp else None
+        self.permissions = _index(policy.permissions, RuleKind.PERMISSION, policy)
+        self.prohibitions = _index(policy.prohibitions, RuleKind.PROHIBITION, policy)
+        self.obligations = _duties(policy.obligations, "obligation")
+
+    def evaluate(self, request: Request) -> Decision:
+        env = Env(
+            action=request.action,
+            assignee=request.assignee,
+            target=request.target,
+            attributes=request.attributes,
+            purpose=request.purpose,
+            time=request.time,
+            place=request.place,
+            count=request.use_count,
+            start=request.agreement_start or self.start,
+            aggregated=request.aggregated,
+            recipient=request.recipient,
+        )
+        reasons: list[str] = []
+        granted: list[tuple[_Rule, tuple[DutyToFulfil, ...]]] = []
+        permission_unknown = False
+        for rule in self.permissions.get(env.action, ()):
+            applies = rule.applies(env, reasons)
+            if applies:
+                duties = rule.static_duties
+                try:
+                    granted.append(
+                        (rule, _fulfil_all(rule.duties, env) if duties is None else duties)
+                    )
+                except _Indeterminate as exc:
+                    reasons.append(str(exc))
+                    permission_unknown = True
+            elif applies is None:
+                permission_unknown = True
+        prohibited: list[_Rule] = []
+        prohibition_unknown = False
+        for rule in self.prohibitions.get(env.action, ()):
+            applies = rule.applies(env, reasons)
+            if applies:
+                prohibited.append(rule)
+            elif applies is None:
+                prohibition_unknown = True
+        return self._decide(
+            env, granted, permission_unknown, prohibited, prohibition_unknown, reasons
+        )
+
+    def _decide(
+        self,
+        env: Env,
+        granted: list[tuple[_Rule, tuple[DutyToFulfil, ...]]],
+        permission_unknown: bool,
+        prohibited: list[_Rule],
+        prohibition_unknown: bool,
+        reasons: list[str],
+    ) -> Decision:
+        uid = self.uid
+        if self.conflict is ConflictTerm.PERM:
+            if granted:
+                return self._permit(env, granted)
+        elif prohibited:
+            refs = tuple(rule.ref for rule in prohibited)
+            if granted and self.conflict is ConflictTerm.INVALID:
+                conflict = f"{granted[0][0].ref} and {refs[0]} conflict: the policy is void"
+                return Decision(Outcome.DENY, uid, (granted[0][0].ref, *refs), (), (conflict,))
+            return Decision(Outcome.DENY, uid, refs, (), tuple(f"{r} prohibits it" for r in refs))
+        elif granted and not prohibition_unknown:
+            return self._permit(env, granted)
+        if not granted and not permission_unknown:
+            refs = tuple(rule.ref for rule in prohibited)
+            denial = (
+                f"no permission for {short(env.action)}",
+                *(f"{r} prohibits it" for r in refs),
+            )
+            return Decision(Outcome.DENY, uid, refs, (), (*denial, *reasons))
+        return Decision(Outcome.INDETERMINATE, uid, (), (), tuple(reasons))
+
+    def _permit(self, env: Env, granted: list[tuple[_Rule, tuple[DutyToFulfil, ...]]]) -> Decision:
+        rule, duties = granted[0] if len(granted) == 1 else min(granted, key=_weight)
+        if self.obligations:
+            try:
+                duties = (*duties, *_fulfil_all(self.obligations, env))
+            except _Indeterminate as exc:
+                return Decision(Outcome.INDETERMINATE, self.uid, (), (), (str(exc),))
+        return Decision(Outcome.PERMIT, self.uid, (rule.ref,), duties, rule.permit_reason)
+
+
+def _weight(granted: tuple[_Rule, tuple[DutyToFulfil, ...]]) -> int:
+    return _count_duties(granted[1])
+
+
+def _count_duties(duties: tuple[DutyToFulfil, ...]) -> int:
+    return sum(1 + _count_duties(d.duties) for d in duties)
+
+
+def _index(rules: tuple[Rule, ...], kind: RuleKind, policy: Policy) -> dict[str, tuple[_Rule, ...]]:
+    """Action IRI -> the rules about it (directly or through an including action)."""
+    index: dict[str, list[_Rule]] = {}
+    for position, rule in enumerate(rules):
+        compiled = _Rule(rule, rule.uid or f"{kind.value}[{position}]", policy)
+        for action in ACTIONS_COVERED.get(rule.action, frozenset({rule.action})):
+            index.setdefault(action, []).append(compiled)
+    return {action: tuple(compiled) for action, compiled in index.items()}
+
+
+_COMPILED: dict[int, tuple[weakref.ref[Policy], CompiledPolicy]] = {}
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    """The compiled form of `policy`, kept for as long as the policy object lives."""
+    key = id(policy)
+    entry = _COMPILED.get(key)
+    if entry is not None and entry[0]() is policy:
+        return entry[1]
+    compiled = CompiledPolicy(policy)
+    _COMPILED[key] = (weakref.ref(policy), compiled)
+    weakref.finalize(policy, _forget, key)
+    return compiled
+
+
+def _forget(key: int) -> None:
+    entry = _COMPILED.get(key)
+    if entry is not None and entry[0]() is None:
+        del _COMPILED[key]
+
+
+def evaluate(policy: Policy | CompiledPolicy, request: Request) -> Decision:
+    """Decide `request` under `policy` (pure: same inputs, same decision)."""
+    if isinstance(policy, Policy):
+        policy = compile_policy(policy)
+    return policy.evaluate(request)
+
+
+def policy_problems(policy: Policy) -> list[str]:
+    """Terms the evaluator cannot give a meaning to (each makes some decision indeterminate).
+
+    Worth checking before a node publishes a policy: a constraint on an unknown left
+    operand is legal ODRL but can never be satisfied here.
+    """
+    compiled = compile_policy(policy)
+    rules = {
+        id(rule): rule
+        for index in (compiled.permissions, compiled.prohibitions)
+        for group in index.values()
+        for rule in group
+    }
+    problems = [
+        f"{rule.ref}: {check.label}: {check.problem}"
+        for rule in rules.values()
+        for check in rule.checks
+        if check.problem
+    ]
+    duties = [duty for rule in rules.values() for duty in rule.duties]
+    problems += [duty.problem for duty in (*duties, *compiled.obligations) if duty.problem]
+    return problems
+
+
+def permits_federation_sharing(policy: Policy, target: str | None = None) -> bool:
+    """May this dataset's data be passed on (`distribute`) to peer nodes, unconditionally?
+
+    True only if a permission covering `distribute` holds with no request context at all
+    (no assignee, purpose, time or place) and nothing prohibits it: whatever depends on
+    who receives the data, why or when cannot be promised for every peer in advance.
+    """
+    request = Request(action=DISTRIBUTE, target=target if target is not None else policy.target)
+    return evaluate(policy, request).outcome is Outcome.PERMIT

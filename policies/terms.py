@@ -1,0 +1,182 @@
+"""The vocabulary the policy layer understands, spelled out once.
+
+ODRL 2.2 terms (actions and their `includedIn` tree, operators, left operands) plus the few
+terms of our own under the Allmende namespace: three left operands and two small concept
+hierarchies (purposes and organisation types) so that `isA` has something to reason over.
+Everything else is an unknown term, and unknown terms never grant anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+ODRL = "http://www.w3.org/ns/odrl/2/"
+ALLMENDE = "https://w3id.org/allmende/ns#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+DCT = "http://purl.org/dc/terms/"
+DCAT = "http://www.w3.org/ns/dcat#"
+DSPACE = "https://w3id.org/dspace/2025/1/"
+
+DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
+ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
+
+
+def odrl(name: str) -> str:
+    return ODRL + name
+
+
+def allmende(name: str) -> str:
+    return ALLMENDE + name
+
+
+# Operators (ODRL 2.2 common vocabulary) and the logical operators of LogicalConstraint.
+EQ, NEQ, GT, GTEQ, LT, LTEQ = (odrl(n) for n in ("eq", "neq", "gt", "gteq", "lt", "lteq"))
+IS_A, HAS_PART, IS_PART_OF = (odrl(n) for n in ("isA", "hasPart", "isPartOf"))
+IS_ALL_OF, IS_ANY_OF, IS_NONE_OF = (odrl(n) for n in ("isAllOf", "isAnyOf", "isNoneOf"))
+OPERATORS = frozenset(
+    {EQ, NEQ, GT, GTEQ, LT, LTEQ, IS_A, HAS_PART, IS_PART_OF, IS_ALL_OF, IS_ANY_OF, IS_NONE_OF}
+)
+AND, OR, XONE, AND_SEQUENCE = (odrl(n) for n in ("and", "or", "xone", "andSequence"))
+LOGICAL_OPERATORS = (AND, OR, XONE, AND_SEQUENCE)
+
+# Left operands we evaluate: ODRL's own ...
+DATE_TIME = odrl("dateTime")
+ELAPSED_TIME = odrl("elapsedTime")
+PURPOSE = odrl("purpose")
+SPATIAL = odrl("spatial")
+RECIPIENT = odrl("recipient")
+COUNT = odrl("count")
+# ... and ours.
+AMT_MEMBERSHIP = allmende("amtMembership")
+ORGANISATION_TYPE = allmende("organisationType")
+AGGREGATION = allmende("aggregation")
+
+# Actions: ODRL 2.2 `includedIn` (child -> parent). `use` and `transfer` are the roots.
+USE = odrl("use")
+TRANSFER = odrl("transfer")
+READ = odrl("read")
+DISTRIBUTE = odrl("distribute")
+ATTRIBUTE = odrl("attribute")
+DELETE = odrl("delete")
+_USE_CHILDREN = [
+    "acceptTracking",
+    "aggregate",
+    "annotate",
+    "anonymize",
+    "archive",
+    "attribute",
+    "compensate",
+    "concurrentUse",
+    "delete",
+    "derive",
+    "digitize",
+    "display",
+    "distribute",
+    "ensureExclusivity",
+    "execute",
+    "grantUse",
+    "include",
+    "index",
+    "inform",
+    "install",
+    "modify",
+    "move",
+    "nextPolicy",
+    "obtainConsent",
+    "play",
+    "present",
+    "print",
+    "read",
+    "reproduce",
+    "reviewPolicy",
+    "stream",
+    "synchronize",
+    "textToSpeech",
+    "transform",
+    "translate",
+    "uninstall",
+    "watermark",
+]
+ACTION_PARENT: Mapping[str, str] = MappingProxyType(
+    {
+        **{odrl(name): USE for name in _USE_CHILDREN},
+        odrl("extract"): odrl("reproduce"),
+        odrl("give"): TRANSFER,
+        odrl("sell"): TRANSFER,
+    }
+)
+ACTIONS = frozenset({USE, TRANSFER, *ACTION_PARENT})
+
+
+def _descendants(parent_of: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    """Each term with itself and everything below it (transitively)."""
+    below: dict[str, set[str]] = {}
+    for child in parent_of:
+        node: str | None = child
+        while node is not None:
+            below.setdefault(node, set()).add(child)
+            node = parent_of.get(node)
+    for term in (*parent_of.values(), *parent_of):
+        below.setdefault(term, set()).add(term)
+    return {term: frozenset(terms) for term, terms in below.items()}
+
+
+def _ancestors(parent_of: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    """Each term with itself and everything above it (transitively)."""
+    above: dict[str, frozenset[str]] = {}
+    for term in (*parent_of, *parent_of.values()):
+        chain: list[str] = []
+        node: str | None = term
+        while node is not None:
+            chain.append(node)
+            node = parent_of.get(node)
+        above[term] = frozenset(chain)
+    return above
+
+
+ACTIONS_COVERED: Mapping[str, frozenset[str]] = MappingProxyType(_descendants(ACTION_PARENT))
+"""A rule about action A is also about every action A includes: `use` covers `read`."""
+
+# Purposes (`odrl:purpose` right operands and request purposes), a small is-a tree.
+_PURPOSE_PARENT_NAMES = {
+    "research": "nonCommercial",
+    "academicResearch": "research",
+    "statistics": "nonCommercial",
+    "education": "nonCommercial",
+    "journalism": "nonCommercial",
+    "civicInformation": "nonCommercial",
+    "publicTask": "nonCommercial",
+    "municipalPlanning": "publicTask",
+    "emergencyResponse": "publicTask",
+    "marketing": "commercial",
+    "productDevelopment": "commercial",
+    "commercialResearch": "commercial",
+}
+PURPOSE_PARENT: Mapping[str, str] = MappingProxyType(
+    {allmende(child): allmende(parent) for child, parent in _PURPOSE_PARENT_NAMES.items()}
+)
+PURPOSE_ANCESTORS: Mapping[str, frozenset[str]] = MappingProxyType(_ancestors(PURPOSE_PARENT))
+
+# Organisation types (`allmende:organisationType`), also an is-a tree.
+_ORGANISATION_PARENT_NAMES = {
+    "municipality": "publicBody",
+    "municipalAssociation": "publicBody",
+    "county": "publicBody",
+    "stateAgency": "publicBody",
+    "university": "researchOrganisation",
+    "researchInstitute": "researchOrganisation",
+    "utility": "company",
+    "association": "nonProfit",
+}
+ORGANISATION_PARENT: Mapping[str, str] = MappingProxyType(
+    {allmende(child): allmende(parent) for child, parent in _ORGANISATION_PARENT_NAMES.items()}
+)
+ORGANISATION_ANCESTORS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        **_ancestors(ORGANISATION_PARENT),
+        **{allmende(n): frozenset({allmende(n)}) for n in ("citizen", "researchOrganisation")},
+    }
+)
