@@ -1,0 +1,82 @@
+"""ChirpStack v4 integration events (JSON encoding) -> observations.
+
+ChirpStack's HTTP integration posts every event to one URL and names its type in the
+`?event=` query parameter (the MQTT integration puts it at the end of the topic). Only
+`up` carries data; `join`, `ack`, `txack`, `log`, `status`, `location` and
+`integration` are acknowledged and ignored, any other type is refused so that a typo in
+a URL does not swallow data silently. A missing type is read as `up`.
+
+The device is its DevEUI (lower case); the result time is the event's `time`. The
+Protobuf JSON mapping leaves out zero values, so a missing `fCnt`/`fPort` means 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.lorawan import best_reception, decoded_observations
+from connectors.model import (
+    ConnectorResult,
+    PayloadRejected,
+    Provenance,
+    Rejection,
+    canonical_device_id,
+    parse_time,
+)
+from connectors.validation import check
+
+SCHEMA = "chirpstack.schema.json"
+SOURCE = "chirpstack"
+DEFAULT_NETWORK_SERVER = "chirpstack"
+IGNORED_EVENTS = frozenset({"join", "ack", "txack", "log", "status", "location", "integration"})
+
+
+def parse(
+    event_type: str | None, payload: Any, *, network_server: str | None = None
+) -> ConnectorResult:
+    """Observations from an `up` event; raises `PayloadRejected` on schema violations
+    and unknown event types."""
+    event = "up" if event_type is None else event_type
+    if event in IGNORED_EVENTS:
+        if not isinstance(payload, dict):
+            raise PayloadRejected([Rejection("", "an event must be a JSON object", "schema")])
+        return ConnectorResult.ignore(f"ChirpStack {event} event: no data")
+    if event != "up":
+        shown = event[:32]
+        raise PayloadRejected([Rejection("?event", f"unknown event type {shown!r}", "event")])
+    check(payload, SCHEMA)
+
+    info = payload["deviceInfo"]
+    try:
+        result_time = parse_time(payload["time"])
+    except ValueError as error:
+        return ConnectorResult(rejections=(Rejection("/time", str(error), "bad-time"),))
+    decoded = payload.get("object")
+    if decoded is None:
+        reason = "no decoder result: configure a codec in the device profile"
+        return ConnectorResult(rejections=(Rejection("/object", reason, "no-decoder-result"),))
+
+    receptions = payload.get("rxInfo", ())
+    rssi, snr = best_reception((r.get("rssi"), r.get("snr")) for r in receptions)
+    provenance = Provenance(
+        network_server=network_server or DEFAULT_NETWORK_SERVER,
+        application_id=info.get("applicationId"),
+        device_name=info.get("deviceName"),
+        uplink_id=payload.get("deduplicationId"),
+        gateway_ids=tuple(r["gatewayId"].lower() for r in receptions if "gatewayId" in r),
+        rssi=rssi,
+        snr=snr,
+        f_port=payload.get("fPort", 0),
+        f_cnt=payload.get("fCnt", 0),
+    )
+    observations, rejections = decoded_observations(
+        decoded,
+        device_id=canonical_device_id(info["devEui"]),
+        result_time=result_time,
+        source=SOURCE,
+        provenance=provenance,
+        path="/object",
+    )
+    if not decoded:
+        rejections.append(Rejection("/object", "decoder result is empty", "empty"))
+    return ConnectorResult(tuple(observations), tuple(rejections))

@@ -1,0 +1,440 @@
+"""Observations + device mappings -> SOSA/SSN, QUDT and PROV-O quads (pyoxigraph terms).
+
+IRI scheme (`base` is the node's base IRI, without trailing slash; `{device}` is the
+percent-encoded canonical device id):
+
+- observation   `{base}/datasets/{dataset}/observations/{h}` with
+                `h = sha256("{device}|{field}|{resultTime}")[:32]` (hex; `resultTime` in
+                UTC with microseconds, e.g. `2024-05-01T10:00:00.000000Z`). The same
+                uplink ingested twice yields the same IRIs and triples: ingest is
+                idempotent, and no blank node is ever minted.
+- its result    `{observation}/result` (a `qudt:QuantityValue`, numbers only)
+- its phenomenon time `{observation}/phenomenon-time` (a `time:Instant`, when known)
+- the uplink    `{base}/datasets/{dataset}/uplinks/{u}` with
+                `u = sha256("{source}|{device}|{uplink id or f_cnt|resultTime}")[:32]`
+- gateways      `urn:dev:mac:{eui}` (RFC 9039) when the gateway id is an EUI-64,
+                otherwise a plain literal
+- geometry      `{base}/geometries/{device}` (GeoSPARQL, WKT in CRS84: `POINT(lon lat)`)
+- default graph per dataset `{base}/datasets/{dataset}` (`dataset_graph`)
+
+Sensors, platforms and features of interest come from the `DeviceMapping` (see
+`DeviceMapping.from_profile` for their default IRIs).
+
+Per observation: `sosa:madeBySensor`, `sosa:observedProperty`,
+`sosa:hasFeatureOfInterest`, `sosa:hasSimpleResult` (typed literal), for numbers
+`sosa:hasResult` -> `qudt:numericValue` + `qudt:unit`, `sosa:resultTime`,
+`sosa:phenomenonTime` when known, and `prov:wasDerivedFrom` the uplink, which carries
+the network server, application, gateways, signal and frame counter. Our own terms
+(`allmende:`) are used only where PROV-O has nothing to say.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from connectors.model import (
+    DeviceMapping,
+    FieldMapping,
+    Observation,
+    Rejection,
+    Scalar,
+    base_iri,
+    format_time,
+)
+from vocab.namespaces import ALLMENDE, GEO, GSP, PROV, QUDT, RDF, RDFS, SOSA, TIME, XSD
+
+
+def _n(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(str(iri))
+
+
+A = _n(RDF.type)
+LABEL = _n(RDFS.label)
+SOSA_OBSERVATION = _n(SOSA.Observation)
+SOSA_SENSOR = _n(SOSA.Sensor)
+SOSA_PLATFORM = _n(SOSA.Platform)
+SOSA_FOI = _n(SOSA.FeatureOfInterest)
+SOSA_PROPERTY = _n(SOSA.ObservableProperty)
+MADE_BY_SENSOR = _n(SOSA.madeBySensor)
+OBSERVED_PROPERTY = _n(SOSA.observedProperty)
+HAS_FOI = _n(SOSA.hasFeatureOfInterest)
+HAS_SIMPLE_RESULT = _n(SOSA.hasSimpleResult)
+HAS_RESULT = _n(SOSA.hasResult)
+RESULT_TIME = _n(SOSA.resultTime)
+PHENOMENON_TIME = _n(SOSA.phenomenonTime)
+OBSERVES = _n(SOSA.observes)
+HOSTS = _n(SOSA.hosts)
+IS_HOSTED_BY = _n(SOSA.isHostedBy)
+QUANTITY_VALUE = _n(QUDT.QuantityValue)
+NUMERIC_VALUE = _n(QUDT.numericValue)
+QUDT_UNIT = _n(QUDT.unit)
+HAS_QUANTITY_KIND = _n(QUDT.hasQuantityKind)
+TIME_INSTANT = _n(TIME.Instant)
+IN_XSD_DATETIMESTAMP = _n(TIME.inXSDDateTimeStamp)
+WAS_DERIVED_FROM = _n(PROV.wasDerivedFrom)
+PROV_ENTITY = _n(PROV.Entity)
+GENERATED_AT = _n(PROV.generatedAtTime)
+GEO_LAT = _n(GEO.lat)
+GEO_LONG = _n(GEO.long)
+HAS_GEOMETRY = _n(GSP.hasGeometry)
+AS_WKT = _n(GSP.asWKT)
+GEOMETRY = _n(GSP.Geometry)
+WKT_LITERAL = _n(GSP.wktLiteral)
+UPLINK = _n(ALLMENDE.Uplink)
+SOURCE = _n(ALLMENDE.source)
+NETWORK_SERVER = _n(ALLMENDE.networkServer)
+APPLICATION_ID = _n(ALLMENDE.applicationId)
+UPLINK_ID = _n(ALLMENDE.uplinkId)
+GATEWAY = _n(ALLMENDE.gateway)
+RSSI = _n(ALLMENDE.rssi)
+SNR = _n(ALLMENDE.snr)
+F_PORT = _n(ALLMENDE.fPort)
+FRAME_COUNTER = _n(ALLMENDE.frameCounter)
+XSD_DECIMAL = _n(XSD.decimal)
+XSD_INTEGER = _n(XSD.integer)
+XSD_BOOLEAN = _n(XSD.boolean)
+XSD_DATETIME = _n(XSD.dateTime)
+XSD_DATETIMESTAMP = _n(XSD.dateTimeStamp)
+_EUI64 = re.compile(r"[0-9A-Fa-f]{16}\Z")
+# xsd:decimal and xsd:integer lexical forms (no exponent: "1e999999" must not expand)
+_DECIMAL = re.compile(r"[+-]?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})\Z", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d{1,19}\Z", re.ASCII)
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+class UnmappedValue(ValueError):
+    """The value does not fit the field's datatype (e.g. text for a decimal)."""
+
+
+@dataclass
+class MappedBatch:
+    """Quads and accepted observations per dataset id, and what could not be mapped."""
+
+    quads: dict[str, list[ox.Quad]] = field(default_factory=dict)
+    observations: dict[str, list[Observation]] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(found) for found in self.observations.values())
+
+
+def dataset_graph(base: str, dataset_id: str) -> str:
+    """The named graph a dataset's observations live in, unless the node says otherwise."""
+    return f"{base_iri(base)}/datasets/{dataset_id}"
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def observation_iri(base: str, dataset_id: str, observation: Observation) -> str:
+    """See the module docstring: stable across re-ingests of the same uplink."""
+    key = f"{observation.device_id}|{observation.field}|{format_time(observation.result_time)}"
+    return f"{base_iri(base)}/datasets/{dataset_id}/observations/{_hash(key)}"
+
+
+def uplink_iri(base: str, dataset_id: str, observation: Observation) -> str | None:
+    """The uplink an observation was derived from, or None for non-LoRaWAN sources."""
+    p = observation.provenance
+    if p.uplink_id is None and p.f_cnt is None and not p.gateway_ids:
+        return None
+    ident = p.uplink_id or f"{p.f_cnt}|{format_time(observation.result_time)}"
+    key = f"{observation.source}|{observation.device_id}|{ident}"
+    return f"{base.rstrip('/')}/datasets/{dataset_id}/uplinks/{_hash(key)}"
+
+
+def typed_literal(value: Scalar, datatype: str) -> ox.Literal:
+    """The result as a literal of the field's datatype; raises `UnmappedValue` when the
+    value does not fit (no guessing beyond 0/1 and "true"/"false" for booleans)."""
+    if datatype == "decimal":
+        return ox.Literal(_decimal_text(value), datatype=XSD_DECIMAL)
+    if datatype == "integer":
+        return ox.Literal(_integer_text(value), datatype=XSD_INTEGER)
+    if datatype == "boolean":
+        return ox.Literal(_boolean_text(value), datatype=XSD_BOOLEAN)
+    if datatype == "string" and isinstance(value, str):
+        return ox.Literal(value)
+    raise UnmappedValue(f"{type(value).__name__} value for a {datatype} field")
+
+
+def _decimal_text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        raise UnmappedValue("boolean value for a decimal field")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UnmappedValue("number is not finite")
+        text = repr(value)
+        return format(Decimal(text), "f") if "e" in text else text
+    text = value.strip()
+    if not _DECIMAL.match(text):
+        raise UnmappedValue("text that is not a decimal number for a decimal field")
+    return text
+
+
+def _integer_text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        raise UnmappedValue("boolean value for an integer field")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str) and _INTEGER.match(value.strip()):
+        return str(int(value.strip()))
+    raise UnmappedValue("value is not a whole number")
+
+
+def _boolean_text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip().lower() if isinstance(value, int | str) else ""
+    if text in _TRUE:
+        return "true"
+    if text in _FALSE:
+        return "false"
+    raise UnmappedValue("value is not a boolean (true/false, 1/0)")
+
+
+Graph = ox.NamedNode | ox.DefaultGraph
+
+
+def _graph_node(graph: str | None) -> Graph:
+    return ox.NamedNode(graph) if graph else ox.DefaultGraph()
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """The nodes one (device, field) pair always uses, built once per batch."""
+
+    sensor: ox.NamedNode
+    prop: ox.NamedNode
+    feature: ox.NamedNode
+    unit: ox.NamedNode | None
+    numeric: bool
+
+    @classmethod
+    def of(cls, mapping: DeviceMapping, spec: FieldMapping) -> _Terms:
+        return cls(
+            ox.NamedNode(mapping.sensor),
+            ox.NamedNode(spec.observable_property),
+            ox.NamedNode(spec.feature_of_interest),
+            ox.NamedNode(spec.unit) if spec.unit else None,
+            spec.datatype in ("decimal", "integer"),
+        )
+
+
+def observation_quads(
+    observation: Observation,
+    mapping: DeviceMapping,
+    base: str,
+    graph: str | None = None,
+) -> list[ox.Quad]:
+    """The quads of one observation, its uplink included. Raises `KeyError` for a field
+    outside the mapping and `UnmappedValue` for a value that does not fit its datatype."""
+    spec = mapping.fields[observation.field]
+    literal = typed_literal(observation.value, spec.datatype)
+    root = base_iri(base)
+    g = _graph_node(graph)
+    uplink = uplink_iri(root, mapping.dataset_id, observation)
+    uplink_node = ox.NamedNode(uplink) if uplink else None
+    terms = _Terms.of(mapping, spec)
+    quads = _observation_quads(
+        observation, root, mapping.dataset_id, terms, literal, uplink_node, g
+    )
+    if uplink_node is not None:
+        quads.extend(_uplink_quads(observation, uplink_node, g))
+    return quads
+
+
+def map_observations(
+    observations: Iterable[Observation],
+    mappings: Mapping[str, DeviceMapping] | Callable[[str], DeviceMapping | None],
+    base: str,
+    graph_for: Callable[[str], str | None] | None = None,
+) -> MappedBatch:
+    """Map a batch: quads per dataset (graph `graph_for(dataset id)`, by default
+    `dataset_graph`), and one rejection per unknown device, per field outside a mapping
+    and per value that does not fit. `mappings` is keyed by canonical device id."""
+    lookup = mappings.get if isinstance(mappings, Mapping) else mappings
+    root = base_iri(base)
+    choose_graph = graph_for or (lambda dataset: f"{root}/datasets/{dataset}")
+    batch = MappedBatch()
+    graphs: dict[str, Graph] = {}
+    terms: dict[tuple[str, str], _Terms] = {}
+    uplinks: set[str] = set()
+    reported: set[tuple[str, str]] = set()
+
+    def reject(key: tuple[str, str], rejection: Rejection) -> None:
+        if key not in reported:
+            reported.add(key)
+            batch.rejections.append(rejection)
+
+    for observation in observations:
+        device, name = observation.device_id, observation.field
+        mapping = lookup(device)
+        if mapping is None:
+            reason = f"device {device[:64]!r} is not registered"
+            reject((device, ""), Rejection(observation.path, reason, "unknown-device"))
+            continue
+        spec = mapping.fields.get(name)
+        if spec is None:
+            reason = f"field {name[:64]!r} is not in the mapping of device {device[:64]!r}"
+            reject((device, name), Rejection(observation.path, reason, "unmapped-field"))
+            continue
+        try:
+            literal = typed_literal(observation.value, spec.datatype)
+        except UnmappedValue as error:
+            batch.rejections.append(Rejection(observation.path, str(error), "bad-value"))
+            continue
+        dataset = mapping.dataset_id
+        g = graphs.get(dataset)
+        if g is None:
+            g = graphs[dataset] = _graph_node(choose_graph(dataset))
+            batch.quads[dataset] = []
+            batch.observations[dataset] = []
+        term = terms.get((device, name))
+        if term is None:
+            term = terms[(device, name)] = _Terms.of(mapping, spec)
+        uplink = uplink_iri(root, dataset, observation)
+        uplink_node = ox.NamedNode(uplink) if uplink else None
+        quads = batch.quads[dataset]
+        quads.extend(_observation_quads(observation, root, dataset, term, literal, uplink_node, g))
+        if uplink is not None and uplink_node is not None and uplink not in uplinks:
+            uplinks.add(uplink)
+            quads.extend(_uplink_quads(observation, uplink_node, g))
+        batch.observations[dataset].append(observation)
+    return batch
+
+
+def _observation_quads(
+    observation: Observation,
+    root: str,
+    dataset: str,
+    terms: _Terms,
+    literal: ox.Literal,
+    uplink: ox.NamedNode | None,
+    g: Graph,
+) -> list[ox.Quad]:
+    result_time = format_time(observation.result_time)
+    key = f"{observation.device_id}|{observation.field}|{result_time}"
+    iri = f"{root}/datasets/{dataset}/observations/{_hash(key)}"
+    s = ox.NamedNode(iri)
+    quads = [
+        ox.Quad(s, A, SOSA_OBSERVATION, g),
+        ox.Quad(s, MADE_BY_SENSOR, terms.sensor, g),
+        ox.Quad(s, OBSERVED_PROPERTY, terms.prop, g),
+        ox.Quad(s, HAS_FOI, terms.feature, g),
+        ox.Quad(s, HAS_SIMPLE_RESULT, literal, g),
+        ox.Quad(s, RESULT_TIME, ox.Literal(result_time, datatype=XSD_DATETIME), g),
+    ]
+    if terms.numeric:
+        result = ox.NamedNode(iri + "/result")
+        quads.append(ox.Quad(s, HAS_RESULT, result, g))
+        quads.append(ox.Quad(result, A, QUANTITY_VALUE, g))
+        quads.append(ox.Quad(result, NUMERIC_VALUE, literal, g))
+        if terms.unit is not None:
+            quads.append(ox.Quad(result, QUDT_UNIT, terms.unit, g))
+    if observation.phenomenon_time is not None:
+        instant = ox.NamedNode(iri + "/phenomenon-time")
+        stamp = format_time(observation.phenomenon_time)
+        quads.append(ox.Quad(s, PHENOMENON_TIME, instant, g))
+        quads.append(ox.Quad(instant, A, TIME_INSTANT, g))
+        quads.append(
+            ox.Quad(instant, IN_XSD_DATETIMESTAMP, ox.Literal(stamp, datatype=XSD_DATETIMESTAMP), g)
+        )
+    if uplink is not None:
+        quads.append(ox.Quad(s, WAS_DERIVED_FROM, uplink, g))
+    return quads
+
+
+def gateway_term(gateway: str) -> ox.NamedNode | ox.Literal:
+    """An EUI-64 gateway (`0016c001f153a14c`, TTS's `eui-...`) as an RFC 9039 URN, any
+    other gateway id (TTS ids, `packetbroker`) as a literal."""
+    eui = gateway.removeprefix("eui-")
+    if _EUI64.match(eui):
+        return ox.NamedNode(f"urn:dev:mac:{eui.lower()}")
+    return ox.Literal(gateway)
+
+
+def _number(value: float) -> ox.Literal:
+    return ox.Literal(_decimal_text(value), datatype=XSD_DECIMAL)
+
+
+def _integer(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=XSD_INTEGER)
+
+
+def _uplink_quads(observation: Observation, uplink: ox.NamedNode, g: Graph) -> list[ox.Quad]:
+    p = observation.provenance
+    received = ox.Literal(format_time(observation.result_time), datatype=XSD_DATETIME)
+    quads = [
+        ox.Quad(uplink, A, PROV_ENTITY, g),
+        ox.Quad(uplink, A, UPLINK, g),
+        ox.Quad(uplink, SOURCE, ox.Literal(observation.source), g),
+        ox.Quad(uplink, GENERATED_AT, received, g),
+    ]
+    optional: list[tuple[ox.NamedNode, ox.Literal | None]] = [
+        (NETWORK_SERVER, ox.Literal(p.network_server) if p.network_server else None),
+        (APPLICATION_ID, ox.Literal(p.application_id) if p.application_id else None),
+        (UPLINK_ID, ox.Literal(p.uplink_id) if p.uplink_id else None),
+        (RSSI, _number(p.rssi) if p.rssi is not None else None),
+        (SNR, _number(p.snr) if p.snr is not None else None),
+        (F_PORT, _integer(p.f_port) if p.f_port is not None else None),
+        (FRAME_COUNTER, _integer(p.f_cnt) if p.f_cnt is not None else None),
+    ]
+    quads.extend(ox.Quad(uplink, pred, obj, g) for pred, obj in optional if obj is not None)
+    quads.extend(ox.Quad(uplink, GATEWAY, gateway_term(gw), g) for gw in p.gateway_ids)
+    return quads
+
+
+def sensor_description_quads(
+    mapping: DeviceMapping, base: str, graph: str | None = None
+) -> list[ox.Quad]:
+    """The device as SOSA: `sosa:Sensor` hosted by a `sosa:Platform` that stands at
+    `geo:lat`/`geo:long` with a GeoSPARQL point; what it observes, and of what."""
+    root = base_iri(base)
+    g = _graph_node(graph)
+    sensor = ox.NamedNode(mapping.sensor)
+    platform = ox.NamedNode(mapping.platform)
+    quads = [
+        ox.Quad(sensor, A, SOSA_SENSOR, g),
+        ox.Quad(sensor, IS_HOSTED_BY, platform, g),
+        ox.Quad(platform, A, SOSA_PLATFORM, g),
+        ox.Quad(platform, HOSTS, sensor, g),
+    ]
+    if mapping.label:
+        quads.append(ox.Quad(sensor, LABEL, ox.Literal(mapping.label), g))
+    if mapping.lat is not None and mapping.lon is not None:
+        geometry = ox.NamedNode(f"{root}/geometries/{quote(mapping.device_id, safe='')}")
+        wkt = f"POINT({_decimal_text(mapping.lon)} {_decimal_text(mapping.lat)})"
+        quads += [
+            ox.Quad(platform, GEO_LAT, _number(mapping.lat), g),
+            ox.Quad(platform, GEO_LONG, _number(mapping.lon), g),
+            ox.Quad(platform, HAS_GEOMETRY, geometry, g),
+            ox.Quad(geometry, A, GEOMETRY, g),
+            ox.Quad(geometry, AS_WKT, ox.Literal(wkt, datatype=WKT_LITERAL), g),
+        ]
+    seen: set[str] = set()
+    for spec in mapping.fields.values():
+        prop = ox.NamedNode(spec.observable_property)
+        quads.append(ox.Quad(sensor, OBSERVES, prop, g))
+        if spec.observable_property not in seen:
+            seen.add(spec.observable_property)
+            quads.append(ox.Quad(prop, A, SOSA_PROPERTY, g))
+            if spec.quantity_kind:
+                quads.append(ox.Quad(prop, HAS_QUANTITY_KIND, ox.NamedNode(spec.quantity_kind), g))
+        if spec.feature_of_interest not in seen:
+            seen.add(spec.feature_of_interest)
+            quads.append(ox.Quad(ox.NamedNode(spec.feature_of_interest), A, SOSA_FOI, g))
+    return quads
