@@ -135,3 +135,8 @@ def reindex(directory: Path) -> None:
     fresh.rename(target)
     shutil.rmtree(old, ignore_errors=True)
     click.echo(f"reindexed {applied} events into {graphs} graphs at {target}")
+
+
+from node.catalog.commands import dataset as dataset_command  # noqa: E402
+
+main.add_command(dataset_command)

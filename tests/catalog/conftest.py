@@ -1,0 +1,32 @@
+"""Fixtures of the catalog tests: a real node and its HTTP app, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.http.app import create_app
+from node.runtime import Node
+from tests.support import make_node
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Control-plane tests run on the SQLite default and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return None
+    server = request.getfixturevalue("postgres_server")
+    return str(server.create_database(f"cat_{uuid.uuid4().hex[:12]}"))
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Node:
+    return make_node(tmp_path / "node")
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, node: Node) -> Any:
+    return await aiohttp_client(create_app(node, close_node=True))
