@@ -87,6 +87,48 @@ TEXT: dict[str, dict[str, str]] = {
     "admin.logout": {"de": "Abmelden", "en": "Sign out"},
     "admin.title": {"de": "Betriebskonsole", "en": "Operator console"},
     "admin.denied": {"de": "Anmeldung fehlgeschlagen: {reason}", "en": "Sign-in failed: {reason}"},
+    "console.overview": {"de": "Überblick", "en": "Overview"},
+    "console.datasets": {"de": "Datensätze verwalten", "en": "Manage datasets"},
+    "console.datasets.list": {
+        "de": "Alle Datensätze dieses Knotens",
+        "en": "All datasets of this node",
+    },
+    "console.status": {"de": "Status", "en": "Status"},
+    "console.publish": {"de": "Datensatz veröffentlichen", "en": "Publish a dataset"},
+    "console.publish.failed": {
+        "de": "Der Datensatz wurde nicht veröffentlicht:",
+        "en": "The dataset was not published:",
+    },
+    "console.field.title_de": {"de": "Titel (deutsch)", "en": "Title (German)"},
+    "console.field.title_en": {"de": "Titel (englisch)", "en": "Title (English)"},
+    "console.field.id": {"de": "Kennung", "en": "Identifier"},
+    "console.field.id.help": {
+        "de": "Kleinbuchstaben, Ziffern und Bindestriche; leer lassen, um sie aus dem Titel zu bilden.",
+        "en": "Lower-case letters, digits and hyphens; leave empty to derive it from the title.",
+    },
+    "console.field.description_de": {"de": "Beschreibung (deutsch)", "en": "Description (German)"},
+    "console.field.description_en": {
+        "de": "Beschreibung (englisch)",
+        "en": "Description (English)",
+    },
+    "console.field.keywords": {
+        "de": "Schlagwörter, durch Komma getrennt",
+        "en": "Keywords, separated by commas",
+    },
+    "console.field.theme": {"de": "Thema", "en": "Theme"},
+    "console.field.frequency": {"de": "Aktualisierung", "en": "Update frequency"},
+    "console.field.publisher": {"de": "Herausgeber", "en": "Publisher"},
+    "console.field.contact": {"de": "Kontakt (E-Mail)", "en": "Contact (e-mail)"},
+    "console.field.start": {"de": "Daten ab", "en": "Data from"},
+    "console.field.policy": {"de": "Nutzungsbedingungen", "en": "Usage policy"},
+    "console.field.amt": {
+        "de": "Amt (nur für „Mitglieder desselben Amtes“)",
+        "en": "Amt (only for “members of the same Amt”)",
+    },
+    "console.field.amt.help": {
+        "de": "Kennung des Amtes, z. B. sein Regionalschlüssel.",
+        "en": "The Amt's identifier, e.g. its regional key.",
+    },
 }
 
 

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from node.runtime import Node
-from node.web import console, errors, i18n, portal, sessions
+from node.web import console, errors, i18n, portal, publishing, sessions
 
 HERE = Path(__file__).parent
 NAV = [
@@ -67,3 +67,4 @@ def setup(app: web.Application) -> None:
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
     portal.setup(app)
     console.setup(app)
+    publishing.setup(app)

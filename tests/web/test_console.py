@@ -1,0 +1,125 @@
+"""The operator console: sign-in required, CSRF enforced, publishing through the form."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import rdflib
+
+from node.auth import mint_token
+from node.http.app import create_app
+from node.runtime import Node
+from tests.support import make_node
+
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Node:
+    return make_node(tmp_path, name="Bredstedt")
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the form carries a CSRF token"
+    return match.group(1)
+
+
+async def signed_in_client(aiohttp_client: Any, node: Node) -> Any:
+    client = await aiohttp_client(create_app(node))
+    form = await (await client.get("/admin/login")).text()
+    response = await client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_of(form), "token": mint_token(node.key, node.id)},
+        allow_redirects=False,
+    )
+    assert response.status == 303 and response.headers["Location"] == "/admin/"
+    return client
+
+
+async def test_console_needs_sign_in(aiohttp_client: Any, node: Node) -> None:
+    client = await aiohttp_client(create_app(node))
+    for path in ("/admin/", "/admin/console/datasets"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"] == "/admin/login"
+
+
+async def test_sign_in_refuses_bad_tokens_and_posts_without_csrf(
+    aiohttp_client: Any, node: Node
+) -> None:
+    client = await aiohttp_client(create_app(node))
+    form = await (await client.get("/admin/login")).text()
+    token = mint_token(node.key, node.id)
+    missing = await client.post("/admin/login", data={"token": token}, allow_redirects=False)
+    assert missing.status == 403
+    wrong = await client.post(
+        "/admin/login", data={"token": token, "csrf_token": "guess"}, allow_redirects=False
+    )
+    assert wrong.status == 403
+    bad = await client.post(
+        "/admin/login",
+        data={"token": "nonsense", "csrf_token": csrf_of(form)},
+        allow_redirects=False,
+    )
+    assert bad.status == 401
+    assert (await client.get("/admin/", allow_redirects=False)).status == 303
+
+
+async def test_session_cookie_is_protected(aiohttp_client: Any, node: Node) -> None:
+    client = await aiohttp_client(create_app(node))
+    response = await client.get("/admin/login")
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/admin" in cookie
+
+
+async def test_publish_through_the_form_reaches_the_catalog(
+    aiohttp_client: Any, node: Node
+) -> None:
+    client = await signed_in_client(aiohttp_client, node)
+    page = await (await client.get("/admin/console/datasets")).text()
+    fields = {
+        "csrf_token": csrf_of(page),
+        "title_de": "Pegelstände am Dorfteich (Beispieldaten)",
+        "title_en": "Pond water levels (sample data)",
+        "description_de": "Wasserstand des Dorfteichs, alle 15 Minuten gemessen. Beispieldaten.",
+        "keywords": "Wasser, Pegel",
+        "theme": "ENVI",
+        "license": "dl-by-de/2.0",
+        "frequency": "15MIN",
+        "contact_email": "daten@bredstedt.example",
+        "policy": "open-data-attribution",
+    }
+    without_csrf = {k: v for k, v in fields.items() if k != "csrf_token"}
+    refused = await client.post("/admin/console/datasets", data=without_csrf, allow_redirects=False)
+    assert refused.status == 403
+    response = await client.post("/admin/console/datasets", data=fields, allow_redirects=False)
+    assert response.status == 303, await response.text()
+    dataset_path = response.headers["Location"]
+    catalog = await client.get("/catalog", headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=await catalog.text(), format="turtle")
+    datasets = {str(s) for s in graph.subjects(rdflib.RDF.type, DCAT.Dataset)}
+    assert f"{node.base_url}{dataset_path}" in datasets
+
+
+async def test_form_errors_are_shown_and_nothing_is_published(
+    aiohttp_client: Any, node: Node
+) -> None:
+    client = await signed_in_client(aiohttp_client, node)
+    page = await (await client.get("/admin/console/datasets")).text()
+    response = await client.post(
+        "/admin/console/datasets",
+        data={
+            "csrf_token": csrf_of(page),
+            "title_de": "Ohne Beschreibung",
+            "policy": "open-data-attribution",
+            "contact_email": "kein-mail",
+        },
+    )
+    assert response.status == 422
+    assert 'role="alert"' in await response.text()
+    catalog = await client.get("/catalog", headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=await catalog.text(), format="turtle")
+    assert not list(graph.subjects(rdflib.RDF.type, DCAT.Dataset))
