@@ -21,7 +21,7 @@ from node.runtime import Node
 from node.web import sessions
 from node.web.console import signed_in
 from policies.templates import list_templates, template_document
-from vocab.catalog import FREQUENCIES, LICENCES, THEMES
+from vocab.catalog import FREQUENCIES, LICENCES, LICENCES_BY_IRI, THEMES
 
 FORM_FIELDS = (
     "id",
@@ -49,6 +49,7 @@ def choices(language: str) -> dict[str, Any]:
         "licences": [(code, licence.label) for code, licence in LICENCES.items() if licence.open],
         "frequencies": sorted(FREQUENCIES),
         "templates": [(t.name, t.title.get(language, t.title["de"])) for t in list_templates()],
+        "licence_label": lambda iri: LICENCES_BY_IRI[iri].label if iri in LICENCES_BY_IRI else iri,
     }
 
 

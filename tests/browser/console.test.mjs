@@ -1,0 +1,60 @@
+// The operator signs in, publishes a dataset through the form, and finds it in /catalog.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { BASE, launch, screenshot } from "./lib.mjs";
+
+const TOKEN = process.env.ALLMENDE_ADMIN_TOKEN;
+let browser;
+let page;
+
+before(async () => {
+  browser = await launch();
+  const context = await browser.newContext({ locale: "de-DE" });
+  page = await context.newPage();
+});
+after(async () => { await browser?.close(); });
+
+test("the console requires a sign-in", async () => {
+  await page.goto(BASE + "/admin/");
+  assert.match(page.url(), /\/admin\/login$/);
+  await screenshot(page, "console-login");
+});
+
+test("a post without the CSRF token is refused", async () => {
+  const response = await page.request.post(BASE + "/admin/login", { form: { token: TOKEN } });
+  assert.equal(response.status(), 403);
+  const published = await page.request.post(BASE + "/admin/console/datasets", {
+    form: { title_de: "Eingeschleust", description_de: "x", contact_email: "a@b.example" },
+    maxRedirects: 0,
+  });
+  assert.ok([303, 403].includes(published.status()), `status ${published.status()}`);
+  const catalog = await page.request.get(BASE + "/catalog", { headers: { Accept: "text/turtle" } });
+  assert.doesNotMatch(await catalog.text(), /Eingeschleust/);
+});
+
+test("signing in with the admin token opens the console", async () => {
+  await page.goto(BASE + "/admin/login");
+  await page.getByLabel(/Zugangsschlüssel/).fill(TOKEN);
+  await page.getByRole("button", { name: "Anmelden" }).click();
+  await page.waitForURL(BASE + "/admin/");
+  assert.match(await page.locator("h1").innerText(), /Betriebskonsole/);
+  await screenshot(page, "console-overview");
+});
+
+test("a dataset published through the form appears in /catalog", async () => {
+  await page.goto(BASE + "/admin/console/datasets");
+  await page.getByLabel("Titel (deutsch)").fill("Bodenfeuchte Sportplatz (Beispieldaten)");
+  await page.getByLabel("Titel (englisch)").fill("Soil moisture at the sports field (sample data)");
+  await page.getByLabel("Beschreibung (deutsch)").fill("Bodenfeuchte in 20 cm Tiefe, stündlich. Beispieldaten.");
+  await page.getByLabel("Schlagwörter, durch Komma getrennt").fill("Boden, Feuchte");
+  await page.getByLabel("Thema").selectOption("AGRI");
+  await page.getByLabel("Kontakt (E-Mail)").fill("daten@struckum.example");
+  await page.getByLabel("Nutzungsbedingungen").selectOption("research-only");
+  await screenshot(page, "console-publish-form");
+  await page.getByRole("button", { name: "Datensatz veröffentlichen" }).click();
+  await page.waitForURL(/\/datasets\/bodenfeuchte-sportplatz/);
+  await screenshot(page, "console-published-dataset");
+  const catalog = await page.request.get(BASE + "/catalog", { headers: { Accept: "text/turtle" } });
+  assert.equal(catalog.status(), 200);
+  assert.match(await catalog.text(), /Bodenfeuchte Sportplatz \(Beispieldaten\)/);
+});
