@@ -38,7 +38,7 @@ async def page_context(request: web.Request) -> dict[str, Any]:
         "other_lang": "en" if language == "de" else "de",
         "t": t,
         "node_name": node.settings.node.name,
-        "nav": NAV,
+        "nav": [(href, key) for href, key in NAV if href in request.app["web_paths"]],
         "current": request.path,
     }
 
@@ -50,6 +50,11 @@ async def remember_language(request: web.Request, handler: Any) -> web.StreamRes
     if wanted in i18n.LANGUAGES and request.cookies.get(i18n.COOKIE) != wanted:
         response.set_cookie(i18n.COOKIE, wanted, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
+
+
+async def _known_paths(app: web.Application) -> None:
+    """Navigation shows only pages this node has: rooms plug in and out."""
+    app["web_paths"] = {resource.canonical for resource in app.router.resources()}
 
 
 def setup(app: web.Application) -> None:
@@ -67,4 +72,5 @@ def setup(app: web.Application) -> None:
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
     portal.setup(app)
     console.setup(app)
+    app.on_startup.append(_known_paths)
     publishing.setup(app)
