@@ -1,85 +1,158 @@
 """Real services for the suite, and the rule that CI never silently skips.
 
-`kafka_broker` and `postgres_server` start lazily, once per session, only when a test asks
-for them. Missing prerequisites skip such tests on a developer's machine; with CI=true they
-fail, and any skip at all fails the run.
+`kafka_broker` and `postgres_server` start lazily, once per session, only when a test asks for
+them (directly or through `request.getfixturevalue`), and stop at the end of the session.
+A missing prerequisite (Java/Maven/jars, PostgreSQL binaries) skips such tests on a developer's
+machine; with CI=true it fails them, and any skipped test at all fails the run.
+The terminal summary ends with how many tests ran against each real service.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
-from tests.services import KafkaBroker, KafkaUnavailable, PostgresServer, PostgresUnavailable
+from tests.services import KafkaBroker, PostgresServer, ServiceUnavailable
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+IN_CI = os.environ.get("CI", "").strip().lower() == "true"
+
+Service = TypeVar("Service", KafkaBroker, PostgresServer)
+
+# fixture name -> (marker, label in the summary, what started)
+_SERVICES = {
+    "kafka_broker": ("kafka", "Kafka", "broker"),
+    "postgres_server": ("postgres", "PostgreSQL", "server"),
+}
 _started: dict[str, Any] = {}
-_ran: dict[str, dict[str, int]] = {"kafka_broker": {}, "postgres_server": {}}
+_outcomes: dict[str, dict[str, str]] = {name: {} for name in _SERVICES}  # nodeid -> outcome
+
+
+# -- service fixtures -------------------------------------------------------------------------
 
 
 def _missing(reason: str) -> None:
     if IN_CI:
-        pytest.fail(f"CI needs this service: {reason}")
+        pytest.fail(f"CI=true needs this service: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def _start(name: str, make: Callable[[], Service]) -> Service:
+    try:
+        service = make()
+        service.start()
+    except ServiceUnavailable as exc:
+        reason = f"{_SERVICES[name][1]} unavailable: {exc}"
+    else:
+        _started[name] = service
+        return service
+    _missing(reason)  # outside the except block: one clear message, no chained traceback
+    raise AssertionError("not reached")
 
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[KafkaBroker]:
+    """A real single-node Kafka broker (KRaft) on 127.0.0.1; `.bootstrap` for clients."""
+    broker = _start("kafka_broker", KafkaBroker)
     try:
-        broker = KafkaBroker().start()
-    except (KafkaUnavailable, OSError) as exc:
-        _missing(f"Kafka broker unavailable: {exc}")
-    _started["kafka_broker"] = broker
-    yield broker
-    broker.stop()
+        yield broker
+    finally:
+        broker.stop()
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1; `.create_database(name)` returns a URL."""
+    server = _start("postgres_server", PostgresServer)
     try:
-        server = PostgresServer().start()
-    except (PostgresUnavailable, OSError) as exc:
-        _missing(f"PostgreSQL unavailable: {exc}")
-    _started["postgres_server"] = server
-    yield server
-    server.stop()
+        yield server
+    finally:
+        server.stop()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
-    if report.when != "call":
+# -- markers, bookkeeping and the summary line -------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that name a service fixture get its marker, so `-m "not kafka"` works."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for fixture, (marker, _, _) in _SERVICES.items():
+            if fixture in names:
+                item.add_marker(marker)
+
+
+def _fixtures_used(item: pytest.Item) -> set[str]:
+    names = set(getattr(item, "fixturenames", ()))
+    request = getattr(item, "_request", None)  # its .fixturenames adds getfixturevalue() ones
+    if request is not None:
+        with contextlib.suppress(Exception):
+            names.update(request.fixturenames)
+    return names
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        outcome = report.outcome
+        if report.when == "setup" and report.failed:
+            outcome = "error"
+        for name in _SERVICES.keys() & _fixtures_used(item):
+            _outcomes[name][item.nodeid] = outcome
+    elif report.when == "teardown" and report.failed:
+        for name in _SERVICES.keys() & _fixtures_used(item):
+            _outcomes[name][item.nodeid] = "error"
+    return report
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """A test that stopped the broker (fault tests) leaves a running one to the next test."""
+    broker = _started.get("kafka_broker")
+    if broker is not None and broker.workdir is not None and not broker.running:
+        broker.restart()
+
+
+def _service_line(name: str) -> str:
+    _, label, what = _SERVICES[name]
+    outcomes = list(_outcomes[name].values())
+    ran = sum(outcome in ("passed", "failed") for outcome in outcomes)
+    counts = ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
+    service = _started.get(name)
+    if service is not None:
+        timing = f"{what} started in {service.startup_seconds:.1f} s"
+        restarted = getattr(service, "restart_seconds", None)
+        if restarted is not None:
+            timing += f", last restart {restarted:.1f} s"
+    else:
+        timing = f"{what} not started"
+    detail = f"{counts}; {timing}" if counts else timing
+    return f"{ran} {'test' if ran == 1 else 'tests'} ran against {label} ({detail})"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.option.collectonly:
         return
-    request = getattr(item, "_request", None)
-    dynamic = getattr(request, "_fixture_defs", {})  # includes getfixturevalue() requests
-    used = set(getattr(item, "fixturenames", ())) | set(dynamic)
-    for name in _ran:
-        if name in used:
-            _ran[name][report.outcome] = _ran[name].get(report.outcome, 0) + 1
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    parts = []
-    for name, label in (("kafka_broker", "Kafka"), ("postgres_server", "PostgreSQL")):
-        counts = _ran[name]
-        total = sum(counts.values())
-        service = _started.get(name)
-        started = f", started in {service.startup_seconds:.1f} s" if service else ""
-        detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "none"
-        parts.append(f"{total} tests ran against {label} ({detail}{started})")
-    terminalreporter.write_line("real services: " + "; ".join(parts))
+    terminalreporter.write_line(
+        "real services: " + ", ".join(_service_line(name) for name in _SERVICES)
+    )
+    skipped = len(terminalreporter.stats.get("skipped", []))
+    if IN_CI and skipped:
+        terminalreporter.write_line(
+            f"CI=true: {skipped} skipped tests fail the run (CI must not pass by skipping)",
+            red=True,
+            bold=True,
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With CI=true a skipped test is a failed run: CI must not pass by skipping."""
     if not IN_CI:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
-    if skipped:
-        if reporter:
-            reporter.write_line(f"CI=true: {skipped} skipped tests count as a failure", red=True)
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if skipped and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,13 +1,26 @@
-"""Helpers shared by the service launchers: free loopback ports and waiting for conditions."""
+"""Helpers shared by the service launchers: free loopback ports, waiting for conditions, errors."""
 
 from __future__ import annotations
 
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+
+class ServiceUnavailable(RuntimeError):
+    """A prerequisite (a binary, a jar, a system user) is missing on this machine.
+
+    Tests that need the service are skipped on a developer's machine and fail in CI.
+    """
+
+
+class ServiceStartError(RuntimeError):
+    """Everything needed was there, but the service did not come up: a real failure."""
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -31,3 +44,12 @@ def port_open(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def tail(*paths: Path, chars: int = 2000) -> str:
+    """The last characters of each existing file, for error messages."""
+    parts = []
+    for path in paths:
+        if path.exists():
+            parts.append(f"--- {path.name}:\n{path.read_text(errors='replace')[-chars:]}")
+    return "\n".join(parts) or "(no log written)"
