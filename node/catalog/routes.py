@@ -220,9 +220,12 @@ async def _dataset_document(request: web.Request, dataset_id: str, kind: str) ->
     parameters=_PAGING[2:],
     responses={**_FORMATS_DOC, "410": {"description": "the dataset was retracted"}},
 )
-async def dataset(request: web.Request) -> web.Response:
+async def dataset(request: web.Request) -> web.StreamResponse:
     dataset_id = request.match_info["dataset"]
-    await _published(_node(request), dataset_id)
+    data = await _published(_node(request), dataset_id)
+    page = request.app.get("dataset_page")  # the web room's portal page, when it is installed
+    if page is not None and negotiate(request, DOCUMENT_FORMATS, TURTLE) is HTML:
+        return await page(request, data)
     return await _dataset_document(request, dataset_id, "dataset")
 
 

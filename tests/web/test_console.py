@@ -123,3 +123,38 @@ async def test_form_errors_are_shown_and_nothing_is_published(
     catalog = await client.get("/catalog", headers={"Accept": "text/turtle"})
     graph = rdflib.Graph().parse(data=await catalog.text(), format="turtle")
     assert not list(graph.subjects(rdflib.RDF.type, DCAT.Dataset))
+
+
+async def test_dataset_page_for_people_and_dcat_for_machines(
+    aiohttp_client: Any, node: Node
+) -> None:
+    client = await signed_in_client(aiohttp_client, node)
+    page = await (await client.get("/admin/console/datasets")).text()
+    await client.post(
+        "/admin/console/datasets",
+        data={
+            "csrf_token": csrf_of(page),
+            "title_de": "Straßenlicht (Beispieldaten)",
+            "description_de": "Schaltzeiten der Straßenbeleuchtung. Beispieldaten.",
+            "contact_email": "daten@bredstedt.example",
+            "policy": "research-only",
+            "frequency": "DAILY",
+            "theme": "ENER",
+            "license": "dl-by-de/2.0",
+        },
+        allow_redirects=False,
+    )
+    path = "/datasets/strassenlicht-beispieldaten"
+    html = await (await client.get(path, headers={"Accept": "text/html"})).text()
+    assert "<h1>Straßenlicht (Beispieldaten)</h1>" in html
+    assert "Erlaubt: nutzen wenn der Zweck ist eine Art von Forschung" in html
+    assert "Datenlizenz Deutschland Namensnennung 2.0" in html
+    assert f"GRAPH &lt;{node.base_url}/graphs{path}&gt;" in html
+    turtle = await client.get(path, headers={"Accept": "text/turtle"})
+    assert turtle.content_type == "text/turtle"
+    graph = rdflib.Graph().parse(data=await turtle.text(), format="turtle")
+    assert (
+        rdflib.URIRef(f"{node.base_url}/datasets/strassenlicht"),
+        rdflib.RDF.type,
+        DCAT.Dataset,
+    ) in graph

@@ -1,0 +1,79 @@
+"""A dataset's page for people: description, licence, the policy in plain words, downloads
+and a SPARQL example to start from. Machines get DCAT at the same IRI."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from node.runtime import Node
+from policies.explain import explain
+from policies.jsonld import from_jsonld
+from policies.model import PolicyError
+from vocab.catalog import LICENCES_BY_IRI, THEMES
+
+
+def _text(value: Any, language: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(language) or value.get("de") or next(iter(value.values()), ""))
+    return str(value or "")
+
+
+def example_query(node: Node, dataset_id: str) -> str:
+    graph = f"{node.base_url}/graphs/datasets/{dataset_id}"
+    return (
+        "PREFIX sosa: <http://www.w3.org/ns/sosa/>\n"
+        "SELECT ?sensor ?property ?time ?value WHERE {\n"
+        f"  GRAPH <{graph}> {{\n"
+        "    ?o sosa:madeBySensor ?sensor ; sosa:observedProperty ?property ;\n"
+        "       sosa:resultTime ?time ; sosa:hasSimpleResult ?value .\n"
+        "  }\n"
+        "} ORDER BY DESC(?time) LIMIT 20"
+    )
+
+
+def policy_sentences(data: dict[str, Any], language: str) -> list[str]:
+    document = data.get("policy")
+    if not isinstance(document, dict):
+        return []
+    try:
+        return explain(from_jsonld(document), language)
+    except PolicyError:
+        return []
+
+
+async def render(request: web.Request, data: dict[str, Any]) -> web.StreamResponse:
+    node: Node = request.app["node"]
+    language = request.get("lang") or "de"
+    licence = LICENCES_BY_IRI.get(data.get("license", ""))
+    theme_names = [
+        _text(dict(zip(("de", "en"), THEMES[iri.rsplit("/", 1)[-1]], strict=True)), language)
+        for iri in data.get("themes", [])
+        if iri.rsplit("/", 1)[-1] in THEMES
+    ]
+    query = example_query(node, data["id"])
+    context = {
+        "dataset": data,
+        "title": _text(data.get("title"), language),
+        "description": _text(data.get("description"), language),
+        "keywords": data.get("keywords", {}).get(language)
+        or data.get("keywords", {}).get("de", []),
+        "themes": theme_names,
+        "licence": licence.label if licence else data.get("license", ""),
+        "licence_iri": data.get("license", ""),
+        "policy": policy_sentences(data, language),
+        "distributions": data.get("distributions", []),
+        "text": lambda value: _text(value, language),
+        "query": query,
+        "query_link": "/sparql?query=" + quote(query),
+        "has_sparql": "/sparql" in request.app["web_paths"],
+        "path": request.path,
+    }
+    return aiohttp_jinja2.render_template("dataset.html", request, context)
+
+
+def setup(app: web.Application) -> None:
+    app["dataset_page"] = render
