@@ -154,7 +154,7 @@ async def test_dataset_page_for_people_and_dcat_for_machines(
     assert turtle.content_type == "text/turtle"
     graph = rdflib.Graph().parse(data=await turtle.text(), format="turtle")
     assert (
-        rdflib.URIRef(f"{node.base_url}/datasets/strassenlicht"),
+        rdflib.URIRef(f"{node.base_url}{path}"),
         rdflib.RDF.type,
         DCAT.Dataset,
     ) in graph
