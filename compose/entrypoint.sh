@@ -1,0 +1,10 @@
+#!/bin/sh
+# First start: create the node folder (configuration and signing key) in the /data volume.
+# Every later start keeps it. Settings come from ALLMENDE_* environment variables.
+set -eu
+if [ ! -f /data/allmende.toml ]; then
+  allmende init /data --name "${VILLAGE_NAME:-Allmende}" --ags "${VILLAGE_AGS:-01054}" \
+    --id "${VILLAGE_ID:-https://allmende.example/}" --host 0.0.0.0 --port 8700 \
+    --base-url "${VILLAGE_URL:-http://localhost:8700}"
+fi
+exec allmende serve /data

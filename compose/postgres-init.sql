@@ -1,0 +1,4 @@
+-- One database per village node; each node owns its schema through its own migrations.
+CREATE DATABASE luetjenholm OWNER allmende;
+CREATE DATABASE bredstedt OWNER allmende;
+CREATE DATABASE struckum OWNER allmende;
