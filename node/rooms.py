@@ -17,14 +17,14 @@ if TYPE_CHECKING:
 
 
 def route_setups() -> list[Callable[[web.Application], None]]:
-    from node import catalog
+    from node import catalog, ingest
     from node import web as web_room
     from node.http import admin, foundation
 
-    return [foundation.setup, admin.setup, web_room.setup, catalog.setup]
+    return [foundation.setup, admin.setup, web_room.setup, catalog.setup, ingest.setup]
 
 
 def projection_setups() -> list[Callable[[Projector], None]]:
-    from node import catalog
+    from node import catalog, ingest
 
-    return [catalog.install]
+    return [catalog.install, ingest.install]

@@ -89,12 +89,14 @@ class Node:
         before: Callable[[Session], None] | None = None,
     ) -> list[EventRecord]:
         """Commit on the writer thread; returns once committed (projection follows at once)."""
-        loop = asyncio.get_running_loop()
-        records = await loop.run_in_executor(
-            self._writer, lambda: self._commit_only(events, rows, before)
-        )
-        loop.run_in_executor(self._writer, self.project).add_done_callback(_log_failure)
+        records = await self.write(lambda: self._commit_only(events, rows, before))
+        self.project_soon()
         return records
+
+    def project_soon(self) -> None:
+        """Queue a projection run behind the writes already queued (call from the event loop)."""
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(self._writer, self.project).add_done_callback(_log_failure)
 
     def _commit_only(
         self,

@@ -26,6 +26,7 @@ PREFIX dct: <http://purl.org/dc/terms/>
 UNIT_SYMBOLS = {
     "DEG_C": "°C",
     "PERCENT": "%",
+    "PERCENT_RH": "%",
     "CentiM": "cm",
     "M": "m",
     "MilliM": "mm",
@@ -82,14 +83,19 @@ def own_graphs(node: Node) -> list[ox.NamedNode]:
 
 
 def select(node: Node, query: str, **bindings: ox.NamedNode | ox.Literal) -> list[dict[str, Any]]:
-    """Run a SELECT over the village's own graphs; keyword arguments bind variables."""
+    """Run a SELECT over the village's own graphs; keyword arguments bind variables.
+
+    Bindings go in as a VALUES block (pyoxigraph's substitutions only reach projected
+    variables), written from RDF terms, never from raw text.
+    """
     graphs = own_graphs(node)
     if not graphs:
         return []
-    substitutions = {ox.Variable(name): term for name, term in bindings.items()}
-    solutions = node.store.query(
-        PREFIXES + query, default_graph=graphs, substitutions=substitutions or None
-    )
+    if bindings:
+        variables = " ".join(f"?{name}" for name in bindings)
+        values = " ".join(str(term) for term in bindings.values())
+        query = query.replace("WHERE {", f"WHERE {{ VALUES ({variables}) {{ ({values}) }}", 1)
+    solutions = node.store.query(PREFIXES + query, default_graph=graphs)
     names = [variable.value for variable in solutions.variables]
     rows = []
     for solution in solutions:
@@ -161,8 +167,8 @@ def sensor_dataset(node: Node, sensor: str) -> str | None:
     """The dataset a sensor feeds: the id of the data graph its observations are in."""
     prefix = f"{node.base_url}/graphs/datasets/"
     solutions = node.store.query(
-        PREFIXES + "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?o sosa:madeBySensor ?sensor } } LIMIT 5",
-        substitutions={ox.Variable("sensor"): ox.NamedNode(sensor)},
+        PREFIXES
+        + f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?o sosa:madeBySensor {ox.NamedNode(sensor)} }} }} LIMIT 5"
     )
     for solution in solutions:
         graph = solution["g"].value

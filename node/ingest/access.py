@@ -1,0 +1,41 @@
+"""Who may read a dataset's observations through the JSON API: the one place it is decided.
+
+Open data is public. Anything else is refused here until the policies room plugs in its
+agreement-token check (Dataspace Protocol agreements, audited).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import Session
+
+from node.catalog.access import is_open
+from node.catalog.models import PUBLISHED, full_description, load_dataset
+from node.http.problems import Problem
+from node.runtime import Node
+
+
+def _dataset(node: Node, dataset_id: str) -> dict[str, Any] | None:
+    with Session(node.engine) as session:
+        row = load_dataset(session, dataset_id)
+        return (
+            full_description(session, row) if row is not None and row.status == PUBLISHED else None
+        )
+
+
+async def authorize_observations(request: web.Request, dataset_id: str) -> dict[str, Any]:
+    node: Node = request.app["node"]
+    dataset = await asyncio.to_thread(_dataset, node, dataset_id)
+    if dataset is None:
+        raise Problem(404, "Not Found", f"there is no published dataset {dataset_id!r}")
+    if is_open(dataset):
+        return dataset
+    raise Problem(
+        403,
+        "Forbidden",
+        "this dataset is not open data; its observations are available under an agreement",
+        dataset=dataset_id,
+    )

@@ -1,0 +1,36 @@
+"""Projecting ingest events: observations into their dataset's graph, sensors into theirs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyoxigraph as ox
+
+from node.events.projector import Projector
+from node.ingest.graphs import data_graph
+from node.ingest.registry import REGISTERED, REMOVED
+from node.store.base import QuadStore
+
+RECORDED = "de.allmende.observations.recorded"
+
+
+def _observations(store: QuadStore, event: dict[str, Any]) -> None:
+    """Loading is idempotent: observation IRIs are stable and there are no blank nodes."""
+    data = event["data"]
+    graph = data.get("graph") or data_graph(data["base"], data["dataset"])
+    store.load(data["content"].encode(), ox.RdfFormat.N_TRIPLES, graph)
+
+
+def _registered(store: QuadStore, event: dict[str, Any]) -> None:
+    data = event["data"]
+    store.replace_graph(data["graph"], data["content"].encode(), ox.RdfFormat.N_TRIPLES)
+
+
+def _removed(store: QuadStore, event: dict[str, Any]) -> None:
+    store.drop_graph(event["data"]["graph"])
+
+
+def install(projector: Projector) -> None:
+    projector.register(RECORDED, _observations)
+    projector.register(REGISTERED, _registered)
+    projector.register(REMOVED, _removed)

@@ -1,0 +1,431 @@
+"""Ingest endpoints (webhooks, generic JSON, CSV), the device registry API, and time series."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import Session, col, delete, select
+
+from connectors import chirpstack, generic, ttn
+from connectors.csv_table import CsvMapping, iter_csv_observations
+from connectors.model import ConnectorResult, PayloadRejected, parse_time
+from node import db
+from node.http.admin import int_param
+from node.http.openapi import describe, query_param
+from node.http.problems import Problem
+from node.http.security import admin_only
+from node.ingest import registry as devices
+from node.ingest import sources, timeseries
+from node.ingest.access import authorize_observations
+from node.ingest.committer import Committer
+from node.ingest.intake import ingest, latest_values, prepare, refuse
+from node.ingest.models import Device, IngestProblem, LatestValue
+from node.runtime import Node
+
+JSON_LIMIT = 4 * 1024 * 1024
+CSV_LIMIT = 2 * 1024 * 1024 * 1024
+PROBLEMS_KEPT = 500
+WEBHOOK = {
+    "200": {"description": "acknowledged (ignored event type)"},
+    "202": {"description": "committed to the event log"},
+    "401": {"$ref": "#/components/responses/Problem"},
+    "422": {"$ref": "#/components/responses/Problem"},
+}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def read_json(request: web.Request) -> Any:
+    if request.content_type != "application/json":
+        raise Problem(415, "Unsupported Media Type", "send the payload as application/json")
+    if request.content_length is not None and request.content_length > JSON_LIMIT:
+        raise Problem(413, "Content Too Large", f"a payload may have at most {JSON_LIMIT} bytes")
+    body = await request.read()
+    if len(body) > JSON_LIMIT:
+        raise Problem(413, "Content Too Large", f"a payload may have at most {JSON_LIMIT} bytes")
+    try:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise Problem(400, "Bad Request", f"the body is not valid JSON: {str(exc)[:200]}") from None
+
+
+async def record_problem(
+    request: web.Request, source: str, problem: Problem, excerpt: bytes
+) -> None:
+    """Keep the refusal for the operator console; the secret is never part of it."""
+    node: Node = request.app["node"]
+    row = IngestProblem(
+        time=datetime.now(UTC),
+        source=source,
+        status=problem.status_code,
+        reason=str(problem.body_json.get("detail") or problem.body_json["title"])[:2000],
+        excerpt=excerpt[:600].decode("utf-8", "replace"),
+    )
+
+    def write() -> None:
+        with Session(node.engine) as session:
+            session.add(row)
+            session.commit()
+            if (row.id or 0) % 50 == 0:
+                newest = session.exec(
+                    select(IngestProblem.id)
+                    .order_by(col(IngestProblem.id).desc())
+                    .offset(PROBLEMS_KEPT)
+                ).first()
+                if newest is not None:
+                    session.exec(delete(IngestProblem).where(col(IngestProblem.id) <= newest))
+                    session.commit()
+
+    await node.write(write)
+
+
+def webhook(source: str, parse: Any) -> Any:
+    """A JSON webhook handler: authenticate, parse, map, commit, acknowledge."""
+
+    async def handle(request: web.Request) -> web.Response:
+        room = request.app["ingest"]
+        excerpt = b""
+        try:
+            sources.check(request, source, room["secrets"])
+            payload = await read_json(request)
+            excerpt = (
+                json.dumps(payload)[:600].encode() if not isinstance(payload, str | int) else b""
+            )
+            try:
+                result: ConnectorResult = parse(request, payload)
+            except PayloadRejected as exc:
+                raise refuse(exc.rejections) from None
+            if result.ignored:
+                return web.json_response({"ignored": result.reason}, status=200)
+            accepted = await ingest(
+                request.app["node"], room["registry"], room["committer"], result, source
+            )
+        except Problem as problem:
+            await record_problem(request, source, problem, excerpt)
+            raise
+        if accepted.reported:
+            await record_problem(request, source, refuse(accepted.reported, status=202), excerpt)
+        return web.json_response(accepted.to_json(), status=202)
+
+    return handle
+
+
+ttn_uplink = describe(
+    "The Things Stack v3 webhook: uplink messages (one or a batch)",
+    tags=["ingest"],
+    responses=WEBHOOK,
+)(webhook("ttn", lambda _r, p: ttn.parse(p)))
+chirpstack_event = describe(
+    "ChirpStack v4 HTTP integration (?event=up; other event types are acknowledged and ignored)",
+    tags=["ingest"],
+    parameters=[query_param("event", "ChirpStack event type")],
+    responses=WEBHOOK,
+)(webhook("chirpstack", lambda r, p: chirpstack.parse(r.query.get("event"), p)))
+observation_batch = describe(
+    "A generic JSON batch of observations", tags=["ingest"], responses=WEBHOOK
+)(webhook("observations", lambda _r, p: generic.parse(p)))
+
+
+async def _spool(request: web.Request, spooled: Any) -> Any:
+    """Stream a multipart upload (`mapping` JSON + `file` CSV) to a temporary file."""
+    if not request.content_type.startswith("multipart/"):
+        raise Problem(
+            415,
+            "Unsupported Media Type",
+            "send multipart/form-data with parts 'mapping' and 'file'",
+        )
+    reader = await request.multipart()
+    mapping: Any = None
+    size = 0
+    async for part in _parts(reader):
+        if part.name == "mapping":
+            try:
+                mapping = CsvMapping.from_json(json.loads(await part.read(decode=False)))
+            except (ValueError, PayloadRejected) as exc:
+                raise Problem(400, "Bad Request", f"mapping: {exc}") from None
+        elif part.name == "file":
+            while chunk := await part.read_chunk(1 << 16):
+                size += len(chunk)
+                if size > CSV_LIMIT:
+                    raise Problem(
+                        413, "Content Too Large", f"a CSV file may have at most {CSV_LIMIT} bytes"
+                    )
+                await asyncio.to_thread(spooled.write, chunk)
+    if mapping is None:
+        raise Problem(400, "Bad Request", "the 'mapping' part is missing")
+    spooled.seek(0)
+    return mapping
+
+
+async def _parts(reader: Any) -> AsyncIterator[Any]:
+    while (part := await reader.next()) is not None:
+        yield part
+
+
+@describe(
+    "Upload a CSV table (multipart: 'mapping' JSON and 'file'); all rows or none",
+    tags=["ingest"],
+    responses=WEBHOOK,
+)
+async def csv_upload(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    room = request.app["ingest"]
+    dataset_id = request.match_info["dataset"]
+    with tempfile.TemporaryFile() as spooled:
+        try:
+            sources.check(request, "csv", room["secrets"])
+            mapping = await _spool(request, spooled)
+        except Problem as problem:
+            await record_problem(request, "csv", problem, b"")
+            raise
+        try:
+            await asyncio.to_thread(_each_chunk, node, room, dataset_id, mapping, spooled, None)
+            spooled.seek(0)
+            counts = await node.write(
+                lambda: _commit_file(node, room, dataset_id, mapping, spooled)
+            )
+        except PayloadRejected as exc:
+            raise refuse(exc.rejections) from None
+    node.project_soon()
+    return web.json_response({"accepted": counts[0], "events": counts[1]}, status=202)
+
+
+def _each_chunk(
+    node: Node,
+    room: dict[str, Any],
+    dataset_id: str,
+    mapping: Any,
+    spooled: Any,
+    session: Session | None,
+) -> tuple[int, int]:
+    """Map the file chunk by chunk; with a session, also append each chunk's events to it.
+
+    Run once without a session to check every row (refusing the whole file on the first
+    problem), then once inside the transaction: the file is never held in memory.
+    """
+    observations = events = 0
+    for chunk in iter_csv_observations(spooled, mapping):
+        chunk_events, accepted, reported = prepare(node, room["registry"], chunk, "csv")
+        if reported:
+            raise refuse(reported)
+        wrong = [e for e in chunk_events if e["subject"] != dataset_id]
+        if wrong:
+            raise Problem(
+                422,
+                "Unprocessable Content",
+                f"rows belong to devices of another dataset ({wrong[0]['subject']})",
+            )
+        if session is not None and chunk_events:
+            latest_values(room["registry"], accepted)(session)
+            node.log.append(session, chunk_events)
+        observations += len(accepted)
+        events += len(chunk_events)
+    return observations, events
+
+
+def _commit_file(
+    node: Node, room: dict[str, Any], dataset_id: str, mapping: Any, spooled: Any
+) -> tuple[int, int]:
+    with db.transaction(node.engine) as session:
+        return _each_chunk(node, room, dataset_id, mapping, spooled, session)
+
+
+def _time_param(request: web.Request, name: str, default: datetime) -> datetime:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        return parse_time(raw)
+    except ValueError:
+        raise Problem(
+            400, "Bad Request", f"query parameter {name!r} must be an RFC 3339 time with offset"
+        ) from None
+
+
+@describe(
+    "A sensor's observations in a dataset as JSON time series",
+    tags=["data"],
+    parameters=[
+        query_param("sensor", "device id of the sensor"),
+        query_param("from", "RFC 3339 start (default: 7 days ago)"),
+        query_param("to", "RFC 3339 end (default: now)"),
+        query_param(
+            "limit", f"at most this many points (max {timeseries.MAX_POINTS})", {"type": "integer"}
+        ),
+    ],
+)
+async def observations(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    dataset_id = request.match_info["dataset"]
+    await authorize_observations(request, dataset_id)
+    sensor = request.query.get("sensor", "")
+    if not 1 <= len(sensor) <= 128:
+        raise Problem(400, "Bad Request", "query parameter 'sensor' (a device id) is required")
+    now = datetime.now(UTC)
+    start = _time_param(request, "from", now - timedelta(days=7))
+    end = _time_param(request, "to", now)
+    if end < start:
+        raise Problem(400, "Bad Request", "'to' lies before 'from'")
+    limit = int_param(request, "limit", 1000, 1, timeseries.MAX_POINTS)
+    body = await asyncio.to_thread(timeseries.series, node, dataset_id, sensor, start, end, limit)
+    return web.json_response(body)
+
+
+def _device_json(device: Device) -> dict[str, Any]:
+    profile = json.loads(device.profile)
+    return {
+        "device": device.id,
+        "dataset": device.dataset_id,
+        "profile": profile.get("name"),
+        "fields": sorted(profile.get("fields", {})),
+        "label": device.label,
+        "lat": device.lat,
+        "lon": device.lon,
+        "registered": device.registered.isoformat(),
+    }
+
+
+@describe("Registered devices", tags=["devices"], admin=True)
+@admin_only
+async def device_list(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+
+    def rows() -> list[dict[str, Any]]:
+        with Session(node.engine) as session:
+            return [_device_json(d) for d in session.exec(select(Device).order_by(col(Device.id)))]
+
+    return web.json_response({"items": await asyncio.to_thread(rows)})
+
+
+@describe(
+    "Register (or move) a device: id, dataset, profile, position", tags=["devices"], admin=True
+)
+@admin_only
+async def device_add(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    body = await read_json(request)
+    try:
+        row = await devices.register(node, request.app["ingest"]["registry"], body)
+    except devices.RegistryError as exc:
+        raise Problem(
+            400,
+            "Bad Request",
+            f"{exc.field}: {exc}",
+            errors=[{"field": exc.field, "message": str(exc)}],
+        ) from None
+    return web.json_response(_device_json(row), status=201)
+
+
+@describe("Remove a device from the registry", tags=["devices"], admin=True)
+@admin_only
+async def device_remove(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    removed = await devices.remove(
+        node, request.app["ingest"]["registry"], request.match_info["device"]
+    )
+    if removed is None:
+        raise Problem(404, "Not Found", "no such device")
+    return web.json_response(_device_json(removed))
+
+
+@describe("The newest reading per device and field", tags=["devices"])
+async def latest(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+
+    def rows() -> list[dict[str, Any]]:
+        with Session(node.engine) as session:
+            found = session.exec(
+                select(LatestValue).order_by(col(LatestValue.device_id), col(LatestValue.field))
+            )
+            return [
+                {
+                    "device": r.device_id,
+                    "field": r.field,
+                    "dataset": r.dataset_id,
+                    "time": r.time.isoformat(),
+                    "value": r.value,
+                }
+                for r in found
+            ]
+
+    return web.json_response({"items": await asyncio.to_thread(rows)})
+
+
+@describe(
+    "The most recent refused payloads (reason, source, excerpt)", tags=["devices"], admin=True
+)
+@admin_only
+async def problems(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    limit = int_param(request, "limit", 50, 1, PROBLEMS_KEPT)
+
+    def rows() -> list[dict[str, Any]]:
+        with Session(node.engine) as session:
+            found = session.exec(
+                select(IngestProblem).order_by(col(IngestProblem.id).desc()).limit(limit)
+            )
+            return [
+                {
+                    "time": p.time.isoformat(),
+                    "source": p.source,
+                    "status": p.status,
+                    "reason": p.reason,
+                    "excerpt": p.excerpt,
+                }
+                for p in found
+            ]
+
+    return web.json_response({"items": await asyncio.to_thread(rows)})
+
+
+@describe("Create a new webhook secret for a source (shown once)", tags=["devices"], admin=True)
+@admin_only
+async def rotate_secret(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    source = request.match_info["source"]
+    if source not in sources.SOURCES:
+        raise Problem(404, "Not Found", f"unknown source {source!r}")
+    secret = await node.write(lambda: sources.new_secret(node, source))
+    request.app["ingest"]["secrets"] = await asyncio.to_thread(sources.stored_digests, node)
+    return web.json_response(
+        {"source": source, "secret": secret, "header": sources.HEADER}, status=201
+    )
+
+
+async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+    node: Node = app["node"]
+    room = app["ingest"]
+    room["secrets"] = await asyncio.to_thread(sources.stored_digests, node)
+    room["committer"].start()
+    yield
+    await room["committer"].stop()
+
+
+def setup(app: web.Application) -> None:
+    node: Node = app["node"]
+    app["ingest"] = {
+        "registry": devices.Registry(node),
+        "committer": Committer(node),
+        "secrets": {},
+    }
+    app.cleanup_ctx.append(lifecycle)
+    router = app.router
+    router.add_post("/ingest/ttn", ttn_uplink)
+    router.add_post("/ingest/chirpstack", chirpstack_event)
+    router.add_post("/ingest/observations", observation_batch)
+    router.add_post("/ingest/csv/{dataset:[a-z0-9-]{1,64}}", csv_upload)
+    router.add_get("/datasets/{dataset:[a-z0-9-]{1,64}}/observations", observations)
+    router.add_get("/sensors/latest", latest)
+    router.add_get("/admin/devices", device_list)
+    router.add_post("/admin/devices", device_add)
+    router.add_delete("/admin/devices/{device}", device_remove)
+    router.add_get("/admin/ingest/problems", problems)
+    router.add_post("/admin/ingest/sources/{source}/secret", rotate_secret)
