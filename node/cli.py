@@ -140,3 +140,9 @@ def reindex(directory: Path) -> None:
 from node.catalog.commands import dataset as dataset_command  # noqa: E402
 
 main.add_command(dataset_command)
+
+from node.ingest.commands import device as device_command  # noqa: E402
+from node.ingest.commands import source as source_command  # noqa: E402
+
+main.add_command(device_command)
+main.add_command(source_command)

@@ -12,7 +12,7 @@ import secrets
 from datetime import UTC, datetime
 
 from aiohttp import web
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from node.auth import AuthError, verify_token
 from node.http.problems import Problem
@@ -45,7 +45,7 @@ def new_secret(node: Node, source: str) -> str:
 
 def stored_digests(node: Node) -> dict[str, str]:
     with Session(node.engine) as session:
-        return {row.source: row.sha256 for row in session.query(SourceSecret).all()}
+        return {row.source: row.sha256 for row in session.exec(select(SourceSecret))}
 
 
 def check(request: web.Request, source: str, digests: dict[str, str]) -> None:
