@@ -41,6 +41,8 @@ class Node:
         for install in rooms.projection_setups():
             install(self.projector)
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="writer")
+        # Projection has a thread of its own, so the store never holds up the next commit.
+        self._projector = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="projector")
         self.retired_keys = load_retired(settings.directory)
 
     @classmethod
@@ -94,9 +96,9 @@ class Node:
         return records
 
     def project_soon(self) -> None:
-        """Queue a projection run behind the writes already queued (call from the event loop)."""
+        """Queue a projection run on the projector thread (call from the event loop)."""
         loop = asyncio.get_running_loop()
-        loop.run_in_executor(self._writer, self.project).add_done_callback(_log_failure)
+        loop.run_in_executor(self._projector, self.project).add_done_callback(_log_failure)
 
     def _commit_only(
         self,
@@ -119,6 +121,7 @@ class Node:
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
+        self._projector.shutdown(wait=True)
         self.store.close()
         self.engine.dispose()
 

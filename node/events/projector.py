@@ -72,8 +72,6 @@ class Projector:
                 checkpoint = signed.seq or checkpoint
                 store.set_meta(CHECKPOINT, str(checkpoint))
                 applied += 1
-        if applied:
-            store.flush()
         return applied
 
 
