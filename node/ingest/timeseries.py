@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +30,20 @@ def _time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def labels(node: Node, device: str) -> dict[str, dict[str, str]]:
+    """Property IRI -> its label per language, from the device's profile."""
+    from sqlmodel import Session
+
+    from node.ingest.models import Device
+
+    with Session(node.engine) as session:
+        row = session.get(Device, device)
+    if row is None:
+        return {}
+    fields = json.loads(row.profile).get("fields", {})
+    return {spec["observableProperty"]: spec.get("label", {}) for spec in fields.values()}
+
+
 def series(
     node: Node, dataset_id: str, device: str, start: datetime, end: datetime, limit: int
 ) -> dict[str, Any]:
@@ -43,6 +58,7 @@ def series(
     solutions = node.store.query(
         query, default_graph=[ox.NamedNode(data_graph(node.base_url, dataset_id))]
     )
+    names = labels(node, device)
     by_property: dict[str, dict[str, Any]] = {}
     for solution in solutions:
         prop = solution["property"].value
@@ -50,6 +66,7 @@ def series(
             prop,
             {
                 "property": prop,
+                "label": names.get(prop, {}),
                 "unit": solution["unit"].value if solution["unit"] else None,
                 "points": [],
             },

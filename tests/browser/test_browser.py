@@ -49,3 +49,7 @@ def run_walk(script: str, village: Village) -> None:
 
 def test_operator_walks_the_console(village: Village) -> None:
     run_walk("console.test.mjs", village)
+
+
+def test_citizen_walks_the_portal(village: Village) -> None:
+    run_walk("portal.test.mjs", village)

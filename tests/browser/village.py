@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,28 @@ SAMPLE_DATASETS = [
 ]
 
 
+SAMPLE_DEVICES = [
+    (
+        "70B3D57ED00C0001",
+        "raumklima-dgh",
+        "room-climate",
+        54.5841,
+        8.9932,
+        "Dorfgemeinschaftshaus, Saal",
+    ),
+    ("70B3D57ED00C0002", "raumklima-dgh", "room-climate", 54.5846, 8.9940, "Alte Schule, Keller"),
+    (
+        "70B3D57ED00C0003",
+        "parken-dorfplatz",
+        "parking-occupancy",
+        54.5838,
+        8.9925,
+        "Dorfplatz, Stellplatz 1",
+    ),
+]
+PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "payloads"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -75,9 +98,17 @@ class Village:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def call(self, method: str, path: str, body: Any = None, *, admin: bool = True) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        admin: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data else {}
+        headers = {**({"Content-Type": "application/json"} if data else {}), **(headers or {})}
         if admin:
             headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
@@ -126,12 +157,53 @@ def serve_village(directory: Path) -> Village:
     village.start()
     for dataset in SAMPLE_DATASETS:
         village.call("POST", "/admin/datasets", dataset)
+    for device, dataset, profile, lat, lon, label in SAMPLE_DEVICES:
+        village.call(
+            "POST",
+            "/admin/devices",
+            {
+                "device": device,
+                "dataset": dataset,
+                "profile": profile,
+                "lat": lat,
+                "lon": lon,
+                "label": label,
+            },
+        )
+    secret = village.call("POST", "/admin/ingest/sources/ttn/secret")["secret"]
+    village.call(
+        "POST",
+        "/ingest/ttn",
+        sample_uplinks(),
+        admin=False,
+        headers={"X-Allmende-Webhook-Secret": secret},
+    )
     village.expected = {
         "name": "Struckum",
         "datasets": [d["title"]["de"] for d in SAMPLE_DATASETS],
-        "sensors": [],
+        "sensors": [device.lower() for device, *_ in SAMPLE_DEVICES],
     }
     return village
+
+
+def sample_uplinks() -> list[dict[str, Any]]:
+    """Three days of readings every 3 hours, in the format The Things Stack sends."""
+    template = json.loads((PAYLOADS / "ttn-uplink-humidity.json").read_text(encoding="utf-8"))
+    now = datetime.now(UTC).replace(microsecond=0)
+    uplinks = []
+    for device, _dataset, profile, *_ in SAMPLE_DEVICES:
+        for step in range(24):
+            moment = (now - timedelta(hours=3 * step)).isoformat().replace("+00:00", "Z")
+            uplink = json.loads(json.dumps(template))
+            uplink["end_device_ids"]["dev_eui"] = device
+            uplink["received_at"] = uplink["uplink_message"]["received_at"] = moment
+            if profile == "room-climate":
+                decoded: dict[str, Any] = {"temperature": 14 + step % 5, "humidity": 55 + step % 9}
+            else:
+                decoded = {"occupied": step % 3 == 0}
+            uplink["uplink_message"]["decoded_payload"] = decoded
+            uplinks.append(uplink)
+    return uplinks
 
 
 def browser_environment(village: Village, artifacts: Path) -> dict[str, str]:

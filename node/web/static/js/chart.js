@@ -17,11 +17,15 @@
       var xs = Object.keys(times).sort();
       var columns = [xs.map(function (t) { return Date.parse(t) / 1000; })];
       var config = [{}];
+      var language = document.documentElement.lang || "de";
+      var symbols = { DEG_C: "°C", PERCENT_RH: "%", PERCENT: "%", V: "V", CentiM: "cm", W: "W" };
       series.forEach(function (s, index) {
         var byTime = {};
         (s.points || []).forEach(function (p) { byTime[p.time] = Number(p.value); });
         columns.push(xs.map(function (t) { return t in byTime ? byTime[t] : null; }));
-        config.push({ label: (s.label || s.property || "value") + (s.unit ? " (" + s.unit + ")" : ""),
+        var name = (s.label && (s.label[language] || s.label.de)) || s.property || "value";
+        var unit = s.unit ? s.unit.split("/").pop() : "";
+        config.push({ label: name + (unit ? " (" + (symbols[unit] || unit) + ")" : ""),
                       stroke: ["#0b5d3b", "#8a1c00", "#1f4e9c", "#6b4a00"][index % 4], width: 2 });
       });
       element.setAttribute("data-points", String(xs.length));
