@@ -210,3 +210,29 @@ def datasets(node: Node, language: str) -> list[dict[str, Any]]:
            } GROUP BY ?dataset ORDER BY ?title""",
         lang=ox.Literal(language),
     )
+
+
+def property_labels(node: Node, language: str) -> dict[str, str]:
+    """Observable property IRI -> its name in `language`, from the registered device profiles."""
+    import json
+
+    from sqlmodel import Session, select
+
+    from node.ingest.models import Device
+
+    names: dict[str, str] = {}
+    with Session(node.engine) as session:
+        for profile in session.exec(select(Device.profile)):
+            for spec in json.loads(profile).get("fields", {}).values():
+                label = spec.get("label", {})
+                if label:
+                    names[spec["observableProperty"]] = label.get(language) or label.get("de", "")
+    return names
+
+
+def shown_value(value: str, language: str) -> str:
+    """Booleans as words people read; everything else as it is."""
+    words = {"true": ("ja", "yes"), "false": ("nein", "no")}
+    if value in words:
+        return words[value][0 if language == "de" else 1]
+    return value

@@ -22,18 +22,25 @@ RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
 @aiohttp_jinja2.template("home.html")
 async def home(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
-    readings, sensors, datasets = await asyncio.gather(
+    language = request.get("lang", "de")
+    readings, sensors, datasets, names = await asyncio.gather(
         asyncio.to_thread(data.latest_readings, node),
         asyncio.to_thread(data.sensors, node),
-        asyncio.to_thread(data.datasets, node, request.get("lang", "de")),
+        asyncio.to_thread(data.datasets, node, language),
+        asyncio.to_thread(data.property_labels, node, language),
     )
-    measured = sorted({data.property_label(reading.property) for reading in readings})
+
+    def label(iri: str) -> str:
+        return names.get(iri) or data.property_label(iri)
+
     return {
         "readings": readings,
-        "measured": measured,
+        "measured": sorted({label(reading.property) for reading in readings}),
+        "sensor_names": {sensor.iri: sensor.label for sensor in sensors},
         "sensor_count": len(sensors),
         "dataset_count": len(datasets),
-        "label": data.property_label,
+        "label": label,
+        "shown": lambda value: data.shown_value(value, language),
     }
 
 
