@@ -16,7 +16,7 @@ from node.auth import AuthError, verify_token
 from node.events import EventLog
 from node.http.openapi import describe
 from node.runtime import Node
-from node.web import sessions
+from node.web import health, sessions
 
 Page = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -81,7 +81,12 @@ async def overview(request: web.Request) -> dict[str, Any]:
 
     def facts() -> dict[str, Any]:
         with Session(node.engine) as session:
-            return {"last_seq": EventLog.last_seq(session), "graphs": len(node.store.graphs())}
+            return {
+                "last_seq": EventLog.last_seq(session),
+                "graphs": len(node.store.graphs()),
+                "devices": health.device_states(session),
+                "problems": health.recent_problems(session),
+            }
 
     return {
         "operator": request["operator"],

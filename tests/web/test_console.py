@@ -158,3 +158,22 @@ async def test_dataset_page_for_people_and_dcat_for_machines(
         rdflib.RDF.type,
         DCAT.Dataset,
     ) in graph
+
+
+async def test_overview_shows_silent_sensors_and_refused_payloads(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    from tests.ingest.conftest import prepare_village
+
+    node = make_node(tmp_path / "v", name="Lütjenholm", node_id="https://luetjenholm.example/")
+    secrets = await prepare_village(node)
+    client = await signed_in_client(aiohttp_client, node)
+    refused = await client.post(
+        "/ingest/ttn",
+        data="{not json",
+        headers={"X-Allmende-Webhook-Secret": secrets["ttn"], "Content-Type": "application/json"},
+    )
+    assert refused.status == 400
+    html = await (await client.get("/admin/")).text()
+    assert html.count('class="badge sample">verstummt</span>') == 5  # registered, never heard
+    assert "the body is not valid JSON" in html
