@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from connectors.model import ConnectorResult, Observation, Rejection
@@ -88,32 +90,41 @@ def prepare(
 
 
 def latest_values(registry: Registry, observations: list[Observation]) -> Callable[[Session], None]:
-    """A function that upserts the newest value per device and field inside the transaction."""
+    """A function that upserts the newest value per device and field inside the transaction.
+
+    One INSERT ... ON CONFLICT for the whole batch (SQLite and PostgreSQL both speak it): an
+    older reading arriving late never overwrites a newer one.
+    """
     newest: dict[tuple[str, str], Observation] = {}
     for observation in observations:
         key = (observation.device_id, observation.field)
         if key not in newest or observation.result_time > newest[key].result_time:
             newest[key] = observation
     mappings = registry.mappings()
+    rows = [
+        {
+            "device_id": device,
+            "field": field,
+            "dataset_id": mappings[device].dataset_id,
+            "time": observation.result_time,
+            "value": str(observation.value)[:1024],
+        }
+        for (device, field), observation in newest.items()
+    ]
 
     def apply(session: Session) -> None:
-        for (device, field), observation in newest.items():
-            row = session.get(LatestValue, (device, field))
-            if (
-                row is not None
-                and row.time.replace(tzinfo=observation.result_time.tzinfo)
-                >= observation.result_time
-            ):
-                continue
-            session.merge(
-                LatestValue(
-                    device_id=device,
-                    field=field,
-                    dataset_id=mappings[device].dataset_id,
-                    time=observation.result_time,
-                    value=str(observation.value)[:1024],
-                )
-            )
+        if not rows:
+            return
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        table = LatestValue.__table__  # type: ignore[attr-defined]
+        statement = insert(table).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=["device_id", "field"],
+            set_={name: statement.excluded[name] for name in ("dataset_id", "time", "value")},
+            where=table.c.time < statement.excluded.time,
+        )
+        session.execute(statement)
 
     return apply
 
