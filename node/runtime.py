@@ -100,6 +100,10 @@ class Node:
         loop = asyncio.get_running_loop()
         loop.run_in_executor(self._projector, self.project).add_done_callback(_log_failure)
 
+    async def projected(self) -> None:
+        """Wait until the projections queued so far have run: reads after it see the change."""
+        await asyncio.get_running_loop().run_in_executor(self._projector, lambda: None)
+
     def _commit_only(
         self,
         events: Sequence[dict[str, Any]],

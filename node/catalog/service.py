@@ -254,11 +254,7 @@ async def _commit(
 
     event = node.event(event_type, data, subject=dataset_id)
     await node.publish([event], rows=distributions, before=before)
-    await node.write(_projected)
-
-
-def _projected() -> None:
-    """Queued behind the projection that `publish` started: the answer reflects the change."""
+    await node.projected()
 
 
 async def create(node: Node, body: Any) -> Outcome:
@@ -353,7 +349,7 @@ async def retract(node: Node, dataset_id: str) -> dict[str, Any]:
 
     event = node.event(RETRACTED_EVENT, data, subject=dataset_id)
     await node.publish([event], before=before)
-    await node.write(_projected)
+    await node.projected()
     return data
 
 
