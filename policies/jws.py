@@ -42,8 +42,41 @@ def b64url_decode(text: str) -> bytes:
 
 
 def canonical(obj: Any) -> bytes:
-    """RFC 8785 (JCS) bytes: one byte string per JSON value, whoever serialised it."""
+    """RFC 8785 (JCS) bytes: one byte string per JSON value, whoever serialised it.
+
+    Documents of strings, booleans, nulls and safe integers with keys below U+D800 (events
+    and policies, in practice) serialise identically through the standard library's C
+    encoder, which is many times faster on large literals such as an event's N-Triples;
+    anything else (floats above all) takes the `rfc8785` reference path.
+    """
+    if _plain(obj):
+        return json.dumps(
+            obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+        ).encode()
     return rfc8785.dumps(obj)
+
+
+_SAFE_INTEGER = 2**53 - 1
+
+
+def _plain(value: Any) -> bool:
+    """True where JCS and sorted compact `json.dumps` agree byte for byte.
+
+    They differ only for numbers (ECMAScript number formatting) and for keys outside the
+    Basic Multilingual Plane's lower part, where UTF-16 order is not code point order.
+    """
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+    if isinstance(value, dict):
+        return all(
+            isinstance(key, str) and (key.isascii() or max(key) < "\ud800") and _plain(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    return False
 
 
 def digest(obj: Any) -> str:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
-
 from node import db
+from node.ingest.latest import Row, upsert
 from node.runtime import Node
 
 MAX_GROUP = 256
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Pending:
     events: list[dict[str, Any]]
-    apply: Callable[[Session], None] | None
+    latest: list[Row]
     done: asyncio.Future[None] = field(repr=False)
 
 
@@ -35,12 +34,10 @@ class Committer:
         self.queue: asyncio.Queue[Pending] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
-    async def submit(
-        self, events: list[dict[str, Any]], apply: Callable[[Session], None] | None = None
-    ) -> None:
+    async def submit(self, events: list[dict[str, Any]], latest: Sequence[Row] = ()) -> None:
         """Return once the events are committed; raise if their transaction failed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait(Pending(events, apply, done))
+        self.queue.put_nowait(Pending(events, list(latest), done))
         await done
 
     def start(self) -> None:
@@ -75,7 +72,5 @@ class Committer:
     def _commit(self, group: list[Pending]) -> None:
         events = [event for pending in group for event in pending.events]
         with db.transaction(self.node.engine) as session:
-            for pending in group:
-                if pending.apply is not None:
-                    pending.apply(session)
+            upsert(session, [row for pending in group for row in pending.latest])
             self.node.log.append(session, events)

@@ -7,20 +7,16 @@ reported back and nothing of the request is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
 
 from connectors.model import ConnectorResult, Observation, Rejection
 from connectors.sosa import map_observations
 from node.http.problems import Problem
 from node.ingest.committer import Committer
 from node.ingest.graphs import data_graph, to_ntriples
-from node.ingest.models import LatestValue
+from node.ingest.latest import Row, newest_rows
 from node.ingest.projection import RECORDED
 from node.ingest.registry import Registry
 from node.runtime import Node
@@ -89,44 +85,9 @@ def prepare(
     return events, accepted, reported
 
 
-def latest_values(registry: Registry, observations: list[Observation]) -> Callable[[Session], None]:
-    """A function that upserts the newest value per device and field inside the transaction.
-
-    One INSERT ... ON CONFLICT for the whole batch (SQLite and PostgreSQL both speak it): an
-    older reading arriving late never overwrites a newer one.
-    """
-    newest: dict[tuple[str, str], Observation] = {}
-    for observation in observations:
-        key = (observation.device_id, observation.field)
-        if key not in newest or observation.result_time > newest[key].result_time:
-            newest[key] = observation
+def latest_rows(registry: Registry, observations: list[Observation]) -> list[Row]:
     mappings = registry.mappings()
-    rows = [
-        {
-            "device_id": device,
-            "field": field,
-            "dataset_id": mappings[device].dataset_id,
-            "time": observation.result_time,
-            "value": str(observation.value)[:1024],
-        }
-        for (device, field), observation in newest.items()
-    ]
-
-    def apply(session: Session) -> None:
-        if not rows:
-            return
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        table = LatestValue.__table__  # type: ignore[attr-defined]
-        statement = insert(table).values(rows)
-        statement = statement.on_conflict_do_update(
-            index_elements=["device_id", "field"],
-            set_={name: statement.excluded[name] for name in ("dataset_id", "time", "value")},
-            where=table.c.time < statement.excluded.time,
-        )
-        session.execute(statement)
-
-    return apply
+    return newest_rows(observations, {device: m.dataset_id for device, m in mappings.items()})
 
 
 async def ingest(
@@ -136,5 +97,5 @@ async def ingest(
     events, accepted, reported = prepare(node, registry, result, source)
     if not events:
         raise refuse(reported or [Rejection("", "the payload holds no observations", "empty")])
-    await committer.submit(events, latest_values(registry, accepted))
+    await committer.submit(events, latest_rows(registry, accepted))
     return Accepted(len(accepted), [event["id"] for event in events], reported)

@@ -14,11 +14,18 @@ from node.store.base import QuadStore
 RECORDED = "de.allmende.observations.recorded"
 
 
-def _observations(store: QuadStore, event: dict[str, Any]) -> None:
-    """Loading is idempotent: observation IRIs are stable and there are no blank nodes."""
-    data = event["data"]
-    graph = data.get("graph") or data_graph(data["base"], data["dataset"])
-    store.load(data["content"].encode(), ox.RdfFormat.N_TRIPLES, graph)
+def _observations(store: QuadStore, events: list[dict[str, Any]]) -> None:
+    """One load per graph for a run of events.
+
+    Loading is idempotent: observation IRIs are stable and there are no blank nodes.
+    """
+    contents: dict[str, list[str]] = {}
+    for event in events:
+        data = event["data"]
+        graph = data.get("graph") or data_graph(data["base"], data["dataset"])
+        contents.setdefault(graph, []).append(data["content"])
+    for graph, parts in contents.items():
+        store.load("\n".join(parts).encode(), ox.RdfFormat.N_TRIPLES, graph)
 
 
 def _registered(store: QuadStore, event: dict[str, Any]) -> None:
@@ -31,6 +38,6 @@ def _removed(store: QuadStore, event: dict[str, Any]) -> None:
 
 
 def install(projector: Projector) -> None:
-    projector.register(RECORDED, _observations)
+    projector.register_batch(RECORDED, _observations)
     projector.register(REGISTERED, _registered)
     projector.register(REMOVED, _removed)

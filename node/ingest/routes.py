@@ -24,7 +24,8 @@ from node.ingest import registry as devices
 from node.ingest import sources, timeseries
 from node.ingest.access import authorize_observations
 from node.ingest.committer import Committer
-from node.ingest.intake import ingest, latest_values, prepare, refuse
+from node.ingest.intake import ingest, latest_rows, prepare, refuse
+from node.ingest.latest import upsert
 from node.ingest.models import Device, IngestProblem, LatestValue
 from node.runtime import Node
 
@@ -92,13 +93,10 @@ def webhook(source: str, parse: Any) -> Any:
 
     async def handle(request: web.Request) -> web.Response:
         room = request.app["ingest"]
-        excerpt = b""
+        payload: Any = None
         try:
             sources.check(request, source, room["secrets"])
             payload = await read_json(request)
-            excerpt = (
-                json.dumps(payload)[:600].encode() if not isinstance(payload, str | int) else b""
-            )
             try:
                 result: ConnectorResult = parse(request, payload)
             except PayloadRejected as exc:
@@ -109,13 +107,21 @@ def webhook(source: str, parse: Any) -> Any:
                 request.app["node"], room["registry"], room["committer"], result, source
             )
         except Problem as problem:
-            await record_problem(request, source, problem, excerpt)
+            await record_problem(request, source, problem, _excerpt(payload))
             raise
         if accepted.reported:
-            await record_problem(request, source, refuse(accepted.reported, status=202), excerpt)
+            refused = refuse(accepted.reported, status=202)
+            await record_problem(request, source, refused, _excerpt(payload))
         return web.json_response(accepted.to_json(), status=202)
 
     return handle
+
+
+def _excerpt(payload: Any) -> bytes:
+    """The start of a refused payload, serialised only when something is refused."""
+    if payload is None or isinstance(payload, str | int):
+        return b""
+    return json.dumps(payload)[:600].encode()
 
 
 ttn_uplink = describe(
@@ -224,7 +230,7 @@ def _each_chunk(
                 f"rows belong to devices of another dataset ({wrong[0]['subject']})",
             )
         if session is not None and chunk_events:
-            latest_values(room["registry"], accepted)(session)
+            upsert(session, latest_rows(room["registry"], accepted))
             node.log.append(session, chunk_events)
         observations += len(accepted)
         events += len(chunk_events)

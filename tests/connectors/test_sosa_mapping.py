@@ -230,6 +230,17 @@ def test_batches_split_by_dataset_and_report_unknown_devices_once() -> None:
     ]
 
 
+def test_the_default_graph_keeps_every_observation_of_a_batch() -> None:
+    """Events carry their RDF in the default graph (the projector picks the graph)."""
+    observations = ttn.parse(load_payload("ttn-uplink-humidity.json")).observations
+    batch = map_observations(observations, {DGH: dgh_mapping()}, BASE, graph_for=lambda _: None)
+    assert len(batch.observations["raumklima"]) == 3
+    assert all(isinstance(q.graph_name, ox.DefaultGraph) for q in batch.quads["raumklima"])
+    named = map_observations(observations, {DGH: dgh_mapping()}, BASE)
+    as_triples = {(q.subject, q.predicate, q.object) for q in named.quads["raumklima"]}
+    assert {(q.subject, q.predicate, q.object) for q in batch.quads["raumklima"]} == as_triples
+
+
 def test_chirpstack_gateways_become_urns_and_values_that_do_not_fit_are_reported() -> None:
     soil = mapping_for("soil-moisture", "0004a30b00e1c0de", "gruen")
     event = load_payload("chirpstack-up.json")

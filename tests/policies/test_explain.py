@@ -31,4 +31,7 @@ def test_every_template_is_explained_without_raw_iris() -> None:
         for language in ("de", "en"):
             sentences = explain(load_template(info.name, **params), language)
             assert len(sentences) >= 2, info.name
-            assert not any("http://www.w3.org/ns/odrl" in s for s in sentences), (info.name, sentences)
+            assert not any("http://www.w3.org/ns/odrl" in s for s in sentences), (
+                info.name,
+                sentences,
+            )
