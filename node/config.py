@@ -101,10 +101,23 @@ class WebSection(_Section):
         return value
 
 
+class SparqlSection(_Section):
+    """Limits that make the public SPARQL endpoint safe to leave open."""
+
+    query_timeout: float = Field(default=30.0, gt=0, le=3600)
+    max_query_bytes: int = Field(default=64 * 1024, ge=256)
+    max_result_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    workers: int = Field(default=2, ge=1, le=64)
+    rate_per_second: float = Field(default=20.0, gt=0)
+    rate_burst: int = Field(default=60, ge=1)
+
+
 class Peer(_Section):
     id: str
     jwk: dict[str, str] | None = None
     jwks_url: str = ""
+    base_url: str = ""
+    """Where the peer answers (its SPARQL endpoint, its feed), when not at its id."""
 
     @field_validator("id")
     @classmethod
@@ -127,6 +140,7 @@ class Settings(_Section):
     kafka: KafkaSection = KafkaSection()
     trust: TrustSection = TrustSection()
     web: WebSection = WebSection()
+    sparql: SparqlSection = SparqlSection()
     directory: Path = Path()
 
     @property
@@ -155,6 +169,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "store": StoreSection,
     "kafka": KafkaSection,
     "web": WebSection,
+    "sparql": SparqlSection,
 }
 
 

@@ -17,11 +17,18 @@ if TYPE_CHECKING:
 
 
 def route_setups() -> list[Callable[[web.Application], None]]:
-    from node import catalog, ingest
+    from node import catalog, ingest, sparql
     from node import web as web_room
     from node.http import admin, foundation
 
-    return [foundation.setup, admin.setup, web_room.setup, catalog.setup, ingest.setup]
+    return [
+        foundation.setup,
+        admin.setup,
+        web_room.setup,
+        catalog.setup,
+        ingest.setup,
+        sparql.setup,
+    ]
 
 
 def projection_setups() -> list[Callable[[Projector], None]]:

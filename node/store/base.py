@@ -28,6 +28,9 @@ class QuadStore(Protocol):
     def graphs(self) -> list[str]:
         """Named graphs holding data, the system graph left out."""
 
+    def has_graph(self, graph: str) -> bool:
+        """Whether a named graph exists ("" the default graph: always)."""
+
     def get_meta(self, name: str) -> str | None: ...
 
     def set_meta(self, name: str, value: str) -> None: ...

@@ -13,6 +13,11 @@ from node.store.base import SYSTEM_GRAPH
 _META = "urn:x-allmende:meta:"
 
 
+def graph_term(graph: str) -> ox.NamedNode | ox.DefaultGraph:
+    """ "" names the store's default graph (the Graph Store Protocol's `?default`)."""
+    return ox.NamedNode(graph) if graph else ox.DefaultGraph()
+
+
 class OxigraphStore:
     """A pyoxigraph Store; `raw` is exposed for the SPARQL endpoint's streaming results."""
 
@@ -29,21 +34,23 @@ class OxigraphStore:
         self.raw.extend(quads)
 
     def load(self, data: bytes, fmt: ox.RdfFormat, graph: str) -> None:
-        self.raw.load(data, format=fmt, to_graph=ox.NamedNode(graph))
+        self.raw.load(data, format=fmt, to_graph=graph_term(graph))
 
     def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None:
-        node = ox.NamedNode(graph)
+        node = graph_term(graph)
         parsed = [
             ox.Quad(quad.subject, quad.predicate, quad.object, node)
             for quad in ox.parse(data, format=fmt)
         ]
-        if self.raw.contains_named_graph(node):
+        if isinstance(node, ox.DefaultGraph) or self.raw.contains_named_graph(node):
             self.raw.clear_graph(node)
         self.raw.extend(parsed)
 
     def drop_graph(self, graph: str) -> None:
-        node = ox.NamedNode(graph)
-        if self.raw.contains_named_graph(node):
+        node = graph_term(graph)
+        if isinstance(node, ox.DefaultGraph):
+            self.raw.clear_graph(node)
+        elif self.raw.contains_named_graph(node):
             self.raw.remove_graph(node)
 
     def graphs(self) -> list[str]:
@@ -52,6 +59,10 @@ class OxigraphStore:
             for graph in self.raw.named_graphs()
             if isinstance(graph, ox.NamedNode) and graph.value != SYSTEM_GRAPH
         )
+
+    def has_graph(self, graph: str) -> bool:
+        term = graph_term(graph)
+        return isinstance(term, ox.DefaultGraph) or self.raw.contains_named_graph(term)
 
     def get_meta(self, name: str) -> str | None:
         for quad in self.raw.quads_for_pattern(

@@ -152,6 +152,25 @@ TEXT: dict[str, dict[str, str]] = {
         "de": "Kennung des Amtes, z. B. sein Regionalschlüssel.",
         "en": "The Amt's identifier, e.g. its regional key.",
     },
+    "sparql.title": {"de": "Daten abfragen mit SPARQL", "en": "Query the data with SPARQL"},
+    "sparql.lead": {
+        "de": "Alle öffentlichen Daten dieses Knotens – und die der Nachbarorte – sind unter {endpoint} abfragbar, mit jedem SPARQL-Werkzeug.",
+        "en": "All public data of this node – and of its neighbours – can be queried at {endpoint}, with any SPARQL tool.",
+    },
+    "sparql.query": {"de": "Abfrage", "en": "Query"},
+    "sparql.run": {"de": "Abfrage ausführen", "en": "Run query"},
+    "sparql.results": {"de": "Ergebnis", "en": "Results"},
+    "sparql.count": {"de": "{shown} von {total} Zeilen", "en": "{shown} of {total} rows"},
+    "sparql.examples": {"de": "Beispiele", "en": "Examples"},
+    "sparql.clients": {"de": "Mit eigenen Werkzeugen", "en": "With your own tools"},
+    "sparql.clients.text": {
+        "de": "Der Endpunkt spricht das SPARQL-1.1-Protokoll: SPARQLWrapper, YASGUI, Jena oder R-Pakete funktionieren ohne Anpassung.",
+        "en": "The endpoint speaks the SPARQL 1.1 Protocol: SPARQLWrapper, YASGUI, Jena or R packages work as they are.",
+    },
+    "sparql.limits": {
+        "de": "Eine Abfrage darf höchstens {seconds:g} Sekunden laufen; sie ist nur lesend.",
+        "en": "A query may run for at most {seconds:g} seconds; the endpoint is read-only.",
+    },
 }
 
 

@@ -1,0 +1,305 @@
+"""The SPARQL 1.1 Protocol at /sparql: queries in, streamed results out, within limits.
+
+Every query is read (form, dataset, SERVICE targets) before it runs, scoped to the graphs
+the caller may see, and answered by a killable worker process; a browser gets the query
+page instead of raw results.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import aiohttp_jinja2
+from aiohttp import web
+from multidict import MultiDict
+
+from node.config import SparqlSection
+from node.http.openapi import describe, query_param
+from node.http.problems import Problem
+from node.runtime import Node
+from node.sparql import description, formats
+from node.sparql.analysis import Analysis, QueryRefused, allowed_service, analyse
+from node.sparql.examples import examples
+from node.sparql.pool import QueryFailed, QueryPool, QueryTimeout
+from node.sparql.ratelimit import RateLimiter
+from node.sparql.scope import Scope
+from node.sparql.worker import Job
+
+FORM = "application/x-www-form-urlencoded"
+QUERY = "application/sparql-query"
+UPDATE = "application/sparql-update"
+HTML_ROWS = 500
+HTML_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Request:
+    query: str | None
+    default_graphs: list[str]
+    named_graphs: list[str]
+    format: str | None
+
+
+async def read_request(request: web.Request, limits: SparqlSection) -> Request:
+    """The protocol's three ways to send a query; updates are refused, never run."""
+    params = request.query
+    if request.method == "GET":
+        query = params.get("query")
+        if query is not None and len(query.encode()) > limits.max_query_bytes:
+            raise Problem(414, "URI Too Long", _too_long(limits), limit=limits.max_query_bytes)
+        if "update" in params:
+            raise _read_only()
+        return Request(
+            query,
+            params.getall("default-graph-uri", []),
+            params.getall("named-graph-uri", []),
+            params.get("format"),
+        )
+    if request.content_length is not None and request.content_length > limits.max_query_bytes:
+        raise Problem(413, "Content Too Large", _too_long(limits), limit=limits.max_query_bytes)
+    body = await request.content.read(limits.max_query_bytes + 1)
+    if len(body) > limits.max_query_bytes:
+        raise Problem(413, "Content Too Large", _too_long(limits), limit=limits.max_query_bytes)
+    if request.content_type == FORM:
+        fields = MultiDict(parse_qsl(body.decode(request.charset or "utf-8", "replace"), True))
+        if "update" in fields:
+            raise _read_only()
+        return Request(
+            fields.get("query"),
+            fields.getall("default-graph-uri", []) + params.getall("default-graph-uri", []),
+            fields.getall("named-graph-uri", []) + params.getall("named-graph-uri", []),
+            fields.get("format") or params.get("format"),
+        )
+    if request.content_type == QUERY:
+        return Request(
+            body.decode(request.charset or "utf-8", errors="replace"),
+            params.getall("default-graph-uri", []),
+            params.getall("named-graph-uri", []),
+            params.get("format"),
+        )
+    if request.content_type == UPDATE:
+        raise _read_only()
+    raise Problem(
+        415,
+        "Unsupported Media Type",
+        f"send the query as {FORM} or {QUERY}",
+        available=[FORM, QUERY],
+    )
+
+
+def _too_long(limits: SparqlSection) -> str:
+    return f"a query may have at most {limits.max_query_bytes} bytes"
+
+
+def _read_only() -> Problem:
+    return Problem(403, "Forbidden", "this endpoint is read-only: SPARQL Update is not accepted")
+
+
+def check_services(analysis: Analysis, trusted: list[str]) -> None:
+    """Refuse before any connection: SERVICE only towards trusted peer nodes."""
+    for target in analysis.services:
+        if not allowed_service(target, trusted):
+            shown = target if target is not None else "a variable"
+            raise Problem(
+                403,
+                "Forbidden",
+                f"SERVICE {shown} is not a trusted peer node; federated queries may only "
+                "call nodes from this node's trust list",
+                service=target,
+            )
+
+
+def dataset(req: Request, analysis: Analysis, scope: Scope) -> tuple[list[str], list[str]]:
+    """The protocol's graphs win over the query's own FROM; invisible graphs are empty.
+
+    Without either, the default graph is the node's default graph plus every visible
+    named graph (what researchers expect), and GRAPH reaches every visible graph.
+    """
+    defaults = req.default_graphs or list(analysis.default_graphs)
+    named = req.named_graphs or list(analysis.named_graphs)
+    if defaults or named:
+        return [g for g in defaults if scope.allows(g)], [g for g in named if scope.allows(g)]
+    visible = sorted(scope.visible)
+    return ["", *visible], visible
+
+
+def trusted_peers(node: Node) -> list[str]:
+    return [str(getattr(peer, "base_url", "") or peer.id) for peer in node.settings.trust.peers]
+
+
+async def run_query(request: web.Request, req: Request, result_format: str) -> Any:
+    node: Node = request.app["node"]
+    limits: SparqlSection = node.settings.sparql
+    assert req.query is not None
+    try:
+        analysis = analyse(req.query)
+    except QueryRefused as exc:
+        raise Problem(400, "Bad Request", str(exc)) from None
+    check_services(analysis, trusted_peers(node))
+    scope: Scope = await request.app["sparql_scope"](request)
+    default_graph, named_graphs = dataset(req, analysis, scope)
+    job = Job(
+        query=req.query,
+        default_graph=default_graph,
+        named_graphs=named_graphs,
+        result_format=result_format,
+        generation=int(node.store.get_meta("projected-seq") or 0),
+        max_bytes=limits.max_result_bytes,
+        base_iri=f"{node.base_url}/sparql",
+    )
+    pool: QueryPool = request.app["sparql_pool"]
+    try:
+        return await pool.run(job, limits.query_timeout)
+    except QueryTimeout:
+        raise _timeout(limits) from None
+    except QueryFailed as exc:
+        raise _failed(exc) from None
+
+
+def _timeout(limits: SparqlSection) -> Problem:
+    return Problem(
+        503,
+        "Service Unavailable",
+        f"the query did not finish within {limits.query_timeout:g} s and was stopped; "
+        "narrow it (LIMIT, fewer graphs, more selective patterns)",
+        headers={"Retry-After": "5"},
+        limit_seconds=limits.query_timeout,
+    )
+
+
+def _failed(exc: QueryFailed) -> Problem:
+    titles = {400: "Bad Request", 413: "Content Too Large", 500: "Internal Server Error"}
+    return Problem(exc.status, titles.get(exc.status, "Error"), exc.detail)
+
+
+def check_rate(request: web.Request) -> None:
+    limiter: RateLimiter = request.app["sparql_rate"]
+    wait = limiter.take(request.remote or "unknown")
+    if wait > 0:
+        raise Problem(
+            429,
+            "Too Many Requests",
+            "too many queries from this client; slow down",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+
+
+PARAMETERS = [
+    query_param("query", "SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE)"),
+    query_param("default-graph-uri", "a graph of the default graph (repeatable)"),
+    query_param("named-graph-uri", "a named graph the query may use (repeatable)"),
+    query_param("format", "result format instead of the Accept header (json, xml, csv, tsv, ...)"),
+]
+RESPONSES = {
+    "200": {"description": "Results, or the service description when no query is given"},
+    "400": {"$ref": "#/components/responses/Problem"},
+    "403": {"$ref": "#/components/responses/Problem"},
+    "406": {"$ref": "#/components/responses/Problem"},
+    "429": {"$ref": "#/components/responses/Problem"},
+    "503": {"$ref": "#/components/responses/Problem"},
+}
+
+
+@describe(
+    "SPARQL 1.1 query (GET): results, the service description, or the query page",
+    tags=["sparql"],
+    parameters=PARAMETERS,
+    responses=RESPONSES,
+)
+async def sparql_get(request: web.Request) -> web.StreamResponse:
+    return await _answer(request)
+
+
+@describe(
+    "SPARQL 1.1 query (POST, urlencoded or application/sparql-query)",
+    tags=["sparql"],
+    parameters=PARAMETERS[1:],
+    request_body={
+        "content": {
+            FORM: {"schema": {"type": "object", "properties": {"query": {"type": "string"}}}},
+            QUERY: {"schema": {"type": "string"}},
+        }
+    },
+    responses=RESPONSES,
+)
+async def sparql_post(request: web.Request) -> web.StreamResponse:
+    return await _answer(request)
+
+
+async def _answer(request: web.Request) -> web.StreamResponse:
+    node: Node = request.app["node"]
+    req = await read_request(request, node.settings.sparql)
+    accept = request.headers.get("Accept", "")
+    browser = formats.wants_html(accept) and not req.format
+    if req.query is None or not req.query.strip():
+        if browser:
+            return await query_page(request, None)
+        return await description.respond(request, accept)
+    check_rate(request)
+    if browser:
+        return await query_page(request, req)
+    try:
+        form = analyse(req.query).form
+    except QueryRefused as exc:
+        raise Problem(400, "Bad Request", str(exc)) from None
+    result_format = formats.negotiate(form, accept, req.format)
+    _kind, chunks = await run_query(request, req, result_format)
+    response = web.StreamResponse(headers={"Cache-Control": "no-store"})
+    response.content_type = result_format
+    if result_format.startswith("text/"):
+        response.charset = "utf-8"
+    await response.prepare(request)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def query_page(request: web.Request, req: Request | None) -> web.StreamResponse:
+    """The page for people: an editor with examples, and results as a table."""
+    node: Node = request.app["node"]
+    context: dict[str, Any] = {
+        "query": req.query if req else None,
+        "examples": await examples(node),
+        "endpoint": f"{node.base_url}/sparql",
+        "limits": node.settings.sparql,
+    }
+    if req is not None and req.query:
+        try:
+            context["result"] = await _html_result(request, req)
+        except Problem as problem:
+            context["problem"] = problem.body_json
+    response = aiohttp_jinja2.render_template("sparql.html", request, context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _html_result(request: web.Request, req: Request) -> dict[str, Any]:
+    try:
+        form = analyse(req.query or "").form
+    except QueryRefused as exc:
+        raise Problem(400, "Bad Request", str(exc)) from None
+    media = "text/turtle" if form in ("CONSTRUCT", "DESCRIBE") else formats.RESULTS[0]
+    limited = Request(req.query, req.default_graphs, req.named_graphs, None)
+    _kind, chunks = await run_query(request, limited, media)
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > HTML_BYTES:
+            raise Problem(413, "Content Too Large", "the result is too large to show as a page")
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        return {"graph": body.decode()}
+    parsed = json.loads(body)
+    if "boolean" in parsed:
+        return {"boolean": parsed["boolean"]}
+    variables = parsed["head"]["vars"]
+    rows = parsed["results"]["bindings"]
+    return {
+        "variables": variables,
+        "rows": [[row.get(v) for v in variables] for row in rows[:HTML_ROWS]],
+        "total": len(rows),
+        "shown": min(len(rows), HTML_ROWS),
+    }

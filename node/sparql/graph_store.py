@@ -1,0 +1,143 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol at /rdf-graphs (`?graph=IRI` or `?default`).
+
+Reading follows the same scoping as /sparql. Writing is for admins and goes through the
+event log like every other change (graph.replaced / graph.extended / graph.dropped), so
+`allmende reindex` reproduces it; the body is parsed completely before anything is
+written, so bad RDF is a 400 and nothing else. Graphs that a room manages (catalog,
+datasets, peers) are changed through that room, never here.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from aiohttp import web
+
+from node.http.openapi import describe, query_param
+from node.http.problems import Problem
+from node.http.security import admin_only
+from node.runtime import Node
+from node.sparql import formats
+from node.sparql.endpoint import Request, run_query
+from node.sparql.scope import Scope
+from node.store.base import SYSTEM_GRAPH
+
+INPUT_FORMATS = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+    "application/trig": ox.RdfFormat.TRIG,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+}
+MANAGED = ("/graphs/catalog", "/graphs/datasets", "/graphs/peers")
+PARAMETERS = [
+    query_param("graph", "IRI of the graph"),
+    query_param("default", "address the default graph instead (no value)"),
+]
+
+
+def target(request: web.Request) -> str:
+    """The addressed graph: its IRI, or "" for the default graph."""
+    graph, default = request.query.get("graph"), "default" in request.query
+    if (graph is None) == (not default):
+        raise Problem(400, "Bad Request", "give exactly one of ?graph=IRI and ?default")
+    if graph is None:
+        return ""
+    if not graph.startswith(("http://", "https://", "urn:")) or any(c in graph for c in "<> "):
+        raise Problem(400, "Bad Request", f"{graph[:200]!r} is not an absolute IRI")
+    return graph
+
+
+@describe(
+    "Read one graph (Graph Store Protocol), under the same scoping as /sparql",
+    tags=["sparql"],
+    parameters=PARAMETERS,
+)
+async def read_graph(request: web.Request) -> web.StreamResponse:
+    node: Node = request.app["node"]
+    graph = target(request)
+    scope: Scope = await request.app["sparql_scope"](request)
+    if graph and (
+        graph == SYSTEM_GRAPH or not scope.allows(graph) or not node.store.has_graph(graph)
+    ):
+        raise Problem(404, "Not Found", f"there is no graph {graph!r} for you here")
+    media = formats.choose(request.headers.get("Accept", ""), formats.GRAPHS)
+    if media is None:
+        raise Problem(406, "Not Acceptable", f"graphs are available as {', '.join(formats.GRAPHS)}")
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+    _kind, chunks = await run_query(request, Request(query, [graph], [], None), media)
+    response = web.StreamResponse(headers={"Cache-Control": "no-store"})
+    response.content_type = media
+    await response.prepare(request)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+def _writable(node: Node, graph: str) -> None:
+    managed = [node.base_url + prefix for prefix in MANAGED]
+    if graph == SYSTEM_GRAPH or any(graph == m or graph.startswith(m + "/") for m in managed):
+        raise Problem(
+            409,
+            "Conflict",
+            f"{graph} is managed by the node (catalog, sensor data or peers); change it "
+            "through the catalog, ingest or federation APIs",
+        )
+
+
+async def _ntriples(request: web.Request) -> str:
+    """The body as N-Triples (quads of any graph flattened into the target graph)."""
+    fmt = INPUT_FORMATS.get(request.content_type)
+    if fmt is None:
+        raise Problem(
+            415,
+            "Unsupported Media Type",
+            f"send {', '.join(INPUT_FORMATS)}",
+            available=list(INPUT_FORMATS),
+        )
+    body = await request.read()
+    node: Node = request.app["node"]
+    try:
+        triples = [
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in ox.parse(body, format=fmt, base_iri=f"{node.base_url}/rdf-graphs")
+        ]
+    except SyntaxError as exc:
+        raise Problem(400, "Bad Request", f"the RDF does not parse: {str(exc)[:500]}") from None
+    return (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
+
+
+async def _write(request: web.Request, kind: str) -> web.Response:
+    node: Node = request.app["node"]
+    graph = target(request)
+    _writable(node, graph)
+    existed = node.store.has_graph(graph) if graph else True
+    if kind == "graph.dropped":
+        if not existed:
+            raise Problem(404, "Not Found", f"there is no graph {graph!r}")
+        data: dict[str, str] = {"graph": graph}
+    else:
+        content = await _ntriples(request)
+        data = {"graph": graph, "format": "application/n-triples", "content": content}
+    await node.publish([node.event(kind, data, subject=graph or "default")])
+    await node.projected()
+    return web.Response(status=204 if existed else 201)
+
+
+@describe("Replace a graph (admin)", tags=["sparql"], admin=True, parameters=PARAMETERS)
+@admin_only
+async def put_graph(request: web.Request) -> web.Response:
+    return await _write(request, "graph.replaced")
+
+
+@describe("Add triples to a graph (admin)", tags=["sparql"], admin=True, parameters=PARAMETERS)
+@admin_only
+async def post_graph(request: web.Request) -> web.Response:
+    return await _write(request, "graph.extended")
+
+
+@describe("Delete a graph (admin)", tags=["sparql"], admin=True, parameters=PARAMETERS)
+@admin_only
+async def delete_graph(request: web.Request) -> web.Response:
+    return await _write(request, "graph.dropped")

@@ -1,0 +1,129 @@
+"""A query worker: its own process, reading the store through a read-only handle.
+
+A running Oxigraph query cannot be interrupted from Python, so the only way to make a
+time limit real is to run the query where it can be killed. Each worker answers one job
+at a time and streams the serialised result back in chunks; the endpoint kills it when
+the deadline passes and starts a fresh one. Only pyoxigraph is imported here, so a
+worker starts fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+import pyoxigraph as ox
+
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Job:
+    query: str
+    default_graph: list[str]
+    """Graph IRIs forming the default graph; "" is the store's own default graph."""
+    named_graphs: list[str]
+    result_format: str
+    """A media type: of QueryResultsFormat for SELECT/ASK, of RdfFormat for graphs."""
+    generation: int
+    max_bytes: int
+    base_iri: str | None = None
+
+
+class TooLarge(Exception):
+    pass
+
+
+class _Sender:
+    """A binary writer that sends full chunks over the pipe and counts the bytes."""
+
+    def __init__(self, conn: Connection, limit: int) -> None:
+        self.conn, self.limit, self.size = conn, limit, 0
+        self.buffer = bytearray()
+        self.kind = ""
+        self.started = False
+
+    def start(self, kind: str) -> None:
+        """Announced with the first bytes, so that a query that fails or runs out of
+        time before producing any still gets a proper error response."""
+        self.kind = kind
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise TooLarge
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            self.flush()
+        return len(data)
+
+    def flush(self, final: bool = False) -> None:
+        if (self.buffer or final) and not self.started:
+            self.started = True
+            self.conn.send(("start", self.kind))
+        if self.buffer:
+            self.conn.send(("chunk", bytes(self.buffer)))
+            self.buffer.clear()
+
+
+def _graph(iri: str) -> ox.NamedNode | ox.DefaultGraph:
+    return ox.DefaultGraph() if iri == "" else ox.NamedNode(iri)
+
+
+def _run(store: ox.Store, job: Job, sender: _Sender) -> None:
+    result = store.query(
+        job.query,
+        base_iri=job.base_iri,
+        default_graph=[_graph(g) for g in job.default_graph],
+        named_graphs=[ox.NamedNode(g) for g in job.named_graphs],
+    )
+    if isinstance(result, ox.QueryBoolean | ox.QuerySolutions):
+        sender.start("boolean" if isinstance(result, ox.QueryBoolean) else "solutions")
+        fmt = ox.QueryResultsFormat.from_media_type(job.result_format)
+        result.serialize(sender, fmt)  # type: ignore[arg-type]
+    else:
+        sender.start("graph")
+        result.serialize(sender, ox.RdfFormat.from_media_type(job.result_format))  # type: ignore[arg-type]
+    sender.flush(final=True)
+
+
+def _open(store_path: str | None) -> ox.Store:
+    """A read-only view of the node's store, as of now.
+
+    Opening can race with the node compacting its files; a fresh attempt sees the new set.
+    """
+    for attempt in range(5):
+        try:
+            return ox.Store.read_only(store_path) if store_path else ox.Store()
+        except (RuntimeError, OSError):
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def serve(conn: Connection, store_path: str | None) -> None:
+    """The worker's loop: one job in, a stream of chunks and one final message out."""
+    store: ox.Store | None = None
+    generation = -1
+    while True:
+        try:
+            job: Job = conn.recv()
+        except (EOFError, OSError):
+            return
+        sender = _Sender(conn, job.max_bytes)
+        for attempt in range(2):
+            try:
+                if store is None or job.generation != generation or attempt:
+                    store = _open(store_path)
+                    generation = job.generation
+                _run(store, job, sender)
+                conn.send(("done", None))
+            except TooLarge:
+                conn.send(("error", (413, f"the result is larger than {job.max_bytes} bytes")))
+            except SyntaxError as exc:
+                conn.send(("error", (400, f"the query does not parse: {str(exc)[:500]}")))
+            except (OSError, RuntimeError, ValueError, TypeError) as exc:
+                if not sender.started and attempt == 0 and isinstance(exc, RuntimeError):
+                    continue  # files compacted away under a stale view: reopen once, retry
+                conn.send(("error", (400, f"the query cannot be answered: {str(exc)[:500]}")))
+            break

@@ -1,0 +1,52 @@
+"""A node with the SPARQL room on loopback, and helpers to load graphs and ask it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from node.http.app import create_app
+from node.runtime import Node
+from tests.support import admin_headers, make_node
+
+Client = Callable[..., Awaitable[tuple[Node, TestClient]]]
+
+
+@pytest.fixture
+def sparql_node(tmp_path: Path, aiohttp_client: Any) -> Client:
+    """Start a node app; keyword arguments become ALLMENDE_SPARQL_* settings."""
+
+    async def start(**sparql: Any) -> tuple[Node, TestClient]:
+        environ = {f"ALLMENDE_SPARQL_{k.upper()}": str(v) for k, v in sparql.items()}
+        node = make_node(tmp_path / "node", environ=environ)
+        client = await aiohttp_client(create_app(node, close_node=True))
+        return node, client
+
+    return start
+
+
+async def put_graph(
+    client: TestClient, node: Node, graph: str, turtle: str, media: str = "text/turtle"
+) -> None:
+    response = await client.put(
+        "/rdf-graphs",
+        params={"graph": graph} if graph else {"default": ""},
+        data=turtle.encode(),
+        headers={**admin_headers(node), "Content-Type": media},
+    )
+    assert response.status in (201, 204), await response.text()
+
+
+async def select(client: TestClient, query: str, **params: str) -> list[dict[str, Any]]:
+    response = await client.post(
+        "/sparql",
+        data={"query": query, **params},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    return [{k: v["value"] for k, v in row.items()} for row in body["results"]["bindings"]]
