@@ -9,6 +9,8 @@ datasets, peers) are changed through that room, never here.
 
 from __future__ import annotations
 
+import re
+
 import pyoxigraph as ox
 from aiohttp import web
 
@@ -29,6 +31,7 @@ INPUT_FORMATS = {
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
     "application/ld+json": ox.RdfFormat.JSON_LD,
 }
+ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^<>\"{}|^`\\\x00-\x20]+\Z")
 MANAGED = ("/graphs/catalog", "/graphs/datasets", "/graphs/peers")
 PARAMETERS = [
     query_param("graph", "IRI of the graph"),
@@ -43,7 +46,7 @@ def target(request: web.Request) -> str:
         raise Problem(400, "Bad Request", "give exactly one of ?graph=IRI and ?default")
     if graph is None:
         return ""
-    if not graph.startswith(("http://", "https://", "urn:")) or any(c in graph for c in "<> "):
+    if not ABSOLUTE_IRI.match(graph):
         raise Problem(400, "Bad Request", f"{graph[:200]!r} is not an absolute IRI")
     return graph
 
