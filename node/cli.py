@@ -146,3 +146,7 @@ from node.ingest.commands import source as source_command  # noqa: E402
 
 main.add_command(device_command)
 main.add_command(source_command)
+
+from node.sparql.commands import load as load_command  # noqa: E402
+
+main.add_command(load_command)

@@ -78,9 +78,14 @@ async def read_graph(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def managed(node: Node, graph: str) -> bool:
+    """Graphs a room keeps (catalog, sensor data, peers) and the system graph."""
+    prefixes = [node.base_url + prefix for prefix in MANAGED]
+    return graph == SYSTEM_GRAPH or any(graph == p or graph.startswith(p + "/") for p in prefixes)
+
+
 def _writable(node: Node, graph: str) -> None:
-    managed = [node.base_url + prefix for prefix in MANAGED]
-    if graph == SYSTEM_GRAPH or any(graph == m or graph.startswith(m + "/") for m in managed):
+    if managed(node, graph):
         raise Problem(
             409,
             "Conflict",
