@@ -28,6 +28,7 @@ def setup(app: web.Application) -> None:
     app["sparql_pool"] = QueryPool(str(store_path), limits.workers)
     app["sparql_rate"] = RateLimiter(limits.rate_per_second, limits.rate_burst)
     app.setdefault("sparql_scope", public_scope)
+    app["sparql_scope_cache"] = {}
     app.cleanup_ctx.append(_workers)
     app.router.add_get("/sparql", endpoint.sparql_get)
     app.router.add_post("/sparql", endpoint.sparql_post)

@@ -17,6 +17,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from node.config import SparqlSection
+from node.events.projector import CHECKPOINT
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.runtime import Node
@@ -112,18 +113,19 @@ def check_services(analysis: Analysis, trusted: list[str]) -> None:
             )
 
 
-def dataset(req: Request, analysis: Analysis, scope: Scope) -> tuple[list[str], list[str]]:
+def dataset(req: Request, analysis: Analysis, scope: Scope) -> tuple[list[str] | None, list[str]]:
     """The protocol's graphs win over the query's own FROM; invisible graphs are empty.
 
     Without either, the default graph is the node's default graph plus every visible
-    named graph (what researchers expect), and GRAPH reaches every visible graph.
+    named graph (what researchers expect), and GRAPH reaches every visible graph; None
+    stands for "all graphs", when the scope hides nothing.
     """
     defaults = req.default_graphs or list(analysis.default_graphs)
     named = req.named_graphs or list(analysis.named_graphs)
     if defaults or named:
         return [g for g in defaults if scope.allows(g)], [g for g in named if scope.allows(g)]
     visible = sorted(scope.visible)
-    return ["", *visible], visible
+    return (None if scope.everything else ["", *visible]), visible
 
 
 def trusted_peers(node: Node) -> list[str]:
@@ -146,7 +148,7 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
         default_graph=default_graph,
         named_graphs=named_graphs,
         result_format=result_format,
-        generation=int(node.store.get_meta("projected-seq") or 0),
+        generation=int(node.store.get_meta(CHECKPOINT) or 0),
         max_bytes=limits.max_result_bytes,
         base_iri=f"{node.base_url}/sparql",
     )

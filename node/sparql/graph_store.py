@@ -21,7 +21,7 @@ from node.runtime import Node
 from node.sparql import formats
 from node.sparql.endpoint import Request, run_query
 from node.sparql.scope import Scope
-from node.store.base import SYSTEM_GRAPH
+from node.store.base import SYSTEM_PREFIX
 
 INPUT_FORMATS = {
     "text/turtle": ox.RdfFormat.TURTLE,
@@ -61,7 +61,9 @@ async def read_graph(request: web.Request) -> web.StreamResponse:
     graph = target(request)
     scope: Scope = await request.app["sparql_scope"](request)
     if graph and (
-        graph == SYSTEM_GRAPH or not scope.allows(graph) or not node.store.has_graph(graph)
+        graph.startswith(SYSTEM_PREFIX)
+        or not scope.allows(graph)
+        or not node.store.has_graph(graph)
     ):
         raise Problem(404, "Not Found", f"there is no graph {graph!r} for you here")
     media = formats.choose(request.headers.get("Accept", ""), formats.GRAPHS)
@@ -81,7 +83,9 @@ async def read_graph(request: web.Request) -> web.StreamResponse:
 def managed(node: Node, graph: str) -> bool:
     """Graphs a room keeps (catalog, sensor data, peers) and the system graph."""
     prefixes = [node.base_url + prefix for prefix in MANAGED]
-    return graph == SYSTEM_GRAPH or any(graph == p or graph.startswith(p + "/") for p in prefixes)
+    return graph.startswith(SYSTEM_PREFIX) or any(
+        graph == p or graph.startswith(p + "/") for p in prefixes
+    )
 
 
 def _writable(node: Node, graph: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -20,8 +21,8 @@ CHUNK = 64 * 1024
 @dataclass(frozen=True)
 class Job:
     query: str
-    default_graph: list[str]
-    """Graph IRIs forming the default graph; "" is the store's own default graph."""
+    default_graph: list[str] | None
+    """Graph IRIs forming the default graph ("" the store's own); None: all graphs."""
     named_graphs: list[str]
     result_format: str
     """A media type: of QueryResultsFormat for SELECT/ASK, of RdfFormat for graphs."""
@@ -71,11 +72,15 @@ def _graph(iri: str) -> ox.NamedNode | ox.DefaultGraph:
 
 
 def _run(store: ox.Store, job: Job, sender: _Sender) -> None:
+    if job.default_graph is None:
+        dataset: dict[str, Any] = {"use_default_graph_as_union": True}
+    else:
+        dataset = {"default_graph": [_graph(g) for g in job.default_graph]}
     result = store.query(
         job.query,
         base_iri=job.base_iri,
-        default_graph=[_graph(g) for g in job.default_graph],
         named_graphs=[ox.NamedNode(g) for g in job.named_graphs],
+        **dataset,
     )
     if isinstance(result, ox.QueryBoolean | ox.QuerySolutions):
         sender.start("boolean" if isinstance(result, ox.QueryBoolean) else "solutions")

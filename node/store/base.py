@@ -8,8 +8,9 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 # Bookkeeping (projection checkpoint) lives in the store it describes, so a rebuilt or
-# restored store always knows how far it is; the graph is never served to clients.
-SYSTEM_GRAPH = "urn:x-allmende:system"
+# restored store always knows how far it is; graphs under this prefix are never served.
+SYSTEM_PREFIX = "urn:x-allmende:"
+SYSTEM_GRAPH = SYSTEM_PREFIX + "system"
 
 
 class QuadStore(Protocol):

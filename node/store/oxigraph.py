@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 
-from node.store.base import SYSTEM_GRAPH
+from node.store.base import SYSTEM_GRAPH, SYSTEM_PREFIX
 
 _META = "urn:x-allmende:meta:"
 
@@ -57,7 +58,7 @@ class OxigraphStore:
         return sorted(
             graph.value
             for graph in self.raw.named_graphs()
-            if isinstance(graph, ox.NamedNode) and graph.value != SYSTEM_GRAPH
+            if isinstance(graph, ox.NamedNode) and not graph.value.startswith(SYSTEM_PREFIX)
         )
 
     def has_graph(self, graph: str) -> bool:
@@ -65,18 +66,32 @@ class OxigraphStore:
         return isinstance(term, ox.DefaultGraph) or self.raw.contains_named_graph(term)
 
     def get_meta(self, name: str) -> str | None:
-        for quad in self.raw.quads_for_pattern(
+        prefix = f"{_META}{name}="
+        for graph in self.raw.named_graphs():
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix):
+                return unquote(graph.value.removeprefix(prefix))
+        for quad in self.raw.quads_for_pattern(  # written by earlier versions
             ox.NamedNode(_META + name), None, None, ox.NamedNode(SYSTEM_GRAPH)
         ):
             return str(getattr(quad.object, "value", ""))
         return None
 
     def set_meta(self, name: str, value: str) -> None:
-        subject, graph = ox.NamedNode(_META + name), ox.NamedNode(SYSTEM_GRAPH)
-        predicate = ox.NamedNode(_META + "value")
-        for quad in list(self.raw.quads_for_pattern(subject, None, None, graph)):
-            self.raw.remove(quad)
-        self.raw.add(ox.Quad(subject, predicate, ox.Literal(value), graph))
+        """Bookkeeping as the name of an empty graph: it travels with the data it
+        describes, yet no quad pattern, union default graph included, can match it."""
+        prefix = f"{_META}{name}="
+        stale = [
+            graph
+            for graph in self.raw.named_graphs()
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix)
+        ]
+        self.raw.add_graph(ox.NamedNode(prefix + quote(value, safe="")))
+        for graph in stale:
+            if graph.value != prefix + quote(value, safe=""):
+                self.raw.remove_graph(graph)
+        system = ox.NamedNode(SYSTEM_GRAPH)
+        if self.raw.contains_named_graph(system):
+            self.raw.remove_graph(system)
 
     def dump_nquads(self) -> bytes:
         system = ox.NamedNode(SYSTEM_GRAPH)
