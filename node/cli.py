@@ -150,3 +150,11 @@ main.add_command(source_command)
 from node.sparql.commands import load as load_command  # noqa: E402
 
 main.add_command(load_command)
+
+from node.federation.commands import peer as peer_command  # noqa: E402
+
+main.add_command(peer_command)
+
+from node.demo import demo as demo_command  # noqa: E402
+
+main.add_command(demo_command)

@@ -112,6 +112,22 @@ class SparqlSection(_Section):
     rate_burst: int = Field(default=60, ge=1)
 
 
+class FederationSection(_Section):
+    """How this node shares with its peers: the embedded HTTP feed, or Kafka when configured."""
+
+    transport: Literal["auto", "feed", "kafka"] = "auto"
+    """`auto`: Kafka when `kafka.bootstrap_servers` is set, else the HTTP feed."""
+    feed_wait: float = Field(default=20.0, gt=0, le=60)
+    """How long one poll of a peer's feed waits for new events (long polling)."""
+    retry_interval: float = Field(default=2.0, gt=0, le=300)
+    page_size: int = Field(default=500, ge=1, le=5000)
+    catalog_topic: str = "allmende.catalog.v1"
+    observations_topic: str = "allmende.observations.v1"
+    partitions: int = Field(default=3, ge=1, le=1000)
+    replication_factor: int = Field(default=1, ge=1, le=10)
+    create_topics: bool = True
+
+
 class Peer(_Section):
     id: str
     jwk: dict[str, str] | None = None
@@ -141,6 +157,7 @@ class Settings(_Section):
     trust: TrustSection = TrustSection()
     web: WebSection = WebSection()
     sparql: SparqlSection = SparqlSection()
+    federation: FederationSection = FederationSection()
     directory: Path = Path()
 
     @property
@@ -170,6 +187,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "kafka": KafkaSection,
     "web": WebSection,
     "sparql": SparqlSection,
+    "federation": FederationSection,
 }
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def route_setups() -> list[Callable[[web.Application], None]]:
-    from node import catalog, ingest, sparql
+    from node import catalog, federation, ingest, sparql
     from node import web as web_room
     from node.http import admin, foundation
 
@@ -28,10 +28,11 @@ def route_setups() -> list[Callable[[web.Application], None]]:
         catalog.setup,
         ingest.setup,
         sparql.setup,
+        federation.setup,
     ]
 
 
 def projection_setups() -> list[Callable[[Projector], None]]:
-    from node import catalog, ingest
+    from node import catalog, federation, ingest
 
-    return [catalog.install, ingest.install]
+    return [catalog.install, ingest.install, federation.install]

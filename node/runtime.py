@@ -44,6 +44,8 @@ class Node:
         # Projection has a thread of its own, so the store never holds up the next commit.
         self._projector = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="projector")
         self.retired_keys = load_retired(settings.directory)
+        self.commit_listeners: list[Callable[[], None]] = []
+        """Called on the event loop after each commit (the federation wakes its relays)."""
 
     @classmethod
     def open(cls, directory: Path, environ: Mapping[str, str] | None = None) -> Node:
@@ -99,6 +101,8 @@ class Node:
         """Queue a projection run on the projector thread (call from the event loop)."""
         loop = asyncio.get_running_loop()
         loop.run_in_executor(self._projector, self.project).add_done_callback(_log_failure)
+        for listener in self.commit_listeners:
+            listener()
 
     async def projected(self) -> None:
         """Wait until the projections queued so far have run: reads after it see the change."""

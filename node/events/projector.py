@@ -21,6 +21,7 @@ from node.store.base import QuadStore
 
 Handler = Callable[[QuadStore, dict[str, Any]], None]
 BatchHandler = Callable[[QuadStore, list[dict[str, Any]]], None]
+ForeignHandler = Callable[[QuadStore, list[SignedEvent]], None]
 CHECKPOINT = "projected-seq"
 PAGE = 2000
 log = logging.getLogger(__name__)
@@ -37,21 +38,28 @@ RDF_FORMATS = {
 class Projector:
     """A registry of handlers by event type plus the loop that feeds them.
 
-    Events from peers (another `source`) go to the handlers registered with `foreign=True`,
-    so a peer's data always lands in its own graphs and never in the village's own.
+    Events from peers (another `source`) go only to the handlers registered with
+    `register_foreign`, so a peer's data always lands in its own graphs and never in the
+    village's own. Those handlers get runs of signed events, proof included, so that
+    pooled data can say where it came from.
     """
 
     def __init__(self, node_id: str) -> None:
         self.node_id = node_id
         self.handlers: dict[str, Handler] = {}
-        self.foreign_handlers: dict[str, Handler] = {}
+        self.foreign_handlers: dict[str, ForeignHandler] = {}
         self.batch_handlers: dict[str, BatchHandler] = {}
         self.register("de.allmende.graph.replaced", _graph_replaced)
         self.register("de.allmende.graph.extended", _graph_extended)
         self.register("de.allmende.graph.dropped", _graph_dropped)
 
-    def register(self, event_type: str, handler: Handler, *, foreign: bool = False) -> None:
-        (self.foreign_handlers if foreign else self.handlers)[event_type] = handler
+    def register(self, event_type: str, handler: Handler) -> None:
+        self.handlers[event_type] = handler
+
+    def register_foreign(self, event_type: str, handler: ForeignHandler) -> None:
+        """A handler for runs of one peer's events of one type; unregistered types are
+        not projected (a peer cannot replace a village's graphs by sending graph events)."""
+        self.foreign_handlers[event_type] = handler
 
     def register_batch(self, event_type: str, handler: BatchHandler) -> None:
         """A handler for runs of the node's own events of one type, applied in one go.
@@ -62,12 +70,19 @@ class Projector:
         self.batch_handlers[event_type] = handler
 
     def apply(self, store: QuadStore, signed: SignedEvent) -> None:
-        own = signed.event["source"] == self.node_id
-        handler = (self.handlers if own else self.foreign_handlers).get(signed.event["type"])
+        if signed.event["source"] != self.node_id:
+            self._apply_foreign(store, [signed])
+            return
+        handler = self.handlers.get(signed.event["type"])
         if handler is None:
             log.debug("no projection for event type %s", signed.event["type"])
         else:
             handler(store, signed.event)
+
+    def _apply_foreign(self, store: QuadStore, run: list[SignedEvent]) -> None:
+        handler = self.foreign_handlers.get(run[0].event["type"])
+        if handler is not None:
+            handler(store, run)
 
     def catch_up(self, engine: Engine, store: QuadStore) -> int:
         """Apply every event after the store's checkpoint; return how many were applied."""
@@ -79,8 +94,11 @@ class Projector:
             if not page:
                 break
             for run in self._runs(page):
-                batch = self.batch_handlers.get(run[0].event["type"])
-                if batch is not None:
+                first = run[0].event
+                batch = self.batch_handlers.get(first["type"])
+                if first["source"] != self.node_id:
+                    self._apply_foreign(store, run)
+                elif batch is not None:
                     batch(store, [signed.event for signed in run])
                 else:
                     self.apply(store, run[0])
@@ -90,17 +108,18 @@ class Projector:
         return applied
 
     def _runs(self, page: list[SignedEvent]) -> list[list[SignedEvent]]:
-        """Consecutive own events of a type with a batch handler form one run; others alone."""
+        """Consecutive events of one type and source form a run when a batch handler (own
+        events) or a foreign handler (a peer's) takes runs; other events stand alone."""
         runs: list[list[SignedEvent]] = []
         for signed in page:
-            kind = signed.event["type"]
-            batched = kind in self.batch_handlers and signed.event["source"] == self.node_id
+            kind, source = signed.event["type"], signed.event["source"]
+            batched = source != self.node_id or kind in self.batch_handlers
             previous = runs[-1][0].event if runs else None
             if (
                 batched
                 and previous is not None
                 and previous["type"] == kind
-                and previous["source"] == self.node_id
+                and previous["source"] == source
             ):
                 runs[-1].append(signed)
             else:

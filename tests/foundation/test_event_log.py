@@ -162,10 +162,9 @@ def test_foreign_events_are_kept_once_and_projected_apart(tmp_path: Path) -> Non
 
     node = make_node(tmp_path / "own")
     seen: list[str] = []
-    node.projector.register(
+    node.projector.register_foreign(
         "de.allmende.graph.dropped",
-        lambda _store, event: seen.append(event["source"]),
-        foreign=True,
+        lambda _store, run: seen.extend(signed.event["source"] for signed in run),
     )
     try:
         with Session(node.engine) as session:

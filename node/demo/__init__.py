@@ -1,0 +1,5 @@
+"""`allmende demo`: three sample villages federating on loopback, with simulated sensors."""
+
+from node.demo.command import demo
+
+__all__ = ["demo"]

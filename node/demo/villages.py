@@ -1,0 +1,122 @@
+"""The sample villages of the demo and what they measure. Everything here is sample data:
+real municipality names, invented sensors, datasets marked "(Beispieldaten)"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Sensor:
+    device_id: str
+    dataset: str
+    profile: str
+    lat: float
+    lon: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Village:
+    slug: str
+    name: str
+    lat: float
+    lon: float
+
+    @property
+    def node_id(self) -> str:
+        return f"https://{self.slug}.example/"
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """Two open datasets (pooled with the neighbours) and one kept to the village."""
+        contact = {"email": f"daten@{self.slug}.example"}
+        return [
+            {
+                "id": "raumklima",
+                "title": {
+                    "de": f"Raumklima in selten genutzten Gebäuden {self.name} (Beispieldaten)",
+                    "en": f"Room climate in rarely used buildings, {self.name} (sample data)",
+                },
+                "description": {
+                    "de": "Temperatur und Luftfeuchte im Dorfgemeinschaftshaus, alle 15 Minuten. "
+                    "Beispieldaten der Allmende-Demo.",
+                    "en": "Temperature and humidity in the village hall every 15 minutes. "
+                    "Sample data of the Allmende demo.",
+                },
+                "keywords": {"de": ["Luftfeuchte", "Raumklima", "LoRaWAN"]},
+                "license": "dl-de/by-2-0",
+                "themes": ["ENVI"],
+                "frequency": "15MIN",
+                "contact": contact,
+            },
+            {
+                "id": "parken",
+                "title": {
+                    "de": f"Parkplatzbelegung {self.name} (Beispieldaten)",
+                    "en": f"Parking occupancy, {self.name} (sample data)",
+                },
+                "description": {
+                    "de": "Belegung der Stellplätze am Dorfplatz. Beispieldaten der Allmende-Demo.",
+                    "en": "Occupancy of the parking spaces at the village square. Sample data.",
+                },
+                "keywords": {"de": ["Parken", "Verkehr", "LoRaWAN"]},
+                "license": "dl-de/by-2-0",
+                "themes": ["TRAN"],
+                "frequency": "CONT",
+                "contact": contact,
+            },
+            {
+                "id": "strassenlicht",
+                "title": {
+                    "de": f"Straßenbeleuchtung nach Bedarf {self.name} (Beispieldaten)",
+                    "en": f"Street lights on demand, {self.name} (sample data)",
+                },
+                "description": {
+                    "de": "Schaltzustände der Leuchten; nur für die Gemeinde. Beispieldaten.",
+                    "en": "Switching states of the street lights; for the municipality only.",
+                },
+                "license": "other-closed",
+                "access_rights": "NON_PUBLIC",
+                "themes": ["ENER"],
+                "frequency": "CONT",
+                "contact": contact,
+            },
+        ]
+
+    def sensors(self) -> list[Sensor]:
+        prefix = f"sample-{self.slug}"
+        return [
+            Sensor(f"{prefix}-dgh-01", "raumklima", "room-climate", self.lat, self.lon, "DGH"),
+            Sensor(
+                f"{prefix}-park-01",
+                "parken",
+                "parking-occupancy",
+                self.lat + 0.001,
+                self.lon,
+                "Stellplatz 1",
+            ),
+            Sensor(
+                f"{prefix}-park-02",
+                "parken",
+                "parking-occupancy",
+                self.lat + 0.001,
+                self.lon + 0.001,
+                "Stellplatz 2",
+            ),
+            Sensor(
+                f"{prefix}-leuchte-01",
+                "strassenlicht",
+                "street-light",
+                self.lat - 0.001,
+                self.lon,
+                "Leuchte 1",
+            ),
+        ]
+
+
+VILLAGES = (
+    Village("luetjenholm", "Lütjenholm", 54.6467, 8.9656),
+    Village("bredstedt", "Bredstedt", 54.6197, 8.9647),
+    Village("struckum", "Struckum", 54.5833, 8.9833),
+)

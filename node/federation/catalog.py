@@ -1,0 +1,205 @@
+"""The federated catalog: every member's published datasets in one DCAT catalog, each with
+its origin, and one search over all of them.
+
+It is read from the control plane: this village's published datasets and the pooled rows
+the inbox keeps from peers' catalog events. A search index over both is rebuilt only when
+a catalog event (own or pooled) arrived since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+from aiohttp import web
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from node.catalog.models import PUBLISHED, CatalogDataset, full_description
+from node.catalog.projection import EVENT_TYPES
+from node.catalog.rdf import catalog_iri, dataset_iri, dataset_triples
+from node.catalog.search import Index
+from node.catalog.serving import JSON, RDF_FORMATS, completed, negotiate, serialise, to_ox
+from node.federation.models import PooledDataset
+from node.federation.trust import TrustList
+from node.http.admin import int_param
+from node.http.problems import Problem
+from node.models import EventRecord
+from node.runtime import Node
+from vocab import catalog as terms
+from vocab.namespaces import DCAT, DCT, PROV, RDF
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Member:
+    """One dataset of the federation and the node it comes from."""
+
+    origin: str
+    origin_name: str
+    document: dict[str, Any]
+
+    @property
+    def iri(self) -> str:
+        return dataset_iri(str(self.document["base"]).rstrip("/"), self.document["id"])
+
+
+def members(node: Node, names: dict[str, str] | None = None) -> list[Member]:
+    """This village's published datasets, then the pooled ones (`names`: peer id -> name)."""
+    names = names or {}
+    found: list[Member] = []
+    with Session(node.engine) as session:
+        for row in session.exec(
+            select(CatalogDataset)
+            .where(CatalogDataset.status == PUBLISHED)
+            .order_by(col(CatalogDataset.id))
+        ):
+            document = {**full_description(session, row), "base": node.base_url}
+            found.append(Member(node.id, node.settings.node.name, document))
+        for pooled in session.exec(
+            select(PooledDataset)
+            .where(PooledDataset.status == PUBLISHED)
+            .order_by(col(PooledDataset.origin), col(PooledDataset.id))
+        ):
+            found.append(
+                Member(pooled.origin, names.get(pooled.origin, ""), json.loads(pooled.document))
+            )
+    return found
+
+
+def peer_names(trust: TrustList) -> dict[str, str]:
+    return {peer.id: peer.name for peer in trust.peers()}
+
+
+def catalog_version(node: Node) -> int:
+    """The newest catalog event, own or pooled: the search index is current up to it."""
+    with Session(node.engine) as session:
+        newest = session.exec(
+            select(func.max(EventRecord.seq)).where(col(EventRecord.type).in_(EVENT_TYPES))
+        ).one()
+    return int(newest or 0)
+
+
+class FederatedSearch:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: tuple[int, Index, list[Member]] | None = None
+
+    def current(self, node: Node, trust: TrustList) -> tuple[Index, list[Member]]:
+        version = catalog_version(node)
+        with self._lock:
+            if self._built is None or self._built[0] != version:
+                found = members(node, peer_names(trust))
+                documents = [{**m.document, "id": str(i)} for i, m in enumerate(found)]
+                self._built = (version, Index.build(version, documents), found)
+            return self._built[1], self._built[2]
+
+
+def member_json(member: Member, score: float | None = None) -> dict[str, Any]:
+    document = member.document
+    licence = terms.LICENCES_BY_IRI.get(document.get("license", ""))
+    item = {
+        "id": document["id"],
+        "iri": member.iri,
+        "origin": member.origin,
+        "origin_name": member.origin_name or None,
+        "title": document.get("title", {}),
+        "description": document.get("description", {}),
+        "keywords": document.get("keywords", {}),
+        "themes": [terms.code_of(t) for t in document.get("themes", [])],
+        "license": document.get("license"),
+        "open": bool(licence and licence.open),
+        "modified": document.get("modified"),
+    }
+    if score is not None:
+        item["score"] = round(score, 4)
+    return item
+
+
+def member_triples(node: Node, chosen: list[Member]) -> list[ox.Triple]:
+    """DCAT of the chosen datasets, each attributed to its origin node."""
+    catalog = ox.NamedNode(f"{node.base_url}/federation/catalog")
+    triples: list[ox.Triple] = [
+        ox.Triple(catalog, ox.NamedNode(RDF.type), ox.NamedNode(DCAT.Catalog)),
+        ox.Triple(
+            catalog,
+            ox.NamedNode(DCT.title),
+            ox.Literal(f"Föderierter Katalog ({node.settings.node.name})", language="de"),
+        ),
+    ]
+    described: list[ox.Triple] = []
+    for member in chosen:
+        iri = ox.NamedNode(member.iri)
+        triples.append(ox.Triple(catalog, ox.NamedNode(DCAT.dataset), iri))
+        triples.append(
+            ox.Triple(iri, ox.NamedNode(PROV.wasAttributedTo), ox.NamedNode(member.origin))
+        )
+        origin_catalog = catalog_iri(str(member.document["base"]).rstrip("/"))
+        triples.append(ox.Triple(iri, ox.NamedNode(DCT.isPartOf), ox.NamedNode(origin_catalog)))
+        described.extend(to_ox(t) for t in dataset_triples(member.document, complete=False))
+    return triples + completed(node, described)
+
+
+def _page(request: web.Request) -> tuple[int, int]:
+    return (
+        int_param(request, "page", 1, 1, 10**7),
+        int_param(request, "page_size", 100, 1, MAX_PAGE_SIZE),
+    )
+
+
+async def catalog(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    fmt = negotiate(request, (JSON, *RDF_FORMATS), JSON)
+    page, size = _page(request)
+    trust: TrustList = request.app["federation_trust"]
+    everyone = await asyncio.to_thread(lambda: members(node, peer_names(trust)))
+    chosen = everyone[(page - 1) * size : page * size]
+    if fmt is JSON:
+        body = {
+            "node": node.id,
+            "total": len(everyone),
+            "page": page,
+            "page_size": size,
+            "members": sorted({m.origin for m in everyone}),
+            "items": [member_json(m) for m in chosen],
+        }
+        return web.json_response(body, dumps=lambda b: json.dumps(b, ensure_ascii=False))
+    data = await asyncio.to_thread(lambda: serialise(member_triples(node, chosen), fmt))
+    return web.Response(body=data, content_type=fmt.media_type, charset="utf-8")
+
+
+async def search(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    fmt = negotiate(request, (JSON, *RDF_FORMATS), JSON)
+    page, size = _page(request)
+    query = request.query.get("q", "")[:500]
+    theme = request.query.get("theme") or None
+    if theme:
+        try:
+            terms.theme_iri(theme)
+        except terms.TermError as exc:
+            raise Problem(400, "Bad Request", str(exc), parameter="theme") from None
+    searcher: FederatedSearch = request.app["federation_search"]
+    index, everyone = await asyncio.to_thread(
+        searcher.current, node, request.app["federation_trust"]
+    )
+    hits = index.search(query, theme=theme, keyword=request.query.get("keyword") or None)
+    chosen = [(everyone[int(h.entry.id)], h.score) for h in hits[(page - 1) * size : page * size]]
+    if fmt is JSON:
+        body = {
+            "query": {k: v for k, v in request.query.items() if k in {"q", "theme", "keyword"}},
+            "total": len(hits),
+            "page": page,
+            "page_size": size,
+            "items": [member_json(m, score) for m, score in chosen],
+        }
+        return web.json_response(body, dumps=lambda b: json.dumps(b, ensure_ascii=False))
+    data = await asyncio.to_thread(
+        lambda: serialise(member_triples(node, [m for m, _ in chosen]), fmt)
+    )
+    return web.Response(body=data, content_type=fmt.media_type, charset="utf-8")

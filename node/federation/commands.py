@@ -1,0 +1,114 @@
+"""`allmende peer add|list|remove`: the trust list from the command line.
+
+These write the node's control plane directly, so they work whether the node runs or not;
+a running node picks the change up within seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+
+from node import db
+from node.config import ConfigError, load_settings
+from node.federation.trust import TrustError, checked_peer, remove_peer
+
+DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+
+
+def _fail(message: str) -> None:
+    click.echo(f"allmende: {message}", err=True)
+    sys.exit(2)
+
+
+def _open(directory: Path) -> tuple[Any, Engine]:
+    try:
+        settings = load_settings(directory)
+    except ConfigError as exc:
+        _fail(str(exc))
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    return settings, engine
+
+
+@click.group()
+def peer() -> None:
+    """Trust peer villages: their events are accepted, everyone else's refused."""
+
+
+@peer.command("add")
+@DIRECTORY
+@click.argument("peer_id")
+@click.option("--jwk", help="The peer's public key as a JWK (JSON text, or @FILE).")
+@click.option("--jwks-url", default="", help="Where the peer publishes its keys (JWKS).")
+@click.option("--base-url", default="", help="Where the peer answers, when not at its id.")
+@click.option("--name", default="", help="A name to show, e.g. the municipality.")
+def add(
+    directory: Path, peer_id: str, jwk: str | None, jwks_url: str, base_url: str, name: str
+) -> None:
+    """Pin PEER_ID with its key (--jwk) or its JWKS URL."""
+    from node.federation.trust import add_peer
+
+    settings, engine = _open(directory)
+    key: Any = None
+    if jwk:
+        text = Path(jwk[1:]).read_text(encoding="utf-8") if jwk.startswith("@") else jwk
+        try:
+            key = json.loads(text)
+        except ValueError:
+            _fail("--jwk: not JSON")
+    body = {"id": peer_id, "jwk": key, "jwks_url": jwks_url, "base_url": base_url, "name": name}
+    try:
+        row = checked_peer(body, settings.node.id)
+    except TrustError as exc:
+        _fail(str(exc))
+    created = add_peer(engine, row)
+    click.echo(f"{'trusted' if created else 'updated'} peer {row.id}")
+
+
+@peer.command("list")
+@DIRECTORY
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_peers(directory: Path, as_json: bool) -> None:
+    """The trusted peers (from allmende.toml and from `peer add`)."""
+    from sqlmodel import Session, select
+
+    from node.federation.models import TrustedPeer
+
+    settings, engine = _open(directory)
+    rows: list[dict[str, Any]] = [
+        {"id": p.id, "base_url": p.base_url, "jwks_url": p.jwks_url, "configured": True}
+        for p in settings.trust.peers
+    ]
+    with Session(engine) as session:
+        rows += [
+            {"id": r.id, "base_url": r.base_url, "jwks_url": r.jwks_url, "name": r.name}
+            for r in session.exec(select(TrustedPeer))
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no trusted peers yet: allmende peer add DIR PEER_ID --jwk ...")
+    for row in rows:
+        where = row["base_url"] or row["id"]
+        note = " (allmende.toml)" if row.get("configured") else ""
+        click.echo(f"{row['id']}  {where}  {row.get('name') or ''}{note}".rstrip())
+
+
+@peer.command("remove")
+@DIRECTORY
+@click.argument("peer_id")
+def remove(directory: Path, peer_id: str) -> None:
+    """Stop trusting PEER_ID: its events are refused from now on (pooled data stays)."""
+    settings, engine = _open(directory)
+    if any(p.id == peer_id for p in settings.trust.peers):
+        _fail(f"{peer_id} is pinned in allmende.toml; remove it there")
+    if not remove_peer(engine, peer_id):
+        _fail(f"no trusted peer {peer_id}")
+    click.echo(f"removed peer {peer_id}")

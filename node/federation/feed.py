@@ -1,0 +1,181 @@
+"""The embedded transport: this node's shareable events as a paged, signed HTTP feed, and
+the loop that follows each peer's feed into the inbox.
+
+`GET /federation/events?after=N&limit=L&wait=S` answers the shareable events with a log
+sequence number above N, proofs included, and `next`, the number to ask after next time
+(it moves past events that are not shared, so a follower never reads them twice). With
+`wait`, an empty answer is held until something is committed or S seconds pass, so a
+follower learns of a change at once without polling hard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from sqlmodel import Session
+
+from node.events.log import EventLog, SignedEvent
+from node.federation.inbox import Inbox, load_position
+from node.federation.sharing import shareable
+from node.federation.trust import PeerEntry, TrustList
+from node.federation.wire import WireError, pack, unpack
+from node.http.problems import Problem
+from node.runtime import Node
+from policies.jws import b64url_decode
+
+MAX_FEED_BYTES = 64 * 1024 * 1024
+log = logging.getLogger(__name__)
+
+
+class CommitSignal:
+    """Wakes whoever waits for the next commit; set from the event loop only."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self.closed = False
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    def close(self) -> None:
+        """At shutdown: nobody waits any more, so held feed requests answer at once."""
+        self.closed = True
+        self.notify()
+
+    async def wait(self, timeout: float) -> None:
+        if self.closed:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout)
+
+
+def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Problem(400, "Bad Request", f"{name} must be an integer", parameter=name) from None
+    if not low <= value <= high:
+        raise Problem(
+            400, "Bad Request", f"{name} must be between {low} and {high}", parameter=name
+        )
+    return value
+
+
+def read_page(node: Node, after: int, limit: int) -> tuple[dict[str, Any], int]:
+    with Session(node.engine) as session:
+        page = EventLog.read(session, after=after, limit=limit, local_only=True)
+        shared = shareable(session, page)
+    last = (page[-1].seq or after) if page else after
+    return pack(shared, node=node.id, next=last), len(page)
+
+
+async def events(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    settings = node.settings.federation
+    after = _int(request, "after", 0, 0, 2**62)
+    limit = _int(request, "limit", settings.page_size, 1, settings.page_size)
+    wait = _int(request, "wait", 0, 0, int(settings.feed_wait))
+    body, scanned = await asyncio.to_thread(read_page, node, after, limit)
+    if not scanned and wait:
+        await request.app["federation_signal"].wait(wait)
+        body, scanned = await asyncio.to_thread(read_page, node, after, limit)
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+class FeedFollower:
+    """Follows every trusted peer's feed; one task per peer, started and stopped with the app."""
+
+    def __init__(self, node: Node, trust: TrustList, inbox: Inbox) -> None:
+        self.node = node
+        self.trust = trust
+        self.inbox = inbox
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self.errors: dict[str, str] = {}
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.node.settings.federation.feed_wait + 30)
+        )
+        await self.sync_peers()
+
+    async def sync_peers(self) -> None:
+        """Follow peers added since, stop following removed ones."""
+        peers = {peer.id: peer for peer in await asyncio.to_thread(self.trust.peers)}
+        for gone in set(self._tasks) - set(peers):
+            self._tasks.pop(gone).cancel()
+        for peer_id, peer in peers.items():
+            if peer_id not in self._tasks:
+                self._tasks[peer_id] = asyncio.create_task(
+                    self._follow(peer), name=f"feed {peer_id}"
+                )
+
+    async def stop(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _follow(self, peer: PeerEntry) -> None:
+        name = f"feed:{peer.id}"
+        settings = self.node.settings.federation
+        after = await asyncio.to_thread(load_position, self.node, name)
+        while True:
+            try:
+                after = await self.poll(peer, after, name)
+                self.errors.pop(peer.id, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a peer that is down or answers nonsense: try later
+                self.errors[peer.id] = str(exc)[:300]
+                log.warning("could not read the feed of %s: %s", peer.id, exc)
+                await asyncio.sleep(settings.retry_interval)
+
+    async def poll(self, peer: PeerEntry, after: int, name: str) -> int:
+        """Read one page (waiting for news), take it in, return the new position."""
+        assert self._session is not None
+        settings = self.node.settings.federation
+        url = f"{peer.address}/federation/events"
+        params = {"after": after, "limit": settings.page_size, "wait": int(settings.feed_wait)}
+        async with self._session.get(url, params=params, allow_redirects=False) as response:
+            response.raise_for_status()
+            raw = await response.content.read(MAX_FEED_BYTES + 1)
+        if len(raw) > MAX_FEED_BYTES:
+            raise WireError("feed page too large")
+        body = await asyncio.to_thread(json.loads, raw)
+        nxt = body.get("next") if isinstance(body, dict) else None
+        if not isinstance(nxt, int) or nxt < after:
+            raise WireError("feed page without a valid `next`")
+        received = unpack(body)
+        if peer.jwks_url and _unknown_kid(received, peer):
+            await self.trust.refresh_keys(peer, self._session)
+        if nxt != after:
+            await self.inbox.receive(received, position=(name, nxt))
+        return nxt
+
+
+def _unknown_kid(received: list[SignedEvent], peer: PeerEntry) -> bool:
+    """Whether a proof names a key id the peer's cached keys lack (a rotated key)."""
+    for signed in received:
+        token = signed.signature or (signed.batch.signature if signed.batch else None)
+        if token is None:
+            continue
+        try:
+            kid = json.loads(b64url_decode(token.split(".")[0])).get("kid")
+        except (ValueError, AttributeError):
+            continue
+        if kid not in peer.keys:
+            return True
+    return False

@@ -1,0 +1,211 @@
+"""Federation over Kafka: a relay from this node's log to the shared topics, and a consumer
+group that reads every member's events into the inbox.
+
+The relay is a transactional outbox: the event log is the outbox and `relay` in
+`federation_position` says how far it got; the position moves only after the broker has
+acknowledged every message of a page (idempotent producer, acks=all). A broker outage
+holds the relay at its position; a crash re-sends at most one page, which the peers' inboxes
+drop by event id. The consumer commits its offsets only after the inbox has committed
+what it read, so a peer killed in between reads it again and drops it again: no gap, no
+duplicate. Messages are keyed by dataset id, so a dataset's events stay in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from sqlmodel import Session
+
+from node.db import transaction
+from node.events.log import EventLog, SignedEvent
+from node.federation.feed import CommitSignal
+from node.federation.inbox import Inbox, _save_position, load_position
+from node.federation.sharing import CATALOG, shareable, stream_of
+from node.federation.wire import WireError, pack, unpack
+from node.kafka import client_options
+from node.runtime import Node
+
+RELAY = "relay"
+MAX_MESSAGE_BYTES = 900 * 1024
+MAX_MESSAGE_EVENTS = 500
+log = logging.getLogger(__name__)
+
+
+def topics(node: Node) -> dict[str, str]:
+    settings = node.settings.federation
+    return {CATALOG: settings.catalog_topic, "observations": settings.observations_topic}
+
+
+def group_id(node: Node) -> str:
+    return f"allmende:{node.id}"
+
+
+async def ensure_topics(node: Node) -> None:
+    """Create the shared topics when they are missing and the node may create them."""
+    settings = node.settings.federation
+    if not settings.create_topics:
+        return
+    admin = AIOKafkaAdminClient(**client_options(node.settings.kafka))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, settings.partitions, settings.replication_factor)
+            for name in topics(node).values()
+            if name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another node was quicker
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+def _size(signed: SignedEvent) -> int:
+    data = signed.event.get("data")
+    content = data.get("content", "") if isinstance(data, dict) else ""
+    return len(content) + 2048
+
+
+def messages(events: Sequence[SignedEvent]) -> Iterator[tuple[str, str, list[SignedEvent]]]:
+    """Consecutive events of one stream and dataset, in bundles that fit a Kafka message."""
+    current: list[SignedEvent] = []
+    key: tuple[str, str] | None = None
+    size = 0
+    for signed in events:
+        this = (stream_of(signed.event["type"]) or "", str(signed.event.get("subject") or ""))
+        if current and (
+            this != key
+            or size + _size(signed) > MAX_MESSAGE_BYTES
+            or len(current) >= MAX_MESSAGE_EVENTS
+        ):
+            assert key is not None
+            yield key[0], key[1], current
+            current, size = [], 0
+        key = this
+        current.append(signed)
+        size += _size(signed)
+    if current and key is not None:
+        yield key[0], key[1], current
+
+
+class KafkaRelay:
+    def __init__(self, node: Node, signal: CommitSignal) -> None:
+        self.node = node
+        self.signal = signal
+        self.sent = 0
+        self.error: str | None = None
+
+    def _page(self, after: int) -> tuple[list[SignedEvent], int]:
+        with Session(self.node.engine) as session:
+            page = EventLog.read(
+                session, after=after, limit=self.node.settings.federation.page_size, local_only=True
+            )
+            last = (page[-1].seq or after) if page else after
+            return shareable(session, page), last
+
+    def _advance(self, position: int) -> None:
+        with transaction(self.node.engine) as session:
+            _save_position(session, RELAY, position)
+
+    async def run(self) -> None:
+        settings = self.node.settings.federation
+        while True:
+            producer = AIOKafkaProducer(
+                **client_options(self.node.settings.kafka),
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=5,
+                max_request_size=1024 * 1024,
+            )
+            try:
+                await producer.start()
+                await self._relay(producer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker is away, or a write failed: retry the page
+                self.error = str(exc)[:300] or type(exc).__name__
+                log.warning("Kafka relay waits: %s", self.error)
+                await asyncio.sleep(settings.retry_interval)
+            finally:
+                await asyncio.shield(producer.stop())
+
+    async def _relay(self, producer: AIOKafkaProducer) -> None:
+        names = topics(self.node)
+        after = await asyncio.to_thread(load_position, self.node, RELAY)
+        while True:
+            shared, last = await asyncio.to_thread(self._page, after)
+            if last == after:
+                await self.signal.wait(1.0)
+                continue
+            pending = []
+            for stream, key, bundle in messages(shared):
+                value = json.dumps(pack(bundle), ensure_ascii=False).encode()
+                pending.append(await producer.send(names[stream], value, key=key.encode()))
+            await asyncio.gather(*pending)
+            await self.node.write(lambda last=last: self._advance(last))  # type: ignore[misc]
+            self.sent += len(shared)
+            self.error = None
+            after = last
+
+
+class KafkaFollower:
+    def __init__(self, node: Node, inbox: Inbox) -> None:
+        self.node = node
+        self.inbox = inbox
+        self.received = 0
+        self.error: str | None = None
+
+    async def run(self) -> None:
+        settings = self.node.settings.federation
+        while True:
+            consumer = AIOKafkaConsumer(
+                *topics(self.node).values(),
+                **client_options(self.node.settings.kafka),
+                group_id=group_id(self.node),
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_partition_fetch_bytes=4 * 1024 * 1024,
+            )
+            try:
+                await consumer.start()
+                await self._consume(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # uncommitted records are read again after the retry
+                self.error = str(exc)[:300] or type(exc).__name__
+                log.warning("Kafka consumer waits: %s", self.error)
+                await asyncio.sleep(settings.retry_interval)
+            finally:
+                await asyncio.shield(consumer.stop())
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            if not batches:
+                continue
+            received: list[SignedEvent] = []
+            for records in batches.values():
+                for record in records:
+                    received.extend(self._decode(record.value))
+            await self.inbox.receive(received)
+            self.received += len(received)
+            await consumer.commit()
+            self.error = None
+
+    def _decode(self, value: bytes | None) -> list[SignedEvent]:
+        try:
+            body: Any = json.loads(value or b"")
+            return unpack(body)
+        except (ValueError, WireError) as exc:
+            self.inbox.totals[("unknown", "malformed")] += 1
+            log.warning("dropped a Kafka message that is not an event bundle: %s", exc)
+            return []

@@ -1,0 +1,180 @@
+"""HTTP side of the federation and the background work that comes and goes with the app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import Session, select
+
+from node.federation import catalog
+from node.federation.feed import CommitSignal, FeedFollower, events
+from node.federation.inbox import Inbox
+from node.federation.kafka_transport import KafkaFollower, KafkaRelay, ensure_topics
+from node.federation.models import Position
+from node.federation.trust import TrustError, TrustList, add_peer, checked_peer, remove_peer
+from node.http.problems import Problem
+from node.http.security import admin_only
+from node.runtime import Node
+
+PEER_SYNC_INTERVAL = 5.0
+
+
+def transport(node: Node) -> str:
+    chosen = node.settings.federation.transport
+    if chosen == "auto":
+        return "kafka" if node.settings.kafka.bootstrap_servers else "feed"
+    return chosen
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    node: Node = app["node"]
+    signal = CommitSignal()
+    app["federation_signal"] = signal
+    node.commit_listeners.append(signal.notify)
+    tasks: list[asyncio.Task[Any]] = []
+    if transport(node) == "kafka":
+        relay, follower = KafkaRelay(node, signal), KafkaFollower(node, app["federation_inbox"])
+        app["federation_kafka"] = (relay, follower)
+
+        async def start_kafka() -> None:
+            while True:
+                try:
+                    await ensure_topics(node)
+                    break
+                except Exception:  # the broker is not there yet; the relay will wait too
+                    await asyncio.sleep(node.settings.federation.retry_interval)
+            await asyncio.gather(relay.run(), follower.run())
+
+        tasks.append(asyncio.create_task(start_kafka(), name="federation kafka"))
+    else:
+        feeds = FeedFollower(node, app["federation_trust"], app["federation_inbox"])
+        app["federation_feeds"] = feeds
+        await feeds.start()
+
+        async def keep_peers_in_sync() -> None:
+            while True:
+                await asyncio.sleep(PEER_SYNC_INTERVAL)
+                await feeds.sync_peers()
+
+        tasks.append(asyncio.create_task(keep_peers_in_sync(), name="federation peers"))
+
+    async def shutdown(_app: web.Application) -> None:
+        """Before aiohttp waits for open requests: release held feed polls, stop following."""
+        if signal.notify in node.commit_listeners:
+            node.commit_listeners.remove(signal.notify)
+        signal.close()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if "federation_feeds" in app:
+            await app["federation_feeds"].stop()
+
+    app.on_shutdown.append(shutdown)
+    yield
+    await shutdown(app)
+
+
+def status(app: web.Application) -> dict[str, Any]:
+    node: Node = app["node"]
+    inbox: Inbox = app["federation_inbox"]
+    with Session(node.engine) as session:
+        positions = {row.name: row.seq for row in session.exec(select(Position))}
+    peers = []
+    feeds: FeedFollower | None = app.get("federation_feeds")
+    for peer in app["federation_trust"].peers():
+        counts = {outcome: n for (source, outcome), n in inbox.totals.items() if source == peer.id}
+        peers.append(
+            {
+                **peer.public(),
+                "feed_position": positions.get(f"feed:{peer.id}"),
+                "events": counts,
+                "error": feeds.errors.get(peer.id) if feeds else None,
+            }
+        )
+    body: dict[str, Any] = {
+        "transport": transport(node),
+        "peers": peers,
+        "refused_from_unknown": {
+            outcome: n for (source, outcome), n in inbox.totals.items() if source == "unknown"
+        },
+    }
+    if "federation_kafka" in app:
+        relay, follower = app["federation_kafka"]
+        body["kafka"] = {
+            "relay_position": positions.get("relay", 0),
+            "relayed": relay.sent,
+            "received": follower.received,
+            "relay_error": relay.error,
+            "consumer_error": follower.error,
+        }
+    return body
+
+
+@admin_only
+async def admin_status(request: web.Request) -> web.Response:
+    return web.json_response(await asyncio.to_thread(status, request.app))
+
+
+@admin_only
+async def admin_peers(request: web.Request) -> web.Response:
+    trust: TrustList = request.app["federation_trust"]
+    peers = await asyncio.to_thread(trust.peers)
+    return web.json_response({"peers": [peer.public() for peer in peers]})
+
+
+@admin_only
+async def admin_add_peer(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    try:
+        body = await request.json()
+    except ValueError:
+        raise Problem(400, "Bad Request", "the body must be JSON") from None
+    try:
+        row = checked_peer(body, node.id)
+    except TrustError as exc:
+        field = str(exc).split(":", 1)[0]
+        raise Problem(
+            400, "Bad Request", str(exc), errors=[{"field": field, "message": str(exc)}]
+        ) from None
+    created = await node.write(lambda: add_peer(node.engine, row))
+    if "federation_feeds" in request.app:
+        await request.app["federation_feeds"].sync_peers()
+    peer = request.app["federation_trust"].get(row.id)
+    return web.json_response(
+        peer.public() if peer else {"id": row.id}, status=201 if created else 200
+    )
+
+
+@admin_only
+async def admin_remove_peer(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    peer_id = request.query.get("id", "")
+    if any(peer.id == peer_id for peer in node.settings.trust.peers):
+        raise Problem(409, "Conflict", "this peer is pinned in allmende.toml; remove it there")
+    if not await node.write(lambda: remove_peer(node.engine, peer_id)):
+        raise Problem(404, "Not Found", f"no trusted peer {peer_id!r}")
+    if "federation_feeds" in request.app:
+        await request.app["federation_feeds"].sync_peers()
+    return web.Response(status=204)
+
+
+def setup(app: web.Application) -> None:
+    node: Node = app["node"]
+    trust = TrustList(node)
+    app["federation_trust"] = trust
+    app["federation_inbox"] = Inbox(node, trust)
+    app["federation_search"] = catalog.FederatedSearch()
+    app.cleanup_ctx.append(_lifecycle)
+    app.router.add_get("/federation/events", events)
+    app.router.add_get("/federation/catalog", catalog.catalog)
+    app.router.add_get("/federation/catalog/search", catalog.search)
+    app.router.add_get("/admin/federation", admin_status)
+    app.router.add_get("/admin/federation/peers", admin_peers)
+    app.router.add_post("/admin/federation/peers", admin_add_peer)
+    app.router.add_delete("/admin/federation/peers", admin_remove_peer)

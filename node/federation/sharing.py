@@ -1,0 +1,54 @@
+"""What of this node's log the federation may see.
+
+Catalog events of every dataset are shared, so partners find them. Observations and
+sensor descriptions only of datasets that are published as open data; until usage
+policies decide distribution per dataset, that is the rule. It is decided when an event
+leaves, from the dataset's current state: restricting a dataset stops its flow at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from node.catalog.access import is_open
+from node.catalog.models import PUBLISHED, CatalogDataset
+from node.catalog.projection import EVENT_TYPES as CATALOG_TYPES
+from node.events.log import SignedEvent
+from node.ingest.projection import RECORDED
+from node.ingest.registry import REGISTERED, REMOVED
+
+OBSERVATION_TYPES = (RECORDED, REGISTERED, REMOVED)
+CATALOG, OBSERVATIONS = "catalog", "observations"
+
+
+def stream_of(event_type: str) -> str | None:
+    """Which stream (Kafka topic) an event type travels on; None: it stays here."""
+    if event_type in CATALOG_TYPES:
+        return CATALOG
+    if event_type in OBSERVATION_TYPES:
+        return OBSERVATIONS
+    return None
+
+
+def shareable(session: Session, events: Sequence[SignedEvent]) -> list[SignedEvent]:
+    """The events of a page of the log that may leave this node, in log order."""
+    wanted = {
+        str(s.event.get("subject")) for s in events if stream_of(s.event["type"]) == OBSERVATIONS
+    }
+    open_datasets: set[str] = set()
+    if wanted:
+        rows = session.exec(select(CatalogDataset).where(col(CatalogDataset.id).in_(wanted)))
+        open_datasets = {
+            row.id
+            for row in rows
+            if row.status == PUBLISHED
+            and is_open({"license": row.license, "access_rights": row.access_rights})
+        }
+    return [
+        s
+        for s in events
+        if (stream := stream_of(s.event["type"])) == CATALOG
+        or (stream == OBSERVATIONS and s.event.get("subject") in open_datasets)
+    ]
