@@ -37,9 +37,8 @@ async def test_villages_pool_open_data_and_keep_the_rest(tmp_path: Path) -> None
         expected = a.observations_in(open_graph)
         assert expected == a.acknowledged["raumklima"]
 
+        everything = {(v.node.id, d["id"]) for v in villages for d in v.village.datasets()}
         for peer in (b, c):
-            everything = {(v.node.id, d["id"]) for v in villages for d in v.village.datasets()}
-            await eventually(lambda peer=peer: federated(session, peer), what="a federated catalog")
             await eventually(
                 lambda peer=peer: _catalog_is(session, peer, everything),
                 what=f"every dataset of every village in {peer.village.name}'s catalog",
