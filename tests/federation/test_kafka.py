@@ -25,6 +25,7 @@ from node.federation.wire import pack
 from node.keys import generate_key
 from node.runtime import Node
 from tests.federation.villages import (
+    OBSERVATION,
     Running,
     eventually,
     federated,
@@ -228,8 +229,7 @@ async def _pooled_at(
     session: aiohttp.ClientSession, url: str, graph: str, exactly: int | None = None
 ) -> bool:
     query = (
-        "SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { GRAPH <%s> { ?o a <http://www.w3.org/ns/sosa/Observation> } }"
-        % graph
+        f"SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?o a <{OBSERVATION}> }} }}"
     )
     async with session.get(
         f"{url}/sparql",
