@@ -7,4 +7,10 @@ if [ ! -f /data/allmende.toml ]; then
     --id "${VILLAGE_ID:-https://allmende.example/}" --host 0.0.0.0 --port 8700 \
     --base-url "${VILLAGE_URL:-http://localhost:8700}"
 fi
+# Trust the neighbours named in VILLAGE_PEERS ("id|jwks_url|base_url ..."); their keys are
+# fetched from the JWKS URL when their first event arrives.
+for peer in ${VILLAGE_PEERS:-}; do
+  id=${peer%%|*}; rest=${peer#*|}
+  allmende peer add /data "$id" --jwks-url "${rest%%|*}" --base-url "${rest#*|}" >/dev/null
+done
 exec allmende serve /data

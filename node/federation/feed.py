@@ -20,14 +20,13 @@ import aiohttp
 from aiohttp import web
 from sqlmodel import Session
 
-from node.events.log import EventLog, SignedEvent
+from node.events.log import EventLog
 from node.federation.inbox import Inbox, load_position
 from node.federation.sharing import shareable
 from node.federation.trust import PeerEntry, TrustList
 from node.federation.wire import WireError, pack, unpack
 from node.http.problems import Problem
 from node.runtime import Node
-from policies.jws import b64url_decode
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
 log = logging.getLogger(__name__)
@@ -159,23 +158,6 @@ class FeedFollower:
         if not isinstance(nxt, int) or nxt < after:
             raise WireError("feed page without a valid `next`")
         received = unpack(body)
-        if peer.jwks_url and _unknown_kid(received, peer):
-            await self.trust.refresh_keys(peer, self._session)
         if nxt != after:
             await self.inbox.receive(received, position=(name, nxt))
         return nxt
-
-
-def _unknown_kid(received: list[SignedEvent], peer: PeerEntry) -> bool:
-    """Whether a proof names a key id the peer's cached keys lack (a rotated key)."""
-    for signed in received:
-        token = signed.signature or (signed.batch.signature if signed.batch else None)
-        if token is None:
-            continue
-        try:
-            kid = json.loads(b64url_decode(token.split(".")[0])).get("kid")
-        except (ValueError, AttributeError):
-            continue
-        if kid not in peer.keys:
-            return True
-    return False

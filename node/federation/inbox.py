@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
 
@@ -204,16 +205,44 @@ class Inbox:
             if position is not None:
                 _save_position(session, *position)
 
+    async def _fetch_new_keys(self, events: Sequence[SignedEvent]) -> None:
+        """Peers pinned by JWKS URL: fetch their keys when a proof names an unknown key id."""
+        peers = {peer.id: peer for peer in await asyncio.to_thread(self.trust.peers)}
+        wanted: dict[str, PeerEntry] = {}
+        for signed in events:
+            source = signed.event.get("source") if isinstance(signed.event, dict) else None
+            kid = _key_id(signed)
+            if not isinstance(source, str) or source in wanted or kid is None:
+                continue
+            peer = peers.get(source)
+            if peer is not None and peer.jwks_url and kid not in peer.keys:
+                wanted[source] = peer
+        if wanted:
+            async with aiohttp.ClientSession() as session:
+                for peer in wanted.values():
+                    await self.trust.refresh_keys(peer, session)
+
     async def receive(
         self, events: Sequence[SignedEvent], position: tuple[str, int] | None = None
     ) -> Receipt:
         """Check, store and project a bundle; returns once it is committed."""
+        await self._fetch_new_keys(events)
         passed, receipt = await asyncio.to_thread(self.check, events)
         if passed or position is not None:
             await self.node.write(lambda: self.store(passed, receipt, position))
         if receipt.accepted:
             self.node.project_soon()
         return receipt
+
+
+def _key_id(signed: SignedEvent) -> str | None:
+    token = signed.signature or (signed.batch.signature if signed.batch else None)
+    try:
+        header = json.loads(jws.b64url_decode(str(token).split(".")[0])) if token else None
+    except ValueError:
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
 
 
 def load_position(node: Node, name: str) -> int:

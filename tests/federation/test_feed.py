@@ -34,8 +34,9 @@ async def test_villages_pool_open_data_and_keep_the_rest(tmp_path: Path) -> None
         )  # temperature, humidity, battery
         assert await send_uplinks(session, a, "strassenlicht", 4) > 0
         open_graph, closed_graph = a.graph("raumklima"), a.graph("strassenlicht")
-        expected = a.observations_in(open_graph)
-        assert expected == a.acknowledged["raumklima"]
+        expected = a.acknowledged["raumklima"]
+        await a.node.projected()
+        assert a.observations_in(open_graph) == expected
 
         everything = {(v.node.id, d["id"]) for v in villages for d in v.village.datasets()}
         for peer in (b, c):
@@ -154,3 +155,23 @@ async def test_the_inbox_refuses_and_counts_what_it_cannot_trust(tmp_path: Path)
         assert counts["bad-signature"] == 1 and counts["out-of-namespace"] == 1
         assert counts["duplicate"] >= 1
         assert status["refused_from_unknown"] == {"unknown-signer": 1}
+
+
+async def test_peers_pinned_by_jwks_url_are_verified_with_the_keys_they_publish(
+    tmp_path: Path,
+) -> None:
+    async with federation(tmp_path, pin="jwks_url") as villages, aiohttp.ClientSession() as session:
+        a, b, c = villages
+        await seed(session, a)
+        await send_uplinks(session, a, "parken", 3)
+        expected = a.acknowledged["parken"]
+        assert expected > 0
+        for peer in (b, c):
+            await eventually(
+                lambda peer=peer: peer.observations_in(a.graph("parken")) == expected,
+                what="data verified with fetched keys",
+            )
+            assert not any(
+                outcome == "bad-signature"
+                for (_peer, outcome) in peer.app["federation_inbox"].totals
+            )

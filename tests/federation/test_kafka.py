@@ -87,7 +87,7 @@ async def test_kafka_federation_shares_catalog_and_open_observations(
         await send_uplinks(session, a, "raumklima", 5)
         await send_uplinks(session, a, "strassenlicht", 5)
         everything = {(v.node.id, d["id"]) for v in villages for d in v.village.datasets()}
-        expected = a.observations_in(a.graph("raumklima"))
+        expected = a.acknowledged["raumklima"]
         for peer in (b, c):
             await eventually(
                 lambda peer=peer: _listed(session, peer, everything), 60, "every catalog entry"

@@ -68,8 +68,11 @@ class Running:
         return int(rows), int(distinct)
 
 
-def make_villages(root: Path, environ: dict[str, str] | None = None) -> list[Running]:
-    """Create three nodes on free ports and pin each other's keys (before they start)."""
+def make_villages(
+    root: Path, environ: dict[str, str] | None = None, *, pin: str = "jwk"
+) -> list[Running]:
+    """Create three nodes on free ports and pin each other (before they start), by public
+    key (`pin="jwk"`) or by JWKS URL (`pin="jwks_url"`)."""
     placed: list[Running] = []
     for village in VILLAGES:
         port = free_port()
@@ -84,12 +87,15 @@ def make_villages(root: Path, environ: dict[str, str] | None = None) -> list[Run
     for running in placed:
         for other in placed:
             if other is not running:
-                body = {
+                body: dict[str, Any] = {
                     "id": other.node.id,
                     "name": other.village.name,
-                    "jwk": other.node.key.jwk(),
                     "base_url": other.url,
                 }
+                if pin == "jwk":
+                    body["jwk"] = other.node.key.jwk()
+                else:
+                    body["jwks_url"] = f"{other.url}/.well-known/jwks.json"
                 add_peer(running.node.engine, checked_peer(body, running.node.id))
     return placed
 
@@ -179,9 +185,9 @@ def listed(catalog: dict[str, Any]) -> set[tuple[str, str]]:
 
 @asynccontextmanager
 async def federation(
-    root: Path, environ: dict[str, str] | None = None
+    root: Path, environ: dict[str, str] | None = None, *, pin: str = "jwk"
 ) -> AsyncIterator[list[Running]]:
-    villages = make_villages(root, environ)
+    villages = make_villages(root, environ, pin=pin)
     try:
         for running in villages:
             await serve(running)

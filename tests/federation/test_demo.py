@@ -1,0 +1,91 @@
+"""`allmende demo`: three villages come up, federate, and stop cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.federation.villages import OBSERVATION, eventually
+
+
+def three_free_ports() -> int:
+    """A base port such that it and the two after it are free on loopback."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + 2 < 65536 and all(_free(base + i) for i in range(3)):
+            return base
+    raise AssertionError("no three consecutive free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+async def test_demo_starts_three_federating_villages_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    base = three_free_ports()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "node",
+        "demo",
+        "--base-port",
+        str(base),
+        "--interval",
+        "0.5",
+        "--directory",
+        str(tmp_path / "demo"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    printed: list[str] = []
+    try:
+        while not any("Stop with Ctrl-C" in line for line in printed):
+            line = await asyncio.wait_for(process.stdout.readline(), 120)
+            assert line, "the demo ended early:\n" + "".join(printed)
+            printed.append(line.decode())
+        urls = [f"http://127.0.0.1:{base + i}" for i in range(3)]
+        for url in urls:
+            assert any(f"{url}/federation/catalog" in line for line in printed)
+        bredstedt = urls[1]
+        pooled_graph = f"{urls[0]}/graphs/datasets/raumklima"
+        query = f"SELECT (COUNT(?o) AS ?n) WHERE {{ GRAPH <{pooled_graph}> {{ ?o a <{OBSERVATION}> }} }}"
+        async with aiohttp.ClientSession() as session:
+
+            async def catalog_complete() -> bool:
+                async with session.get(f"{bredstedt}/federation/catalog") as response:
+                    body = await response.json()
+                return body["total"] == 9 and len(body["members"]) == 3
+
+            async def readings_pooled() -> bool:
+                async with session.get(
+                    f"{bredstedt}/sparql",
+                    params={"query": query},
+                    headers={"Accept": "application/sparql-results+json"},
+                ) as response:
+                    rows = (await response.json())["results"]["bindings"]
+                return int(rows[0]["n"]["value"]) > 0
+
+            await eventually(catalog_complete, 60, "three villages' datasets at Bredstedt")
+            await eventually(readings_pooled, 60, "Lütjenholm's readings at Bredstedt")
+        process.send_signal(signal.SIGINT)
+        rest = await asyncio.wait_for(process.stdout.read(), 60)
+        assert await process.wait() == 0
+        assert "demo stopped" in rest.decode()
+        assert all(_free(base + i) for i in range(3))
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
