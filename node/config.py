@@ -115,17 +115,31 @@ class SparqlSection(_Section):
 class FederationSection(_Section):
     """How this node shares with its peers: the embedded HTTP feed, or Kafka when configured."""
 
-    transport: Literal["auto", "feed", "kafka"] = "auto"
-    """`auto`: Kafka when `kafka.bootstrap_servers` is set, else the HTTP feed."""
-    feed_wait: float = Field(default=20.0, gt=0, le=60)
-    """How long one poll of a peer's feed waits for new events (long polling)."""
-    retry_interval: float = Field(default=2.0, gt=0, le=300)
-    page_size: int = Field(default=500, ge=1, le=5000)
-    catalog_topic: str = "allmende.catalog.v1"
-    observations_topic: str = "allmende.observations.v1"
-    partitions: int = Field(default=3, ge=1, le=1000)
-    replication_factor: int = Field(default=1, ge=1, le=10)
-    create_topics: bool = True
+    transport: Literal["auto", "feed", "kafka"] = Field(
+        default="auto",
+        description="auto: Kafka when kafka.bootstrap_servers is set, else the HTTP feed",
+    )
+    feed_wait: float = Field(
+        default=20.0, gt=0, le=60, description="seconds one poll of a peer's feed is held open"
+    )
+    retry_interval: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="seconds before retrying an unreachable peer or broker",
+    )
+    page_size: int = Field(
+        default=500, ge=1, le=5000, description="events per feed page or relay step"
+    )
+    catalog_topic: str = Field(default="allmende.catalog.v1", min_length=1, max_length=249)
+    observations_topic: str = Field(
+        default="allmende.observations.v1", min_length=1, max_length=249
+    )
+    partitions: int = Field(default=3, ge=1, le=1000, description="for topics the node creates")
+    replication_factor: int = Field(
+        default=1, ge=1, le=10, description="for topics the node creates"
+    )
+    create_topics: bool = Field(default=True, description="create missing topics at start")
 
 
 class Peer(_Section):

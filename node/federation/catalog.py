@@ -27,6 +27,7 @@ from node.catalog.serving import JSON, RDF_FORMATS, completed, negotiate, serial
 from node.federation.models import PooledDataset
 from node.federation.trust import TrustList
 from node.http.admin import int_param
+from node.http.openapi import describe
 from node.http.problems import Problem
 from node.models import EventRecord
 from node.runtime import Node
@@ -152,6 +153,11 @@ def _page(request: web.Request) -> tuple[int, int]:
     )
 
 
+@describe(
+    "The federated catalog: every member's published datasets, each with its origin "
+    "(JSON, or DCAT as Turtle, JSON-LD, RDF/XML, N-Triples)",
+    tags=["federation"],
+)
 async def catalog(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     fmt = negotiate(request, (JSON, *RDF_FORMATS), JSON)
@@ -173,6 +179,7 @@ async def catalog(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type=fmt.media_type, charset="utf-8")
 
 
+@describe("Search the federated catalog (q, theme, keyword; ranked)", tags=["federation"])
 async def search(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     fmt = negotiate(request, (JSON, *RDF_FORMATS), JSON)

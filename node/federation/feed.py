@@ -25,6 +25,7 @@ from node.federation.inbox import Inbox, load_position
 from node.federation.sharing import shareable
 from node.federation.trust import PeerEntry, TrustList
 from node.federation.wire import WireError, pack, unpack
+from node.http.openapi import describe
 from node.http.problems import Problem
 from node.runtime import Node
 
@@ -78,6 +79,19 @@ def read_page(node: Node, after: int, limit: int) -> tuple[dict[str, Any], int]:
     return pack(shared, node=node.id, next=last), len(page)
 
 
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": {"type": "integer"}, "description": description}
+
+
+@describe(
+    "This node's shareable events, signed, after a log position (the embedded federation feed)",
+    tags=["federation"],
+    parameters=[
+        _query("after", "log position to read after (the `next` of the previous page)"),
+        _query("limit", "events to scan at most"),
+        _query("wait", "seconds to hold an empty answer until something is committed"),
+    ],
+)
 async def events(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     settings = node.settings.federation

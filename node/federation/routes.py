@@ -16,6 +16,7 @@ from node.federation.inbox import Inbox
 from node.federation.kafka_transport import KafkaFollower, KafkaRelay, ensure_topics
 from node.federation.models import Position
 from node.federation.trust import TrustError, TrustList, add_peer, checked_peer, remove_peer
+from node.http.openapi import describe
 from node.http.problems import Problem
 from node.http.security import admin_only
 from node.runtime import Node
@@ -116,11 +117,17 @@ def status(app: web.Application) -> dict[str, Any]:
     return body
 
 
+@describe(
+    "Federation status: transport, peers, events accepted and refused",
+    tags=["federation"],
+    admin=True,
+)
 @admin_only
 async def admin_status(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(status, request.app))
 
 
+@describe("The trusted peers", tags=["federation"], admin=True)
 @admin_only
 async def admin_peers(request: web.Request) -> web.Response:
     trust: TrustList = request.app["federation_trust"]
@@ -128,6 +135,12 @@ async def admin_peers(request: web.Request) -> web.Response:
     return web.json_response({"peers": [peer.public() for peer in peers]})
 
 
+@describe(
+    "Trust a peer: its node id and public key (jwk) or JWKS URL, and where it answers",
+    tags=["federation"],
+    admin=True,
+    responses={"201": {"description": "trusted"}, "200": {"description": "updated"}},
+)
 @admin_only
 async def admin_add_peer(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
@@ -151,6 +164,13 @@ async def admin_add_peer(request: web.Request) -> web.Response:
     )
 
 
+@describe(
+    "Stop trusting a peer (?id=)",
+    tags=["federation"],
+    admin=True,
+    parameters=[{"name": "id", "in": "query", "required": True, "schema": {"type": "string"}}],
+    responses={"204": {"description": "removed"}},
+)
 @admin_only
 async def admin_remove_peer(request: web.Request) -> web.Response:
     node: Node = request.app["node"]

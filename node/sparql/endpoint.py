@@ -7,6 +7,7 @@ page instead of raw results.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -128,8 +129,14 @@ def dataset(req: Request, analysis: Analysis, scope: Scope) -> tuple[list[str] |
     return (None if scope.everything else ["", *visible]), visible
 
 
-def trusted_peers(node: Node) -> list[str]:
-    return [str(getattr(peer, "base_url", "") or peer.id) for peer in node.settings.trust.peers]
+async def trusted_peers(app: web.Application) -> list[str]:
+    """Where trusted peers answer: from the federation's trust list (allmende.toml and
+    `allmende peer add`), else from allmende.toml alone."""
+    trust = app.get("federation_trust")
+    if trust is not None:
+        return [peer.address for peer in await asyncio.to_thread(trust.peers)]
+    node: Node = app["node"]
+    return [str(peer.base_url or peer.id) for peer in node.settings.trust.peers]
 
 
 async def run_query(request: web.Request, req: Request, result_format: str) -> Any:
@@ -140,7 +147,8 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
         analysis = analyse(req.query)
     except QueryRefused as exc:
         raise Problem(400, "Bad Request", str(exc)) from None
-    check_services(analysis, trusted_peers(node))
+    if analysis.services:
+        check_services(analysis, await trusted_peers(request.app))
     scope: Scope = await request.app["sparql_scope"](request)
     default_graph, named_graphs = dataset(req, analysis, scope)
     job = Job(
