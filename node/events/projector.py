@@ -84,8 +84,13 @@ class Projector:
         if handler is not None:
             handler(store, run)
 
-    def catch_up(self, engine: Engine, store: QuadStore) -> int:
-        """Apply every event after the store's checkpoint; return how many were applied."""
+    def catch_up(
+        self, engine: Engine, store: QuadStore, *, after_page: Callable[[], None] | None = None
+    ) -> int:
+        """Apply every event after the store's checkpoint; return how many were applied.
+
+        `after_page` runs after each page's checkpoint (the node flushes the store there).
+        """
         applied = 0
         checkpoint = int(store.get_meta(CHECKPOINT) or 0)
         while True:
@@ -105,6 +110,8 @@ class Projector:
             checkpoint = page[-1].seq or checkpoint
             store.set_meta(CHECKPOINT, str(checkpoint))
             applied += len(page)
+            if after_page is not None:
+                after_page()
         return applied
 
     def _runs(self, page: list[SignedEvent]) -> list[list[SignedEvent]]:

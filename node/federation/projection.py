@@ -119,7 +119,7 @@ def _observations(store: QuadStore, run: list[SignedEvent]) -> None:
         ]
         parts.append((ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode())
     for graph, parts in contents.items():
-        store.load("\n".join(parts).encode(), ox.RdfFormat.N_TRIPLES, graph)
+        store.load("\n".join(parts).encode(), ox.RdfFormat.N_TRIPLES, graph, bulk=True)
 
 
 def _sensor(store: QuadStore, run: list[SignedEvent]) -> None:

@@ -25,7 +25,7 @@ def _observations(store: QuadStore, events: list[dict[str, Any]]) -> None:
         graph = data.get("graph") or data_graph(data["base"], data["dataset"])
         contents.setdefault(graph, []).append(data["content"])
     for graph, parts in contents.items():
-        store.load("\n".join(parts).encode(), ox.RdfFormat.N_TRIPLES, graph)
+        store.load("\n".join(parts).encode(), ox.RdfFormat.N_TRIPLES, graph, bulk=True)
 
 
 def _registered(store: QuadStore, event: dict[str, Any]) -> None:

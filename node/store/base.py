@@ -19,8 +19,12 @@ class QuadStore(Protocol):
 
     def add_quads(self, quads: Iterable[ox.Quad]) -> None: ...
 
-    def load(self, data: bytes, fmt: ox.RdfFormat, graph: str) -> None:
-        """Add the triples of a document to a named graph."""
+    def load(self, data: bytes, fmt: ox.RdfFormat, graph: str, *, bulk: bool = False) -> None:
+        """Add the triples of a document to a named graph.
+
+        `bulk=True` allows a faster, non-atomic write for large documents: only for data
+        whose load can simply be repeated after a crash (stable IRIs, no blank nodes).
+        """
 
     def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None: ...
 
