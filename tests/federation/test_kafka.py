@@ -296,3 +296,35 @@ async def test_forged_unsigned_replayed_and_unknown_events_are_refused_and_count
         await b.node.projected()
         assert b.events_from(a.node.id) == before_log
         assert b.node.store.dump_nquads() == before_store
+
+
+async def test_switching_from_the_feed_to_kafka_loses_nothing(
+    tmp_path: Path, kafka_env: dict[str, str]
+) -> None:
+    async with federation(tmp_path) as villages, aiohttp.ClientSession() as session:
+        a, b, c = villages
+        await seed(session, a)
+        await send_uplinks(session, a, "raumklima", 3)
+        for peer in (b, c):
+            await eventually(
+                lambda peer=peer: peer.observations_in(a.graph("raumklima")) == 9,
+                30,
+                "over the feed",
+            )
+    # the same three villages, restarted with Kafka configured; more readings arrive at A
+    async with (
+        federation(tmp_path, kafka_env, reopen=True) as villages,
+        aiohttp.ClientSession() as session,
+    ):
+        a, b, c = villages
+        async with session.post(f"{a.url}/admin/ingest/sources/ttn/secret", headers=a.admin()) as r:
+            a.secret = (await r.json())["secret"]
+        await send_uplinks(session, a, "raumklima", 3, start=100)
+        sent = recorded_ids(a.node, a.node.id, "raumklima")
+        for peer in (b, c):
+            await eventually(
+                lambda peer=peer: peer.observations_in(a.graph("raumklima")) == 18, 60, "over Kafka"
+            )
+            assert sorted(recorded_ids(peer.node, a.node.id, "raumklima")) == sorted(sent)
+            duplicates = peer.app["federation_inbox"].totals[(a.node.id, "duplicate")]
+            assert duplicates > 0  # what came over the feed came again over Kafka, and was dropped

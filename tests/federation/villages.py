@@ -100,6 +100,14 @@ def make_villages(
     return placed
 
 
+def reopen_villages(root: Path, environ: dict[str, str] | None = None) -> list[Running]:
+    placed = []
+    for village in VILLAGES:
+        node = make_node(root / village.slug, environ=environ)
+        placed.append(Running(village, node, node.base_url))
+    return placed
+
+
 async def serve(running: Running) -> None:
     running.runner = web.AppRunner(create_app(running.node))
     await running.runner.setup()
@@ -185,9 +193,11 @@ def listed(catalog: dict[str, Any]) -> set[tuple[str, str]]:
 
 @asynccontextmanager
 async def federation(
-    root: Path, environ: dict[str, str] | None = None, *, pin: str = "jwk"
+    root: Path, environ: dict[str, str] | None = None, *, pin: str = "jwk", reopen: bool = False
 ) -> AsyncIterator[list[Running]]:
-    villages = make_villages(root, environ, pin=pin)
+    """Three villages served until the block ends; `reopen` serves those made before in
+    `root` again (same ports, keys, data), with `environ` as their new settings."""
+    villages = reopen_villages(root, environ) if reopen else make_villages(root, environ, pin=pin)
     try:
         for running in villages:
             await serve(running)
