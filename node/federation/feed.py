@@ -25,8 +25,8 @@ from node.federation.inbox import Inbox, load_position
 from node.federation.sharing import shareable
 from node.federation.trust import PeerEntry, TrustList
 from node.federation.wire import WireError, pack, unpack
+from node.http.admin import int_param
 from node.http.openapi import describe
-from node.http.problems import Problem
 from node.runtime import Node
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
@@ -56,21 +56,6 @@ class CommitSignal:
             await asyncio.wait_for(self._event.wait(), timeout)
 
 
-def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Problem(400, "Bad Request", f"{name} must be an integer", parameter=name) from None
-    if not low <= value <= high:
-        raise Problem(
-            400, "Bad Request", f"{name} must be between {low} and {high}", parameter=name
-        )
-    return value
-
-
 def read_page(node: Node, after: int, limit: int) -> tuple[dict[str, Any], int]:
     with Session(node.engine) as session:
         page = EventLog.read(session, after=after, limit=limit, local_only=True)
@@ -95,9 +80,9 @@ def _query(name: str, description: str) -> dict[str, Any]:
 async def events(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     settings = node.settings.federation
-    after = _int(request, "after", 0, 0, 2**62)
-    limit = _int(request, "limit", settings.page_size, 1, settings.page_size)
-    wait = _int(request, "wait", 0, 0, int(settings.feed_wait))
+    after = int_param(request, "after", 0, 0, 2**62)
+    limit = int_param(request, "limit", settings.page_size, 1, settings.page_size)
+    wait = int_param(request, "wait", 0, 0, int(settings.feed_wait))
     body, scanned = await asyncio.to_thread(read_page, node, after, limit)
     if not scanned and wait:
         await request.app["federation_signal"].wait(wait)

@@ -16,8 +16,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -97,6 +97,32 @@ def messages(events: Sequence[SignedEvent]) -> Iterator[tuple[str, str, list[Sig
         yield key[0], key[1], current
 
 
+class _Worker(Protocol):
+    node: Node
+    error: str | None
+
+
+async def keep_connected(
+    worker: _Worker, connect: Callable[[], Any], work: Callable[[Any], Awaitable[None]]
+) -> None:
+    """Run `work` with a started client until cancelled; on any failure (the broker away, a
+    write that failed) report it, wait, and start over with a fresh client. Nothing is
+    lost by that: the relay resends from its position, the consumer from its offsets."""
+    while True:
+        client = connect()
+        try:
+            await client.start()
+            await work(client)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            worker.error = str(exc)[:300] or type(exc).__name__
+            log.warning("%s waits: %s", type(worker).__name__, worker.error)
+            await asyncio.sleep(worker.node.settings.federation.retry_interval)
+        finally:
+            await asyncio.shield(client.stop())
+
+
 class KafkaRelay:
     def __init__(self, node: Node, signal: CommitSignal) -> None:
         self.node = node
@@ -117,26 +143,16 @@ class KafkaRelay:
             _save_position(session, RELAY, position)
 
     async def run(self) -> None:
-        settings = self.node.settings.federation
-        while True:
-            producer = AIOKafkaProducer(
+        def connect() -> AIOKafkaProducer:
+            return AIOKafkaProducer(
                 **client_options(self.node.settings.kafka),
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=5,
                 max_request_size=1024 * 1024,
             )
-            try:
-                await producer.start()
-                await self._relay(producer)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the broker is away, or a write failed: retry the page
-                self.error = str(exc)[:300] or type(exc).__name__
-                log.warning("Kafka relay waits: %s", self.error)
-                await asyncio.sleep(settings.retry_interval)
-            finally:
-                await asyncio.shield(producer.stop())
+
+        await keep_connected(self, connect, self._relay)
 
     async def _relay(self, producer: AIOKafkaProducer) -> None:
         names = topics(self.node)
@@ -165,9 +181,8 @@ class KafkaFollower:
         self.error: str | None = None
 
     async def run(self) -> None:
-        settings = self.node.settings.federation
-        while True:
-            consumer = AIOKafkaConsumer(
+        def connect() -> AIOKafkaConsumer:
+            return AIOKafkaConsumer(
                 *topics(self.node).values(),
                 **client_options(self.node.settings.kafka),
                 group_id=group_id(self.node),
@@ -175,17 +190,8 @@ class KafkaFollower:
                 auto_offset_reset="earliest",
                 max_partition_fetch_bytes=4 * 1024 * 1024,
             )
-            try:
-                await consumer.start()
-                await self._consume(consumer)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # uncommitted records are read again after the retry
-                self.error = str(exc)[:300] or type(exc).__name__
-                log.warning("Kafka consumer waits: %s", self.error)
-                await asyncio.sleep(settings.retry_interval)
-            finally:
-                await asyncio.shield(consumer.stop())
+
+        await keep_connected(self, connect, self._consume)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:

@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 from sqlmodel import Session, col, func, select
 
+from node.demo.command import seed as demo_seed
 from node.demo.simulator import uplink
 from node.demo.villages import VILLAGES, Sensor, Village
 from node.federation.trust import add_peer, checked_peer
@@ -118,27 +119,8 @@ async def serve(running: Running) -> None:
 
 async def seed(session: aiohttp.ClientSession, running: Running) -> None:
     """The demo's datasets and sensors, and a TTN secret, through the admin API."""
-    for dataset in running.village.datasets():
-        async with session.post(
-            f"{running.url}/admin/datasets", json=dataset, headers=running.admin()
-        ) as r:
-            assert r.status == 201, await r.text()
-    for sensor in running.village.sensors():
-        device = {
-            "device": sensor.device_id,
-            "dataset": sensor.dataset,
-            "profile": sensor.profile,
-            "lat": sensor.lat,
-            "lon": sensor.lon,
-        }
-        async with session.post(
-            f"{running.url}/admin/devices", json=device, headers=running.admin()
-        ) as r:
-            assert r.status == 201, await r.text()
-    async with session.post(
-        f"{running.url}/admin/ingest/sources/ttn/secret", headers=running.admin()
-    ) as r:
-        running.secret = (await r.json())["secret"]
+    directory = Path(running.node.settings.directory)
+    running.secret = await demo_seed(session, running.village, directory, running.url)
 
 
 async def send_uplinks(
