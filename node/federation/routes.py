@@ -190,6 +190,7 @@ def setup(app: web.Application) -> None:
     app["federation_trust"] = trust
     app["federation_inbox"] = Inbox(node, trust)
     app["federation_search"] = catalog.FederatedSearch()
+    app["federation_status"] = status  # the console shows it
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/federation/events", events)
     app.router.add_get("/federation/catalog", catalog.catalog)

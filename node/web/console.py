@@ -88,9 +88,11 @@ async def overview(request: web.Request) -> dict[str, Any]:
                 "problems": health.recent_problems(session),
             }
 
+    federation = request.app.get("federation_status")
     return {
         "operator": request["operator"],
         "csrf": request["csrf"],
+        "federation": await asyncio.to_thread(federation, request.app) if federation else None,
         **await asyncio.to_thread(facts),
     }
 

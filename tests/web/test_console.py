@@ -177,3 +177,18 @@ async def test_overview_shows_silent_sensors_and_refused_payloads(
     html = await (await client.get("/admin/")).text()
     assert html.count('class="badge sample">verstummt</span>') == 5  # registered, never heard
     assert "the body is not valid JSON" in html
+
+
+async def test_the_overview_shows_the_trusted_villages_and_what_they_sent(
+    aiohttp_client: Any, node: Node, tmp_path: Path
+) -> None:
+    from node.federation.trust import add_peer, checked_peer
+
+    peer = make_node(tmp_path / "peer", name="Struckum", node_id="https://struckum.example/")
+    body = {"id": peer.id, "jwk": peer.key.jwk(), "name": "Struckum (Beispiel)"}
+    add_peer(node.engine, checked_peer(body, node.id))
+    peer.close()
+    client = await signed_in_client(aiohttp_client, node)
+    page = await (await client.get("/admin/")).text()
+    assert "Nachbargemeinden" in page and "Struckum (Beispiel)" in page
+    assert "https://struckum.example/" in page
