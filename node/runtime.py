@@ -28,6 +28,7 @@ from policies import jws
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+CLOSE_PROJECTING = 5.0
 FLUSH_AFTER = 0.5
 """Seconds of projected writes the store may keep in its write-ahead log only. A reader
 opening the store (each SPARQL worker after a change) replays that log: measured, 2 M
@@ -53,6 +54,7 @@ class Node:
         self._flushed_at = time.monotonic()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._closed = False
+        self._closing_at: float | None = None
         self.commit_listeners: list[Callable[[], None]] = []
         """Called on the event loop after each commit (the federation wakes its relays)."""
 
@@ -136,7 +138,16 @@ class Node:
         return await asyncio.get_running_loop().run_in_executor(self._writer, work)
 
     def project(self) -> int:
-        return self.projector.catch_up(self.engine, self.store, after_page=self._page_projected)
+        return self.projector.catch_up(
+            self.engine, self.store, after_page=self._page_projected, stop=self._out_of_time
+        )
+
+    def _out_of_time(self) -> bool:
+        """A closing node finishes projecting, but not for longer than CLOSE_PROJECTING:
+        what is left is projected on the next start (the checkpoint is per page)."""
+        return self._closing_at is not None and (
+            time.monotonic() - self._closing_at > CLOSE_PROJECTING
+        )
 
     def _page_projected(self) -> None:
         """Flush at most every FLUSH_AFTER seconds while a long catch-up runs, too."""
@@ -158,6 +169,7 @@ class Node:
 
     def close(self) -> None:
         self._closed = True
+        self._closing_at = time.monotonic()
         if self._flush_timer is not None:
             self._flush_timer.cancel()
         self._writer.shutdown(wait=True)

@@ -85,15 +85,22 @@ class Projector:
             handler(store, run)
 
     def catch_up(
-        self, engine: Engine, store: QuadStore, *, after_page: Callable[[], None] | None = None
+        self,
+        engine: Engine,
+        store: QuadStore,
+        *,
+        after_page: Callable[[], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> int:
         """Apply every event after the store's checkpoint; return how many were applied.
 
-        `after_page` runs after each page's checkpoint (the node flushes the store there).
+        `after_page` runs after each page's checkpoint (the node flushes the store there);
+        `stop` is asked before each page, so a node shutting down leaves a long catch-up
+        at a page boundary and continues there on its next start.
         """
         applied = 0
         checkpoint = int(store.get_meta(CHECKPOINT) or 0)
-        while True:
+        while stop is None or not stop():
             with Session(engine) as session:
                 page = EventLog.read(session, after=checkpoint, limit=PAGE)
             if not page:

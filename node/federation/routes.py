@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.core import CounterMetricFamily
 from sqlmodel import Session, select
 
 from node.federation import catalog
@@ -184,11 +185,27 @@ async def admin_remove_peer(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+class InboxMetrics:
+    """Prometheus: peer events by outcome (accepted, duplicate, and each reason to refuse)."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "allmende_federation_events", "Peer events by outcome", labels=["peer", "outcome"]
+        )
+        for (peer, outcome), count in sorted(self.inbox.totals.items()):
+            family.add_metric([peer, outcome], count)
+        yield family
+
+
 def setup(app: web.Application) -> None:
     node: Node = app["node"]
     trust = TrustList(node)
     app["federation_trust"] = trust
-    app["federation_inbox"] = Inbox(node, trust)
+    app["federation_inbox"] = inbox = Inbox(node, trust)
+    app["metrics"].registry.register(InboxMetrics(inbox))
     app["federation_search"] = catalog.FederatedSearch()
     app["federation_status"] = status  # the console shows it
     app.cleanup_ctx.append(_lifecycle)

@@ -155,6 +155,10 @@ async def test_the_inbox_refuses_and_counts_what_it_cannot_trust(tmp_path: Path)
         assert counts["bad-signature"] == 1 and counts["out-of-namespace"] == 1
         assert counts["duplicate"] >= 1
         assert status["refused_from_unknown"] == {"unknown-signer": 1}
+        async with session.get(f"{b.url}/metrics") as r:
+            metrics = await r.text()
+        line = f'allmende_federation_events_total{{outcome="bad-signature",peer="{a.node.id}"}} 1.0'
+        assert line in metrics
 
 
 async def test_peers_pinned_by_jwks_url_are_verified_with_the_keys_they_publish(
