@@ -1,6 +1,6 @@
 """Federation benchmark: three village nodes and a real Kafka broker on loopback.
 
-    python bench/federation/run.py [--observations 60000] [--datasets 30]
+    python bench/federation/run.py [--observations 120000] [--datasets 30]
 
 Prints, measured in one run on this machine:
 - catalog event end-to-end latency (dataset published at Lütjenholm, acknowledged → listed in
@@ -53,6 +53,7 @@ SENSORS = 50
 UPLINKS_PER_REQUEST = 100
 REQUESTS_PER_COMMIT = 10
 OBSERVATION = "http://www.w3.org/ns/sosa/Observation"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -60,8 +61,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def fill_log(directory: Path, village: Any, port: int, observations: int) -> str:
-    """Lütjenholm's node with an open dataset, 50 sensors and N observations in its log."""
+def observation_iris(event: dict[str, Any]) -> list[str]:
+    marker = f"<{RDF_TYPE}> <{OBSERVATION}> ."
+    lines = event["data"]["content"].splitlines()
+    return [line.split(" ", 1)[0][1:-1] for line in lines if line.endswith(marker)]
+
+
+async def fill_log(
+    directory: Path, village: Any, port: int, observations: int
+) -> tuple[str, int, str, str]:
+    """Lütjenholm's node with an open dataset, 50 sensors and N observations in its log.
+
+    Returns the data graph, how many observations, the first and the last one's IRI."""
     node = make_node(directory, name=village.name, node_id=village.node_id, port=port)
     try:
         await service.create(node, village.datasets()[0])
@@ -78,6 +89,8 @@ async def fill_log(directory: Path, village: Any, port: int, observations: int) 
             }
             await register(node, registry, {**body, "lat": sensor.lat, "lon": sensor.lon})
         rng, made, counter = random.Random(1), 0, 0
+        first: str | None = None
+        last = ""
         while made < observations:
             events = []
             for _ in range(REQUESTS_PER_COMMIT):
@@ -97,7 +110,10 @@ async def fill_log(directory: Path, village: Any, port: int, observations: int) 
                 events += batch
                 made += sum(e["data"]["count"] for e in batch)
             node.commit(events)
-        return f"{node.base_url}/graphs/datasets/raumklima"
+            first = first or observation_iris(events[0])[0]
+            last = observation_iris(events[-1])[-1]
+        assert first is not None
+        return f"{node.base_url}/graphs/datasets/raumklima", made, first, last
     finally:
         node.close()
 
@@ -136,6 +152,18 @@ async def count_at(session: aiohttp.ClientSession, url: str, graph: str) -> int:
         print(f"  (count at {url}: {response.status} {body.get('detail', '')})", file=sys.stderr)
         return -1
     return int(body["results"]["bindings"][0]["n"]["value"])
+
+
+async def visible_at(session: aiohttp.ClientSession, url: str, graph: str, iri: str) -> bool:
+    """One cheap lookup: is this observation queryable there yet?"""
+    query = f"ASK {{ GRAPH <{graph}> {{ <{iri}> a <{OBSERVATION}> }} }}"
+    async with session.get(
+        f"{url}/sparql",
+        params={"query": query},
+        headers={"Accept": "application/sparql-results+json"},
+    ) as response:
+        body = await response.json(content_type=None)
+    return response.status == 200 and bool(body.get("boolean"))
 
 
 async def catalog_total(session: aiohttp.ClientSession, url: str) -> int:
@@ -206,7 +234,7 @@ async def raw_kafka(bootstrap: str, topic: str) -> tuple[int, int, float]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--observations", type=int, default=60_000)
+    parser.add_argument("--observations", type=int, default=120_000)
     parser.add_argument("--datasets", type=int, default=30)
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="allmende-bench-federation-"))
@@ -223,7 +251,9 @@ async def main() -> None:
         dirs = [work / v.slug for v in VILLAGES]
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         t0 = time.perf_counter()
-        graph = await fill_log(dirs[0], VILLAGES[0], ports[0], options.observations)
+        graph, made, first_iri, last_iri = await fill_log(
+            dirs[0], VILLAGES[0], ports[0], options.observations
+        )
         filled = time.perf_counter() - t0
         for village, directory, port in zip(VILLAGES[1:], dirs[1:], ports[1:], strict=True):
             make_node(directory, name=village.name, node_id=village.node_id, port=port).close()
@@ -243,16 +273,16 @@ async def main() -> None:
             processes.append(start(dirs[1], ports[1], env))
             await ready(session, urls[1])
             started = time.perf_counter()
-            total = options.observations
-            first_seen: tuple[float, int] | None = None
-            while (seen := await count_at(session, urls[1], graph)) < total:
-                if first_seen is None and seen > 0:
-                    first_seen = (time.perf_counter(), seen)
-                await asyncio.sleep(0.25)
+            while not await visible_at(session, urls[1], graph, first_iri):
+                await asyncio.sleep(0.1)
+            first_seen = time.perf_counter()
+            while not await visible_at(session, urls[1], graph, last_iri):
+                await asyncio.sleep(0.1)
             finished = time.perf_counter()
+            seen = await count_at(session, urls[1], graph)
+            assert seen == made, f"{seen} of {made} observations at Bredstedt"
             pooled_seconds = finished - started
-            steady_from, steady_base = first_seen or (started, 0)
-            steady_rate = (seen - steady_base) / max(finished - steady_from, 1e-9)
+            steady_rate = made / (finished - first_seen)
             processes.append(start(dirs[2], ports[2], env))
             await ready(session, urls[2])
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from node.events import jsontext
 from node.events.envelope import check_envelope, now, parse_time
 from node.events.signing import (
     VerificationError,
@@ -183,7 +184,7 @@ class EventLog:
             .where(EventRecord.batch_id == batch_id)
             .order_by(col(EventRecord.batch_index))
         ).all()
-        return [json.loads(envelope) for envelope in rows]
+        return [jsontext.loads(envelope) for envelope in rows]
 
 
 def _record(
@@ -201,7 +202,7 @@ def _record(
         type=event["type"],
         subject=event.get("subject"),
         time=parse_time(event["time"]),
-        envelope=json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+        envelope=jsontext.dumps(event),
         signature=signature,
         batch_id=batch_id,
         batch_index=batch_index,
@@ -217,9 +218,9 @@ def _signed(row: EventRecord, batches: Mapping[str, EventBatch]) -> SignedEvent:
         proof = BatchProof(
             id=batch.id,
             index=row.batch_index or 0,
-            digests=json.loads(batch.digests),
+            digests=jsontext.loads(batch.digests),
             signature=batch.signature,
         )
     return SignedEvent(
-        event=json.loads(row.envelope), signature=row.signature, batch=proof, seq=row.seq
+        event=jsontext.loads(row.envelope), signature=row.signature, batch=proof, seq=row.seq
     )

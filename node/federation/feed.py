@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
@@ -20,6 +19,7 @@ import aiohttp
 from aiohttp import web
 from sqlmodel import Session
 
+from node.events import jsontext
 from node.events.log import EventLog
 from node.federation.inbox import Inbox, load_position
 from node.federation.sharing import shareable
@@ -87,7 +87,7 @@ async def events(request: web.Request) -> web.Response:
     if not scanned and wait:
         await request.app["federation_signal"].wait(wait)
         body, scanned = await asyncio.to_thread(read_page, node, after, limit)
-    return web.json_response(body, headers={"Cache-Control": "no-store"})
+    return web.json_response(body, headers={"Cache-Control": "no-store"}, dumps=jsontext.dumps)
 
 
 class FeedFollower:
@@ -152,7 +152,7 @@ class FeedFollower:
             raw = await response.content.read(MAX_FEED_BYTES + 1)
         if len(raw) > MAX_FEED_BYTES:
             raise WireError("feed page too large")
-        body = await asyncio.to_thread(json.loads, raw)
+        body = await asyncio.to_thread(jsontext.loads, raw)
         nxt = body.get("next") if isinstance(body, dict) else None
         if not isinstance(nxt, int) or nxt < after:
             raise WireError("feed page without a valid `next`")

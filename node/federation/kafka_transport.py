@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Protocol
@@ -25,6 +24,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from sqlmodel import Session
 
 from node.db import transaction
+from node.events import jsontext
 from node.events.log import EventLog, SignedEvent
 from node.federation.feed import CommitSignal
 from node.federation.inbox import Inbox, _save_position, load_position
@@ -164,7 +164,7 @@ class KafkaRelay:
                 continue
             pending = []
             for stream, key, bundle in messages(shared):
-                value = json.dumps(pack(bundle), ensure_ascii=False).encode()
+                value = jsontext.dumps(pack(bundle)).encode()
                 pending.append(await producer.send(names[stream], value, key=key.encode()))
             await asyncio.gather(*pending)
             await self.node.write(lambda last=last: self._advance(last))  # type: ignore[misc]
@@ -209,7 +209,7 @@ class KafkaFollower:
 
     def _decode(self, value: bytes | None) -> list[SignedEvent]:
         try:
-            body: Any = json.loads(value or b"")
+            body: Any = jsontext.loads(value or b"")
             return unpack(body)
         except (ValueError, WireError) as exc:
             self.inbox.totals[("unknown", "malformed")] += 1

@@ -1,0 +1,39 @@
+"""JSON text of events: orjson where it is exact, the standard library where it is not.
+
+Events are written and read back many times (the log, the feed, Kafka); orjson does that
+several times faster. It reads integers beyond 64 bits as floats, though, which would
+change a signed event: a document in which such a float turns up is read again by the
+standard library, which keeps them integers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+_INT64 = float(2**63)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, non-ASCII as is."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str | bytes) -> Any:
+    value = orjson.loads(text)
+    return json.loads(text) if _huge_float(value) else value
+
+
+def _huge_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return abs(value) >= _INT64
+    if isinstance(value, dict):
+        return any(_huge_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_huge_float(item) for item in value)
+    return False
