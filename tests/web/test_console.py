@@ -192,3 +192,6 @@ async def test_the_overview_shows_the_trusted_villages_and_what_they_sent(
     page = await (await client.get("/admin/")).text()
     assert "Nachbargemeinden" in page and "Struckum (Beispiel)" in page
     assert "https://struckum.example/" in page
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title and "Struckum" not in title.group(1)
+    assert page.count("Nachbargemeinden") == 1
