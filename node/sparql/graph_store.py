@@ -98,8 +98,13 @@ def _writable(node: Node, graph: str) -> None:
         )
 
 
-async def _ntriples(request: web.Request) -> str:
-    """The body as N-Triples (quads of any graph flattened into the target graph)."""
+async def _ntriples(request: web.Request, graph: str) -> str:
+    """The body as N-Triples (quads of any graph flattened into the target graph).
+
+    Relative IRIs resolve against the graph's own name, as if the document had been
+    retrieved from it (as SPARQL's `LOAD <doc> INTO GRAPH <doc>` does); the default
+    graph has no name, so there the endpoint's address is the base.
+    """
     fmt = INPUT_FORMATS.get(request.content_type)
     if fmt is None:
         raise Problem(
@@ -113,7 +118,7 @@ async def _ntriples(request: web.Request) -> str:
     try:
         triples = [
             ox.Triple(q.subject, q.predicate, q.object)
-            for q in ox.parse(body, format=fmt, base_iri=f"{node.base_url}/rdf-graphs")
+            for q in ox.parse(body, format=fmt, base_iri=graph or f"{node.base_url}/rdf-graphs")
         ]
     except SyntaxError as exc:
         raise Problem(400, "Bad Request", f"the RDF does not parse: {str(exc)[:500]}") from None
@@ -130,7 +135,7 @@ async def _write(request: web.Request, kind: str) -> web.Response:
             raise Problem(404, "Not Found", f"there is no graph {graph!r}")
         data: dict[str, str] = {"graph": graph}
     else:
-        content = await _ntriples(request)
+        content = await _ntriples(request, graph)
         data = {"graph": graph, "format": "application/n-triples", "content": content}
     await node.publish([node.event(kind, data, subject=graph or "default")])
     await node.projected()

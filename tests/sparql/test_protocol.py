@@ -232,6 +232,18 @@ async def test_graph_store_reads_writes_and_refuses_bad_rdf(sparql_node: Client)
     assert "<http://example.org/z>" in await default.text()
 
 
+async def test_relative_iris_in_a_loaded_graph_resolve_against_its_name(
+    sparql_node: Client,
+) -> None:
+    node, client = await sparql_node()
+    await put_graph(client, node, G2, "<#a> <http://example.org/p> <> .")
+    rows = await select(client, f"SELECT ?s ?o WHERE {{ GRAPH <{G2}> {{ ?s ?p ?o }} }}")
+    assert rows == [{"s": f"{G2}#a", "o": G2}]
+    await put_graph(client, node, "", "<a> <http://example.org/p> 1 .")
+    rows = await select(client, "SELECT ?s WHERE { ?s <http://example.org/p> 1 }")
+    assert rows == [{"s": f"{node.base_url}/a"}]
+
+
 async def test_hidden_graphs_cannot_be_reached_by_any_query_form(sparql_node: Client) -> None:
     """A stand-in rule hides G2; every way of naming it finds nothing."""
     node, client = await loaded(sparql_node)

@@ -38,16 +38,16 @@ async def run_case(client: object, node: object, number: int, case: Case) -> str
     """passed, failed or skipped, for one test."""
     if case.result is None or not case.query.exists():
         return "skipped"
-    default = f"urn:allmende:w3c:{number}:default"
-    for path in case.data:
-        await load(client, node, default, path)
-    for path in case.graph_data:
+    # Each document goes into a graph named by its own URL (its base, for relative IRIs);
+    # the test's default graph is the merge of its data documents, named as such.
+    for path in case.data + case.graph_data:
         await load(client, node, path.as_uri(), path)
+    defaults = [p.as_uri() for p in case.data] or [f"urn:allmende:w3c:{number}:empty"]
     query = f"BASE <{case.query.as_uri()}>\n" + case.query.read_text(encoding="utf-8")
     has_dataset = " FROM " in query.upper().replace("\n", " ")
     params: list[tuple[str, str]] = [("query", query)]
     if not has_dataset:
-        params.append(("default-graph-uri", default))
+        params += [("default-graph-uri", g) for g in defaults]
         params += [("named-graph-uri", p.as_uri()) for p in case.graph_data]
         if not case.graph_data:
             params.append(("named-graph-uri", "urn:allmende:w3c:none"))
@@ -109,4 +109,5 @@ async def test_w3c_query_evaluation_suite(sparql_node: Client) -> None:
     unexplained = [c.name for c in failures if c.name not in KNOWN_DEVIATIONS]
     assert not unexplained, f"failures beyond Oxigraph's known deviations: {unexplained}"
     assert ran >= 200
+    assert total["passed"] / ran >= 0.95
     assert approved_passed / len(approved) >= 0.95

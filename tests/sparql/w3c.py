@@ -34,15 +34,9 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     "VALUES inside GRAPH binding the same variable as the graph name": _GRAPH_VARIABLE.format(
         "VALUES"
     ),
-    "GRAPH variable inside of EXISTS is bound to external variable": _GRAPH_VARIABLE.format(
-        "EXISTS"
-    ),
     "outer GRAPH operator does not affect MINUS disjointness": _GRAPH_VARIABLE.format("MINUS"),
-    "sq02 - Subquery within graph pattern, graph variable is bound": _GRAPH_VARIABLE.format(
-        "a sub-SELECT"
-    ),
-    "tsv03 - TSV Result Format": "Oxigraph's TSV writes xsd:negativeInteger -3 as a bare "
-    "integer, losing the datatype",
+    "tsv03 - TSV Result Format": "Oxigraph stores xsd:negativeInteger -3 as xsd:integer, "
+    "losing the datatype",
     "BNODE(str)": "Oxigraph returns the same blank node for equal strings across solutions",
     "* with start being a constant on the empty dataset": "zero-length paths on an empty "
     "dataset return nothing in Oxigraph",
