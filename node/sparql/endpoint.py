@@ -257,11 +257,20 @@ async def _answer(request: web.Request) -> web.StreamResponse:
         raise Problem(400, "Bad Request", str(exc)) from None
     result_format = formats.negotiate(form, accept, req.format)
     _kind, chunks = await run_query(request, req, result_format)
-    response = web.StreamResponse(headers={"Cache-Control": "no-store"})
+    charset = "utf-8" if result_format.startswith("text/") else None
+    headers = {"Cache-Control": "no-store"}
+    first = await anext(chunks, b"")
+    second = await anext(chunks, None) if first else None
+    if second is None:  # the whole answer is here: one write, with its length
+        return web.Response(
+            body=first, content_type=result_format, charset=charset, headers=headers
+        )
+    response = web.StreamResponse(headers=headers)
     response.content_type = result_format
-    if result_format.startswith("text/"):
-        response.charset = "utf-8"
+    response.charset = charset
     await response.prepare(request)
+    await response.write(first)
+    await response.write(second)
     async for chunk in chunks:
         await response.write(chunk)
     await response.write_eof()

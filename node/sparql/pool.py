@@ -102,9 +102,13 @@ class QueryPool:
         except BaseException:
             await self._replace(item)
             raise
-        if kind == "error":
+        if kind in ("error", "whole"):
             self.idle.put_nowait(item)
+        if kind == "error":
             raise QueryFailed(*value)
+        if kind == "whole":
+            result_kind, body = value
+            return str(result_kind), _once(body)
         return str(value), self._chunks(item, deadline)
 
     async def _chunks(self, item: _Worker, deadline: float) -> AsyncIterator[bytes]:
@@ -135,6 +139,11 @@ class QueryPool:
         except (EOFError, OSError):
             raise QueryFailed(500, "the query worker stopped unexpectedly") from None
         return message
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    if body:
+        yield body
 
 
 async def _readable(conn: Connection, timeout: float) -> bool:

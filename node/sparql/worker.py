@@ -58,13 +58,24 @@ class _Sender:
             self.flush()
         return len(data)
 
-    def flush(self, final: bool = False) -> None:
-        if (self.buffer or final) and not self.started:
+    def flush(self) -> None:
+        if self.buffer and not self.started:
             self.started = True
             self.conn.send(("start", self.kind))
         if self.buffer:
             self.conn.send(("chunk", bytes(self.buffer)))
             self.buffer.clear()
+
+    def finish(self) -> None:
+        """A result that fits in one chunk goes as one message: most answers are small,
+        and every message is a wake-up of the node's event loop."""
+        if self.started:
+            self.flush()
+            self.conn.send(("done", None))
+        else:
+            self.started = True
+            self.conn.send(("whole", (self.kind, bytes(self.buffer))))
+        self.buffer.clear()
 
 
 def _graph(iri: str) -> ox.NamedNode | ox.DefaultGraph:
@@ -89,7 +100,7 @@ def _run(store: ox.Store, job: Job, sender: _Sender) -> None:
     else:
         sender.start("graph")
         result.serialize(sender, ox.RdfFormat.from_media_type(job.result_format))  # type: ignore[arg-type]
-    sender.flush(final=True)
+    sender.finish()
 
 
 def _open(store_path: str | None) -> ox.Store:
@@ -122,7 +133,6 @@ def serve(conn: Connection, store_path: str | None) -> None:
                     store = _open(store_path)
                     generation = job.generation
                 _run(store, job, sender)
-                conn.send(("done", None))
             except TooLarge:
                 conn.send(("error", (413, f"the result is larger than {job.max_bytes} bytes")))
             except SyntaxError as exc:

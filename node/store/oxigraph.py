@@ -33,6 +33,9 @@ class OxigraphStore:
             path.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.raw = ox.Store(str(path)) if path is not None else ox.Store()
+        self._meta: dict[str, str | None] = {}
+        """Bookkeeping read back from memory: this handle is the store's only writer, and
+        finding a value on disk means listing every named graph."""
 
     def query(self, sparql: str, **options: Any) -> Any:
         return self.raw.query(sparql, **options)
@@ -75,6 +78,11 @@ class OxigraphStore:
         return isinstance(term, ox.DefaultGraph) or self.raw.contains_named_graph(term)
 
     def get_meta(self, name: str) -> str | None:
+        if name not in self._meta:
+            self._meta[name] = self._read_meta(name)
+        return self._meta[name]
+
+    def _read_meta(self, name: str) -> str | None:
         prefix = f"{_META}{name}="
         for graph in self.raw.named_graphs():
             if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix):
@@ -101,6 +109,7 @@ class OxigraphStore:
         system = ox.NamedNode(SYSTEM_GRAPH)
         if self.raw.contains_named_graph(system):
             self.raw.remove_graph(system)
+        self._meta[name] = value
 
     def dump_nquads(self) -> bytes:
         system = ox.NamedNode(SYSTEM_GRAPH)

@@ -180,6 +180,20 @@ async def test_results_over_the_size_limit_are_refused(sparql_node: Client) -> N
     assert small.status == 200
 
 
+async def test_small_answers_come_whole_and_large_ones_stream_complete(
+    sparql_node: Client,
+) -> None:
+    node, client = await sparql_node()
+    await load_numbers(client, node, 15000)
+    query = "SELECT ?v { ?s ?p ?v } ORDER BY ?v"
+    small = await client.get("/sparql", params={"query": query + " LIMIT 3"})
+    assert small.status == 200 and small.headers["Content-Length"]
+    large = await client.get("/sparql", params={"query": query}, headers={"Accept": "text/csv"})
+    assert large.status == 200 and "Content-Length" not in large.headers
+    lines = (await large.text()).splitlines()
+    assert len(lines) == 15001 and lines[1:] == [str(i) for i in range(15000)]
+
+
 async def test_a_client_that_asks_too_often_is_slowed_down(sparql_node: Client) -> None:
     _node, client = await sparql_node(rate_per_second=0.5, rate_burst=3)
     statuses = []
