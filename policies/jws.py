@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -45,14 +46,16 @@ def canonical(obj: Any) -> bytes:
     """RFC 8785 (JCS) bytes: one byte string per JSON value, whoever serialised it.
 
     Documents of strings, booleans, nulls and safe integers with keys below U+D800 (events
-    and policies, in practice) serialise identically through the standard library's C
-    encoder, which is many times faster on large literals such as an event's N-Triples;
-    anything else (floats above all) takes the `rfc8785` reference path.
+    and policies, in practice) serialise identically through orjson with sorted keys (the
+    same escapes, and UTF-8 order is UTF-16 order below U+D800), which is many times faster
+    on large literals such as an event's N-Triples; anything else (floats above all) takes
+    the `rfc8785` reference path.
     """
     if _plain(obj):
-        return json.dumps(
-            obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-        ).encode()
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # lone surrogates: let the reference path say why
+            pass
     return rfc8785.dumps(obj)
 
 
@@ -60,7 +63,7 @@ _SAFE_INTEGER = 2**53 - 1
 
 
 def _plain(value: Any) -> bool:
-    """True where JCS and sorted compact `json.dumps` agree byte for byte.
+    """True where JCS and sorted compact JSON (orjson, `json.dumps`) agree byte for byte.
 
     They differ only for numbers (ECMAScript number formatting) and for keys outside the
     Basic Multilingual Plane's lower part, where UTF-16 order is not code point order.

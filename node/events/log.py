@@ -158,12 +158,27 @@ class EventLog:
 
     @staticmethod
     def read(
-        session: Session, after: int = 0, limit: int = 1000, *, local_only: bool = False
+        session: Session,
+        after: int = 0,
+        limit: int = 1000,
+        *,
+        local_only: bool = False,
+        max_bytes: int | None = None,
     ) -> list[SignedEvent]:
+        """Up to `limit` events after `after`; with `max_bytes`, the page ends with the
+        event that reaches that many bytes of JSON (at least one event). Rows are fetched
+        as they are read, so the rest of a long page is neither loaded nor parsed."""
         query = select(EventRecord).where(col(EventRecord.seq) > after)
         if local_only:
             query = query.where(col(EventRecord.local).is_(True))
-        rows = session.exec(query.order_by(col(EventRecord.seq)).limit(limit)).all()
+        query = query.order_by(col(EventRecord.seq)).limit(limit)
+        rows: list[EventRecord] = []
+        size = 0
+        for row in session.exec(query.execution_options(yield_per=16)):
+            rows.append(row)
+            size += len(row.envelope)
+            if max_bytes is not None and size >= max_bytes:
+                break
         batch_ids = {row.batch_id for row in rows if row.batch_id}
         batches = (
             {

@@ -25,7 +25,7 @@ ForeignHandler = Callable[[QuadStore, list[SignedEvent]], None]
 CHECKPOINT = "projected-seq"
 PAGE = 2000
 PAGE_BYTES = 8 * 1024 * 1024
-"""A page also ends after this much RDF content: the store loads runs of about this size
+"""A page also ends after this many bytes of events: the store loads runs of about this size
 fastest (measured: 69k observations in one load took 20 s, the same in 8 MB pieces 9 s),
 and readers see progress page by page."""
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class Projector:
         checkpoint = int(store.get_meta(CHECKPOINT) or 0)
         while stop is None or not stop():
             with Session(engine) as session:
-                page = _first_bytes(EventLog.read(session, after=checkpoint, limit=PAGE))
+                page = EventLog.read(session, after=checkpoint, limit=PAGE, max_bytes=PAGE_BYTES)
             if not page:
                 break
             for run in self._runs(page):
@@ -143,22 +143,6 @@ class Projector:
             else:
                 runs.append([signed])
         return runs
-
-
-def _content_size(signed: SignedEvent) -> int:
-    data = signed.event.get("data")
-    content = data.get("content") if isinstance(data, dict) else None
-    return len(content) if isinstance(content, str) else 0
-
-
-def _first_bytes(page: list[SignedEvent]) -> list[SignedEvent]:
-    """The events of a page up to PAGE_BYTES of content (at least one)."""
-    total = 0
-    for index, signed in enumerate(page):
-        total += _content_size(signed)
-        if total > PAGE_BYTES and index > 0:
-            return page[:index]
-    return page
 
 
 def _graph_format(data: dict[str, Any]) -> ox.RdfFormat:

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from node.events import jsontext
 from node.events.log import EventLog
+from node.events.projector import PAGE_BYTES
 from node.federation.inbox import Inbox, load_position
 from node.federation.sharing import shareable
 from node.federation.trust import PeerEntry, TrustList
@@ -58,7 +59,9 @@ class CommitSignal:
 
 def read_page(node: Node, after: int, limit: int) -> tuple[dict[str, Any], int]:
     with Session(node.engine) as session:
-        page = EventLog.read(session, after=after, limit=limit, local_only=True)
+        page = EventLog.read(
+            session, after=after, limit=limit, local_only=True, max_bytes=PAGE_BYTES
+        )
         shared = shareable(session, page)
     last = (page[-1].seq or after) if page else after
     return pack(shared, node=node.id, next=last), len(page)

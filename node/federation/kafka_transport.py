@@ -26,6 +26,7 @@ from sqlmodel import Session
 from node.db import transaction
 from node.events import jsontext
 from node.events.log import EventLog, SignedEvent
+from node.events.projector import PAGE_BYTES
 from node.federation.feed import CommitSignal
 from node.federation.inbox import Inbox, _save_position, load_position
 from node.federation.sharing import CATALOG, shareable, stream_of
@@ -133,7 +134,11 @@ class KafkaRelay:
     def _page(self, after: int) -> tuple[list[SignedEvent], int]:
         with Session(self.node.engine) as session:
             page = EventLog.read(
-                session, after=after, limit=self.node.settings.federation.page_size, local_only=True
+                session,
+                after=after,
+                limit=self.node.settings.federation.page_size,
+                local_only=True,
+                max_bytes=PAGE_BYTES,
             )
             last = (page[-1].seq or after) if page else after
             return shareable(session, page), last

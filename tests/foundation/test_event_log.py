@@ -83,6 +83,29 @@ def test_events_survive_restart_and_verify(tmp_path: Path, database_url: str | N
         reopened.close()
 
 
+def test_a_page_ends_after_its_byte_budget_and_the_next_one_goes_on_from_there(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    node = make_node(tmp_path, database_url=database_url)
+    try:
+        literal = "x" * 10_000
+        content = f'<{GRAPH}#a> <{GRAPH}#p> "{literal}" .\n'
+        events = [node.event("graph.extended", {"graph": GRAPH, "content": content})] * 10
+        node.commit([{**e, "id": f"event-{i}"} for i, e in enumerate(events)])
+        seen: list[int] = []
+        with Session(node.engine) as session:
+            after = 0
+            while page := EventLog.read(session, after=after, limit=100, max_bytes=25_000):
+                assert len(page) <= 3
+                seen += [signed.seq or 0 for signed in page]
+                after = seen[-1]
+            one = EventLog.read(session, limit=100, max_bytes=1)
+        assert seen == sorted(set(seen)) and len(seen) == 10
+        assert len(one) == 1
+    finally:
+        node.close()
+
+
 def test_reindex_reproduces_the_store(tmp_path: Path, database_url: str | None) -> None:
     node = make_node(tmp_path, database_url=database_url)
     write_sample_history(node)
