@@ -158,3 +158,7 @@ main.add_command(peer_command)
 from node.demo import demo as demo_command  # noqa: E402
 
 main.add_command(demo_command)
+
+from node.usage.commands import policy as policy_command  # noqa: E402
+
+main.add_command(policy_command)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -98,3 +100,20 @@ def rotate_key(key_path: Path) -> tuple[str, NodeKey]:
     fresh = generate_key(fresh_path)
     os.replace(fresh_path, key_path)
     return old.kid, fresh
+
+
+MAX_JWKS_BYTES = 64 * 1024
+
+
+async def fetch_jwks(session: aiohttp.ClientSession, url: str) -> dict[str, Ed25519PublicKey]:
+    """Another party's public keys from its JWKS URL: no redirects, 10 s, 64 KiB at most.
+
+    Raises aiohttp.ClientError, TimeoutError or ValueError (not a usable JWKS)."""
+    async with session.get(
+        url, timeout=aiohttp.ClientTimeout(total=10), allow_redirects=False
+    ) as response:
+        response.raise_for_status()
+        body = await response.content.read(MAX_JWKS_BYTES + 1)
+    if len(body) > MAX_JWKS_BYTES:
+        raise ValueError(f"a JWKS of more than {MAX_JWKS_BYTES} bytes")
+    return jws.keys_from_jwks(json.loads(body))

@@ -23,10 +23,10 @@ from sqlmodel import Session, select
 
 from node.config import Peer
 from node.federation.models import TrustedPeer
+from node.keys import fetch_jwks
 from node.runtime import Node
 from policies import jws
 
-MAX_JWKS_BYTES = 64 * 1024
 REFETCH_AFTER = 60.0
 log = logging.getLogger(__name__)
 
@@ -115,14 +115,7 @@ class TrustList:
             return
         entry.fetched = time.monotonic()
         try:
-            async with session.get(
-                entry.jwks_url, timeout=aiohttp.ClientTimeout(total=10), allow_redirects=False
-            ) as response:
-                response.raise_for_status()
-                body = await response.content.read(MAX_JWKS_BYTES + 1)
-            if len(body) > MAX_JWKS_BYTES:
-                raise ValueError("JWKS document too large")
-            fetched = jws.keys_from_jwks(json.loads(body))
+            fetched = await fetch_jwks(session, entry.jwks_url)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.warning("could not fetch the keys of peer %s: %s", entry.id, exc)
             return

@@ -1,0 +1,2 @@
+"""Usage control: the node's signed policies and, as they land, agreements, enforcement
+and the audit log. The policy model and its evaluation live in `policies/`."""
