@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from node.keys import NodeKey
 
-ROLES = ("admin",)
+ROLES = ("admin", "access")
+"""admin: the operator's API; access: data under one agreement (node.usage)."""
 DEFAULT_TTL = 12 * 3600
 
 
@@ -39,6 +40,7 @@ def mint_token(
     role: str = "admin",
     subject: str = "operator",
     ttl: int = DEFAULT_TTL,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
@@ -52,6 +54,7 @@ def mint_token(
         "exp": issued + ttl,
         "jti": uuid.uuid4().hex,
         "role": role,
+        **(extra or {}),
     }
     return jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid})
 

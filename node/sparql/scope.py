@@ -2,8 +2,8 @@
 
 The hook is `app["sparql_scope"]`, an async function `(request) -> Scope`. The default
 rule: every graph is public except the data graphs of datasets that are not open data
-(or not published); the node's system graph is never visible. The policies room replaces
-the hook with one that also opens restricted graphs to holders of a valid agreement token.
+(or not published); the node's system graph is never visible. The usage room wraps it
+with a rule that also opens restricted graphs to holders of a valid agreement token.
 Both the SPARQL endpoint and the Graph Store Protocol ask the same hook.
 """
 

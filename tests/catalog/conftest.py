@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,6 @@ import pytest
 from node.http.app import create_app
 from node.runtime import Node
 from tests.support import make_node
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """Control-plane tests run on the SQLite default and on a real PostgreSQL server."""
-    if request.param == "sqlite":
-        return None
-    server = request.getfixturevalue("postgres_server")
-    return str(server.create_database(f"cat_{uuid.uuid4().hex[:12]}"))
 
 
 @pytest.fixture

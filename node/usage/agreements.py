@@ -1,0 +1,131 @@
+"""Agreements: a dataset's signed offer, bound to one assignee, and the tokens that use it.
+
+An agreement is the dataset's offer turned into an `odrl:Agreement` for one assignee, at
+one time, signed by the node as provider (`policies.signing`), so the partner can prove
+later what was agreed. A token (a short-lived EdDSA JWT, role `access`) names the
+agreement and the purpose of a use; enforcement re-evaluates the agreement on every use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from node.auth import mint_token
+from node.catalog.models import PUBLISHED, full_description, load_dataset
+from node.runtime import Node
+from node.usage.models import Agreement
+from policies import terms
+from policies.evaluator import Request, evaluate
+from policies.jsonld import from_jsonld, to_jsonld
+from policies.model import PolicyType
+from policies.signing import sign_policy
+
+TOKEN_TTL = 3600
+MAX_TOKEN_TTL = 24 * 3600
+
+
+class AgreementError(ValueError):
+    """Terms that cannot be agreed; the message names what is wrong."""
+
+
+def purpose_iri(value: str | None) -> str | None:
+    """A purpose as an IRI; `allmende:research` or `research` name our own purposes."""
+    if value is None or "://" in value:
+        return value
+    return terms.ALLMENDE + value.removeprefix("allmende:")
+
+
+def grant(
+    node: Node,
+    dataset_id: str,
+    assignee: str,
+    *,
+    purpose: str | None = None,
+    attributes: dict[str, Any] | None = None,
+    expires: datetime | None = None,
+) -> Agreement:
+    """Bind the dataset's offer to `assignee`; refuse terms its policy would never permit."""
+    now = datetime.now(UTC)
+    with Session(node.engine) as session:
+        row = load_dataset(session, dataset_id)
+        if row is None or row.status != PUBLISHED:
+            raise AgreementError(f"there is no published dataset {dataset_id!r}")
+        offer = full_description(session, row).get("policy")
+    if not offer:
+        raise AgreementError(f"dataset {dataset_id!r} has no usage policy to agree to")
+    agreement_id = f"urn:uuid:{uuid.uuid4()}"
+    policy = dataclasses.replace(
+        from_jsonld(offer),
+        uid=agreement_id,
+        type=PolicyType.AGREEMENT,
+        assignee=assignee,
+        timestamp=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    row_attributes = attributes or {}
+    check = Request(
+        action=terms.USE,
+        assignee=assignee,
+        target=policy.target,
+        attributes=row_attributes,
+        purpose=purpose_iri(purpose),
+        time=now,
+        agreement_start=now,
+    )
+    decision = evaluate(policy, check)
+    if not decision.permitted:
+        reasons = "; ".join(decision.reasons) or decision.outcome.value
+        raise AgreementError(f"the dataset's policy does not permit this use: {reasons}")
+    document = sign_policy(to_jsonld(policy), node.key.private, node.key.kid)
+    agreement = Agreement(
+        id=agreement_id,
+        dataset_id=dataset_id,
+        assignee=assignee,
+        purpose=purpose_iri(purpose),
+        attributes=json.dumps(row_attributes),
+        document=json.dumps(document, ensure_ascii=False),
+        created=now,
+        expires=expires,
+    )
+    with Session(node.engine) as session:
+        session.add(agreement)
+        session.commit()
+        session.refresh(agreement)
+    return agreement
+
+
+def revoke(node: Node, agreement_id: str) -> Agreement | None:
+    """Stop an agreement now: enforcement reads it on every use."""
+    with Session(node.engine) as session:
+        agreement = session.get(Agreement, agreement_id)
+        if agreement is None:
+            return None
+        if agreement.revoked is None:
+            agreement.revoked = datetime.now(UTC)
+            session.add(agreement)
+            session.commit()
+            session.refresh(agreement)
+        return agreement
+
+
+def access_token(
+    node: Node, agreement: Agreement, *, purpose: str | None = None, ttl: int = TOKEN_TTL
+) -> str:
+    """A short-lived token for using the agreement's dataset for one purpose."""
+    return mint_token(
+        node.key,
+        node.id,
+        role="access",
+        subject=agreement.assignee,
+        ttl=ttl,
+        extra={
+            "agreement": agreement.id,
+            "dataset": agreement.dataset_id,
+            "purpose": purpose_iri(purpose) or agreement.purpose,
+        },
+    )

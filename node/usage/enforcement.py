@@ -1,0 +1,136 @@
+"""Enforcement: every use of a restricted dataset is decided here, and written down.
+
+Downloads, the observations API, SPARQL and transfers ask the same question: does this
+request carry a token of ours, for this dataset, bound to an agreement that is neither
+revoked nor expired and whose policy permits the use now, for the token's purpose? Each
+answer (permit or deny, and why) goes into the audit log in the same step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import Session
+
+from node.auth import AuthError, verify_token
+from node.http.problems import Problem
+from node.http.security import CHALLENGE, bearer
+from node.runtime import Node
+from node.usage.models import Agreement, AuditEntry
+from policies import terms
+from policies.evaluator import Request, evaluate
+from policies.signing import signed_policy
+
+PERMIT, DENY = "permit", "deny"
+ANONYMOUS = "anonymous"
+AGGREGATED_CHANNELS: dict[str, bool | None] = {"observations": False, "download": None}
+"""What a channel tells the `allmende:aggregation` operand: the observations API gives
+single sensors' values; for other channels it is not known, so an aggregated-only policy
+stays undecided there (never a permit)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: str
+    reason: str
+    status: int = 200
+    subject: str = ANONYMOUS
+    purpose: str | None = None
+    agreement: str | None = None
+    duties: tuple[str, ...] = ()
+
+    @property
+    def permitted(self) -> bool:
+        return self.decision == PERMIT
+
+
+def decide(node: Node, token: str | None, dataset_id: str, channel: str) -> Verdict:
+    """The decision for one use, recorded before it is returned."""
+    verdict = _judge(node, token, dataset_id, channel, datetime.now(UTC))
+    with Session(node.engine) as session:
+        session.add(
+            AuditEntry(
+                time=datetime.now(UTC),
+                dataset_id=dataset_id,
+                channel=channel,
+                subject=verdict.subject[:300],
+                purpose=verdict.purpose,
+                agreement_id=verdict.agreement,
+                decision=verdict.decision,
+                reason=verdict.reason[:500],
+            )
+        )
+        session.commit()
+    return verdict
+
+
+def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: datetime) -> Verdict:
+    if token is None:
+        return Verdict(DENY, "no access token", 401)
+    try:
+        principal = verify_token(token, {node.key.kid: node.key.public}, node.id)
+    except AuthError as exc:
+        return Verdict(DENY, str(exc), 401)
+    claims = principal.claims
+    if principal.role != "access" or not isinstance(claims.get("agreement"), str):
+        return Verdict(DENY, "not an access token", 403, principal.subject)
+    purpose = claims.get("purpose") if isinstance(claims.get("purpose"), str) else None
+    denied = {"subject": principal.subject, "purpose": purpose, "agreement": claims["agreement"]}
+    with Session(node.engine) as session:
+        agreement = session.get(Agreement, claims["agreement"])
+    if agreement is None:
+        return Verdict(DENY, "unknown agreement", 403, **denied)
+    if agreement.dataset_id != dataset_id or claims.get("dataset") != dataset_id:
+        return Verdict(DENY, f"the agreement is not for dataset {dataset_id!r}", 403, **denied)
+    if agreement.assignee != principal.subject:
+        return Verdict(DENY, "the token is not the assignee's", 403, **denied)
+    if agreement.revoked is not None:
+        return Verdict(DENY, "the agreement was revoked", 403, **denied)
+    if agreement.expires is not None and _aware(agreement.expires) <= now:
+        return Verdict(DENY, "the agreement has expired", 403, **denied)
+    policy = signed_policy(json.loads(agreement.document))
+    decision = evaluate(
+        policy,
+        Request(
+            action=terms.USE,
+            assignee=agreement.assignee,
+            target=policy.target,
+            attributes=json.loads(agreement.attributes),
+            purpose=purpose,
+            time=now,
+            agreement_start=_aware(agreement.created),
+            aggregated=AGGREGATED_CHANNELS.get(channel),
+        ),
+    )
+    if not decision.permitted:
+        reasons = "; ".join(decision.reasons) or decision.outcome.value
+        return Verdict(
+            DENY, f"the agreement's policy does not permit this use: {reasons}", 403, **denied
+        )
+    duties = tuple(duty.action for duty in decision.duties)
+    return Verdict(PERMIT, "permitted by the agreement", 200, duties=duties, **denied)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def authorize(request: web.Request, dataset: dict[str, Any], channel: str) -> Verdict:
+    """Permit the request's use of a restricted dataset, or raise the problem that says why."""
+    node: Node = request.app["node"]
+    verdict = await asyncio.to_thread(decide, node, bearer(request), dataset["id"], channel)
+    if verdict.permitted:
+        return verdict
+    raise Problem(
+        verdict.status,
+        "Unauthorized" if verdict.status == 401 else "Forbidden",
+        f"dataset {dataset['id']!r} is available under an agreement: {verdict.reason}",
+        dataset=dataset["id"],
+        headers=CHALLENGE if verdict.status == 401 else None,
+    )

@@ -1,0 +1,264 @@
+"""HTTP side of usage control: agreements and the audit log for the operator, aggregated
+use for the public, and the hooks through which downloads, observations and SPARQL ask."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import jwt
+from aiohttp import web
+from jsonschema import Draft202012Validator
+from sqlmodel import Session, col, select
+
+from node.catalog.access import USAGE_GUARD
+from node.http.admin import int_param
+from node.http.openapi import describe, query_param
+from node.http.problems import Problem
+from node.http.security import admin_only, bearer
+from node.ingest.graphs import data_graph
+from node.runtime import Node
+from node.sparql.scope import Scope, ScopeRule, hidden_by
+from node.usage.agreements import (
+    MAX_TOKEN_TTL,
+    TOKEN_TTL,
+    AgreementError,
+    access_token,
+    grant,
+    revoke,
+)
+from node.usage.enforcement import PERMIT, authorize
+from node.usage.models import Agreement, AuditEntry
+
+MAX_AUDIT_PAGE = 500
+GRANT = Draft202012Validator(
+    {
+        "type": "object",
+        "required": ["dataset", "assignee"],
+        "additionalProperties": False,
+        "properties": {
+            "dataset": {"type": "string", "minLength": 1, "maxLength": 64},
+            "assignee": {"type": "string", "minLength": 1, "maxLength": 300},
+            "purpose": {"type": "string", "minLength": 1, "maxLength": 300},
+            "attributes": {"type": "object", "maxProperties": 20},
+            "expires": {"type": "string", "format": "date-time", "maxLength": 40},
+        },
+    },
+    format_checker=Draft202012Validator.FORMAT_CHECKER,
+)
+TOKEN = Draft202012Validator(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "purpose": {"type": "string", "minLength": 1, "maxLength": 300},
+            "ttl": {"type": "integer", "minimum": 60, "maximum": MAX_TOKEN_TTL},
+        },
+    }
+)
+
+
+async def _body(request: web.Request, validator: Draft202012Validator) -> dict[str, Any]:
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except ValueError:
+        raise Problem(400, "Bad Request", "the body is not JSON") from None
+    errors = [
+        {"field": "/" + "/".join(map(str, e.absolute_path)), "message": e.message}
+        for e in validator.iter_errors(body)
+    ]
+    if errors:
+        raise Problem(422, "Unprocessable Content", "the body does not fit", errors=errors)
+    return dict(body)
+
+
+@describe(
+    "Grant an agreement: a dataset's offer bound to one assignee, signed by this node",
+    tags=["usage"],
+    admin=True,
+    responses={"201": {"description": "the signed agreement"}},
+)
+@admin_only
+async def admin_grant(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    body = await _body(request, GRANT)
+    expires = datetime.fromisoformat(body["expires"]) if "expires" in body else None
+    try:
+        agreement = await asyncio.to_thread(
+            grant,
+            node,
+            body["dataset"],
+            body["assignee"],
+            purpose=body.get("purpose"),
+            attributes=body.get("attributes"),
+            expires=expires,
+        )
+    except AgreementError as exc:
+        raise Problem(409, "Conflict", str(exc), dataset=body["dataset"]) from None
+    return web.json_response(agreement.public(), status=201)
+
+
+def _agreements(node: Node, dataset: str | None) -> list[dict[str, Any]]:
+    query = select(Agreement).order_by(col(Agreement.created).desc())
+    if dataset:
+        query = query.where(Agreement.dataset_id == dataset)
+    with Session(node.engine) as session:
+        return [row.public() for row in session.exec(query)]
+
+
+@describe(
+    "The agreements this node granted",
+    tags=["usage"],
+    admin=True,
+    parameters=[query_param("dataset", "only this dataset's")],
+)
+@admin_only
+async def admin_agreements(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    rows = await asyncio.to_thread(_agreements, node, request.query.get("dataset"))
+    return web.json_response({"agreements": rows})
+
+
+def _find(node: Node, agreement_id: str) -> Agreement:
+    with Session(node.engine) as session:
+        agreement = session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise Problem(404, "Not Found", f"there is no agreement {agreement_id!r}")
+    return agreement
+
+
+@describe("Revoke an agreement: every use stops at once", tags=["usage"], admin=True)
+@admin_only
+async def admin_revoke(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    agreement = await asyncio.to_thread(revoke, node, request.match_info["id"])
+    if agreement is None:
+        raise Problem(404, "Not Found", f"there is no agreement {request.match_info['id']!r}")
+    return web.json_response(agreement.public())
+
+
+@describe(
+    "A short-lived access token for an agreement (Bearer JWT, EdDSA)",
+    tags=["usage"],
+    admin=True,
+)
+@admin_only
+async def admin_token(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    body = await _body(request, TOKEN)
+    agreement = await asyncio.to_thread(_find, node, request.match_info["id"])
+    if agreement.revoked is not None:
+        raise Problem(409, "Conflict", "the agreement was revoked")
+    ttl = int(body.get("ttl", TOKEN_TTL))
+    token = access_token(node, agreement, purpose=body.get("purpose"), ttl=ttl)
+    return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+
+
+def _audit(node: Node, request: web.Request) -> list[dict[str, Any]]:
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
+    for name, column in (
+        ("dataset", AuditEntry.dataset_id),
+        ("decision", AuditEntry.decision),
+        ("channel", AuditEntry.channel),
+        ("subject", AuditEntry.subject),
+        ("agreement", AuditEntry.agreement_id),
+    ):
+        if request.query.get(name):
+            query = query.where(column == request.query[name])
+    before = int_param(request, "before", 0, 0, 2**62)
+    if before:
+        query = query.where(col(AuditEntry.id) < before)
+    limit = int_param(request, "limit", 100, 1, MAX_AUDIT_PAGE)
+    with Session(node.engine) as session:
+        return [row.public() for row in session.exec(query.limit(limit))]
+
+
+@describe(
+    "The audit log, newest first: every access decision on restricted data",
+    tags=["usage"],
+    admin=True,
+    parameters=[
+        query_param("dataset", "only this dataset"),
+        query_param("decision", "permit or deny"),
+        query_param("channel", "download, observations, sparql or transfer"),
+        query_param("subject", "only this assignee"),
+        query_param("agreement", "only this agreement"),
+        query_param("before", "entries with a smaller id (paging)", {"type": "integer"}),
+        query_param("limit", f"at most {MAX_AUDIT_PAGE}", {"type": "integer"}),
+    ],
+)
+@admin_only
+async def admin_audit(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    return web.json_response({"entries": await asyncio.to_thread(_audit, node, request)})
+
+
+def usage_counts(node: Node) -> list[dict[str, Any]]:
+    """Per dataset: permitted and refused uses, and the purposes of the permitted ones."""
+    with Session(node.engine) as session:
+        rows = session.exec(
+            select(AuditEntry.dataset_id, AuditEntry.decision, AuditEntry.purpose)
+        ).all()
+    totals: dict[str, Counter[str]] = {}
+    purposes: dict[str, Counter[str]] = {}
+    for dataset_id, decision, purpose in rows:
+        totals.setdefault(dataset_id, Counter())[decision] += 1
+        if decision == PERMIT:
+            purposes.setdefault(dataset_id, Counter())[purpose or "unspecified"] += 1
+    return [
+        {
+            "dataset": dataset_id,
+            "permitted": counts["permit"],
+            "refused": counts["deny"],
+            "purposes": dict(purposes.get(dataset_id, Counter())),
+        }
+        for dataset_id, counts in sorted(totals.items())
+    ]
+
+
+@describe("How often each restricted dataset was used, and for what (aggregated)", tags=["usage"])
+async def public_usage(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    return web.json_response({"datasets": await asyncio.to_thread(usage_counts, node)})
+
+
+def scope_with_agreements(public: ScopeRule) -> ScopeRule:
+    """The public scope, plus the data graphs of the dataset a valid access token opens."""
+
+    async def rule(request: web.Request) -> Scope:
+        scope = await public(request)
+        token = bearer(request)
+        if token is None:
+            return scope
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            claims = {}
+        if claims.get("role") != "access":
+            return scope  # an admin token sees what the public sees
+        node: Node = request.app["node"]
+        dataset = str(claims.get("dataset", ""))
+        await authorize(request, {"id": dataset}, "sparql")
+        prefix = data_graph(node.base_url, dataset)
+        graphs = await asyncio.to_thread(node.store.graphs)
+        opened = {g for g in graphs if hidden_by([prefix], g)}
+        return Scope(scope.visible | opened, everything=scope.everything)
+
+    return rule
+
+
+async def guard(request: web.Request, dataset: dict[str, Any], channel: str) -> None:
+    await authorize(request, dataset, channel)
+
+
+def setup(app: web.Application) -> None:
+    app[USAGE_GUARD] = guard
+    app["sparql_scope"] = scope_with_agreements(app["sparql_scope"])
+    app.router.add_post("/admin/agreements", admin_grant)
+    app.router.add_get("/admin/agreements", admin_agreements)
+    app.router.add_post("/admin/agreements/{id}/revoke", admin_revoke)
+    app.router.add_post("/admin/agreements/{id}/token", admin_token)
+    app.router.add_get("/admin/audit", admin_audit)
+    app.router.add_get("/usage", public_usage)
