@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -49,6 +50,9 @@ class Node:
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="writer")
         # Projection has a thread of its own, so the store never holds up the next commit.
         self._projector = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="projector")
+        self._store_writes = threading.RLock()
+        """Projection and flushing normally run on the projector thread only; a direct call
+        of `project()` (a command, a test) waits here instead of writing alongside it."""
         self.retired_keys = load_retired(settings.directory)
         self._unflushed = False
         self._flushed_at = time.monotonic()
@@ -138,9 +142,10 @@ class Node:
         return await asyncio.get_running_loop().run_in_executor(self._writer, work)
 
     def project(self) -> int:
-        return self.projector.catch_up(
-            self.engine, self.store, after_page=self._page_projected, stop=self._out_of_time
-        )
+        with self._store_writes:
+            return self.projector.catch_up(
+                self.engine, self.store, after_page=self._page_projected, stop=self._out_of_time
+            )
 
     def _out_of_time(self) -> bool:
         """A closing node finishes projecting, but not for longer than CLOSE_PROJECTING:
@@ -156,11 +161,12 @@ class Node:
             self._flush()
 
     def _flush(self) -> None:
-        """On the projector thread only: the store's writer."""
-        if self._unflushed:
-            self.store.flush()
-            self._unflushed = False
-        self._flushed_at = time.monotonic()
+        """On the projector thread (or under its lock): the store's writer."""
+        with self._store_writes:
+            if self._unflushed:
+                self.store.flush()
+                self._unflushed = False
+            self._flushed_at = time.monotonic()
 
     def _flush_soon(self, loop: asyncio.AbstractEventLoop) -> None:
         self._flush_timer = None

@@ -78,10 +78,15 @@ def _name(iri: str) -> str:
     return iri
 
 
+def term_label(iri: str, language: str = "de") -> str:
+    """A purpose or other term in plain words, e.g. allmende:research as "Forschung"."""
+    name = _name(iri)
+    return _pick(VALUES[name], language) if name in VALUES else name
+
+
 def _value(value: Literal | Ref, language: str) -> str:
     if isinstance(value, Ref):
-        name = _name(value.iri)
-        return _pick(VALUES[name], language) if name in VALUES else name
+        return term_label(value.iri, language)
     if isinstance(value.value, bool):
         return ("ja" if value.value else "nein") if language == "de" else str(value.value).lower()
     return str(value.value)

@@ -8,12 +8,14 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+import aiohttp_jinja2
 import jwt
 from aiohttp import web
 from jsonschema import Draft202012Validator
 from sqlmodel import Session, col, select
 
 from node.catalog.access import USAGE_GUARD
+from node.catalog.models import CatalogDataset
 from node.http.admin import int_param
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
@@ -31,6 +33,8 @@ from node.usage.agreements import (
 )
 from node.usage.enforcement import PERMIT, authorize
 from node.usage.models import Agreement, AuditEntry
+from node.web.errors import wants_html
+from policies.explain import term_label
 
 MAX_AUDIT_PAGE = 500
 GRANT = Draft202012Validator(
@@ -201,6 +205,7 @@ def usage_counts(node: Node) -> list[dict[str, Any]]:
         rows = session.exec(
             select(AuditEntry.dataset_id, AuditEntry.decision, AuditEntry.purpose)
         ).all()
+        titles = dict(session.exec(select(CatalogDataset.id, CatalogDataset.title)).all())
     totals: dict[str, Counter[str]] = {}
     purposes: dict[str, Counter[str]] = {}
     for dataset_id, decision, purpose in rows:
@@ -210,6 +215,7 @@ def usage_counts(node: Node) -> list[dict[str, Any]]:
     return [
         {
             "dataset": dataset_id,
+            "title": titles.get(dataset_id, dataset_id),
             "permitted": counts["permit"],
             "refused": counts["deny"],
             "purposes": dict(purposes.get(dataset_id, Counter())),
@@ -218,10 +224,20 @@ def usage_counts(node: Node) -> list[dict[str, Any]]:
     ]
 
 
-@describe("How often each restricted dataset was used, and for what (aggregated)", tags=["usage"])
+@describe(
+    "How often each restricted dataset was used, and for what (aggregated); a page for "
+    "browsers, JSON otherwise",
+    tags=["usage"],
+    parameters=[query_param("format", "json for JSON whatever the Accept header says")],
+)
 async def public_usage(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
-    return web.json_response({"datasets": await asyncio.to_thread(usage_counts, node)})
+    counts = await asyncio.to_thread(usage_counts, node)
+    if wants_html(request) and request.query.get("format") != "json":
+        language = request.get("lang", "de")
+        context = {"datasets": counts, "label": lambda iri: term_label(iri, language)}
+        return aiohttp_jinja2.render_template("usage.html", request, context)
+    return web.json_response({"datasets": counts})
 
 
 def scope_with_agreements(public: ScopeRule) -> ScopeRule:

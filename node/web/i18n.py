@@ -73,6 +73,12 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Every access decision is recorded. These are the totals per dataset.",
     },
     "usage.none": {"de": "Noch keine Zugriffe protokolliert.", "en": "No access recorded yet."},
+    "usage.open": {
+        "de": "Offene Daten nutzt jede und jeder ohne zu fragen; gezählt werden die Datensätze, "
+        "die nur mit einer Vereinbarung zugänglich sind.",
+        "en": "Open data is used by anyone without asking; counted here are the datasets "
+        "that are available under an agreement only.",
+    },
     "sample": {"de": "Beispieldaten", "en": "Sample data"},
     "footer": {
         "de": "Betrieben mit Allmende – offene Software für kommunale Datenräume.",

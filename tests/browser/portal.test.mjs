@@ -83,6 +83,15 @@ test("datasets are listed with their licences", async () => {
   await page.close();
 });
 
+test("the usage page tells how restricted data was used", async () => {
+  const { page, foreign } = await open("/usage");
+  assert.match(await page.locator("h1").innerText(), /nutzt/);
+  await screenshot(page, "portal-usage");
+  await assertAccessible(page, "usage");
+  assert.deepEqual(foreign, []);
+  await page.close();
+});
+
 test("English is one click away and remembered", async () => {
   const { page } = await open("/");
   await page.getByRole("link", { name: "English" }).click();
