@@ -6,8 +6,9 @@ Prints, measured in one run on this machine:
 - catalog event end-to-end latency (dataset published at Lütjenholm, acknowledged → listed in
   Bredstedt's and Struckum's federated catalogs), p50/p99;
 - pooled observation throughput with signature verification: Lütjenholm's log holds N
-  observations (signed batches, made by the ingest code from TTN uplinks); Bredstedt
-  starts, and the benchmark times how long until all N are visible in a SPARQL query there;
+  observations (signed batches, made by the ingest code from TTN uplinks) and relays them
+  to Kafka; then Bredstedt starts, and the benchmark times how long until all N are
+  visible in a SPARQL query there;
 - next to it, raw aiokafka: the very same Kafka messages produced to a fresh topic and
   consumed back (no verification, no storage), observations/s.
 """
@@ -32,6 +33,7 @@ from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlmodel import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -41,6 +43,7 @@ from node.auth import mint_token  # noqa: E402
 from node.catalog import service  # noqa: E402
 from node.demo.simulator import uplink  # noqa: E402
 from node.demo.villages import VILLAGES, Sensor  # noqa: E402
+from node.events import EventLog  # noqa: E402
 from node.federation.trust import add_peer, checked_peer  # noqa: E402
 from node.ingest.intake import prepare  # noqa: E402
 from node.ingest.registry import Registry, register  # noqa: E402
@@ -166,6 +169,13 @@ async def visible_at(session: aiohttp.ClientSession, url: str, graph: str, iri: 
     return response.status == 200 and bool(body.get("boolean"))
 
 
+async def relayed(session: aiohttp.ClientSession, url: str, admin: dict[str, str]) -> int:
+    """How far the node's Kafka relay got in its log."""
+    async with session.get(f"{url}/admin/federation", headers=admin) as response:
+        body = await response.json()
+    return int((body.get("kafka") or {}).get("relay_position") or 0)
+
+
 async def catalog_total(session: aiohttp.ClientSession, url: str) -> int:
     async with session.get(f"{url}/federation/catalog", params={"page_size": 1}) as response:
         return int((await response.json())["total"])
@@ -259,6 +269,9 @@ async def main() -> None:
             make_node(directory, name=village.name, node_id=village.node_id, port=port).close()
         for i, village in enumerate(VILLAGES):
             node = make_node(dirs[i], name=village.name, node_id=village.node_id, port=ports[i])
+            if i == 0:
+                with Session(node.engine) as session:
+                    last_seq = EventLog.last_seq(session)
             for j, other in enumerate(VILLAGES):
                 if i != j:
                     other_key = make_node(dirs[j]).key
@@ -266,10 +279,15 @@ async def main() -> None:
                     add_peer(node.engine, checked_peer(body, village.node_id))
             node.close()
 
+        token = mint_token(load_key(dirs[0] / "node-key.pem"), VILLAGES[0].node_id)
+        admin = {"Authorization": f"Bearer {token}"}
         async with aiohttp.ClientSession() as session:
-            # Lütjenholm relays its log to Kafka; then Bredstedt starts and catches up
+            # Lütjenholm relays its whole log to Kafka first (in a running federation it
+            # relays as it ingests); then Bredstedt starts and catches up on its own
             processes.append(start(dirs[0], ports[0], env))
             await ready(session, urls[0])
+            while await relayed(session, urls[0], admin) < last_seq:
+                await asyncio.sleep(0.2)
             processes.append(start(dirs[1], ports[1], env))
             await ready(session, urls[1])
             started = time.perf_counter()
@@ -287,8 +305,6 @@ async def main() -> None:
             await ready(session, urls[2])
 
             # catalog events end to end
-            token = mint_token(load_key(dirs[0] / "node-key.pem"), VILLAGES[0].node_id)
-            admin = {"Authorization": f"Bearer {token}"}
             latencies: list[float] = []
             for n in range(options.datasets):
                 before = [await catalog_total(session, u) for u in urls[1:]]
