@@ -10,7 +10,16 @@ import jinja2
 from aiohttp import web
 
 from node.runtime import Node
-from node.web import console, dataset_page, errors, i18n, portal, publishing, sessions
+from node.web import (
+    agreements_console,
+    console,
+    dataset_page,
+    errors,
+    i18n,
+    portal,
+    publishing,
+    sessions,
+)
 
 HERE = Path(__file__).parent
 NAV = [
@@ -74,4 +83,5 @@ def setup(app: web.Application) -> None:
     console.setup(app)
     app.on_startup.append(_known_paths)
     publishing.setup(app)
+    agreements_console.setup(app)
     dataset_page.setup(app)

@@ -58,3 +58,19 @@ test("a dataset published through the form appears in /catalog", async () => {
   assert.equal(catalog.status(), 200);
   assert.match(await catalog.text(), /Bodenfeuchte Sportplatz \(Beispieldaten\)/);
 });
+
+test("an agreement is granted through the form, and the audit log is one click away", async () => {
+  await page.goto(BASE + "/admin/console/agreements");
+  await page.getByLabel("Datensatz").selectOption({ label: "Bodenfeuchte Sportplatz (Beispieldaten)" });
+  await page.getByLabel("Partner (IRI oder URL)").fill("https://uni-kiel.example/");
+  await page.getByLabel("Zweck").selectOption({ label: "Forschung" });
+  await screenshot(page, "console-agreement-form");
+  await page.getByRole("button", { name: "Vereinbarung schließen" }).click();
+  await page.waitForURL(BASE + "/admin/console/agreements");
+  assert.ok(await page.getByText("https://uni-kiel.example/").count() >= 1);
+  await screenshot(page, "console-agreements");
+  await page.getByRole("link", { name: "Protokoll" }).click();
+  await page.waitForURL(BASE + "/admin/console/audit");
+  assert.match(await page.locator("h1").innerText(), /Protokoll/);
+  await screenshot(page, "console-audit");
+});

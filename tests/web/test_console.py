@@ -10,8 +10,11 @@ import pytest
 import rdflib
 
 from node.auth import mint_token
+from node.catalog import service
 from node.http.app import create_app
 from node.runtime import Node
+from policies.templates import template_document
+from tests.ingest.conftest import dataset_body
 from tests.support import make_node
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
@@ -195,3 +198,59 @@ async def test_the_overview_shows_the_trusted_villages_and_what_they_sent(
     title = re.search(r"<title>(.*?)</title>", page, re.S)
     assert title and "Struckum" not in title.group(1)
     assert page.count("Nachbargemeinden") == 1
+
+
+async def test_agreements_are_granted_and_revoked_from_the_console_and_audited(
+    aiohttp_client: Any, node: Node
+) -> None:
+    policy = template_document("research-only", assigner=node.id)
+    await service.create(node, {**dataset_body("raumklima-dgh"), "policy": policy})
+    client = await signed_in_client(aiohttp_client, node)
+    page = await (await client.get("/admin/console/agreements")).text()
+    assert "Noch keine Vereinbarungen" in page and 'value="raumklima-dgh"' in page
+    fields = {
+        "dataset": "raumklima-dgh",
+        "assignee": "https://uni-kiel.example/",
+        "purpose": "https://w3id.org/allmende/ns#commercial",
+    }
+    refused = await client.post("/admin/console/agreements", data=fields, allow_redirects=False)
+    assert refused.status == 403  # no CSRF token
+    wrong = await client.post(
+        "/admin/console/agreements", data={**fields, "csrf_token": csrf_of(page)}
+    )
+    assert wrong.status == 422 and 'role="alert"' in await wrong.text()
+    fields["purpose"] = "https://w3id.org/allmende/ns#research"
+    made = await client.post(
+        "/admin/console/agreements",
+        data={**fields, "csrf_token": csrf_of(page)},
+        allow_redirects=False,
+    )
+    assert made.status == 303
+    page = await (await client.get("/admin/console/agreements")).text()
+    assert "https://uni-kiel.example/" in page and "gültig" in page
+    agreement_id = re.search(r'name="id" value="([^"]+)"', page)
+    assert agreement_id
+    issued = await client.post(
+        "/admin/console/agreements/action",
+        data={"csrf_token": csrf_of(page), "id": agreement_id.group(1), "action": "token"},
+    )
+    token = re.search(r"readonly>([^<]+)</textarea>", await issued.text())
+    assert token
+    params = {"sensor": "none", "from": "2024-01-01T00:00:00Z"}
+    headers = {"Authorization": f"Bearer {token.group(1)}"}
+    used = await client.get("/datasets/raumklima-dgh/observations", params=params, headers=headers)
+    assert used.status == 200
+    await client.post(
+        "/admin/console/agreements/action",
+        data={"csrf_token": csrf_of(page), "id": agreement_id.group(1), "action": "revoke"},
+    )
+    stopped = await client.get(
+        "/datasets/raumklima-dgh/observations", params=params, headers=headers
+    )
+    assert stopped.status == 403
+    assert "widerrufen" in await (await client.get("/admin/console/agreements")).text()
+
+    audit = await (await client.get("/admin/console/audit", params={"decision": "deny"})).text()
+    assert "the agreement was revoked" in audit and "permitted by the agreement" not in audit
+    everything = await (await client.get("/admin/console/audit")).text()
+    assert "permitted by the agreement" in everything
