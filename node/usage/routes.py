@@ -4,7 +4,6 @@ use for the public, and the hooks through which downloads, observations and SPAR
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +14,6 @@ from jsonschema import Draft202012Validator
 from sqlmodel import Session, col, select
 
 from node.catalog.access import USAGE_GUARD
-from node.catalog.models import CatalogDataset
 from node.http.admin import int_param
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
@@ -23,6 +21,7 @@ from node.http.security import admin_only, bearer
 from node.ingest.graphs import data_graph
 from node.runtime import Node
 from node.sparql.scope import Scope, ScopeRule, hidden_by
+from node.usage import audit
 from node.usage.agreements import (
     MAX_TOKEN_TTL,
     TOKEN_TTL,
@@ -31,8 +30,8 @@ from node.usage.agreements import (
     grant,
     revoke,
 )
-from node.usage.enforcement import PERMIT, authorize
-from node.usage.models import Agreement, AuditEntry
+from node.usage.enforcement import authorize
+from node.usage.models import Agreement
 from node.web.errors import wants_html
 from policies.explain import term_label
 
@@ -160,25 +159,6 @@ async def admin_token(request: web.Request) -> web.Response:
     return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 
 
-def _audit(node: Node, request: web.Request) -> list[dict[str, Any]]:
-    query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
-    for name, column in (
-        ("dataset", AuditEntry.dataset_id),
-        ("decision", AuditEntry.decision),
-        ("channel", AuditEntry.channel),
-        ("subject", AuditEntry.subject),
-        ("agreement", AuditEntry.agreement_id),
-    ):
-        if request.query.get(name):
-            query = query.where(column == request.query[name])
-    before = int_param(request, "before", 0, 0, 2**62)
-    if before:
-        query = query.where(col(AuditEntry.id) < before)
-    limit = int_param(request, "limit", 100, 1, MAX_AUDIT_PAGE)
-    with Session(node.engine) as session:
-        return [row.public() for row in session.exec(query.limit(limit))]
-
-
 @describe(
     "The audit log, newest first: every access decision on restricted data",
     tags=["usage"],
@@ -196,32 +176,11 @@ def _audit(node: Node, request: web.Request) -> list[dict[str, Any]]:
 @admin_only
 async def admin_audit(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
-    return web.json_response({"entries": await asyncio.to_thread(_audit, node, request)})
-
-
-def usage_counts(node: Node) -> list[dict[str, Any]]:
-    """Per dataset: permitted and refused uses, and the purposes of the permitted ones."""
-    with Session(node.engine) as session:
-        rows = session.exec(
-            select(AuditEntry.dataset_id, AuditEntry.decision, AuditEntry.purpose)
-        ).all()
-        titles = dict(session.exec(select(CatalogDataset.id, CatalogDataset.title)).all())
-    totals: dict[str, Counter[str]] = {}
-    purposes: dict[str, Counter[str]] = {}
-    for dataset_id, decision, purpose in rows:
-        totals.setdefault(dataset_id, Counter())[decision] += 1
-        if decision == PERMIT:
-            purposes.setdefault(dataset_id, Counter())[purpose or "unspecified"] += 1
-    return [
-        {
-            "dataset": dataset_id,
-            "title": titles.get(dataset_id, dataset_id),
-            "permitted": counts["permit"],
-            "refused": counts["deny"],
-            "purposes": dict(purposes.get(dataset_id, Counter())),
-        }
-        for dataset_id, counts in sorted(totals.items())
-    ]
+    filters = {name: request.query[name] for name in audit.FILTERS if request.query.get(name)}
+    before = int_param(request, "before", 0, 0, 2**62)
+    limit = int_param(request, "limit", 100, 1, MAX_AUDIT_PAGE)
+    rows = await asyncio.to_thread(audit.entries, node, filters, before=before, limit=limit)
+    return web.json_response({"entries": [row.public() for row in rows]})
 
 
 @describe(
@@ -232,7 +191,7 @@ def usage_counts(node: Node) -> list[dict[str, Any]]:
 )
 async def public_usage(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
-    counts = await asyncio.to_thread(usage_counts, node)
+    counts = await asyncio.to_thread(audit.usage_counts, node)
     if wants_html(request) and request.query.get("format") != "json":
         language = request.get("lang", "de")
         context = {"datasets": counts, "label": lambda iri: term_label(iri, language)}

@@ -18,15 +18,15 @@ from node.catalog.access import is_open
 from node.catalog.models import PUBLISHED, CatalogDataset
 from node.http.openapi import describe
 from node.runtime import Node
+from node.usage import audit
 from node.usage.agreements import AgreementError, access_token, grant, revoke
-from node.usage.models import Agreement, AuditEntry
+from node.usage.models import Agreement
 from node.web import sessions
 from node.web.console import signed_in
 from policies.explain import VALUES, term_label
 from policies.terms import ALLMENDE
 
 AUDIT_PAGE = 100
-AUDIT_FILTERS = ("dataset", "decision", "channel", "subject")
 
 
 def restricted_datasets(node: Node) -> list[tuple[str, str]]:
@@ -70,6 +70,11 @@ async def _page(request: web.Request, **extra: Any) -> dict[str, Any]:
     }
 
 
+async def _render(request: web.Request, status: int, **extra: Any) -> web.Response:
+    context = await _page(request, **extra)
+    return aiohttp_jinja2.render_template("admin/agreements.html", request, context, status=status)
+
+
 @describe("Console: agreements, and the form to grant one", tags=["console"])
 @signed_in
 @aiohttp_jinja2.template("admin/agreements.html")
@@ -97,8 +102,7 @@ async def grant_from_form(request: web.Request) -> web.StreamResponse:
             expires=until,
         )
     except (AgreementError, ValueError) as exc:
-        context = await _page(request, form=form, error=str(exc))
-        return aiohttp_jinja2.render_template("admin/agreements.html", request, context, status=422)
+        return await _render(request, 422, form=form, error=str(exc))
     raise web.HTTPSeeOther("/admin/console/agreements")
 
 
@@ -115,28 +119,9 @@ async def agreement_action(request: web.Request) -> web.StreamResponse:
     with Session(node.engine) as session:
         agreement = session.get(Agreement, agreement_id)
     if action != "token" or agreement is None or agreement.revoked is not None:
-        context = await _page(request, error="no such active agreement")
-        return aiohttp_jinja2.render_template("admin/agreements.html", request, context, status=422)
+        return await _render(request, 422, error="no such active agreement")
     token = {"agreement": agreement.id, "value": access_token(node, agreement)}
-    return aiohttp_jinja2.render_template(
-        "admin/agreements.html", request, await _page(request, token=token)
-    )
-
-
-def audit_entries(node: Node, filters: dict[str, str], before: int | None) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(AUDIT_PAGE)
-    columns = {
-        "dataset": AuditEntry.dataset_id,
-        "decision": AuditEntry.decision,
-        "channel": AuditEntry.channel,
-        "subject": AuditEntry.subject,
-    }
-    for name, value in filters.items():
-        query = query.where(columns[name] == value)
-    if before:
-        query = query.where(col(AuditEntry.id) < before)
-    with Session(node.engine) as session:
-        return list(session.exec(query))
+    return await _render(request, 200, token=token)
 
 
 @describe("Console: the audit log with filters", tags=["console"])
@@ -144,10 +129,14 @@ def audit_entries(node: Node, filters: dict[str, str], before: int | None) -> li
 @aiohttp_jinja2.template("admin/audit.html")
 async def audit_page(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
-    filters = {k: request.query[k][:300] for k in AUDIT_FILTERS if request.query.get(k)}
+    filters = {k: request.query[k][:300] for k in audit.FILTERS if request.query.get(k)}
     before = request.query.get("before", "")
     entries = await asyncio.to_thread(
-        audit_entries, node, filters, int(before) if before.isdigit() else None
+        audit.entries,
+        node,
+        filters,
+        before=int(before) if before.isdigit() else None,
+        limit=AUDIT_PAGE,
     )
     language = request.get("lang", "de")
     return {

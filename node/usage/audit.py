@@ -1,0 +1,59 @@
+"""Reading the audit log: the operator's filtered pages and the public's totals."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from node.catalog.models import CatalogDataset
+from node.runtime import Node
+from node.usage.enforcement import PERMIT
+from node.usage.models import AuditEntry
+
+FILTERS = {
+    "dataset": AuditEntry.dataset_id,
+    "decision": AuditEntry.decision,
+    "channel": AuditEntry.channel,
+    "subject": AuditEntry.subject,
+    "agreement": AuditEntry.agreement_id,
+}
+
+
+def entries(
+    node: Node, filters: dict[str, str], *, before: int | None = None, limit: int = 100
+) -> list[AuditEntry]:
+    """Newest first; `filters` by the names in FILTERS, `before` an entry id (paging)."""
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
+    for name, value in filters.items():
+        query = query.where(FILTERS[name] == value)
+    if before:
+        query = query.where(col(AuditEntry.id) < before)
+    with Session(node.engine) as session:
+        return list(session.exec(query))
+
+
+def usage_counts(node: Node) -> list[dict[str, Any]]:
+    """Per dataset: permitted and refused uses, and the purposes of the permitted ones."""
+    with Session(node.engine) as session:
+        rows = session.exec(
+            select(AuditEntry.dataset_id, AuditEntry.decision, AuditEntry.purpose)
+        ).all()
+        titles = dict(session.exec(select(CatalogDataset.id, CatalogDataset.title)).all())
+    totals: dict[str, Counter[str]] = {}
+    purposes: dict[str, Counter[str]] = {}
+    for dataset_id, decision, purpose in rows:
+        totals.setdefault(dataset_id, Counter())[decision] += 1
+        if decision == PERMIT:
+            purposes.setdefault(dataset_id, Counter())[purpose or "unspecified"] += 1
+    return [
+        {
+            "dataset": dataset_id,
+            "title": titles.get(dataset_id, dataset_id),
+            "permitted": counts["permit"],
+            "refused": counts["deny"],
+            "purposes": dict(purposes.get(dataset_id, Counter())),
+        }
+        for dataset_id, counts in sorted(totals.items())
+    ]
