@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp_jinja2
 import pyoxigraph as ox
 from aiohttp import web
 from sqlalchemy import func
@@ -210,3 +211,46 @@ async def search(request: web.Request) -> web.Response:
         lambda: serialise(member_triples(node, [m for m, _ in chosen]), fmt)
     )
     return web.Response(body=data, content_type=fmt.media_type, charset="utf-8")
+
+
+REGION_PAGE = 200
+
+
+@describe("The region's datasets for people: every member village's, searchable", tags=["portal"])
+async def region_page(request: web.Request) -> web.StreamResponse:
+    node: Node = request.app["node"]
+    query = request.query.get("q", "")[:500].strip()
+    searcher: FederatedSearch = request.app["federation_search"]
+    index, everyone = await asyncio.to_thread(
+        searcher.current, node, request.app["federation_trust"]
+    )
+    hits = index.search(query) if query else []
+    chosen = [everyone[int(hit.entry.id)] for hit in hits] if query else everyone
+    language = request.get("lang", "de")
+    rows = [
+        {
+            "iri": member.iri,
+            "title": _text(member.document.get("title"), language) or member.document["id"],
+            "origin": member.origin_name or member.origin,
+            "own": member.origin == node.id,
+            "license": member.document.get("license") or "",
+        }
+        for member in chosen[:REGION_PAGE]
+    ]
+    context = {
+        "rows": rows,
+        "total": len(chosen),
+        "query": query,
+        "villages": len({member.origin for member in everyone}),
+        "licence_label": lambda iri: (
+            terms.LICENCES_BY_IRI[iri].label if iri in terms.LICENCES_BY_IRI else iri
+        ),
+    }
+    return aiohttp_jinja2.render_template("region.html", request, context)
+
+
+def _text(value: Any, language: str) -> str:
+    """A language map's text in the reader's language, else German, else any."""
+    if not isinstance(value, dict):
+        return str(value or "")
+    return str(value.get(language) or value.get("de") or next(iter(value.values()), ""))

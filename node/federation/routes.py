@@ -212,6 +212,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/federation/events", events)
     app.router.add_get("/federation/catalog", catalog.catalog)
     app.router.add_get("/federation/catalog/search", catalog.search)
+    app.router.add_get("/region", catalog.region_page)
     app.router.add_get("/admin/federation", admin_status)
     app.router.add_get("/admin/federation/peers", admin_peers)
     app.router.add_post("/admin/federation/peers", admin_add_peer)

@@ -67,6 +67,11 @@ TEXT: dict[str, dict[str, str]] = {
         "de": "Datensätze aller Gemeinden, die mit {name} Daten teilen.",
         "en": "Datasets of every municipality that shares data with {name}.",
     },
+    "federation.count": {
+        "de": "{datasets} Datensätze aus {villages} Gemeinden.",
+        "en": "{datasets} datasets from {villages} municipalities.",
+    },
+    "federation.search": {"de": "Suchen", "en": "Search"},
     "usage.title": {"de": "Wer nutzt unsere Daten?", "en": "Who uses our data?"},
     "usage.lead": {
         "de": "Jede Entscheidung über einen Zugriff wird protokolliert. Hier die Summen je Datensatz.",

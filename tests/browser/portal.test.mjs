@@ -83,6 +83,18 @@ test("datasets are listed with their licences", async () => {
   await page.close();
 });
 
+test("the region page lists the datasets of every village, with their origin", async () => {
+  const { page, foreign } = await open("/region");
+  assert.match(await page.locator("h1").innerText(), /Region/);
+  for (const title of EXPECTED.datasets) {
+    assert.ok(await page.getByText(title).count() >= 1, `dataset ${title} listed`);
+  }
+  await screenshot(page, "portal-region");
+  await assertAccessible(page, "region");
+  assert.deepEqual(foreign, []);
+  await page.close();
+});
+
 test("the usage page tells how restricted data was used", async () => {
   const { page, foreign } = await open("/usage");
   assert.match(await page.locator("h1").innerText(), /nutzt/);

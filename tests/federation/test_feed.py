@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import html
 from pathlib import Path
 
 import aiohttp
@@ -52,6 +53,18 @@ async def test_villages_pool_open_data_and_keep_the_rest(tmp_path: Path) -> None
             assert peer.events_from(a.node.id, "observations.recorded")[0] == a.events_from(
                 a.node.id, "observations.recorded"
             )[0] - _recorded(a, "strassenlicht")
+
+        # people see the region's datasets, with the village each comes from, and search them
+        async with session.get(f"{b.url}/region", headers={"Accept": "text/html"}) as response:
+            page = await response.text()
+        for village in villages:
+            assert village.village.name in page
+            for dataset in village.village.datasets():
+                assert html.escape(dataset["title"]["de"]) in page
+        titles = [d["title"]["de"] for d in a.village.datasets()]
+        async with session.get(f"{b.url}/region", params={"q": titles[0]}) as response:
+            found = await response.text()
+        assert html.escape(titles[0]) in found and found.count("<tr>") < page.count("<tr>")
 
         # one query spans the villages, and each reading names the village that signed it
         query = (
