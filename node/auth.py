@@ -17,8 +17,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from node.keys import NodeKey
 
-ROLES = ("admin", "access")
-"""admin: the operator's API; access: data under one agreement (node.usage)."""
+ROLES = ("admin", "access", "participant")
+"""admin: the operator's API; access: data under one agreement (node.usage); participant:
+a partner organisation negotiating and transferring over the Dataspace Protocol (node.dsp),
+its `sub` the participant id agreements are made out to."""
 DEFAULT_TTL = 12 * 3600
 
 

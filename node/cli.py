@@ -69,11 +69,17 @@ def serve(directory: Path, host: str | None, port: int | None) -> None:
 
 @main.command()
 @DIRECTORY
-@click.option("--role", type=click.Choice(["admin"]), default="admin", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "participant"]),
+    default="admin",
+    show_default=True,
+    help="admin: the operator's API; participant: a partner's Dataspace Protocol client.",
+)
 @click.option("--ttl", type=int, default=12 * 3600, show_default=True, help="Lifetime in seconds.")
-@click.option("--subject", default="operator", show_default=True)
+@click.option("--subject", default="operator", show_default=True, help="For a participant: its id.")
 def token(directory: Path, role: str, ttl: int, subject: str) -> None:
-    """Print a bearer token (JWT) for the admin API."""
+    """Print a bearer token (JWT) for the admin API or a Dataspace Protocol participant."""
     from node.auth import mint_token
     from node.config import load_settings
     from node.keys import load_key

@@ -142,6 +142,29 @@ class FederationSection(_Section):
     create_topics: bool = Field(default=True, description="create missing topics at start")
 
 
+class DspSection(_Section):
+    """The Dataspace Protocol provider: where it may call consumers back, and its plans."""
+
+    callback_hosts: list[str] = Field(
+        default=[],
+        description="host:port of consumers' callback addresses the node may post to, "
+        "besides its trusted peers",
+    )
+    plans: str = Field(
+        default="",
+        description="a JSON file with per-dataset negotiation and per-agreement transfer "
+        "plans (node.dsp.plans); empty: the automatic plan for all",
+    )
+
+    @field_validator("callback_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """From the environment the list comes as `host:port,host:port`."""
+        return (
+            [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        )
+
+
 class Peer(_Section):
     id: str
     jwk: dict[str, str] | None = None
@@ -172,6 +195,7 @@ class Settings(_Section):
     web: WebSection = WebSection()
     sparql: SparqlSection = SparqlSection()
     federation: FederationSection = FederationSection()
+    dsp: DspSection = DspSection()
     directory: Path = Path()
 
     @property
@@ -202,6 +226,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "web": WebSection,
     "sparql": SparqlSection,
     "federation": FederationSection,
+    "dsp": DspSection,
 }
 
 

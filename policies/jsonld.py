@@ -467,8 +467,9 @@ _DSP_PREFIXES = (("odrl", ODRL), ("xsd", XSD), ("dct", DCT), ("dcat", DCAT))
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, *, inline_prefixes: bool = True) -> None:
         self.used: dict[str, str] = {}
+        self.inline_prefixes = inline_prefixes
 
     def compact(self, iri: str) -> str:
         """An IRI as the DSP context and our inline prefixes would abbreviate it."""
@@ -476,6 +477,8 @@ class _Writer:
             local = iri.removeprefix(namespace)
             if local != iri and local and ":" not in local and "/" not in local:
                 if (prefix, namespace) in _OUT_PREFIXES:
+                    if not self.inline_prefixes:
+                        continue
                     self.used[prefix] = namespace
                 return f"{prefix}:{local}"
         return iri
@@ -525,11 +528,13 @@ class _Writer:
         if rule.uid is not None:
             out["@id"] = rule.uid
         if rule.refinements:
+            value_key = "rdf:value" if self.inline_prefixes else RDF + "value"
             out["action"] = {
-                "rdf:value": {"@id": self.compact(rule.action)},
+                value_key: {"@id": self.compact(rule.action)},
                 "refinement": [self.constraint(item) for item in rule.refinements],
             }
-            self.used["rdf"] = RDF
+            if self.inline_prefixes:
+                self.used["rdf"] = RDF
         else:
             out["action"] = self.vocab(rule.action)
         for name in ("target", "assigner", "assignee"):
@@ -550,8 +555,12 @@ class _Writer:
 
 
 def to_jsonld(policy: Policy, *, with_context: bool = True) -> dict[str, Any]:
-    """Compact DSP 2025-1 JSON-LD; `with_context=False` for embedding in a DSP message."""
-    writer = _Writer()
+    """Compact DSP 2025-1 JSON-LD; `with_context=False` for embedding in a DSP message.
+
+    Embedded, IRIs outside the DSP context's prefixes are written in full, since a DSP
+    message's `@context` is a list of context URLs with no room for inline prefixes.
+    """
+    writer = _Writer(inline_prefixes=with_context)
     body: dict[str, Any] = {}
     if policy.uid is not None:
         body["@id"] = policy.uid

@@ -18,12 +18,13 @@ from sqlmodel import Session
 
 from node.auth import mint_token
 from node.catalog.models import PUBLISHED, full_description, load_dataset
+from node.catalog.rdf import dataset_iri
 from node.runtime import Node
 from node.usage.models import Agreement
 from policies import terms
 from policies.evaluator import Request, evaluate
 from policies.jsonld import from_jsonld, to_jsonld
-from policies.model import PolicyType
+from policies.model import Policy, PolicyType, Rule, RuleKind
 from policies.signing import sign_policy
 
 TOKEN_TTL = 3600
@@ -41,6 +42,30 @@ def purpose_iri(value: str | None) -> str | None:
     return terms.ALLMENDE + value.removeprefix("allmende:")
 
 
+def dataset_offer(node: Node, dataset_id: str) -> dict[str, Any]:
+    """The published dataset's offer; open data without a policy offers `use` unconditionally.
+
+    Raises AgreementError when there is no such published dataset.
+    """
+    with Session(node.engine) as session:
+        row = load_dataset(session, dataset_id)
+        if row is None or row.status != PUBLISHED:
+            raise AgreementError(f"there is no published dataset {dataset_id!r}")
+        offer = full_description(session, row).get("policy")
+    if offer:
+        return dict(offer)
+    target = dataset_iri(node.base_url, dataset_id)
+    return to_jsonld(
+        Policy(
+            type=PolicyType.OFFER,
+            uid=f"{target}#offer",
+            target=target,
+            assigner=node.id,
+            permissions=(Rule(kind=RuleKind.PERMISSION, action=terms.USE),),
+        )
+    )
+
+
 def grant(
     node: Node,
     dataset_id: str,
@@ -52,13 +77,7 @@ def grant(
 ) -> Agreement:
     """Bind the dataset's offer to `assignee`; refuse terms its policy would never permit."""
     now = datetime.now(UTC)
-    with Session(node.engine) as session:
-        row = load_dataset(session, dataset_id)
-        if row is None or row.status != PUBLISHED:
-            raise AgreementError(f"there is no published dataset {dataset_id!r}")
-        offer = full_description(session, row).get("policy")
-    if not offer:
-        raise AgreementError(f"dataset {dataset_id!r} has no usage policy to agree to")
+    offer = dataset_offer(node, dataset_id)
     agreement_id = f"urn:uuid:{uuid.uuid4()}"
     policy = dataclasses.replace(
         from_jsonld(offer),
@@ -114,9 +133,18 @@ def revoke(node: Node, agreement_id: str) -> Agreement | None:
 
 
 def access_token(
-    node: Node, agreement: Agreement, *, purpose: str | None = None, ttl: int = TOKEN_TTL
+    node: Node,
+    agreement: Agreement,
+    *,
+    purpose: str | None = None,
+    ttl: int = TOKEN_TTL,
+    transfer: str | None = None,
 ) -> str:
-    """A short-lived token for using the agreement's dataset for one purpose."""
+    """A short-lived token for using the agreement's dataset for one purpose.
+
+    A token issued for a DSP transfer names it; it works only while the transfer runs.
+    """
+    extra = {"transfer": transfer} if transfer is not None else {}
     return mint_token(
         node.key,
         node.id,
@@ -127,5 +155,6 @@ def access_token(
             "agreement": agreement.id,
             "dataset": agreement.dataset_id,
             "purpose": purpose_iri(purpose) or agreement.purpose,
+            **extra,
         },
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,9 +50,34 @@ class Verdict:
         return self.decision == PERMIT
 
 
+TOKEN_CHECKS: dict[str, Callable[[Node, Any], str | None]] = {}
+"""Checks for claims that other rooms put into access tokens (e.g. the DSP transfer a
+token belongs to): a returned text is the reason to deny."""
+
+
 def decide(node: Node, token: str | None, dataset_id: str, channel: str) -> Verdict:
     """The decision for one use, recorded before it is returned."""
     verdict = _judge(node, token, dataset_id, channel, datetime.now(UTC))
+    _record(node, verdict, dataset_id, channel)
+    return verdict
+
+
+def decide_agreement(
+    node: Node, agreement_id: str, subject: str, dataset_id: str, channel: str
+) -> Verdict:
+    """The decision for a use named by agreement (a transfer request), recorded likewise."""
+    with Session(node.engine) as session:
+        agreement = session.get(Agreement, agreement_id)
+    if agreement is None or agreement.assignee != subject:
+        verdict = Verdict(DENY, "unknown agreement", 403, subject, agreement=agreement_id)
+    else:
+        context = {"subject": subject, "purpose": agreement.purpose, "agreement": agreement_id}
+        verdict = _judge_agreement(agreement, dataset_id, channel, datetime.now(UTC), context)
+    _record(node, verdict, dataset_id, channel)
+    return verdict
+
+
+def _record(node: Node, verdict: Verdict, dataset_id: str, channel: str) -> None:
     with Session(node.engine) as session:
         session.add(
             AuditEntry(
@@ -66,7 +92,6 @@ def decide(node: Node, token: str | None, dataset_id: str, channel: str) -> Verd
             )
         )
         session.commit()
-    return verdict
 
 
 def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: datetime) -> Verdict:
@@ -81,18 +106,29 @@ def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: da
         return Verdict(DENY, "not an access token", 403, principal.subject)
     purpose = claims.get("purpose") if isinstance(claims.get("purpose"), str) else None
     denied = {"subject": principal.subject, "purpose": purpose, "agreement": claims["agreement"]}
+    for claim, check in TOKEN_CHECKS.items():
+        if claim in claims and (reason := check(node, claims[claim])):
+            return Verdict(DENY, reason, 403, **denied)
     with Session(node.engine) as session:
         agreement = session.get(Agreement, claims["agreement"])
     if agreement is None:
         return Verdict(DENY, "unknown agreement", 403, **denied)
-    if agreement.dataset_id != dataset_id or claims.get("dataset") != dataset_id:
+    if claims.get("dataset") != dataset_id:
         return Verdict(DENY, f"the agreement is not for dataset {dataset_id!r}", 403, **denied)
     if agreement.assignee != principal.subject:
         return Verdict(DENY, "the token is not the assignee's", 403, **denied)
+    return _judge_agreement(agreement, dataset_id, channel, now, denied)
+
+
+def _judge_agreement(
+    agreement: Agreement, dataset_id: str, channel: str, now: datetime, context: dict[str, Any]
+) -> Verdict:
+    if agreement.dataset_id != dataset_id:
+        return Verdict(DENY, f"the agreement is not for dataset {dataset_id!r}", 403, **context)
     if agreement.revoked is not None:
-        return Verdict(DENY, "the agreement was revoked", 403, **denied)
+        return Verdict(DENY, "the agreement was revoked", 403, **context)
     if agreement.expires is not None and _aware(agreement.expires) <= now:
-        return Verdict(DENY, "the agreement has expired", 403, **denied)
+        return Verdict(DENY, "the agreement has expired", 403, **context)
     policy = signed_policy(json.loads(agreement.document))
     decision = evaluate(
         policy,
@@ -101,7 +137,7 @@ def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: da
             assignee=agreement.assignee,
             target=policy.target,
             attributes=json.loads(agreement.attributes),
-            purpose=purpose,
+            purpose=context["purpose"],
             time=now,
             agreement_start=_aware(agreement.created),
             aggregated=AGGREGATED_CHANNELS.get(channel),
@@ -110,10 +146,10 @@ def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: da
     if not decision.permitted:
         reasons = "; ".join(decision.reasons) or decision.outcome.value
         return Verdict(
-            DENY, f"the agreement's policy does not permit this use: {reasons}", 403, **denied
+            DENY, f"the agreement's policy does not permit this use: {reasons}", 403, **context
         )
     duties = tuple(duty.action for duty in decision.duties)
-    return Verdict(PERMIT, "permitted by the agreement", 200, duties=duties, **denied)
+    return Verdict(PERMIT, "permitted by the agreement", 200, duties=duties, **context)
 
 
 def _aware(moment: datetime) -> datetime:

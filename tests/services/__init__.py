@@ -5,6 +5,7 @@ Both run on loopback in throwaway directories, started by the tests that need th
 `python -m tests.services kafka|postgres|prepare`.
 """
 
+from tests.services import dsp_tck
 from tests.services.kafka import KafkaBroker, KafkaUnavailable
 from tests.services.ports import ServiceStartError, ServiceUnavailable
 from tests.services.postgres import PostgresServer, PostgresUnavailable
@@ -16,4 +17,5 @@ __all__ = [
     "PostgresUnavailable",
     "ServiceStartError",
     "ServiceUnavailable",
+    "dsp_tck",
 ]

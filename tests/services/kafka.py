@@ -27,6 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
+from tests.services.maven import CACHE, copy_dependencies
 from tests.services.ports import (
     ServiceStartError,
     ServiceUnavailable,
@@ -40,7 +41,6 @@ VERSION = "3.9.1"  # keep in step with kafka/pom.xml
 HERE = Path(__file__).with_name("kafka")
 POM = HERE / "pom.xml"
 LOG_CONFIG = HERE / "log4j.properties"
-CACHE = Path(os.environ.get("ALLMENDE_SERVICES_CACHE", Path.home() / ".cache" / "allmende"))
 # C1 only and the serial collector: about 0.7 s faster to start and lighter on 2 cores; a test
 # broker never runs long enough for C2 to pay off.
 JVM_OPTS = ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
@@ -57,42 +57,10 @@ def libs_dir() -> Path:
 
 def prepare() -> Path:
     """Resolve the broker jars once (cached in ~/.m2 and the cache folder); return their folder."""
-    libs = libs_dir()
-    if libs.is_dir() and any(libs.glob(f"kafka_2.13-{VERSION}.jar")):
-        return libs
-    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
-    if missing:
-        raise KafkaUnavailable(
-            f"{' and '.join(missing)} not found: the Kafka broker needs Java 17 and Maven "
-            "(apt-get install openjdk-17-jre-headless maven)"
-        )
-    partial = libs.with_name("libs.partial")
-    shutil.rmtree(partial, ignore_errors=True)
     try:
-        result = subprocess.run(
-            [
-                "mvn",
-                "-q",
-                "-B",
-                "-f",
-                str(POM),
-                "dependency:copy-dependencies",
-                "-DincludeScope=runtime",
-                f"-DoutputDirectory={partial}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise KafkaUnavailable("Maven did not resolve the Kafka jars within 15 min") from exc
-    if result.returncode != 0:
-        raise KafkaUnavailable(
-            f"Maven could not resolve Kafka {VERSION}: {(result.stdout + result.stderr)[-2000:]}"
-        )
-    shutil.rmtree(libs, ignore_errors=True)
-    partial.rename(libs)
-    return libs
+        return copy_dependencies(POM, libs_dir(), f"kafka_2.13-{VERSION}.jar", f"Kafka {VERSION}")
+    except ServiceUnavailable as exc:
+        raise KafkaUnavailable(str(exc)) from exc
 
 
 def _cluster_id() -> str:

@@ -1,0 +1,84 @@
+"""Messages the provider sends to a consumer's callback address, and where it may send them.
+
+A callback address comes from the consumer, so it is an SSRF vector: the node posts only
+to hosts it was told to trust (`dsp.callback_hosts`, and the hosts of trusted peers), and
+decides that before any connection is made, when the request arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from node.dsp.messages import DspError
+from node.runtime import Node
+
+log = logging.getLogger(__name__)
+TIMEOUT = aiohttp.ClientTimeout(total=10)
+ATTEMPTS = 3
+
+
+def _host_port(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname.lower()}:{port}"
+
+
+def allowed_hosts(node: Node) -> set[str]:
+    hosts = {host.lower() for host in node.settings.dsp.callback_hosts}
+    for peer in node.settings.trust.peers:
+        for url in (peer.id, peer.base_url):
+            if url and (found := _host_port(url)):
+                hosts.add(found)
+    return hosts
+
+
+def check_callback(node: Node, url: str) -> str:
+    """The callback address without a trailing slash, if the node may post to it."""
+    found = _host_port(url)
+    if found is None or urlsplit(url).query or urlsplit(url).fragment:
+        raise DspError(400, "callbackAddress must be an http(s) URL without query or fragment")
+    if found not in allowed_hosts(node):
+        raise DspError(
+            400,
+            f"callbackAddress host {found} is not one this node sends to "
+            "(a trusted peer or dsp.callback_hosts)",
+        )
+    return url.rstrip("/")
+
+
+class Sender:
+    """Posts protocol messages, retrying a few times when the counterpart is briefly away."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    async def post(self, url: str, body: dict[str, Any]) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=TIMEOUT)
+        session = self._session
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(ATTEMPTS),
+            wait=wait_exponential(multiplier=0.2, max=2),
+            retry=retry_if_exception_type(aiohttp.ClientConnectionError),
+            reraise=True,
+        ):
+            with attempt:
+                async with session.post(url, json=body, allow_redirects=False) as response:
+                    if response.status >= 300:
+                        raise CallbackFailed(f"{url} answered {response.status}")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class CallbackFailed(Exception):
+    """The counterpart refused or could not take a message."""

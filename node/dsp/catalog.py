@@ -1,0 +1,80 @@
+"""The node's DCAT catalog as the Dataspace Protocol's catalog: every published dataset
+with its offer (signed by the node) and one distribution per transfer type it serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from node.catalog.models import PUBLISHED, CatalogDataset
+from node.dsp.messages import PATH, message
+from node.dsp.negotiations import embedded
+from node.dsp.transfers import PULL_FORMAT
+from node.runtime import Node
+from node.usage.agreements import dataset_offer
+from policies.signing import sign_policy
+
+MAX_DATASETS = 1000
+
+
+def _service(node: Node) -> dict[str, Any]:
+    return {
+        "@id": f"{node.base_url}{PATH}#service",
+        "@type": "DataService",
+        "endpointURL": node.base_url + PATH,
+    }
+
+
+def _texts(value: Any) -> Any:
+    """Our {"de": ..., "en": ...} texts as JSON-LD language maps' values."""
+    if isinstance(value, dict):
+        return [{"@value": text, "@language": lang} for lang, text in sorted(value.items())]
+    return value
+
+
+def dataset(node: Node, row: CatalogDataset) -> dict[str, Any]:
+    description = row.description()
+    offer = dataset_offer(node, row.id)
+    policy = embedded(offer, signed=sign_policy(offer, node.key.private, node.key.kid))
+    policy.pop("target", None)  # an offer inside its dataset names no target (DSP 2025-1)
+    body: dict[str, Any] = {
+        "@id": row.id,
+        "@type": "Dataset",
+        "dct:title": _texts(description.get("title")),
+        "dct:description": _texts(description.get("description")),
+        "hasPolicy": [policy],
+        "distribution": [
+            {"@type": "Distribution", "format": PULL_FORMAT, "accessService": _service(node)}
+        ],
+    }
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def published(node: Node) -> list[CatalogDataset]:
+    with Session(node.engine) as session:
+        query = (
+            select(CatalogDataset)
+            .where(CatalogDataset.status == PUBLISHED)
+            .order_by(col(CatalogDataset.id))
+            .limit(MAX_DATASETS)
+        )
+        return list(session.exec(query).all())
+
+
+def catalog(node: Node) -> dict[str, Any]:
+    return message(
+        "Catalog",
+        **{"@id": f"{node.base_url}{PATH}/catalog"},
+        participantId=node.id,
+        service=[_service(node)],
+        dataset=[dataset(node, row) for row in published(node)] or None,
+    )
+
+
+def one_dataset(node: Node, dataset_id: str) -> dict[str, Any] | None:
+    with Session(node.engine) as session:
+        row = session.get(CatalogDataset, dataset_id)
+    if row is None or row.status != PUBLISHED:
+        return None
+    return {"@context": message("Dataset")["@context"], **dataset(node, row)}

@@ -1,0 +1,186 @@
+"""What negotiations and transfers share: state changes under a lock, and reactions in order.
+
+A consumer's message and the provider's own reactions may arrive at the same process at
+once; each change is a compare-and-set of the state under the process's lock, so the
+state machine sees them one after the other. Reactions run as tasks started by the state
+change that triggers them (never by polling), after the consumer has had its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlmodel import Session
+
+from node.dsp.callbacks import CallbackFailed, Sender
+from node.dsp.messages import DspError, message
+from node.dsp.models import Negotiation, Transfer
+from node.dsp.plans import PAUSE_SECONDS, Plans
+from node.dsp.states import Step, next_state
+from node.runtime import Node
+
+log = logging.getLogger(__name__)
+Row = TypeVar("Row", Negotiation, Transfer)
+
+
+class Processes(Generic[Row]):
+    """The provider's side of one kind of process (negotiation or transfer)."""
+
+    model: type[Row]
+    table: dict[str, Step]
+    final: frozenset[str]
+    area: str
+    """The path segment of the process kind: `negotiations` or `transfers`."""
+    process_type: str
+    termination_type: str
+
+    def __init__(self, node: Node, plans: Plans, sender: Sender) -> None:
+        self.node = node
+        self.plans = plans
+        self.sender = sender
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _lock(self, pid: str) -> asyncio.Lock:
+        return self._locks.setdefault(pid, asyncio.Lock())
+
+    def _load(self, pid: str) -> Row | None:
+        with Session(self.node.engine) as session:
+            return session.get(self.model, pid)
+
+    async def get(self, participant: str, pid: str) -> Row:
+        """The process, if it is this participant's; others' processes do not exist for them."""
+        row = await asyncio.to_thread(self._load, pid)
+        if row is None or row.participant != participant:
+            raise DspError(404, f"no process {pid!r} of yours here", code="NotFound")
+        return row
+
+    async def insert(self, row: Row) -> Row:
+        def save() -> Row:
+            with Session(self.node.engine) as session:
+                session.add(row)
+                session.commit()
+                session.refresh(row)
+                return row
+
+        return await asyncio.to_thread(save)
+
+    async def move(
+        self, pid: str, step: str, *, participant: str | None = None, **changes: Any
+    ) -> Row:
+        """Take `step` if the state machine allows it now; raise DspError 400 if not."""
+        async with self._lock(pid):
+            row = await (
+                self.get(participant, pid)
+                if participant is not None
+                else asyncio.to_thread(self._load, pid)
+            )
+            if row is None:
+                raise DspError(404, f"no process {pid!r}", code="NotFound")
+            target = next_state(self.table, step, row.state)
+            if target is None:
+                raise DspError(
+                    400,
+                    f"{step} is not possible in state {row.state}",
+                    code="InvalidStateTransition",
+                    pids={"providerPid": row.pid, "consumerPid": row.consumer_pid},
+                )
+
+            def update() -> Row:
+                with Session(self.node.engine) as session:
+                    current = session.get(self.model, pid)
+                    assert current is not None
+                    current.state = target
+                    current.updated = datetime.now(UTC)
+                    for name, value in changes.items():
+                        setattr(current, name, value)
+                    session.add(current)
+                    session.commit()
+                    session.refresh(current)
+                    return current
+
+            moved = await asyncio.to_thread(update)
+            if target in self.final:
+                self._locks.pop(pid, None)
+            return moved
+
+    def react(self, pid: str, actions: tuple[str, ...]) -> None:
+        """Run the plan's actions for a state change, one after the other, in the background."""
+        if actions:
+            self._spawn(self._run(pid, actions))
+
+    async def _run(self, pid: str, actions: tuple[str, ...]) -> None:
+        for action in actions:
+            try:
+                await self.act(pid, action)
+            except DspError as exc:
+                log.info("reaction %s on %s stopped: %s", action, pid, exc)
+                return
+            except Exception:
+                log.exception("reaction %s on %s failed", action, pid)
+                return
+
+    async def act(self, pid: str, action: str) -> None:
+        if action == "pause":
+            await asyncio.sleep(PAUSE_SECONDS)
+            return
+        row = await asyncio.to_thread(self._load, pid)
+        if row is not None and row.state not in self.final:
+            await self.do(row, action)
+
+    async def do(self, row: Row, action: str) -> None:
+        """One action of a plan other than a pause, on a process that is still open."""
+        raise NotImplementedError
+
+    async def terminate(self, row: Row, reason: str) -> None:
+        row = await self.move(row.pid, "terminate")
+        await self.terminated(row)
+        await self.send(
+            row,
+            "termination",
+            self.termination_type,
+            code="Terminated",
+            reason=[reason],
+            notify_failure=False,
+        )
+
+    async def terminated(self, row: Row) -> None:
+        """What else ends with the process."""
+
+    async def send(
+        self, row: Row, path: str, type_: str, *, notify_failure: bool = True, **fields: Any
+    ) -> None:
+        """Post a message to the consumer; a consumer that cannot take it ends the process."""
+        body = message(type_, providerPid=row.pid, consumerPid=row.consumer_pid, **fields)
+        url = f"{row.callback}/{self.area}/{row.consumer_pid}/{path}"
+        try:
+            await self.sender.post(url, body)
+        except (TimeoutError, CallbackFailed, OSError) as exc:
+            log.warning("%s for %s not delivered: %s", type_, row.pid, exc)
+            if notify_failure:
+                await self.terminate(row, f"the consumer did not take {type_}: {exc}")
+
+    def describe(self, row: Row) -> dict[str, Any]:
+        return message(
+            self.process_type, providerPid=row.pid, consumerPid=row.consumer_pid, state=row.state
+        )
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def new_pid() -> str:
+    """Process ids are URNs: the DSP context reads `providerPid` as an IRI."""
+    return f"urn:uuid:{uuid.uuid4()}"

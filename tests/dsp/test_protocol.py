@@ -1,0 +1,227 @@
+"""A partner negotiates and transfers over DSP 2025-1 with a node on loopback, as a consumer
+connector would: its callback endpoint is a real HTTP server the node posts to."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from node.auth import mint_token
+from node.catalog import service
+from node.http.app import create_app
+from node.runtime import Node
+from node.usage.agreements import revoke
+from node.usage.enforcement import decide
+from policies.signing import verify_document
+from policies.templates import template_document
+from policies.terms import DSP_CONTEXT
+from tests.ingest.conftest import dataset_body
+from tests.services.ports import free_port
+from tests.support import make_node
+
+PARTNER = "https://kreis-nf.example/"
+OPEN, RESTRICTED = "parken-dorfplatz", "raumklima-dgh"
+
+
+@dataclass
+class Consumer:
+    """The partner's callback endpoint: every message the node sends ends up in `inbox`."""
+
+    address: str
+    inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = field(default_factory=asyncio.Queue)
+
+    async def next(self, suffix: str) -> dict[str, Any]:
+        path, body = await asyncio.wait_for(self.inbox.get(), 10)
+        assert path.endswith(suffix), (path, body)
+        return body
+
+
+@dataclass
+class Village:
+    node: Node
+    base: str
+    http: aiohttp.ClientSession
+    consumer: Consumer
+    headers: dict[str, str]
+
+    async def post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        async with self.http.post(self.base + path, json=body, headers=self.headers) as r:
+            return r.status, (await r.json() if r.content_length else {})
+
+
+@pytest.fixture
+async def village(tmp_path: Path) -> AsyncIterator[Village]:
+    consumer_port, port = free_port(), free_port()
+    consumer = Consumer(f"http://127.0.0.1:{consumer_port}/callback")
+
+    async def receive(request: web.Request) -> web.Response:
+        await consumer.inbox.put((request.path, await request.json()))
+        return web.Response(status=200)
+
+    consumer_app = web.Application()
+    consumer_app.router.add_post("/callback/{tail:.*}", receive)
+    consumer_runner = web.AppRunner(consumer_app)
+    await consumer_runner.setup()
+    await web.TCPSite(consumer_runner, "127.0.0.1", consumer_port).start()
+
+    node = make_node(
+        tmp_path / "node",
+        port=port,
+        environ={"ALLMENDE_DSP_CALLBACK_HOSTS": f"127.0.0.1:{consumer_port}"},
+    )
+    await service.create(node, dataset_body(OPEN))
+    research = template_document("research-only", assigner=node.id)
+    await service.create(
+        node, {**dataset_body(RESTRICTED), "license": "other-closed", "policy": research}
+    )
+    runner = web.AppRunner(create_app(node))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    token = mint_token(node.key, node.id, role="participant", subject=PARTNER)
+    async with aiohttp.ClientSession() as http:
+        yield Village(node, node.base_url, http, consumer, {"Authorization": f"Bearer {token}"})
+    await runner.cleanup()
+    await consumer_runner.cleanup()
+
+
+def contract_request(
+    village: Village, dataset_id: str, callback: str | None = None
+) -> dict[str, Any]:
+    return {
+        "@context": [DSP_CONTEXT],
+        "@type": "ContractRequestMessage",
+        "consumerPid": "urn:uuid:consumer-1",
+        "offer": {"@id": f"{village.base}/datasets/{dataset_id}#offer", "@type": "Offer"},
+        "callbackAddress": callback or village.consumer.address,
+    }
+
+
+def reply(type_: str, provider_pid: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "@context": [DSP_CONTEXT],
+        "@type": type_,
+        "providerPid": provider_pid,
+        "consumerPid": "urn:uuid:consumer-1",
+        **fields,
+    }
+
+
+async def test_negotiate_then_pull_the_data(village: Village) -> None:
+    status, negotiation = await village.post(
+        "/dsp/negotiations/request", contract_request(village, OPEN)
+    )
+    assert status == 201, negotiation
+    assert negotiation["state"] == "REQUESTED"
+    pid = negotiation["providerPid"]
+    agreement = (await village.consumer.next("/negotiations/urn:uuid:consumer-1/agreement"))[
+        "agreement"
+    ]
+    assert agreement["assignee"] == PARTNER and agreement["@type"] == "Agreement"
+    signed = agreement["https://w3id.org/allmende/ns#signedPolicy"]["@value"]
+    assert verify_document(
+        signed, {village.node.key.kid: village.node.key.public}
+    )  # provable later
+    status, _ = await village.post(
+        f"/dsp/negotiations/{pid}/agreement/verification",
+        reply("ContractAgreementVerificationMessage", pid),
+    )
+    assert status == 200
+    finalized = await village.consumer.next("/events")
+    assert finalized["eventType"] == "FINALIZED"
+
+    transfer_request = {
+        "@context": [DSP_CONTEXT],
+        "@type": "TransferRequestMessage",
+        "consumerPid": "urn:uuid:consumer-1",
+        "agreementId": agreement["@id"],
+        "format": "HttpData-PULL",
+        "callbackAddress": village.consumer.address,
+    }
+    status, transfer = await village.post("/dsp/transfers/request", transfer_request)
+    assert status == 201, transfer
+    start = await village.consumer.next("/transfers/urn:uuid:consumer-1/start")
+    address = start["dataAddress"]
+    properties = {p["name"]: p["value"] for p in address["endpointProperties"]}
+    assert address["endpoint"] == f"{village.base}/datasets/{OPEN}/observations"
+    token = properties["authorization"].removeprefix("Bearer ")
+    assert decide(village.node, token, OPEN, "download").permitted
+    tpid = transfer["providerPid"]
+    status, _ = await village.post(
+        f"/dsp/transfers/{tpid}/suspension", reply("TransferSuspensionMessage", tpid)
+    )
+    assert status == 200
+    refused = decide(village.node, token, OPEN, "download")  # a suspended transfer's token
+    assert not refused.permitted and refused.reason == "the transfer is suspended"
+
+
+async def test_policy_that_does_not_permit_terminates(village: Village) -> None:
+    """research-only: the partner's verified attributes say nothing of research -> no agreement."""
+    async with village.http.get(f"{village.base}/dsp/catalog/datasets/{RESTRICTED}") as found:
+        offer_id = (await found.json())["hasPolicy"][0]["@id"]
+    request = contract_request(village, RESTRICTED)
+    request["offer"]["@id"] = offer_id
+    status, negotiation = await village.post("/dsp/negotiations/request", request)
+    assert status == 201, negotiation
+    termination = await village.consumer.next("/termination")
+    assert termination["@type"] == "ContractNegotiationTerminationMessage"
+    assert "does not permit" in termination["reason"][0]
+
+
+async def test_refusals(village: Village) -> None:
+    anonymous = village.headers.pop("Authorization")
+    status, body = await village.post("/dsp/negotiations/request", contract_request(village, OPEN))
+    assert status == 401 and body["@type"] == "ContractNegotiationError"
+    village.headers["Authorization"] = anonymous
+    # a callback to anywhere else is refused before any connection is made
+    status, body = await village.post(
+        "/dsp/negotiations/request", contract_request(village, OPEN, "http://169.254.169.254/x")
+    )
+    assert status == 400 and "callbackAddress" in body["reason"][0]
+    bad = contract_request(village, OPEN)
+    del bad["consumerPid"]
+    status, body = await village.post("/dsp/negotiations/request", bad)
+    assert status == 400 and any("consumerPid" in r for r in body["reason"])
+    status, body = await village.post(
+        "/dsp/negotiations/request",
+        {**contract_request(village, OPEN), "offer": {"@id": "urn:other"}},
+    )
+    assert status == 400
+    status, body = await village.post(
+        "/dsp/negotiations/urn:uuid:nope/termination",
+        reply("ContractNegotiationTerminationMessage", "urn:uuid:nope"),
+    )
+    assert status == 404
+
+
+async def test_revoked_agreement_stops_the_transfer(village: Village) -> None:
+    status, negotiation = await village.post(
+        "/dsp/negotiations/request", contract_request(village, OPEN)
+    )
+    pid = negotiation["providerPid"]
+    agreement = (await village.consumer.next("/agreement"))["agreement"]
+    await village.post(
+        f"/dsp/negotiations/{pid}/agreement/verification",
+        reply("ContractAgreementVerificationMessage", pid),
+    )
+    await village.consumer.next("/events")
+    revoke(village.node, agreement["@id"])
+    status, body = await village.post(
+        "/dsp/transfers/request",
+        {
+            "@context": [DSP_CONTEXT],
+            "@type": "TransferRequestMessage",
+            "consumerPid": "urn:uuid:consumer-2",
+            "agreementId": agreement["@id"],
+            "format": "HttpData-PULL",
+            "callbackAddress": village.consumer.address,
+        },
+    )
+    assert status == 403 and body["@type"] == "TransferError"
+    assert "revoked" in body["reason"][0]
