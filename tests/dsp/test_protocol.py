@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from aiohttp import web
 from node.auth import mint_token
 from node.catalog import service
 from node.http.app import create_app
+from node.keys import generate_key
 from node.runtime import Node
-from node.usage.agreements import revoke
+from node.usage.agreements import grant, revoke
 from node.usage.enforcement import decide
 from policies.signing import verify_document
 from policies.templates import template_document
@@ -225,3 +227,46 @@ async def test_revoked_agreement_stops_the_transfer(village: Village) -> None:
     )
     assert status == 403 and body["@type"] == "TransferError"
     assert "revoked" in body["reason"][0]
+
+
+async def test_transfer_is_granted_exactly_under_a_valid_agreement(
+    village: Village, tmp_path: Path
+) -> None:
+    """The transfer column of the enforcement matrix: only the valid cell starts a transfer."""
+    node = village.node
+    valid = grant(node, OPEN, PARTNER)
+    expired = grant(node, OPEN, PARTNER, expires=datetime.now(UTC) - timedelta(minutes=1))
+    revoked = grant(node, OPEN, PARTNER)
+    revoke(node, revoked.id)
+    someone_elses = grant(node, OPEN, "https://someone-else.example/")
+    forged = mint_token(
+        generate_key(tmp_path / "forged.pem"), node.id, role="participant", subject=PARTNER
+    )
+    own = village.headers["Authorization"]
+    cells = {
+        "no token": (None, valid.id, 401),
+        "forged signature": (f"Bearer {forged}", valid.id, 401),
+        "another participant's agreement": (own, someone_elses.id, 400),
+        "expired agreement": (own, expired.id, 403),
+        "revoked agreement": (own, revoked.id, 403),
+        "valid": (own, valid.id, 201),
+    }
+    for cell, (authorization, agreement_id, expected) in cells.items():
+        village.headers.pop("Authorization", None)
+        if authorization:
+            village.headers["Authorization"] = authorization
+        status, body = await village.post(
+            "/dsp/transfers/request",
+            {
+                "@context": [DSP_CONTEXT],
+                "@type": "TransferRequestMessage",
+                "consumerPid": f"urn:uuid:{cell.replace(' ', '-')}",
+                "agreementId": agreement_id,
+                "format": "HttpData-PULL",
+                "callbackAddress": village.consumer.address,
+            },
+        )
+        assert status == expected, (cell, body)
+    start = await village.consumer.next("/start")  # only the valid cell was started
+    assert start["consumerPid"] == "urn:uuid:valid"
+    assert village.consumer.inbox.empty()
