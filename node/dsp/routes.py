@@ -161,24 +161,19 @@ async def negotiation_counter(request: web.Request) -> web.StreamResponse:
     )
 
 
-@answers("ContractNegotiationError")
-async def negotiation_event(request: web.Request) -> web.StreamResponse:
-    who = participant(request)
-    body = await read(request, "ContractNegotiationEventMessage")
-    service = _negotiations(request)
-    row = await service.move(same_pid(request, body), "accept", participant=who)
-    plan = service.plans.negotiation(row.dataset_id, "accepted")
-    return await respond_then(request, {}, 200, lambda: service.react(row.pid, plan))
+def _negotiation_step(step: str, type_: str, trigger: str) -> Handler:
+    """A consumer's message that moves the negotiation, then the provider's plan for it."""
 
+    @answers("ContractNegotiationError")
+    async def handle(request: web.Request) -> web.StreamResponse:
+        who = participant(request)
+        body = await read(request, type_)
+        service = _negotiations(request)
+        row = await service.move(same_pid(request, body), step, participant=who)
+        plan = service.plans.negotiation(row.dataset_id, trigger)
+        return await respond_then(request, {}, 200, lambda: service.react(row.pid, plan))
 
-@answers("ContractNegotiationError")
-async def negotiation_verification(request: web.Request) -> web.StreamResponse:
-    who = participant(request)
-    body = await read(request, "ContractAgreementVerificationMessage")
-    service = _negotiations(request)
-    row = await service.move(same_pid(request, body), "verify", participant=who)
-    plan = service.plans.negotiation(row.dataset_id, "verified")
-    return await respond_then(request, {}, 200, lambda: service.react(row.pid, plan))
+    return handle
 
 
 @answers("ContractNegotiationError")
@@ -243,8 +238,14 @@ def setup(app: web.Application) -> None:
     router.add_post(PATH + "/negotiations/request", negotiation_request)
     router.add_get(PATH + f"/negotiations/{PID}", negotiation_get)
     router.add_post(PATH + f"/negotiations/{PID}/request", negotiation_counter)
-    router.add_post(PATH + f"/negotiations/{PID}/events", negotiation_event)
-    router.add_post(PATH + f"/negotiations/{PID}/agreement/verification", negotiation_verification)
+    router.add_post(
+        PATH + f"/negotiations/{PID}/events",
+        _negotiation_step("accept", "ContractNegotiationEventMessage", "accepted"),
+    )
+    router.add_post(
+        PATH + f"/negotiations/{PID}/agreement/verification",
+        _negotiation_step("verify", "ContractAgreementVerificationMessage", "verified"),
+    )
     router.add_post(PATH + f"/negotiations/{PID}/termination", negotiation_termination)
     router.add_post(PATH + "/transfers/request", transfer_request)
     router.add_get(PATH + f"/transfers/{PID}", transfer_get)
