@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 Row = TypeVar("Row", Negotiation, Transfer)
 
 
-class Processes(Generic[Row]):
+class Processes(ABC, Generic[Row]):
     """The provider's side of one kind of process (negotiation or transfer)."""
 
     model: type[Row]
@@ -133,9 +134,9 @@ class Processes(Generic[Row]):
         if row is not None and row.state not in self.final:
             await self.do(row, action)
 
+    @abstractmethod
     async def do(self, row: Row, action: str) -> None:
         """One action of a plan other than a pause, on a process that is still open."""
-        raise NotImplementedError
 
     async def terminate(self, row: Row, reason: str) -> None:
         row = await self.move(row.pid, "terminate")
