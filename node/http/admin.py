@@ -1,10 +1,13 @@
-"""Admin routes of the foundation: reading the node's own event log."""
+"""Admin routes of the foundation (reading the node's own event log) and the helpers
+every room's admin API shares."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
+from jsonschema import Draft202012Validator
 from sqlmodel import Session
 
 from node.events import EventLog
@@ -14,6 +17,21 @@ from node.http.security import admin_only
 from node.runtime import Node
 
 MAX_PAGE = 1000
+
+
+async def json_body(request: web.Request, validator: Draft202012Validator) -> dict[str, Any]:
+    """An admin API body that fits its schema, or a 400/422 problem naming each field."""
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except ValueError:
+        raise Problem(400, "Bad Request", "the body is not JSON") from None
+    errors = [
+        {"field": "/" + "/".join(map(str, e.absolute_path)), "message": e.message}
+        for e in validator.iter_errors(body)
+    ]
+    if errors:
+        raise Problem(422, "Unprocessable Content", "the body does not fit", errors=errors)
+    return dict(body)
 
 
 def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:

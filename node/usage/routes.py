@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from sqlmodel import Session, col, select
 
 from node.catalog.access import USAGE_GUARD
-from node.http.admin import int_param
+from node.http.admin import int_param, json_body
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only, bearer
@@ -63,20 +63,6 @@ TOKEN = Draft202012Validator(
 )
 
 
-async def _body(request: web.Request, validator: Draft202012Validator) -> dict[str, Any]:
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except ValueError:
-        raise Problem(400, "Bad Request", "the body is not JSON") from None
-    errors = [
-        {"field": "/" + "/".join(map(str, e.absolute_path)), "message": e.message}
-        for e in validator.iter_errors(body)
-    ]
-    if errors:
-        raise Problem(422, "Unprocessable Content", "the body does not fit", errors=errors)
-    return dict(body)
-
-
 @describe(
     "Grant an agreement: a dataset's offer bound to one assignee, signed by this node",
     tags=["usage"],
@@ -86,7 +72,7 @@ async def _body(request: web.Request, validator: Draft202012Validator) -> dict[s
 @admin_only
 async def admin_grant(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
-    body = await _body(request, GRANT)
+    body = await json_body(request, GRANT)
     expires = datetime.fromisoformat(body["expires"]) if "expires" in body else None
     try:
         agreement = await asyncio.to_thread(
@@ -150,7 +136,7 @@ async def admin_revoke(request: web.Request) -> web.Response:
 @admin_only
 async def admin_token(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
-    body = await _body(request, TOKEN)
+    body = await json_body(request, TOKEN)
     agreement = await asyncio.to_thread(_find, node, request.match_info["id"])
     if agreement.revoked is not None:
         raise Problem(409, "Conflict", "the agreement was revoked")
