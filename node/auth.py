@@ -43,12 +43,15 @@ def mint_token(
     subject: str = "operator",
     ttl: int = DEFAULT_TTL,
     extra: Mapping[str, Any] | None = None,
+    issuer: str | None = None,
 ) -> str:
+    """A token for `audience`; the issuer is the audience itself (a node's own tokens)
+    unless a node mints one for another node (`issuer` = its own id)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
     issued = int(time.time())
     claims = {
-        "iss": audience,
+        "iss": issuer or audience,
         "sub": subject,
         "aud": audience,
         "iat": issued,

@@ -7,6 +7,7 @@ decides that before any connection is made, when the request arrives.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from node.dsp.messages import DspError
+from node.federation.trust import TrustList
 from node.runtime import Node
 
 log = logging.getLogger(__name__)
@@ -32,22 +34,22 @@ def _host_port(url: str) -> str | None:
 
 def allowed_hosts(node: Node) -> set[str]:
     hosts = {host.lower() for host in node.settings.dsp.callback_hosts}
-    for peer in node.settings.trust.peers:
+    for peer in TrustList(node).peers():
         for url in (peer.id, peer.base_url):
             if url and (found := _host_port(url)):
                 hosts.add(found)
     return hosts
 
 
-def check_callback(node: Node, url: str) -> str:
-    """The callback address without a trailing slash, if the node may post to it."""
+def check_callback(node: Node, url: str, field: str = "callbackAddress") -> str:
+    """The address without a trailing slash, if the node may post to it."""
     found = _host_port(url)
     if found is None or urlsplit(url).query or urlsplit(url).fragment:
-        raise DspError(400, "callbackAddress must be an http(s) URL without query or fragment")
+        raise DspError(400, f"{field} must be an http(s) URL without query or fragment")
     if found not in allowed_hosts(node):
         raise DspError(
             400,
-            f"callbackAddress host {found} is not one this node sends to "
+            f"{field} host {found} is not one this node sends to "
             "(a trusted peer or dsp.callback_hosts)",
         )
     return url.rstrip("/")
@@ -59,10 +61,14 @@ class Sender:
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
 
-    async def post(self, url: str, body: dict[str, Any]) -> None:
+    async def post(
+        self, url: str, body: dict[str, Any], *, token: str | None = None
+    ) -> dict[str, Any] | None:
+        """Post a message; the counterpart's JSON answer, if it sent one."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=TIMEOUT)
         session = self._session
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(ATTEMPTS),
             wait=wait_exponential(multiplier=0.2, max=2),
@@ -70,9 +76,18 @@ class Sender:
             reraise=True,
         ):
             with attempt:
-                async with session.post(url, json=body, allow_redirects=False) as response:
+                async with session.post(
+                    url, json=body, headers=headers, allow_redirects=False
+                ) as response:
                     if response.status >= 300:
                         raise CallbackFailed(f"{url} answered {response.status}")
+                    text = await response.text()
+                    try:  # not every counterpart labels its JSON
+                        answer = json.loads(text) if text.strip() else None
+                    except ValueError:
+                        return None
+                    return answer if isinstance(answer, dict) else None
+        return None
 
     async def close(self) -> None:
         if self._session is not None:

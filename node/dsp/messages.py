@@ -69,7 +69,25 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "ContractNegotiationEventMessage": _schema(
         "ContractNegotiationEventMessage",
         ["providerPid", "consumerPid", "eventType"],
-        {"providerPid": _PID, "consumerPid": _PID, "eventType": {"enum": ["ACCEPTED"]}},
+        {
+            "providerPid": _PID,
+            "consumerPid": _PID,
+            "eventType": {"enum": ["ACCEPTED", "FINALIZED"]},
+        },
+    ),
+    "ContractOfferMessage": _schema(
+        "ContractOfferMessage",
+        ["providerPid", "consumerPid", "offer"],
+        {"providerPid": _PID, "consumerPid": _PID, "offer": _OFFER},
+    ),
+    "ContractAgreementMessage": _schema(
+        "ContractAgreementMessage",
+        ["providerPid", "consumerPid", "agreement"],
+        {
+            "providerPid": _PID,
+            "consumerPid": _PID,
+            "agreement": {"type": "object", "required": ["@id"], "properties": {"@id": _PID}},
+        },
     ),
     "ContractAgreementVerificationMessage": _schema(
         "ContractAgreementVerificationMessage",
@@ -92,6 +110,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "dataAddress": {"type": "object"},
         },
     ),
+    "TransferStartMessage": _schema(
+        "TransferStartMessage",
+        ["providerPid", "consumerPid"],
+        {"providerPid": _PID, "consumerPid": _PID, "dataAddress": {"type": "object"}},
+    ),
     **{
         name: _schema(
             name,
@@ -99,7 +122,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             {"providerPid": _PID, "consumerPid": _PID, "reason": _REASONS},
         )
         for name in (
-            "TransferStartMessage",
             "TransferCompletionMessage",
             "TransferSuspensionMessage",
             "TransferTerminationMessage",

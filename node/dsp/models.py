@@ -1,7 +1,8 @@
 """Control-plane tables of the Dataspace Protocol: contract negotiations and transfers.
 
-One row per process, keyed by the node's own process id (`providerPid` when the node is
-the provider); the state column is only ever changed through `node.dsp.states`.
+One row per process, keyed by the node's own process id: its `providerPid` when the node
+is the provider, its `consumerPid` when it is the consumer (then `provider_pid` is the
+provider's). The state column is only ever changed through `node.dsp.states`.
 """
 
 from __future__ import annotations
@@ -10,33 +11,50 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+PROVIDER, CONSUMER = "provider", "consumer"
 
-class Negotiation(SQLModel, table=True):
-    __tablename__ = "dsp_negotiation"
 
+class _Process(SQLModel):
     pid: str = Field(primary_key=True, max_length=300)
+    role: str = Field(default=PROVIDER, max_length=8)
     consumer_pid: str = Field(max_length=300)
+    provider_pid: str | None = Field(default=None, max_length=300)
     participant: str = Field(index=True, max_length=300)
-    """The consumer as its verified token names it; the agreement's assignee."""
+    """The counterpart: as provider, the consumer its verified token names (the agreement's
+    assignee); as consumer, the provider's participant id."""
     callback: str = Field(max_length=2000)
-    dataset_id: str = Field(index=True, max_length=64)
-    offer_id: str = Field(max_length=300)
+    """Where the counterpart takes messages: the consumer's callback address, or the
+    provider's protocol address."""
     state: str = Field(max_length=16)
-    agreement_id: str | None = Field(default=None, max_length=300)
+    received: str | None = None
+    """As consumer: what the provider sent that the node keeps (agreement, data address)."""
     created: datetime
     updated: datetime
 
+    @property
+    def pids(self) -> dict[str, str]:
+        """providerPid and consumerPid as the messages of this process carry them."""
+        if self.role == PROVIDER:
+            return {"providerPid": self.pid, "consumerPid": self.consumer_pid}
+        return {"providerPid": self.provider_pid or "", "consumerPid": self.pid}
 
-class Transfer(SQLModel, table=True):
+    @property
+    def peer_pid(self) -> str:
+        """The counterpart's process id, which its paths name."""
+        return self.consumer_pid if self.role == PROVIDER else self.provider_pid or ""
+
+
+class Negotiation(_Process, table=True):
+    __tablename__ = "dsp_negotiation"
+
+    dataset_id: str = Field(index=True, max_length=64)
+    offer_id: str = Field(max_length=300)
+    agreement_id: str | None = Field(default=None, max_length=300)
+
+
+class Transfer(_Process, table=True):
     __tablename__ = "dsp_transfer"
 
-    pid: str = Field(primary_key=True, max_length=300)
-    consumer_pid: str = Field(max_length=300)
-    participant: str = Field(index=True, max_length=300)
-    callback: str = Field(max_length=2000)
     agreement_id: str = Field(index=True, max_length=300)
     dataset_id: str = Field(max_length=64)
     format: str = Field(max_length=100)
-    state: str = Field(max_length=16)
-    created: datetime
-    updated: datetime

@@ -44,6 +44,7 @@ class Negotiations(Processes[Negotiation]):
     table = NEGOTIATION
     final = NEGOTIATION_FINAL
     area = "negotiations"
+    plan_key = "dataset_id"
     process_type = "ContractNegotiation"
     termination_type = "ContractNegotiationTerminationMessage"
 

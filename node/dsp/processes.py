@@ -18,9 +18,10 @@ from typing import Any, Generic, TypeVar
 
 from sqlmodel import Session
 
+from node.auth import mint_token
 from node.dsp.callbacks import CallbackFailed, Sender
 from node.dsp.messages import DspError, message
-from node.dsp.models import Negotiation, Transfer
+from node.dsp.models import PROVIDER, Negotiation, Transfer
 from node.dsp.plans import PAUSE_SECONDS, Plans
 from node.dsp.states import Step, next_state
 from node.runtime import Node
@@ -39,6 +40,10 @@ class Processes(ABC, Generic[Row]):
     """The path segment of the process kind: `negotiations` or `transfers`."""
     process_type: str
     termination_type: str
+    terminate_step = "terminate"
+    role = PROVIDER
+    plan_key: str
+    """The row's field that selects its plan: dataset_id or agreement_id."""
 
     def __init__(self, node: Node, plans: Plans, sender: Sender) -> None:
         self.node = node
@@ -57,7 +62,7 @@ class Processes(ABC, Generic[Row]):
     async def get(self, participant: str, pid: str) -> Row:
         """The process, if it is this participant's; others' processes do not exist for them."""
         row = await asyncio.to_thread(self._load, pid)
-        if row is None or row.participant != participant:
+        if row is None or row.role != self.role or row.participant != participant:
             raise DspError(404, f"no process {pid!r} of yours here", code="NotFound")
         return row
 
@@ -89,26 +94,39 @@ class Processes(ABC, Generic[Row]):
                     400,
                     f"{step} is not possible in state {row.state}",
                     code="InvalidStateTransition",
-                    pids={"providerPid": row.pid, "consumerPid": row.consumer_pid},
+                    pids=row.pids,
                 )
 
-            def update() -> Row:
-                with Session(self.node.engine) as session:
-                    current = session.get(self.model, pid)
-                    assert current is not None
-                    current.state = target
-                    current.updated = datetime.now(UTC)
-                    for name, value in changes.items():
-                        setattr(current, name, value)
-                    session.add(current)
-                    session.commit()
-                    session.refresh(current)
-                    return current
-
-            moved = await asyncio.to_thread(update)
+            moved = await self._write(pid, state=target, **changes)
             if target in self.final:
                 self._locks.pop(pid, None)
             return moved
+
+    async def record(self, pid: str, **changes: Any) -> Row:
+        """Change what the process knows (not its state), in turn with its state changes."""
+        async with self._lock(pid):
+            return await self._write(pid, **changes)
+
+    async def _write(self, pid: str, **changes: Any) -> Row:
+        def update() -> Row:
+            with Session(self.node.engine) as session:
+                current = session.get(self.model, pid)
+                if current is None:
+                    raise DspError(404, f"no process {pid!r}", code="NotFound")
+                current.updated = datetime.now(UTC)
+                for name, value in changes.items():
+                    setattr(current, name, value)
+                session.add(current)
+                session.commit()
+                session.refresh(current)
+                return current
+
+        return await asyncio.to_thread(update)
+
+    def plan(self, row: Row, trigger: str) -> tuple[str, ...]:
+        """The actions the node's plan names for this process reaching `trigger`."""
+        choose = self.plans.negotiation if self.area == "negotiations" else self.plans.transfer
+        return choose(getattr(row, self.plan_key), trigger, consumer=self.role != PROVIDER)
 
     def react(self, pid: str, actions: tuple[str, ...]) -> None:
         """Run the plan's actions for a state change, one after the other, in the background."""
@@ -139,7 +157,7 @@ class Processes(ABC, Generic[Row]):
         """One action of a plan other than a pause, on a process that is still open."""
 
     async def terminate(self, row: Row, reason: str) -> None:
-        row = await self.move(row.pid, "terminate")
+        row = await self.move(row.pid, self.terminate_step)
         await self.terminated(row)
         await self.send(
             row,
@@ -156,20 +174,25 @@ class Processes(ABC, Generic[Row]):
     async def send(
         self, row: Row, path: str, type_: str, *, notify_failure: bool = True, **fields: Any
     ) -> None:
-        """Post a message to the consumer; a consumer that cannot take it ends the process."""
-        body = message(type_, providerPid=row.pid, consumerPid=row.consumer_pid, **fields)
-        url = f"{row.callback}/{self.area}/{row.consumer_pid}/{path}"
+        """Post a message to the counterpart; one that cannot take it ends the process."""
+        body = message(type_, **row.pids, **fields)
+        url = f"{row.callback}/{self.area}/{row.peer_pid}/{path}"
         try:
-            await self.sender.post(url, body)
+            await self.sender.post(url, body, token=self.token(row))
         except (TimeoutError, CallbackFailed, OSError) as exc:
             log.warning("%s for %s not delivered: %s", type_, row.pid, exc)
             if notify_failure:
                 await self.terminate(row, f"the consumer did not take {type_}: {exc}")
 
-    def describe(self, row: Row) -> dict[str, Any]:
-        return message(
-            self.process_type, providerPid=row.pid, consumerPid=row.consumer_pid, state=row.state
+    def token(self, row: Row) -> str:
+        """Who sends: the node, by a short token its JWKS verifies, for the counterpart."""
+        node = self.node
+        return mint_token(
+            node.key, row.participant, role="participant", subject=node.id, issuer=node.id, ttl=300
         )
+
+    def describe(self, row: Row) -> dict[str, Any]:
+        return message(self.process_type, **row.pids, state=row.state)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

@@ -54,6 +54,7 @@ class Transfers(Processes[Transfer]):
     table = TRANSFER
     final = TRANSFER_FINAL
     area = "transfers"
+    plan_key = "agreement_id"
     process_type = "TransferProcess"
     termination_type = "TransferTerminationMessage"
 

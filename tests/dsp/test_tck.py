@@ -5,8 +5,9 @@ scenario (its offer is the dataset's own), one agreement with the TCK's particip
 transfer scenario, and a plans file that gives each scenario's dataset or agreement the
 provider reactions the scenario script asks for (offer first, terminate, suspend ...).
 The scenarios where the provider simply follows its automatic plan (agree, finalise,
-start) get no entry. Provider scenarios (MET, CAT, CN, TP) must all pass; the consumer
-ones (CN_C, TP_C) are run and reported: the node does not negotiate as a consumer yet.
+start) get no entry. For the consumer scenarios (CN_C, TP_C) the TCK plays the provider
+and starts the node's consumer side through the admin API; the plans file scripts the
+node's consumer reactions likewise. Every scenario group must pass.
 """
 
 from __future__ import annotations
@@ -68,6 +69,45 @@ TRANSFER_PLANS: dict[str, list[str] | None] = {
 }
 
 
+CONSUMER_NEGOTIATION_PLANS: dict[str, dict[str, list[str]] | None] = {
+    # scenario -> the node's plan as consumer, for the TCK provider's dataset
+    "cn_c_01_01": None,
+    "cn_c_01_02": {"offered": ["counter"]},
+    "cn_c_01_03": {"offered": ["terminate"]},
+    "cn_c_01_04": None,
+    "cn_c_02_01": None,
+    "cn_c_02_02": {"requested": ["pause", "terminate"]},
+    "cn_c_02_03": {"agreed": ["terminate"]},
+    "cn_c_02_04": {"offered": []},
+    "cn_c_02_05": None,
+    "cn_c_02_06": None,
+    "cn_c_03_01": None,
+    "cn_c_03_02": {"offered": []},
+    "cn_c_03_03": {"offered": []},
+    "cn_c_03_04": None,
+    "cn_c_03_05": None,
+    "cn_c_03_06": {"offered": ["accept"], "agreed": []},
+}
+CONSUMER_TRANSFER_PLANS: dict[str, dict[str, list[str]] | None] = {
+    "tp_c_01_01": None,
+    "tp_c_01_02": None,
+    "tp_c_01_03": None,
+    "tp_c_01_04": None,
+    "tp_c_01_05": None,
+    "tp_c_02_01": {"started": ["terminate"]},
+    "tp_c_02_02": {"started": ["complete"]},
+    "tp_c_02_03": {"started": ["suspend", "pause", "terminate"]},
+    "tp_c_02_04": None,
+    "tp_c_02_05": {"requested": ["pause", "terminate"]},
+    "tp_c_03_01": None,
+    "tp_c_03_02": None,
+    "tp_c_03_03": None,
+    "tp_c_03_04": None,
+    "tp_c_03_05": None,
+    "tp_c_03_06": None,
+}
+
+
 def _dataset_id(scenario: str) -> str:
     return "tck-" + scenario.replace("_", "-")
 
@@ -93,6 +133,17 @@ async def seed(node: Node, plans_file: Path) -> dict[str, str]:
         settings[f"{scenario.upper()}_AGREEMENTID"] = agreement.id
         if steps is not None:
             plans["transfers"][agreement.id] = {"requested": steps}
+    plans["consumer_negotiations"] = {}
+    plans["consumer_transfers"] = {}
+    for scenario, plan in CONSUMER_NEGOTIATION_PLANS.items():
+        settings[f"{scenario.upper()}_DATASETID"] = _dataset_id(scenario)
+        if plan is not None:
+            plans["consumer_negotiations"][_dataset_id(scenario)] = plan
+    for scenario, plan in CONSUMER_TRANSFER_PLANS.items():
+        agreement_id = f"urn:tck:{scenario}"
+        settings[f"{scenario.upper()}_AGREEMENTID"] = agreement_id
+        if plan is not None:
+            plans["consumer_transfers"][agreement_id] = plan
     plans_file.write_text(json.dumps(plans, indent=2), encoding="utf-8")
     return settings
 
@@ -115,7 +166,9 @@ async def test_dsp_tck(tmp_path: Path) -> None:
     runner = web.AppRunner(create_app(node))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    token = mint_token(node.key, node.id, role="participant", subject=PARTICIPANT)
+    # The TCK sends one Authorization header everywhere: to the protocol, where an admin
+    # token negotiates as its subject, and to the admin API that starts the consumer side.
+    token = mint_token(node.key, node.id, role="admin", subject=PARTICIPANT)
     base = node.base_url
     try:
         outcomes = await dsp_tck.run(
@@ -127,9 +180,10 @@ async def test_dsp_tck(tmp_path: Path) -> None:
                 "dataspacetck.dsp.connector.http.url": f"{base}/dsp",
                 "dataspacetck.dsp.connector.http.base.url": base,
                 "dataspacetck.dsp.connector.http.headers.authorization": f"Bearer {token}",
-                # the node does not act as a consumer yet: these answer 404 at once
-                "dataspacetck.dsp.connector.negotiation.initiate.url": f"{base}/dsp-consumer/n",
-                "dataspacetck.dsp.connector.transfer.initiate.url": f"{base}/dsp-consumer/t",
+                "dataspacetck.dsp.connector.negotiation.initiate.url": (
+                    f"{base}/admin/dsp/negotiations"
+                ),
+                "dataspacetck.dsp.connector.transfer.initiate.url": f"{base}/admin/dsp/transfers",
                 "dataspacetck.dsp.default.wait": "10",
                 **scenario_settings,
             },
@@ -141,7 +195,7 @@ async def test_dsp_tck(tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "dsp-tck.txt").write_text(table + "\n", encoding="utf-8")
     print("\nDSP TCK " + dsp_tck.VERSION + "\n" + table)
-    failed = [o for o in outcomes if o.group in dsp_tck.PROVIDER_GROUPS and o.status == "failed"]
+    failed = [o for o in outcomes if o.status == "failed"]
     assert not failed, "\n".join(f"{o.group} {o.test}: {o.message}" for o in failed)
-    for group in dsp_tck.PROVIDER_GROUPS:
+    for group in dsp_tck.GROUPS.values():
         assert any(o.group == group and o.status == "passed" for o in outcomes), group

@@ -34,7 +34,6 @@ GROUPS = {
     "TransferProcessConsumer": "TP_C",
 }
 """Test class name prefix -> the TCK's scenario group (its display names say the same)."""
-PROVIDER_GROUPS = ("MET", "CAT", "CN", "TP")
 
 
 def prepare() -> Path:

@@ -1,0 +1,157 @@
+"""The node as consumer: it negotiates for another participant's dataset and transfers
+under the agreement it got, e.g. a village asking a neighbour for restricted data.
+
+The operator starts either with the admin API; the provider then answers at
+`/dsp/consumer/...`, a path of this node's own, so the two roles never share a route.
+Those answers are taken only for a process this node started (its unguessable pid in the
+path) and only from that process's provider (its providerPid in the body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from node.dsp.callbacks import CallbackFailed, check_callback
+from node.dsp.messages import PATH, DspError, message
+from node.dsp.models import CONSUMER, Negotiation, Transfer
+from node.dsp.processes import Processes, Row, new_pid
+from node.dsp.states import NEGOTIATION, NEGOTIATION_FINAL, TRANSFER, TRANSFER_FINAL
+
+CALLBACK_PATH = PATH + "/consumer"
+
+
+class ConsumerSide(Processes[Row]):
+    terminate_step = "consumer-terminate"
+    role = CONSUMER
+
+    def callback_address(self) -> str:
+        return self.node.base_url + CALLBACK_PATH
+
+    async def from_provider(self, pid: str, body: dict[str, Any]) -> Row:
+        """The process a provider's message is for, if it is that provider's."""
+        row = await self.get_own(pid)
+        if row.provider_pid is not None and body.get("providerPid") != row.provider_pid:
+            raise DspError(400, "providerPid is not this process's provider", pids=row.pids)
+        return row
+
+    async def get_own(self, pid: str) -> Row:
+        row = await asyncio.to_thread(self._load, pid)
+        if row is None or row.role != self.role:
+            raise DspError(404, f"no process {pid!r} here", code="NotFound")
+        return row
+
+    async def start(self, row: Row, path: str, body: dict[str, Any]) -> Row:
+        """Insert the process and send its first message; the provider's answer names its pid."""
+        row = await self.insert(row)
+        try:
+            answer = await self.sender.post(
+                f"{row.callback}/{self.area}/{path}", body, token=self.token(row)
+            )
+        except (TimeoutError, CallbackFailed, OSError) as exc:
+            await self.move(row.pid, self.terminate_step)
+            raise DspError(502, f"the provider did not take the request: {exc}") from exc
+        provider_pid = (answer or {}).get("providerPid")
+        if not isinstance(provider_pid, str) or not provider_pid:
+            await self.move(row.pid, self.terminate_step)
+            raise DspError(502, "the provider's answer names no providerPid")
+        return await self.record(row.pid, provider_pid=provider_pid)
+
+
+class ConsumerNegotiations(ConsumerSide[Negotiation]):
+    model = Negotiation
+    table = NEGOTIATION
+    final = NEGOTIATION_FINAL
+    area = "negotiations"
+    plan_key = "dataset_id"
+    process_type = "ContractNegotiation"
+    termination_type = "ContractNegotiationTerminationMessage"
+
+    async def initiate(
+        self, provider: str, address: str, dataset_id: str, offer: dict[str, Any]
+    ) -> Negotiation:
+        now = datetime.now(UTC)
+        pid = new_pid()
+        row = Negotiation(
+            pid=pid,
+            role=CONSUMER,
+            consumer_pid=pid,
+            participant=provider,
+            callback=check_callback(self.node, address, "connectorAddress"),
+            dataset_id=dataset_id,
+            offer_id=offer["@id"],
+            state="REQUESTED",
+            created=now,
+            updated=now,
+        )
+        request = message(
+            "ContractRequestMessage",
+            consumerPid=pid,
+            offer=offer,
+            callbackAddress=self.callback_address(),
+        )
+        return await self.start(row, "request", request)
+
+    async def do(self, row: Negotiation, action: str) -> None:
+        if action == "accept":
+            row = await self.move(row.pid, "accept")
+            await self.send(row, "events", "ContractNegotiationEventMessage", eventType="ACCEPTED")
+        elif action == "verify":
+            row = await self.move(row.pid, "verify")
+            await self.send(row, "agreement/verification", "ContractAgreementVerificationMessage")
+        elif action == "counter":
+            row = await self.move(row.pid, "request")
+            offer = json.loads(row.received or "{}") or {"@id": row.offer_id, "@type": "Offer"}
+            offer.setdefault("target", row.dataset_id)
+            await self.send(row, "request", "ContractRequestMessage", offer=offer)
+        elif action == "terminate":
+            await self.terminate(row, "terminated by the consumer's plan")
+
+
+class ConsumerTransfers(ConsumerSide[Transfer]):
+    model = Transfer
+    table = TRANSFER
+    final = TRANSFER_FINAL
+    area = "transfers"
+    plan_key = "agreement_id"
+    process_type = "TransferProcess"
+    termination_type = "TransferTerminationMessage"
+
+    async def initiate(
+        self, provider: str, address: str, agreement_id: str, format_: str
+    ) -> Transfer:
+        now = datetime.now(UTC)
+        pid = new_pid()
+        row = Transfer(
+            pid=pid,
+            role=CONSUMER,
+            consumer_pid=pid,
+            participant=provider,
+            callback=check_callback(self.node, address, "connectorAddress"),
+            agreement_id=agreement_id,
+            dataset_id="",
+            format=format_,
+            state="REQUESTED",
+            created=now,
+            updated=now,
+        )
+        request = message(
+            "TransferRequestMessage",
+            consumerPid=pid,
+            agreementId=agreement_id,
+            format=format_,
+            callbackAddress=self.callback_address(),
+        )
+        return await self.start(row, "request", request)
+
+    async def do(self, row: Transfer, action: str) -> None:
+        if action == "complete":
+            row = await self.move(row.pid, "consumer-complete")
+            await self.send(row, "completion", "TransferCompletionMessage")
+        elif action == "suspend":
+            row = await self.move(row.pid, "consumer-suspend")
+            await self.send(row, "suspension", "TransferSuspensionMessage", code="Suspended")
+        elif action == "terminate":
+            await self.terminate(row, "terminated by the consumer's plan")

@@ -1,0 +1,223 @@
+"""HTTP side of the node as consumer: the operator starts a negotiation or transfer
+through the admin API, and the provider's messages arrive at `/dsp/consumer/...`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from jsonschema import Draft202012Validator
+from sqlmodel import Session, col, select
+
+from node.dsp.consumer import CALLBACK_PATH, ConsumerNegotiations, ConsumerSide, ConsumerTransfers
+from node.dsp.http import PID, Handler, answers, read, respond_then
+from node.dsp.messages import DspError
+from node.dsp.models import Negotiation, Transfer
+from node.http.admin import json_body
+from node.http.openapi import describe
+from node.http.problems import Problem
+from node.http.security import admin_only
+from node.runtime import Node
+
+
+def _from_provider(
+    kind: str,
+    type_: str,
+    step: str,
+    trigger: str | None = None,
+    keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Handler:
+    """A provider's message to a process this node started as consumer."""
+
+    @answers("ContractNegotiationError" if kind == "negotiations" else "TransferError")
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await read(request, type_, sender="provider")
+        pid = request.match_info["pid"]
+        if body.get("consumerPid") != pid:
+            raise DspError(400, "consumerPid in the body differs from the one in the path")
+        service: ConsumerSide[Any] = request.app[f"dsp_consumer_{kind}"]
+        await service.from_provider(pid, body)
+        row = await service.move(pid, step, **(keep(body) if keep else {}))
+        plan = service.plan(row, trigger) if trigger else ()
+        return await respond_then(request, {}, 200, lambda: service.react(row.pid, plan))
+
+    return handle
+
+
+def _consumer_get(kind: str) -> Handler:
+    @answers("ContractNegotiationError" if kind == "negotiations" else "TransferError")
+    async def handle(request: web.Request) -> web.Response:
+        service: ConsumerSide[Any] = request.app[f"dsp_consumer_{kind}"]
+        row = await service.get_own(request.match_info["pid"])
+        return web.json_response(service.describe(row))
+
+    return handle
+
+
+def _offer(body: dict[str, Any]) -> dict[str, Any]:
+    offer = body["offer"]
+    return {"offer_id": offer["@id"], "received": json.dumps(offer)}
+
+
+def _agreement(body: dict[str, Any]) -> dict[str, Any]:
+    agreement = body["agreement"]
+    return {"agreement_id": agreement["@id"], "received": json.dumps(agreement)}
+
+
+def _data_address(body: dict[str, Any]) -> dict[str, Any]:
+    address = body.get("dataAddress")
+    return {"received": json.dumps(address)} if address is not None else {}
+
+
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 300}
+INITIATE_NEGOTIATION = Draft202012Validator(
+    {
+        "type": "object",
+        "required": ["providerId", "connectorAddress", "datasetId"],
+        "properties": {
+            "providerId": _TEXT,
+            "connectorAddress": {"type": "string", "maxLength": 2000},
+            "datasetId": {"type": "string", "minLength": 1, "maxLength": 64},
+            "offerId": _TEXT,
+            "offer": {"type": "object", "required": ["@id"], "properties": {"@id": _TEXT}},
+        },
+        "anyOf": [{"required": ["offerId"]}, {"required": ["offer"]}],
+    }
+)
+INITIATE_TRANSFER = Draft202012Validator(
+    {
+        "type": "object",
+        "required": ["providerId", "connectorAddress", "agreementId", "format"],
+        "properties": {
+            "providerId": _TEXT,
+            "connectorAddress": {"type": "string", "maxLength": 2000},
+            "agreementId": _TEXT,
+            "format": {"type": "string", "minLength": 1, "maxLength": 100},
+        },
+    }
+)
+
+
+def _problem(exc: DspError) -> Problem:
+    return Problem(exc.status, "Dataspace Protocol", "; ".join(exc.reasons))
+
+
+@describe(
+    "Negotiate as consumer: ask a provider for one of its dataset's offers",
+    tags=["Dataspace Protocol"],
+    admin=True,
+    responses={"201": {"description": "requested; the provider answers the node directly"}},
+)
+@admin_only
+async def initiate_negotiation(request: web.Request) -> web.Response:
+    body = await json_body(request, INITIATE_NEGOTIATION)
+    offer = body.get("offer") or {
+        "@id": body["offerId"],
+        "@type": "Offer",
+        "permission": [{"action": "use"}],
+    }
+    service: ConsumerNegotiations = request.app["dsp_consumer_negotiations"]
+    try:
+        row = await service.initiate(
+            body["providerId"],
+            body["connectorAddress"],
+            body["datasetId"],
+            {**offer, "target": body["datasetId"]},
+        )
+    except DspError as exc:
+        raise _problem(exc) from exc
+    service.react(row.pid, service.plan(row, "requested"))
+    return web.json_response(service.describe(row), status=201)
+
+
+@describe(
+    "Transfer as consumer: ask a provider to start a transfer under an agreement",
+    tags=["Dataspace Protocol"],
+    admin=True,
+    responses={"201": {"description": "requested; the start message brings the endpoint"}},
+)
+@admin_only
+async def initiate_transfer(request: web.Request) -> web.Response:
+    body = await json_body(request, INITIATE_TRANSFER)
+    service: ConsumerTransfers = request.app["dsp_consumer_transfers"]
+    try:
+        row = await service.initiate(
+            body["providerId"], body["connectorAddress"], body["agreementId"], body["format"]
+        )
+    except DspError as exc:
+        raise _problem(exc) from exc
+    service.react(row.pid, service.plan(row, "requested"))
+    return web.json_response(service.describe(row), status=201)
+
+
+@describe(
+    "Negotiations and transfers of both roles, newest first",
+    tags=["Dataspace Protocol"],
+    admin=True,
+)
+@admin_only
+async def processes(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    model = Negotiation if request.match_info["kind"] == "negotiations" else Transfer
+
+    def rows() -> list[dict[str, Any]]:
+        with Session(node.engine) as session:
+            query = select(model).order_by(col(model.updated).desc()).limit(200)
+            return [
+                {
+                    **row.model_dump(exclude={"received"}, mode="json"),
+                    "received": json.loads(row.received) if row.received else None,
+                }
+                for row in session.exec(query).all()
+            ]
+
+    return web.json_response({"items": await asyncio.to_thread(rows)})
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    consumer = CALLBACK_PATH
+    for kind in ("negotiations", "transfers"):
+        router.add_get(consumer + f"/{kind}/{PID}", _consumer_get(kind))
+    for path, handler in (
+        (
+            "negotiations/{pid}/offers",
+            _from_provider("negotiations", "ContractOfferMessage", "offer", "offered", _offer),
+        ),
+        (
+            "negotiations/{pid}/agreement",
+            _from_provider(
+                "negotiations", "ContractAgreementMessage", "agree", "agreed", _agreement
+            ),
+        ),
+        (
+            "negotiations/{pid}/events",
+            _from_provider("negotiations", "ContractNegotiationEventMessage", "finalize"),
+        ),
+        (
+            "negotiations/{pid}/termination",
+            _from_provider("negotiations", "ContractNegotiationTerminationMessage", "terminate"),
+        ),
+        (
+            "transfers/{pid}/start",
+            _from_provider("transfers", "TransferStartMessage", "start", "started", _data_address),
+        ),
+        (
+            "transfers/{pid}/completion",
+            _from_provider("transfers", "TransferCompletionMessage", "complete"),
+        ),
+        (
+            "transfers/{pid}/suspension",
+            _from_provider("transfers", "TransferSuspensionMessage", "suspend"),
+        ),
+        (
+            "transfers/{pid}/termination",
+            _from_provider("transfers", "TransferTerminationMessage", "terminate"),
+        ),
+    ):
+        router.add_post(consumer + "/" + path.replace("{pid}", PID), handler)
+    router.add_post("/admin/dsp/negotiations", initiate_negotiation)
+    router.add_post("/admin/dsp/transfers", initiate_transfer)
+    router.add_get("/admin/dsp/{kind:negotiations|transfers}", processes)
