@@ -270,3 +270,8 @@ async def test_transfer_is_granted_exactly_under_a_valid_agreement(
     start = await village.consumer.next("/start")  # only the valid cell was started
     assert start["consumerPid"] == "urn:uuid:valid"
     assert village.consumer.inbox.empty()
+    # the started transfer's token opens its own dataset and no other
+    pulled = {p["name"]: p["value"] for p in start["dataAddress"]["endpointProperties"]}
+    token = pulled["authorization"].removeprefix("Bearer ")
+    assert decide(node, token, OPEN, "download").permitted
+    assert not decide(node, token, RESTRICTED, "download").permitted
