@@ -17,8 +17,13 @@ from typing import Any
 from node.dsp.callbacks import CallbackFailed, check_callback
 from node.dsp.messages import PATH, DspError, message
 from node.dsp.models import CONSUMER, Negotiation, Transfer
-from node.dsp.processes import Processes, Row, new_pid
-from node.dsp.states import NEGOTIATION, NEGOTIATION_FINAL, TRANSFER, TRANSFER_FINAL
+from node.dsp.processes import (
+    NegotiationProcesses,
+    Processes,
+    Row,
+    TransferProcesses,
+    new_pid,
+)
 
 CALLBACK_PATH = PATH + "/consumer"
 
@@ -60,15 +65,7 @@ class ConsumerSide(Processes[Row]):
         return await self.record(row.pid, provider_pid=provider_pid)
 
 
-class ConsumerNegotiations(ConsumerSide[Negotiation]):
-    model = Negotiation
-    table = NEGOTIATION
-    final = NEGOTIATION_FINAL
-    area = "negotiations"
-    plan_key = "dataset_id"
-    process_type = "ContractNegotiation"
-    termination_type = "ContractNegotiationTerminationMessage"
-
+class ConsumerNegotiations(ConsumerSide[Negotiation], NegotiationProcesses):
     async def initiate(
         self, provider: str, address: str, dataset_id: str, offer: dict[str, Any]
     ) -> Negotiation:
@@ -110,15 +107,7 @@ class ConsumerNegotiations(ConsumerSide[Negotiation]):
             await self.terminate(row, "terminated by the consumer's plan")
 
 
-class ConsumerTransfers(ConsumerSide[Transfer]):
-    model = Transfer
-    table = TRANSFER
-    final = TRANSFER_FINAL
-    area = "transfers"
-    plan_key = "agreement_id"
-    process_type = "TransferProcess"
-    termination_type = "TransferTerminationMessage"
-
+class ConsumerTransfers(ConsumerSide[Transfer], TransferProcesses):
     async def initiate(
         self, provider: str, address: str, agreement_id: str, format_: str
     ) -> Transfer:

@@ -20,8 +20,7 @@ from node.catalog.models import PUBLISHED, CatalogDataset
 from node.dsp.callbacks import check_callback
 from node.dsp.messages import PATH, DspError
 from node.dsp.models import Negotiation
-from node.dsp.processes import Processes, new_pid
-from node.dsp.states import NEGOTIATION, NEGOTIATION_FINAL
+from node.dsp.processes import NegotiationProcesses, new_pid
 from node.usage.agreements import AgreementError, dataset_offer, grant, revoke
 from policies.jsonld import from_jsonld, to_jsonld
 from policies.terms import ALLMENDE
@@ -39,15 +38,7 @@ def embedded(document: dict[str, Any], *, signed: dict[str, Any] | None = None) 
     return body
 
 
-class Negotiations(Processes[Negotiation]):
-    model = Negotiation
-    table = NEGOTIATION
-    final = NEGOTIATION_FINAL
-    area = "negotiations"
-    plan_key = "dataset_id"
-    process_type = "ContractNegotiation"
-    termination_type = "ContractNegotiationTerminationMessage"
-
+class Negotiations(NegotiationProcesses):
     def _dataset_of(self, offer: dict[str, Any]) -> str:
         """The published dataset whose offer this is, found by the offer's @id (or target)."""
         offer_id = str(offer["@id"])

@@ -23,7 +23,14 @@ from node.dsp.callbacks import CallbackFailed, Sender
 from node.dsp.messages import DspError, message
 from node.dsp.models import PROVIDER, Negotiation, Transfer
 from node.dsp.plans import PAUSE_SECONDS, Plans
-from node.dsp.states import Step, next_state
+from node.dsp.states import (
+    NEGOTIATION,
+    NEGOTIATION_FINAL,
+    TRANSFER,
+    TRANSFER_FINAL,
+    Step,
+    next_state,
+)
 from node.runtime import Node
 
 log = logging.getLogger(__name__)
@@ -203,6 +210,26 @@ class Processes(ABC, Generic[Row]):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class NegotiationProcesses(Processes[Negotiation]):
+    model = Negotiation
+    table = NEGOTIATION
+    final = NEGOTIATION_FINAL
+    area = "negotiations"
+    plan_key = "dataset_id"
+    process_type = "ContractNegotiation"
+    termination_type = "ContractNegotiationTerminationMessage"
+
+
+class TransferProcesses(Processes[Transfer]):
+    model = Transfer
+    table = TRANSFER
+    final = TRANSFER_FINAL
+    area = "transfers"
+    plan_key = "agreement_id"
+    process_type = "TransferProcess"
+    termination_type = "TransferTerminationMessage"
 
 
 def new_pid() -> str:

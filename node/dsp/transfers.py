@@ -19,8 +19,7 @@ from node.catalog.models import load_distributions
 from node.dsp.callbacks import check_callback
 from node.dsp.messages import DspError
 from node.dsp.models import Negotiation, Transfer
-from node.dsp.processes import Processes, new_pid
-from node.dsp.states import TRANSFER, TRANSFER_FINAL
+from node.dsp.processes import TransferProcesses, new_pid
 from node.runtime import Node
 from node.usage.agreements import access_token
 from node.usage.enforcement import decide_agreement
@@ -49,15 +48,7 @@ def _unfinished_negotiation(node: Node, agreement_id: str) -> bool:
     return row is not None and row.state != "FINALIZED"
 
 
-class Transfers(Processes[Transfer]):
-    model = Transfer
-    table = TRANSFER
-    final = TRANSFER_FINAL
-    area = "transfers"
-    plan_key = "agreement_id"
-    process_type = "TransferProcess"
-    termination_type = "TransferTerminationMessage"
-
+class Transfers(TransferProcesses):
     async def request(self, participant: str, body: dict[str, Any]) -> Transfer:
         pids = {"consumerPid": body["consumerPid"]}
         try:
