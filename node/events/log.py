@@ -153,8 +153,11 @@ class EventLog:
         return record
 
     @staticmethod
-    def last_seq(session: Session) -> int:
-        return session.exec(select(func.max(EventRecord.seq))).one() or 0
+    def last_seq(session: Session, *, local_only: bool = False) -> int:
+        query = select(func.max(EventRecord.seq))
+        if local_only:
+            query = query.where(col(EventRecord.local).is_(True))
+        return session.exec(query).one() or 0
 
     @staticmethod
     def read(

@@ -63,8 +63,9 @@ def read_page(node: Node, after: int, limit: int) -> tuple[dict[str, Any], int]:
             session, after=after, limit=limit, local_only=True, max_bytes=PAGE_BYTES
         )
         shared = shareable(session, page)
+        head = EventLog.last_seq(session, local_only=True)
     last = (page[-1].seq or after) if page else after
-    return pack(shared, node=node.id, next=last), len(page)
+    return pack(shared, node=node.id, next=last, head=head), len(page)
 
 
 def _query(name: str, description: str) -> dict[str, Any]:
@@ -103,6 +104,8 @@ class FeedFollower:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._session: aiohttp.ClientSession | None = None
         self.errors: dict[str, str] = {}
+        self.heads: dict[str, int] = {}
+        """Each peer's log position as its last page said: how far there is to read."""
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
@@ -160,6 +163,8 @@ class FeedFollower:
         if not isinstance(nxt, int) or nxt < after:
             raise WireError("feed page without a valid `next`")
         received = unpack(body)
+        if isinstance(body.get("head"), int):
+            self.heads[peer.id] = body["head"]
         if nxt != after:
             await self.inbox.receive(received, position=(name, nxt))
         return nxt

@@ -9,8 +9,9 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client.core import CounterMetricFamily
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
+from node.events import EventLog
 from node.federation import catalog
 from node.federation.feed import CommitSignal, FeedFollower, events
 from node.federation.inbox import Inbox
@@ -20,6 +21,7 @@ from node.federation.trust import TrustError, TrustList, add_peer, checked_peer,
 from node.http.openapi import describe
 from node.http.problems import Problem
 from node.http.security import admin_only
+from node.models import EventRecord
 from node.runtime import Node
 
 PEER_SYNC_INTERVAL = 5.0
@@ -85,16 +87,29 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 def status(app: web.Application) -> dict[str, Any]:
     node: Node = app["node"]
     inbox: Inbox = app["federation_inbox"]
+    trusted = app["federation_trust"].peers()
     with Session(node.engine) as session:
         positions = {row.name: row.seq for row in session.exec(select(Position))}
+        last_local = EventLog.last_seq(session, local_only=True)
+        last_events = {
+            peer.id: session.exec(
+                select(func.max(EventRecord.time)).where(EventRecord.source == peer.id)
+            ).one()
+            for peer in trusted
+        }
     peers = []
     feeds: FeedFollower | None = app.get("federation_feeds")
-    for peer in app["federation_trust"].peers():
+    for peer in trusted:
         counts = {outcome: n for (source, outcome), n in inbox.totals.items() if source == peer.id}
+        position = positions.get(f"feed:{peer.id}")
+        head = feeds.heads.get(peer.id) if feeds else None
+        last_event = last_events[peer.id]
         peers.append(
             {
                 **peer.public(),
-                "feed_position": positions.get(f"feed:{peer.id}"),
+                "feed_position": position,
+                "feed_lag": head - (position or 0) if head is not None else None,
+                "last_event": last_event.isoformat() if last_event else None,
                 "events": counts,
                 "error": feeds.errors.get(peer.id) if feeds else None,
             }
@@ -110,6 +125,7 @@ def status(app: web.Application) -> dict[str, Any]:
         relay, follower = app["federation_kafka"]
         body["kafka"] = {
             "relay_position": positions.get("relay", 0),
+            "relay_lag": last_local - positions.get("relay", 0),
             "relayed": relay.sent,
             "received": follower.received,
             "relay_error": relay.error,

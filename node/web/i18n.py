@@ -125,6 +125,9 @@ TEXT: dict[str, dict[str, str]] = {
     "console.relayed": {"de": "gesendet bis Ereignis", "en": "sent up to event"},
     "console.accepted": {"de": "Angenommen", "en": "Accepted"},
     "console.refused": {"de": "Abgewiesen", "en": "Refused"},
+    "console.lastevent": {"de": "Letztes Ereignis", "en": "Last event"},
+    "console.lag": {"de": "Rückstand (Log-Positionen)", "en": "Lag (log positions)"},
+    "console.relaylag": {"de": "noch zu senden", "en": "still to send"},
     "console.nopeers": {
         "de": "Noch keine Nachbargemeinde. Vertrauen mit:",
         "en": "No neighbouring village yet. Trust one with:",

@@ -83,6 +83,11 @@ async def test_villages_pool_open_data_and_keep_the_rest(tmp_path: Path) -> None
             (a.node.id, expected)
         }
 
+        # the console's numbers: when each peer was last heard of, and how far behind B reads
+        await eventually(
+            lambda: _caught_up(session, b, a.node.id), what="B has read all of A's feed"
+        )
+
         hits = await federated(session, c, "Raumklima")
         assert {item["origin"] for item in hits["items"]} == {v.node.id for v in villages}
 
@@ -106,6 +111,13 @@ def _recorded(running, dataset: str) -> int:  # type: ignore[no-untyped-def]
             for s in EventLog.read(session, limit=100_000)
             if s.event["type"].endswith("observations.recorded") and s.event["subject"] == dataset
         )
+
+
+async def _caught_up(session: aiohttp.ClientSession, peer, source: str) -> bool:  # type: ignore[no-untyped-def]
+    async with session.get(f"{peer.url}/admin/federation", headers=peer.admin()) as r:
+        status = await r.json()
+    entry = next(p for p in status["peers"] if p["id"] == source)
+    return entry["feed_lag"] == 0 and entry["last_event"] is not None
 
 
 async def _catalog_is(session: aiohttp.ClientSession, peer, expected: set) -> bool:  # type: ignore[no-untyped-def]

@@ -97,6 +97,7 @@ async def test_kafka_federation_shares_catalog_and_open_observations(
                 60,
                 "open observations",
             )
+        await eventually(lambda: _relayed_all(session, a), 60, "A's relay caught up")
         # the restricted dataset's readings were written at A and never left it
         assert recorded_ids(a.node, a.node.id, "strassenlicht")
         for peer in (b, c):
@@ -110,6 +111,13 @@ async def test_kafka_federation_shares_catalog_and_open_observations(
                 lambda peer=peer: _gone(session, peer, (a.node.id, "raumklima")), 60, "retraction"
             )
             assert peer.observations_in(a.graph("raumklima")) == 0
+
+
+async def _relayed_all(session: aiohttp.ClientSession, village: Running) -> bool:
+    """The console's relay lag: nothing of the village's own log is left to send."""
+    async with session.get(f"{village.url}/admin/federation", headers=village.admin()) as r:
+        status = await r.json()
+    return bool(status["kafka"]["relay_lag"] == 0 and status["kafka"]["relay_position"] > 0)
 
 
 async def _listed(session: aiohttp.ClientSession, peer: Running, expected: set[Any]) -> bool:
