@@ -10,12 +10,11 @@ from typing import Any
 
 from aiohttp import web
 from jsonschema import Draft202012Validator
-from sqlmodel import Session, col, select
 
 from node.dsp.consumer import CALLBACK_PATH, ConsumerNegotiations, ConsumerSide, ConsumerTransfers
 from node.dsp.http import PID, Handler, answers, read, respond_then
 from node.dsp.messages import DspError
-from node.dsp.models import Negotiation, Transfer
+from node.dsp.models import Negotiation, Transfer, recent
 from node.http.admin import json_body
 from node.http.openapi import describe
 from node.http.problems import Problem
@@ -163,18 +162,7 @@ async def processes(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     model = Negotiation if request.match_info["kind"] == "negotiations" else Transfer
 
-    def rows() -> list[dict[str, Any]]:
-        with Session(node.engine) as session:
-            query = select(model).order_by(col(model.updated).desc()).limit(200)
-            return [
-                {
-                    **row.model_dump(exclude={"received"}, mode="json"),
-                    "received": json.loads(row.received) if row.received else None,
-                }
-                for row in session.exec(query).all()
-            ]
-
-    return web.json_response({"items": await asyncio.to_thread(rows)})
+    return web.json_response({"items": await asyncio.to_thread(recent, node.engine, model)})
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

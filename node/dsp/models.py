@@ -7,9 +7,12 @@ provider's). The state column is only ever changed through `node.dsp.states`.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Field, SQLModel
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, col, select
 
 PROVIDER, CONSUMER = "provider", "consumer"
 
@@ -58,3 +61,18 @@ class Transfer(_Process, table=True):
     agreement_id: str = Field(index=True, max_length=300)
     dataset_id: str = Field(max_length=64)
     format: str = Field(max_length=100)
+
+
+def recent(
+    engine: Engine, model: type[Negotiation] | type[Transfer], limit: int = 200
+) -> list[dict[str, Any]]:
+    """The newest processes of a kind, both roles, as the admin API and the console show them."""
+    with Session(engine) as session:
+        query = select(model).order_by(col(model.updated).desc()).limit(limit)
+        return [
+            {
+                **row.model_dump(exclude={"received"}, mode="json"),
+                "received": json.loads(row.received) if row.received else None,
+            }
+            for row in session.exec(query).all()
+        ]

@@ -14,6 +14,8 @@ from node.web import (
     agreements_console,
     console,
     dataset_page,
+    dataspace_console,
+    devices_console,
     errors,
     i18n,
     portal,
@@ -84,4 +86,6 @@ def setup(app: web.Application) -> None:
     app.on_startup.append(_known_paths)
     publishing.setup(app)
     agreements_console.setup(app)
+    devices_console.setup(app)
+    dataspace_console.setup(app)
     dataset_page.setup(app)

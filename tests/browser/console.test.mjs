@@ -74,3 +74,32 @@ test("an agreement is granted through the form, and the audit log is one click a
   assert.match(await page.locator("h1").innerText(), /Protokoll/);
   await screenshot(page, "console-audit");
 });
+
+test("a sensor is registered through the form and shows on the map", async () => {
+  await page.goto(BASE + "/admin/console/devices");
+  await page.getByLabel(/Geräte-ID/).fill("70B3D57ED00AB0F1");
+  await page.getByLabel("Bezeichnung").fill("Sportplatz Bodenfeuchte (Beispieldaten)");
+  await page.getByLabel("Datensatz").selectOption({ label: "Bodenfeuchte Sportplatz (Beispieldaten)" });
+  await page.getByLabel("Geräteprofil").selectOption("soil-moisture");
+  await page.getByLabel(/Breitengrad/).fill("54,6152");
+  await page.getByLabel(/Längengrad/).fill("8.9711");
+  await screenshot(page, "console-devices-form");
+  await page.getByRole("button", { name: "Sensor registrieren" }).click();
+  await page.waitForURL(BASE + "/admin/console/devices");
+  assert.ok(await page.getByText("Sportplatz Bodenfeuchte (Beispieldaten)").count() >= 1);
+  await screenshot(page, "console-devices");
+  // the map reads the projected store: wait until the registration has been projected
+  const onMap = async () => {
+    const sensors = await (await page.request.get(BASE + "/map/sensors.geojson")).json();
+    return sensors.features.some((f) => f.id === "70b3d57ed00ab0f1");
+  };
+  const deadline = Date.now() + 10_000;
+  while (!(await onMap())) {
+    assert.ok(Date.now() < deadline, "the new sensor never reached the map");
+    await page.waitForTimeout(100);
+  }
+  await page.getByRole("link", { name: "Datenraum" }).click();
+  await page.waitForURL(BASE + "/admin/console/dataspace");
+  assert.match(await page.locator("h1").innerText(), /Datenraum/);
+  await screenshot(page, "console-dataspace");
+});

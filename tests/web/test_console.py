@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import rdflib
+from sqlmodel import Session
 
 from node.auth import mint_token
 from node.catalog import service
+from node.dsp.models import Negotiation, Transfer
 from node.http.app import create_app
 from node.runtime import Node
 from policies.templates import template_document
 from tests.ingest.conftest import dataset_body
-from tests.support import make_node
+from tests.support import admin_headers, make_node
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 
@@ -254,3 +257,99 @@ async def test_agreements_are_granted_and_revoked_from_the_console_and_audited(
     assert "the agreement was revoked" in audit and "permitted by the agreement" not in audit
     everything = await (await client.get("/admin/console/audit")).text()
     assert "permitted by the agreement" in everything
+
+
+async def test_sensors_are_registered_and_removed_from_the_console(
+    aiohttp_client: Any, node: Node
+) -> None:
+    await service.create(node, dataset_body("raumklima"))
+    client = await signed_in_client(aiohttp_client, node)
+    page = await (await client.get("/admin/console/devices")).text()
+    form = {
+        "csrf_token": csrf_of(page),
+        "device": "70B3D57ED00AB0C1",
+        "label": "Dorfgemeinschaftshaus",
+        "dataset": "raumklima",
+        "profile": "room-climate",
+        "lat": "54,6201",
+        "lon": "8.9630",
+    }
+    bad = await client.post("/admin/console/devices", data={**form, "lat": "north"})
+    assert bad.status == 422 and "lat" in await bad.text()
+    without_csrf = await client.post(
+        "/admin/console/devices", data={k: v for k, v in form.items() if k != "csrf_token"}
+    )
+    assert without_csrf.status == 403
+    added = await client.post("/admin/console/devices", data=form, allow_redirects=False)
+    assert added.status == 303
+    devices = await (await client.get("/admin/devices", headers=admin_headers(node))).json()
+    [device] = devices["items"]
+    assert device["device"] == "70b3d57ed00ab0c1" and device["lat"] == pytest.approx(54.6201)
+    assert device["profile"] == "room-climate" and device["dataset"] == "raumklima"
+    assert "Dorfgemeinschaftshaus" in await (await client.get("/admin/console/devices")).text()
+    removed = await client.post(
+        "/admin/console/devices",
+        data={"csrf_token": form["csrf_token"], "device": device["device"], "action": "remove"},
+        allow_redirects=False,
+    )
+    assert removed.status == 303
+    devices = await (await client.get("/admin/devices", headers=admin_headers(node))).json()
+    assert devices["items"] == []
+
+
+async def test_the_dataspace_page_lists_negotiations_and_transfers_of_both_roles(
+    aiohttp_client: Any, node: Node
+) -> None:
+    now = datetime.now(UTC)
+    common = {"created": now, "updated": now, "callback": "http://127.0.0.1:9/dsp"}
+    with Session(node.engine) as session:
+        session.add(
+            Negotiation(
+                pid="urn:uuid:p1",
+                consumer_pid="urn:uuid:c1",
+                participant="https://kreis-nf.example/",
+                dataset_id="raumklima",
+                offer_id="o",
+                state="FINALIZED",
+                **common,
+            )
+        )
+        session.add(
+            Negotiation(
+                pid="urn:uuid:c2",
+                role="consumer",
+                consumer_pid="urn:uuid:c2",
+                participant="https://luetjenholm.example/",
+                dataset_id="wasserstand-au",
+                offer_id="o",
+                state="REQUESTED",
+                **common,
+            )
+        )
+        session.add(
+            Transfer(
+                pid="urn:uuid:t1",
+                consumer_pid="urn:uuid:c3",
+                participant="https://kreis-nf.example/",
+                agreement_id="urn:uuid:agreement-7",
+                dataset_id="raumklima",
+                format="HttpData-PULL",
+                state="STARTED",
+                **common,
+            )
+        )
+        session.commit()
+    client = await signed_in_client(aiohttp_client, node)
+    page = await (await client.get("/admin/console/dataspace")).text()
+    for text in (
+        "https://kreis-nf.example/",
+        "https://luetjenholm.example/",
+        "wasserstand-au",
+        "FINALIZED",
+        "REQUESTED",
+        "STARTED",
+        "urn:uuid:agreement-7",
+        "Anbieterin",
+        "Nutzerin",
+    ):
+        assert text in page, text

@@ -1,0 +1,100 @@
+"""Console page of the device registry: every sensor with the dataset it feeds, a form to
+register one from a ready-made profile, and a button to remove it.
+
+The form calls the ingest room's own `register` and `remove`, so a device registered here
+is the same signed registration as one made with `allmende device add` or the admin API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlmodel import Session, col, select
+
+from node.catalog.models import PUBLISHED, CatalogDataset
+from node.http.openapi import describe
+from node.ingest.models import Device
+from node.ingest.registry import RegistryError, register, remove
+from node.runtime import Node
+from node.web import sessions
+from node.web.console import signed_in
+from vocab.devices import list_profiles
+
+FIELDS = ("device", "dataset", "profile", "label", "lat", "lon")
+
+
+def _listing(node: Node) -> dict[str, Any]:
+    with Session(node.engine) as session:
+        devices = session.exec(select(Device).order_by(col(Device.dataset_id), col(Device.id)))
+        rows = [
+            {"row": device, "profile": json.loads(device.profile).get("name", "")}
+            for device in devices
+        ]
+        datasets = session.exec(
+            select(CatalogDataset.id, CatalogDataset.title)
+            .where(CatalogDataset.status == PUBLISHED)
+            .order_by(col(CatalogDataset.id))
+        ).all()
+    return {"devices": rows, "datasets": list(datasets), "profiles": list_profiles()}
+
+
+async def _render(request: web.Request, status: int = 200, **extra: Any) -> web.Response:
+    node: Node = request.app["node"]
+    context = {
+        "csrf": request["csrf"],
+        "form": {},
+        "error": None,
+        **await asyncio.to_thread(_listing, node),
+        **extra,
+    }
+    return aiohttp_jinja2.render_template("admin/devices.html", request, context, status=status)
+
+
+@describe("Console: the device registry, and the form to register a device", tags=["console"])
+@signed_in
+async def devices_page(request: web.Request) -> web.StreamResponse:
+    return await _render(request)
+
+
+def _registration(form: dict[str, str]) -> dict[str, Any]:
+    """The form as the registry's request body; coordinates are numbers or absent."""
+    body: dict[str, Any] = {k: form[k] for k in ("device", "dataset", "profile") if form[k]}
+    if form["label"]:
+        body["label"] = form["label"][:200]
+    for axis, low, high in (("lat", -90, 90), ("lon", -180, 180)):
+        if form[axis]:
+            try:
+                value = float(form[axis].replace(",", "."))
+            except ValueError:
+                raise RegistryError(axis, f"{axis} is a number, e.g. 54.62") from None
+            if not low <= value <= high:
+                raise RegistryError(axis, f"{axis} lies between {low} and {high}")
+            body[axis] = value
+    return body
+
+
+@describe("Console: register a device from the form, or remove one", tags=["console"])
+@signed_in
+async def devices_post(request: web.Request) -> web.StreamResponse:
+    await sessions.check_csrf(request)
+    node: Node = request.app["node"]
+    registry = request.app["ingest"]["registry"]
+    posted = await request.post()
+    if posted.get("action") == "remove":
+        await remove(node, registry, str(posted.get("device", ""))[:128])
+        raise web.HTTPSeeOther("/admin/console/devices")
+    form = {k: str(posted.get(k, "")).strip() for k in FIELDS}
+    try:
+        await register(node, registry, _registration(form))
+    except RegistryError as exc:
+        return await _render(request, 422, form=form, error=str(exc))
+    raise web.HTTPSeeOther("/admin/console/devices")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/admin/console/devices", devices_page)
+    app.router.add_post("/admin/console/devices", devices_post)
