@@ -93,11 +93,19 @@ test("a sensor is registered through the form and shows on the map", async () =>
     const sensors = await (await page.request.get(BASE + "/map/sensors.geojson")).json();
     return sensors.features.some((f) => f.id === "70b3d57ed00ab0f1");
   };
-  const deadline = Date.now() + 10_000;
-  while (!(await onMap())) {
-    assert.ok(Date.now() < deadline, "the new sensor never reached the map");
-    await page.waitForTimeout(100);
-  }
+  const mapShows = async (wanted, what) => {
+    const deadline = Date.now() + 10_000;
+    while ((await onMap()) !== wanted) {
+      assert.ok(Date.now() < deadline, what);
+      await page.waitForTimeout(100);
+    }
+  };
+  await mapShows(true, "the new sensor never reached the map");
+  // and out again, so the citizen's walk finds the registry as the village seeded it
+  await page.getByRole("button", { name: "Entfernen Sportplatz Bodenfeuchte (Beispieldaten)" }).click();
+  await page.waitForURL(BASE + "/admin/console/devices");
+  assert.equal(await page.getByText("Sportplatz Bodenfeuchte (Beispieldaten)").count(), 0);
+  await mapShows(false, "the removed sensor stayed on the map");
   await page.getByRole("link", { name: "Datenraum" }).click();
   await page.waitForURL(BASE + "/admin/console/dataspace");
   assert.match(await page.locator("h1").innerText(), /Datenraum/);

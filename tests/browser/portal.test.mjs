@@ -80,6 +80,15 @@ test("datasets are listed with their licences", async () => {
   }
   await screenshot(page, "portal-datasets");
   await assertAccessible(page, "datasets");
+  // one dataset's own page: licence, policy in plain words, and its SPARQL example
+  await page.getByRole("link", { name: EXPECTED.datasets[0] }).first().click();
+  await page.waitForURL(/\/datasets\//);
+  await screenshot(page, "portal-dataset");
+  await assertAccessible(page, "dataset");
+  await page.getByRole("link", { name: /SPARQL/ }).last().click();
+  await page.waitForURL(/\/sparql/);
+  await screenshot(page, "portal-sparql");
+  await assertAccessible(page, "sparql");
   await page.close();
 });
 
