@@ -44,6 +44,7 @@ from node.catalog import service  # noqa: E402
 from node.demo.simulator import uplink  # noqa: E402
 from node.demo.villages import VILLAGES, Sensor  # noqa: E402
 from node.events import EventLog  # noqa: E402
+from node.federation.projection import observation_subjects  # noqa: E402
 from node.federation.trust import add_peer, checked_peer  # noqa: E402
 from node.ingest.intake import prepare  # noqa: E402
 from node.ingest.registry import Registry, register  # noqa: E402
@@ -56,7 +57,6 @@ SENSORS = 50
 UPLINKS_PER_REQUEST = 100
 REQUESTS_PER_COMMIT = 10
 OBSERVATION = "http://www.w3.org/ns/sosa/Observation"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -65,9 +65,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def observation_iris(event: dict[str, Any]) -> list[str]:
-    marker = f"<{RDF_TYPE}> <{OBSERVATION}> ."
-    lines = event["data"]["content"].splitlines()
-    return [line.split(" ", 1)[0][1:-1] for line in lines if line.endswith(marker)]
+    return [subject[1:-1] for subject in observation_subjects(event["data"]["content"])]
 
 
 async def fill_log(

@@ -26,7 +26,7 @@ from node.store.base import QuadStore
 from vocab.namespaces import ALLMENDE, PROV, RDF, SOSA, XSD
 
 log = logging.getLogger(__name__)
-_OBSERVATION_TYPE = f"<{RDF.type}> <{SOSA.Observation}> ."
+_OBSERVATION_TYPE = f" <{RDF.type}> <{SOSA.Observation}> .\n"
 
 
 def event_iri(event: dict[str, Any]) -> str:
@@ -66,15 +66,24 @@ def provenance(signed: SignedEvent, graph: str) -> list[ox.Quad]:
     return quads
 
 
+def observation_subjects(content: str) -> list[str]:
+    """The subject of each `a sosa:Observation` line of N-Triples text.
+
+    Finding the type statement and stepping back to its line's start is several times
+    faster than splitting megabytes of text into lines."""
+    text = content if content.endswith("\n") else content + "\n"
+    subjects = []
+    at = text.find(_OBSERVATION_TYPE)
+    while at >= 0:
+        subjects.append(text[text.rfind("\n", 0, at) + 1 : at])
+        at = text.find(_OBSERVATION_TYPE, at + len(_OBSERVATION_TYPE))
+    return subjects
+
+
 def _derived_from(content: str, event: dict[str, Any]) -> str:
     """`prov:wasDerivedFrom` from each observation to the signed event that carried it."""
-    target = f"<{PROV.wasDerivedFrom}> <{event_iri(event)}> .\n"
-    lines = [
-        line.split(" ", 1)[0] + " " + target
-        for line in content.splitlines()
-        if line.endswith(_OBSERVATION_TYPE)
-    ]
-    return "".join(lines)
+    target = f" <{PROV.wasDerivedFrom}> <{event_iri(event)}> .\n"
+    return "".join(subject + target for subject in observation_subjects(content))
 
 
 def _catalog(store: QuadStore, run: list[SignedEvent]) -> None:

@@ -17,7 +17,9 @@ RECORDED = "de.allmende.observations.recorded"
 def _observations(store: QuadStore, events: list[dict[str, Any]]) -> None:
     """One load per graph for a run of events.
 
-    Loading is idempotent: observation IRIs are stable and there are no blank nodes.
+    Loading is idempotent: observation IRIs are stable and there are no blank nodes. The
+    text is the node's own, serialised from checked terms by `prepare`, so it is loaded as
+    validated.
     """
     contents: dict[str, list[str]] = {}
     for event in events:
@@ -25,7 +27,9 @@ def _observations(store: QuadStore, events: list[dict[str, Any]]) -> None:
         graph = data.get("graph") or data_graph(data["base"], data["dataset"])
         contents.setdefault(graph, []).append(data["content"])
     for graph, parts in contents.items():
-        store.load("\n".join(parts).encode(), ox.RdfFormat.N_TRIPLES, graph, bulk=True)
+        store.load(
+            "\n".join(parts).encode(), ox.RdfFormat.N_TRIPLES, graph, bulk=True, validated=True
+        )
 
 
 def _registered(store: QuadStore, event: dict[str, Any]) -> None:

@@ -1,41 +1,22 @@
 """The SPARQL room: the SPARQL 1.1 Protocol at /sparql and the Graph Store Protocol at
-/rdf-graphs, answered by Oxigraph in killable worker processes, scoped per request."""
+/rdf-graphs, answered by Oxigraph in killable worker processes, scoped per request.
+
+The package imports nothing on its own: a query worker is a fresh process that imports
+`node.sparql.worker`, and it should load pyoxigraph alone, not the whole node.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from node.runtime import Node
-from node.sparql import endpoint, graph_store
-from node.sparql.pool import QueryPool
-from node.sparql.ratelimit import RateLimiter
-from node.sparql.scope import public_scope
-
-
-async def _workers(app: web.Application) -> AsyncIterator[None]:
-    yield
-    await app["sparql_pool"].stop()
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 def setup(app: web.Application) -> None:
-    node: Node = app["node"]
-    limits = node.settings.sparql
-    store_path = getattr(node.store, "path", None)
-    if store_path is None:
-        raise RuntimeError("the SPARQL endpoint needs an on-disk store (store.path)")
-    app["sparql_pool"] = QueryPool(str(store_path), limits.workers)
-    app["sparql_rate"] = RateLimiter(limits.rate_per_second, limits.rate_burst)
-    app.setdefault("sparql_scope", public_scope)
-    app["sparql_scope_cache"] = {}
-    app.cleanup_ctx.append(_workers)
-    app.router.add_get("/sparql", endpoint.sparql_get)
-    app.router.add_post("/sparql", endpoint.sparql_post)
-    app.router.add_get("/rdf-graphs", graph_store.read_graph)
-    app.router.add_put("/rdf-graphs", graph_store.put_graph)
-    app.router.add_post("/rdf-graphs", graph_store.post_graph)
-    app.router.add_delete("/rdf-graphs", graph_store.delete_graph)
+    from node.sparql.routes import setup as setup_routes
+
+    setup_routes(app)
 
 
 __all__ = ["setup"]

@@ -19,11 +19,21 @@ class QuadStore(Protocol):
 
     def add_quads(self, quads: Iterable[ox.Quad]) -> None: ...
 
-    def load(self, data: bytes, fmt: ox.RdfFormat, graph: str, *, bulk: bool = False) -> None:
+    def load(
+        self,
+        data: bytes,
+        fmt: ox.RdfFormat,
+        graph: str,
+        *,
+        bulk: bool = False,
+        validated: bool = False,
+    ) -> None:
         """Add the triples of a document to a named graph.
 
         `bulk=True` allows a faster, non-atomic write for large documents: only for data
         whose load can simply be repeated after a crash (stable IRIs, no blank nodes).
+        `validated=True` skips checking each IRI again: only for text this node wrote
+        itself from terms that were checked when they were made (saves ~13 % of a load).
         """
 
     def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None: ...

@@ -43,11 +43,20 @@ class OxigraphStore:
     def add_quads(self, quads: Iterable[ox.Quad]) -> None:
         self.raw.extend(quads)
 
-    def load(self, data: bytes, fmt: ox.RdfFormat, graph: str, *, bulk: bool = False) -> None:
+    def load(
+        self,
+        data: bytes,
+        fmt: ox.RdfFormat,
+        graph: str,
+        *,
+        bulk: bool = False,
+        validated: bool = False,
+    ) -> None:
+        target = graph_term(graph)
         if bulk and len(data) >= BULK_BYTES:
-            self.raw.bulk_load(data, format=fmt, to_graph=graph_term(graph))
+            self.raw.bulk_load(data, format=fmt, to_graph=target, lenient=validated)
         else:
-            self.raw.load(data, format=fmt, to_graph=graph_term(graph))
+            self.raw.load(data, format=fmt, to_graph=target, lenient=validated)
 
     def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None:
         node = graph_term(graph)
