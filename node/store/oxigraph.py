@@ -36,11 +36,16 @@ class OxigraphStore:
         self._meta: dict[str, str | None] = {}
         """Bookkeeping read back from memory: this handle is the store's only writer, and
         finding a value on disk means listing every named graph."""
+        self._logged = False
+        """Whether data went through the write-ahead log since the last flush (a bulk load
+        writes its files directly, a checkpoint is a few bytes): only then does a reader
+        opening the store have a log to replay, and only then is a flush worth its cost."""
 
     def query(self, sparql: str, **options: Any) -> Any:
         return self.raw.query(sparql, **options)
 
     def add_quads(self, quads: Iterable[ox.Quad]) -> None:
+        self._logged = True
         self.raw.extend(quads)
 
     def load(
@@ -56,6 +61,7 @@ class OxigraphStore:
         if bulk and len(data) >= BULK_BYTES:
             self.raw.bulk_load(data, format=fmt, to_graph=target, lenient=validated)
         else:
+            self._logged = True
             self.raw.load(data, format=fmt, to_graph=target, lenient=validated)
 
     def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None:
@@ -66,10 +72,12 @@ class OxigraphStore:
         ]
         if isinstance(node, ox.DefaultGraph) or self.raw.contains_named_graph(node):
             self.raw.clear_graph(node)
+        self._logged = True
         self.raw.extend(parsed)
 
     def drop_graph(self, graph: str) -> None:
         node = graph_term(graph)
+        self._logged = True
         if isinstance(node, ox.DefaultGraph):
             self.raw.clear_graph(node)
         elif self.raw.contains_named_graph(node):
@@ -130,9 +138,14 @@ class OxigraphStore:
         return ("\n".join(lines) + "\n").encode() if lines else b""
 
     def flush(self) -> None:
-        if self.path is not None:
+        """Write what the log holds into the store's files; skipped when it holds nothing
+        worth replaying (during a long bulk catch-up, each flush would only add small files
+        for the compaction that already takes most of the time)."""
+        if self.path is not None and self._logged:
             self.raw.flush()
+            self._logged = False
 
     def close(self) -> None:
-        self.flush()
+        if self.path is not None:
+            self.raw.flush()
         del self.raw
