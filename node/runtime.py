@@ -23,7 +23,6 @@ from node.config import Settings, load_settings
 from node.events import EventLog, new_event
 from node.events.projector import Projector
 from node.keys import NodeKey, load_key, load_retired, public_jwk_with_kid
-from node.models import EventRecord
 from node.store import OxigraphStore, QuadStore
 from policies import jws
 
@@ -94,11 +93,10 @@ class Node:
         rows: Sequence[SQLModel] = (),
         *,
         before: Callable[[Session], None] | None = None,
-    ) -> list[EventRecord]:
+    ) -> None:
         """Write rows and their events in one transaction, then project. Blocking."""
-        records = self._commit_only(events, rows, before)
+        self._commit_only(events, rows, before)
         self.project()
-        return records
 
     async def publish(
         self,
@@ -106,11 +104,10 @@ class Node:
         rows: Sequence[SQLModel] = (),
         *,
         before: Callable[[Session], None] | None = None,
-    ) -> list[EventRecord]:
+    ) -> None:
         """Commit on the writer thread; returns once committed (projection follows at once)."""
-        records = await self.write(lambda: self._commit_only(events, rows, before))
+        await self.write(lambda: self._commit_only(events, rows, before))
         self.project_soon()
-        return records
 
     def project_soon(self) -> None:
         """Queue a projection run on the projector thread (call from the event loop)."""
@@ -130,12 +127,13 @@ class Node:
         events: Sequence[dict[str, Any]],
         rows: Sequence[SQLModel],
         before: Callable[[Session], None] | None,
-    ) -> list[EventRecord]:
+    ) -> None:
         with db.transaction(self.engine) as session:
             if before is not None:
                 before(session)
             session.add_all(rows)
-            return self.log.append(session, events)
+            session.flush()  # rows the events may refer to are in before the events
+            self.log.append(session, events)
 
     async def write(self, work: Callable[[], T]) -> T:
         """Run any blocking write on the writer thread, in order with event commits."""
