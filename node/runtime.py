@@ -132,7 +132,7 @@ class Node:
             if before is not None:
                 before(session)
             session.add_all(rows)
-            session.flush()  # rows the events may refer to are in before the events
+            session.flush()  # the rows first: the events' bulk INSERT may refer to them
             self.log.append(session, events)
 
     async def write(self, work: Callable[[], T]) -> T:

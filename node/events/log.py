@@ -206,8 +206,8 @@ class EventLog:
         batch_ids = {row[3] for row in rows if row[3]}
         batches = (
             {
-                batch_id: (digests, signature)
-                for batch_id, digests, signature in session.exec(
+                key: (digests, proof)
+                for key, digests, proof in session.exec(
                     select(EventBatch.id, EventBatch.digests, EventBatch.signature).where(
                         col(EventBatch.id).in_(batch_ids)
                     )
