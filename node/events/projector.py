@@ -93,12 +93,13 @@ class Projector:
         engine: Engine,
         store: QuadStore,
         *,
-        after_page: Callable[[], None] | None = None,
+        after_page: Callable[[int], None] | None = None,
         stop: Callable[[], bool] | None = None,
     ) -> int:
         """Apply every event after the store's checkpoint; return how many were applied.
 
-        `after_page` runs after each page's checkpoint (the node flushes the store there);
+        `after_page` gets each page's checkpoint once it is stored (the node flushes the
+        store there and lets waiting writers on);
         `stop` is asked before each page, so a node shutting down leaves a long catch-up
         at a page boundary and continues there on its next start.
         """
@@ -122,7 +123,7 @@ class Projector:
             store.set_meta(CHECKPOINT, str(checkpoint))
             applied += len(page)
             if after_page is not None:
-                after_page()
+                after_page(checkpoint)
         return applied
 
     def _runs(self, page: list[SignedEvent]) -> list[list[SignedEvent]]:

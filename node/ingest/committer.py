@@ -3,6 +3,10 @@
 Each request is still acknowledged only after the transaction holding its events has
 committed, but SQLite's fsync is paid once per group instead of once per request, which is
 what lets one node keep up with many small webhook calls.
+
+When readings arrive faster than the store takes them in, the next group waits for the
+store instead: the network server sees slower acknowledgements rather than a lag that grows
+for as long as the load lasts.
 """
 
 from __future__ import annotations
@@ -14,10 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from node import db
+from node.events import EventLog
 from node.ingest.latest import Row, upsert
 from node.runtime import Node
 
 MAX_GROUP = 256
+MAX_GROUP_OBSERVATIONS = 1500
+"""A group closes at this many observations, too: big batches then commit in steps the
+projector takes in a fraction of a second, so holding back (below) works in small steps."""
+MAX_LAG = 0.5
+"""Seconds an acknowledged commit may wait to become queryable before the next group holds
+back (`Node.keep_up`); MAX_WAIT caps the hold, so a stuck projector never stops ingest."""
+MAX_WAIT = 5.0
 log = logging.getLogger(__name__)
 
 
@@ -26,6 +38,10 @@ class Pending:
     events: list[dict[str, Any]]
     latest: list[Row]
     done: asyncio.Future[None] = field(repr=False)
+
+    @property
+    def observations(self) -> int:
+        return sum(int(event["data"].get("count", 1)) for event in self.events)
 
 
 class Committer:
@@ -54,10 +70,10 @@ class Committer:
     async def _run(self) -> None:
         while True:
             group = [await self.queue.get()]
-            while len(group) < MAX_GROUP and not self.queue.empty():
-                group.append(self.queue.get_nowait())
             try:
-                await self.node.write(lambda group=group: self._commit(group))  # type: ignore[misc]
+                await self.node.keep_up(MAX_LAG, MAX_WAIT)
+                self._fill(group)
+                seq = await self.node.write(lambda group=group: self._commit(group))  # type: ignore[misc]
             except Exception as exc:
                 log.exception("ingest commit failed")
                 for pending in group:
@@ -67,10 +83,24 @@ class Committer:
             for pending in group:
                 if not pending.done.done():
                     pending.done.set_result(None)
-            self.node.project_soon()
+            self.node.committed(seq)
+            self.node.project_soon(spaced=True)
 
-    def _commit(self, group: list[Pending]) -> None:
+    def _fill(self, group: list[Pending]) -> None:
+        """Add what is queued, up to MAX_GROUP requests or MAX_GROUP_OBSERVATIONS."""
+        observations = sum(pending.observations for pending in group)
+        while (
+            len(group) < MAX_GROUP
+            and observations < MAX_GROUP_OBSERVATIONS
+            and not self.queue.empty()
+        ):
+            group.append(self.queue.get_nowait())
+            observations += group[-1].observations
+
+    def _commit(self, group: list[Pending]) -> int:
+        """Commit the group; return the sequence number of its last event."""
         events = [event for pending in group for event in pending.events]
         with db.transaction(self.node.engine) as session:
             upsert(session, [row for pending in group for row in pending.latest])
             self.node.log.append(session, events)
+            return EventLog.last_seq(session)

@@ -150,7 +150,11 @@ async def test_a_broker_outage_delays_events_and_loses_none(
         await ingest
         sent = recorded_ids(a.node, a.node.id, "raumklima")
         acknowledged = a.acknowledged["raumklima"]
-        assert a.observations_in(a.graph("raumklima")) == acknowledged
+        await eventually(
+            lambda: a.observations_in(a.graph("raumklima")) == acknowledged,
+            30,
+            "every acknowledged observation queryable at A",
+        )
         for peer in (b, c):
             await eventually(
                 lambda peer=peer: peer.observations_in(a.graph("raumklima")) == acknowledged,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -225,5 +226,52 @@ def test_key_rotation_keeps_old_signatures_verifiable(tmp_path: Path) -> None:
             for signed in EventLog.read(session):
                 signed.verify(published)
         assert old_kid not in node.admin_keys()
+    finally:
+        node.close()
+
+
+def test_writers_wait_while_the_store_lags_behind_and_go_on_once_it_caught_up(
+    tmp_path: Path,
+) -> None:
+    """`keep_up` holds a writer while an acknowledged commit is not yet queryable, and
+    gives up after its limit so that a stuck projector never stops the writers."""
+    node = make_node(tmp_path)
+
+    async def commit(graph: str) -> None:
+        event = node.event(
+            "graph.replaced", {"graph": graph, "format": "text/turtle", "content": TURTLE}
+        )
+        await node.write(lambda: node._commit_only([event], (), None))
+        with Session(node.engine) as session:
+            node.committed(EventLog.last_seq(session))
+        node.project_soon()
+
+    async def scenario() -> None:
+        node._store_writes.acquire()  # the projector thread waits here: the store lags
+        try:
+            await commit(GRAPH)
+            await asyncio.sleep(0.15)  # the commit is now older than the allowed lag
+            waiting = asyncio.create_task(node.keep_up(0.05, 30))
+            done, _ = await asyncio.wait({waiting}, timeout=0.3)
+            assert not done, "a writer went on although the store lagged behind"
+        finally:
+            node._store_writes.release()
+        await asyncio.wait_for(waiting, 10)
+        assert node.store.graphs() == [GRAPH]
+        await node.keep_up(0.05, 30)  # nothing lags: returns at once
+
+        node._store_writes.acquire()
+        try:
+            await commit(GRAPH + "2")
+            await asyncio.sleep(0.15)
+            await asyncio.wait_for(node.keep_up(0.05, 0.2), 5)  # gave up after 0.2 s
+            assert node.store.graphs() == [GRAPH]
+        finally:
+            node._store_writes.release()
+        await node.projected()
+        assert node.store.graphs() == [GRAPH, GRAPH + "2"]
+
+    try:
+        asyncio.run(scenario())
     finally:
         node.close()
