@@ -60,9 +60,9 @@ class Committer:
         self.task = asyncio.create_task(self._run(), name="ingest-committer")
 
     async def stop(self) -> None:
-        """Finish what is queued, then end."""
-        while not self.queue.empty():
-            await asyncio.sleep(0.01)
+        """Finish what is queued and being written, then end."""
+        if self.task is not None and not self.task.done():
+            await self.queue.join()
         if self.task is not None:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
@@ -71,20 +71,27 @@ class Committer:
         while True:
             group = [await self.queue.get()]
             try:
-                await self.node.keep_up(MAX_LAG, MAX_WAIT)
-                self._fill(group)
-                seq = await self.node.write(lambda group=group: self._commit(group))  # type: ignore[misc]
-            except Exception as exc:
-                log.exception("ingest commit failed")
-                for pending in group:
-                    if not pending.done.done():
-                        pending.done.set_exception(exc)
-                continue
+                await self._commit_group(group)
+            finally:
+                for _ in group:
+                    self.queue.task_done()
+
+    async def _commit_group(self, group: list[Pending]) -> None:
+        try:
+            await self.node.keep_up(MAX_LAG, MAX_WAIT)
+            self._fill(group)
+            seq = await self.node.write(lambda: self._commit(group))
+        except Exception as exc:
+            log.exception("ingest commit failed")
             for pending in group:
                 if not pending.done.done():
-                    pending.done.set_result(None)
-            self.node.committed(seq)
-            self.node.project_soon(spaced=True)
+                    pending.done.set_exception(exc)
+            return
+        for pending in group:
+            if not pending.done.done():
+                pending.done.set_result(None)
+        self.node.committed(seq)
+        self.node.project_soon(spaced=True)
 
     def _fill(self, group: list[Pending]) -> None:
         """Add what is queued, up to MAX_GROUP requests or MAX_GROUP_OBSERVATIONS."""
