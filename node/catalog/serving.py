@@ -37,10 +37,10 @@ from node.catalog.rdf import (
     operator_iri,
     ox_term,
 )
-from node.events.projector import CHECKPOINT
 from node.http.problems import Problem
 from node.models import EventRecord
 from node.runtime import Node
+from node.store.base import CHECKPOINT
 from vocab import catalog as terms
 from vocab.namespaces import DCAT, DCT, FOAF, HYDRA, PREFIXES, RDF, SKOS, XSD
 

@@ -17,12 +17,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from node.events.log import EventLog, SignedEvent
-from node.store.base import QuadStore
+from node.store.base import CHECKPOINT, QuadStore
 
 Handler = Callable[[QuadStore, dict[str, Any]], None]
 BatchHandler = Callable[[QuadStore, list[dict[str, Any]]], None]
 ForeignHandler = Callable[[QuadStore, list[SignedEvent]], None]
-CHECKPOINT = "projected-seq"
 PAGE = 2000
 PAGE_BYTES = 8 * 1024 * 1024
 """A page also ends after this many bytes of events: the store loads runs of about this size

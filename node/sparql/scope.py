@@ -18,9 +18,9 @@ from sqlmodel import Session, select
 
 from node.catalog.access import is_open
 from node.catalog.models import PUBLISHED, CatalogDataset
-from node.events.projector import CHECKPOINT
 from node.ingest.graphs import data_graph
 from node.runtime import Node
+from node.store.base import CHECKPOINT
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import pyoxigraph as ox
 # restored store always knows how far it is; graphs under this prefix are never served.
 SYSTEM_PREFIX = "urn:x-allmende:"
 SYSTEM_GRAPH = SYSTEM_PREFIX + "system"
+CHECKPOINT = "projected-seq"
+"""The sequence number of the last event the store shows."""
 
 
 class QuadStore(Protocol):

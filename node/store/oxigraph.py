@@ -19,6 +19,33 @@ def graph_term(graph: str) -> ox.NamedNode | ox.DefaultGraph:
     return ox.NamedNode(graph) if graph else ox.DefaultGraph()
 
 
+def read_meta(raw: ox.Store, name: str) -> str | None:
+    """Bookkeeping straight from a store's files (any handle, read-only ones too)."""
+    prefix = f"{_META}{name}="
+    for graph in raw.named_graphs():
+        if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix):
+            return unquote(graph.value.removeprefix(prefix))
+    for quad in raw.quads_for_pattern(  # written by earlier versions
+        ox.NamedNode(_META + name), None, None, ox.NamedNode(SYSTEM_GRAPH)
+    ):
+        return str(getattr(quad.object, "value", ""))
+    return None
+
+
+def open_read_only(path: str) -> ox.Store:
+    """A read-only view of a store another process writes, as of now.
+
+    Opening can race with the writer compacting its files; a fresh attempt sees the new set.
+    """
+    for attempt in range(5):
+        try:
+            return ox.Store.read_only(path)
+        except (RuntimeError, OSError):
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 BULK_BYTES = 512 * 1024
 """From here on a bulk load (sorted files written past the transaction log) beats a
 transactional one; measured on this project's observations: 18 ms fixed cost, then
@@ -96,19 +123,8 @@ class OxigraphStore:
 
     def get_meta(self, name: str) -> str | None:
         if name not in self._meta:
-            self._meta[name] = self._read_meta(name)
+            self._meta[name] = read_meta(self.raw, name)
         return self._meta[name]
-
-    def _read_meta(self, name: str) -> str | None:
-        prefix = f"{_META}{name}="
-        for graph in self.raw.named_graphs():
-            if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix):
-                return unquote(graph.value.removeprefix(prefix))
-        for quad in self.raw.quads_for_pattern(  # written by earlier versions
-            ox.NamedNode(_META + name), None, None, ox.NamedNode(SYSTEM_GRAPH)
-        ):
-            return str(getattr(quad.object, "value", ""))
-        return None
 
     def set_meta(self, name: str, value: str) -> None:
         """Bookkeeping as the name of an empty graph: it travels with the data it
