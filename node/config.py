@@ -108,6 +108,12 @@ class SparqlSection(_Section):
     max_query_bytes: int = Field(default=64 * 1024, ge=256)
     max_result_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
     workers: int = Field(default=2, ge=1, le=64)
+    memory_quads: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="each query worker keeps an in-memory copy of a store up to this many "
+        "quads (about 450 bytes a quad per worker; answers ~10x faster); 0: always read from disk",
+    )
     rate_per_second: float = Field(default=20.0, gt=0)
     rate_burst: int = Field(default=60, ge=1)
 

@@ -43,6 +43,8 @@ single webhooks 500-582 -> 563-650 requests/s, batches 4,287-5,050 -> 4,777-5,29
 observations/s; the price is up to 50 ms more until a reading shows. Only ingest asks for
 spacing: a peer's catch-up is bound by the projector itself, and idling it between runs
 cost up to half the pooled throughput (bench/federation)."""
+LOAD_WINDOW = 1.0
+"""Seconds over which `projector_load` measures how busy the projector is."""
 
 
 class Node:
@@ -72,6 +74,9 @@ class Node:
         """(last sequence number, time) of acknowledged commits the store does not show yet."""
         self._projected_seq = 0
         self._progress = asyncio.Event()
+        self._runs: collections.deque[tuple[float, float]] = collections.deque()
+        """(start, end) of the projector's recent runs, for `projector_load`."""
+        self._running_since: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._closing_at: float | None = None
@@ -202,9 +207,28 @@ class Node:
 
     def project(self) -> int:
         with self._store_writes:
-            return self.projector.catch_up(
-                self.engine, self.store, after_page=self._page_projected, stop=self._out_of_time
-            )
+            started = self._running_since = time.monotonic()
+            try:
+                return self.projector.catch_up(
+                    self.engine, self.store, after_page=self._page_projected, stop=self._out_of_time
+                )
+            finally:
+                self._running_since = None
+                self._runs.append((started, time.monotonic()))
+                while self._runs and self._runs[0][1] < started - LOAD_WINDOW:
+                    self._runs.popleft()
+
+    def projector_load(self) -> float:
+        """The share of the last LOAD_WINDOW seconds the projector spent working: high
+        while it works through a backlog (a peer's catch-up, a burst of ingest), when
+        anything else that repeats its work (the SPARQL workers' copies) should wait."""
+        now = time.monotonic()
+        since = now - LOAD_WINDOW
+        busy = sum(end - max(start, since) for start, end in list(self._runs) if end > since)
+        running = self._running_since
+        if running is not None:
+            busy += now - max(running, since)
+        return min(1.0, busy / LOAD_WINDOW)
 
     def _out_of_time(self) -> bool:
         """A closing node finishes projecting, but not for longer than CLOSE_PROJECTING:

@@ -8,16 +8,20 @@ its place; the event loop never blocks on a query, so the node keeps answering.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import multiprocessing
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from prometheus_client.core import CounterMetricFamily
+
 from node.sparql import worker
+from node.sparql.replica import ReplicaSpec
 from node.sparql.worker import Job
 
 log = logging.getLogger(__name__)
@@ -41,12 +45,15 @@ class _Worker:
 
 
 class QueryPool:
-    def __init__(self, store_path: str, size: int) -> None:
+    def __init__(self, store_path: str, size: int, replica: ReplicaSpec | None = None) -> None:
         self.store_path = store_path
         self.size = size
+        self.replica = replica
         self.idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self.workers: list[_Worker] = []
         self.starting = 0
+        self.answered: collections.Counter[str] = collections.Counter()
+        """Finished queries by the store that answered them: "memory" or "disk"."""
 
     async def _acquire(self, timeout: float) -> _Worker:
         """An idle worker; workers start on first need, so a node that is never
@@ -72,7 +79,10 @@ class QueryPool:
     def _spawn(self) -> _Worker:
         parent, child = _CONTEXT.Pipe()
         process = _CONTEXT.Process(
-            target=worker.serve, args=(child, self.store_path), daemon=True, name="sparql-worker"
+            target=worker.serve,
+            args=(child, self.store_path, self.replica),
+            daemon=True,
+            name="sparql-worker",
         )
         process.start()
         child.close()
@@ -107,7 +117,8 @@ class QueryPool:
         if kind == "error":
             raise QueryFailed(*value)
         if kind == "whole":
-            result_kind, body = value
+            result_kind, body, source = value
+            self.answered[source] += 1
             return str(result_kind), _once(body)
         return str(value), self._chunks(item, deadline)
 
@@ -120,6 +131,7 @@ class QueryPool:
                     yield value
                 elif kind == "done":
                     finished = True
+                    self.answered[value] += 1
                     return
                 else:
                     finished = True
@@ -166,3 +178,19 @@ async def _readable(conn: Connection, timeout: float) -> bool:
         return False
     finally:
         loop.remove_reader(descriptor)
+
+
+class PoolMetrics:
+    """Prometheus: finished queries by the store that answered them, so an operator sees
+    whether the in-memory copy is in use."""
+
+    def __init__(self, pool: QueryPool) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "allmende_sparql_queries", "Answered SPARQL queries by store", labels=["store"]
+        )
+        for source in ("memory", "disk"):
+            family.add_metric([source], self.pool.answered[source])
+        yield family

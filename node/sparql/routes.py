@@ -9,8 +9,9 @@ from aiohttp import web
 
 from node.runtime import Node
 from node.sparql import endpoint, graph_store
-from node.sparql.pool import QueryPool
+from node.sparql.pool import PoolMetrics, QueryPool
 from node.sparql.ratelimit import RateLimiter
+from node.sparql.replica import ReplicaSpec
 from node.sparql.scope import public_scope
 
 
@@ -25,7 +26,9 @@ def setup(app: web.Application) -> None:
     store_path = getattr(node.store, "path", None)
     if store_path is None:
         raise RuntimeError("the SPARQL endpoint needs an on-disk store (store.path)")
-    app["sparql_pool"] = QueryPool(str(store_path), limits.workers)
+    replica = ReplicaSpec(node.settings.database_url, node.id, limits.memory_quads)
+    app["sparql_pool"] = pool = QueryPool(str(store_path), limits.workers, replica)
+    app["metrics"].registry.register(PoolMetrics(pool))
     app["sparql_rate"] = RateLimiter(limits.rate_per_second, limits.rate_burst)
     app.setdefault("sparql_scope", public_scope)
     app["sparql_scope_cache"] = {}

@@ -3,8 +3,8 @@
 A running Oxigraph query cannot be interrupted from Python, so the only way to make a
 time limit real is to run the query where it can be killed. Each worker answers one job
 at a time and streams the serialised result back in chunks; the endpoint kills it when
-the deadline passes and starts a fresh one. Only pyoxigraph is imported here, so a
-worker starts fast.
+the deadline passes and starts a fresh one. Only pyoxigraph is imported up front, so a
+worker starts fast; its in-memory copy of the store (`replica`) loads behind it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from node.sparql.replica import Replica, ReplicaSpec
+from node.store.oxigraph import open_read_only
+
 CHUNK = 64 * 1024
+CATCH_UP_SECONDS = 0.25
+"""How long a query may wait for the in-memory copy to apply the newest events; longer
+behind, it is answered from disk while the copy catches up on later queries."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,9 @@ class Job:
     generation: int
     max_bytes: int
     base_iri: str | None = None
+    store_busy: bool = False
+    """The node's projector is working through a backlog: the in-memory copy does not
+    catch up meanwhile (it would repeat that work on the same two cores)."""
 
 
 class TooLarge(Exception):
@@ -66,15 +75,16 @@ class _Sender:
             self.conn.send(("chunk", bytes(self.buffer)))
             self.buffer.clear()
 
-    def finish(self) -> None:
+    def finish(self, source: str) -> None:
         """A result that fits in one chunk goes as one message: most answers are small,
-        and every message is a wake-up of the node's event loop."""
+        and every message is a wake-up of the node's event loop. `source` says which
+        store answered ("memory" or "disk")."""
         if self.started:
             self.flush()
-            self.conn.send(("done", None))
+            self.conn.send(("done", source))
         else:
             self.started = True
-            self.conn.send(("whole", (self.kind, bytes(self.buffer))))
+            self.conn.send(("whole", (self.kind, bytes(self.buffer), source)))
         self.buffer.clear()
 
 
@@ -100,27 +110,13 @@ def _run(store: ox.Store, job: Job, sender: _Sender) -> None:
     else:
         sender.start("graph")
         result.serialize(sender, ox.RdfFormat.from_media_type(job.result_format))  # type: ignore[arg-type]
-    sender.finish()
 
 
-def _open(store_path: str | None) -> ox.Store:
-    """A read-only view of the node's store, as of now.
-
-    Opening can race with the node compacting its files; a fresh attempt sees the new set.
-    """
-    for attempt in range(5):
-        try:
-            return ox.Store.read_only(store_path) if store_path else ox.Store()
-        except (RuntimeError, OSError):
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
-
-
-def serve(conn: Connection, store_path: str | None) -> None:
+def serve(conn: Connection, store_path: str | None, spec: ReplicaSpec | None = None) -> None:
     """The worker's loop: one job in, a stream of chunks and one final message out."""
     store: ox.Store | None = None
     generation = -1
+    replica = Replica.start(store_path, spec) if store_path and spec and spec.max_quads else None
     while True:
         try:
             job: Job = conn.recv()
@@ -129,10 +125,16 @@ def serve(conn: Connection, store_path: str | None) -> None:
         sender = _Sender(conn, job.max_bytes)
         for attempt in range(2):
             try:
-                if store is None or job.generation != generation or attempt:
-                    store = _open(store_path)
-                    generation = job.generation
-                _run(store, job, sender)
+                source = "memory"
+                budget = None if job.store_busy else CATCH_UP_SECONDS
+                answering = replica.current(job.generation, budget) if replica else None
+                if answering is None:
+                    if store is None or job.generation != generation or attempt:
+                        store = open_read_only(store_path) if store_path else ox.Store()
+                        generation = job.generation
+                    source, answering = "disk", store
+                _run(answering, job, sender)
+                sender.finish(source)
             except TooLarge:
                 conn.send(("error", (413, f"the result is larger than {job.max_bytes} bytes")))
             except SyntaxError as exc:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -14,7 +15,7 @@ from rdflib.compare import isomorphic
 from sqlmodel import Session
 
 from node.events import EventLog
-from node.runtime import Node
+from node.runtime import LOAD_WINDOW, Node
 from policies import jws
 from tests.support import make_node
 
@@ -273,5 +274,20 @@ def test_writers_wait_while_the_store_lags_behind_and_go_on_once_it_caught_up(
 
     try:
         asyncio.run(scenario())
+    finally:
+        node.close()
+
+
+def test_projector_load_is_the_share_of_the_last_second_spent_projecting(tmp_path: Path) -> None:
+    opened = time.monotonic()
+    node = make_node(tmp_path / "node")
+    try:
+        lines = "\n".join(
+            f'<https://luetjenholm.example/observations/{n}> <http://www.w3.org/ns/sosa/hasSimpleResult> "{n}" .'
+            for n in range(20_000)
+        )
+        node.commit([node.event("graph.replaced", {"graph": GRAPH, "content": lines})])
+        load = node.projector_load()
+        assert 0 < load <= min(1.0, (time.monotonic() - opened) / LOAD_WINDOW)
     finally:
         node.close()
