@@ -180,10 +180,12 @@ class EventLog:
         *,
         local_only: bool = False,
         max_bytes: int | None = None,
+        until: int | None = None,
     ) -> list[SignedEvent]:
-        """Up to `limit` events after `after`; with `max_bytes`, the page ends with the
-        event that reaches that many bytes of JSON (at least one event). Rows are fetched
-        as they are read, so the rest of a long page is neither loaded nor parsed."""
+        """Up to `limit` events after `after` (and up to `until`); with `max_bytes`, the
+        page ends with the event that reaches that many bytes of JSON (at least one event).
+        Rows are fetched as they are read, so the rest of a long page is neither loaded nor
+        parsed."""
         query = sa_select(
             col(EventRecord.seq),
             col(EventRecord.envelope),
@@ -193,6 +195,8 @@ class EventLog:
         ).where(col(EventRecord.seq) > after)
         if local_only:
             query = query.where(col(EventRecord.local).is_(True))
+        if until is not None:
+            query = query.where(col(EventRecord.seq) <= until)
         query = query.order_by(col(EventRecord.seq)).limit(limit)
         rows: list[_LogRow] = []
         size = 0

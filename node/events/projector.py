@@ -94,8 +94,10 @@ class Projector:
         *,
         after_page: Callable[[int], None] | None = None,
         stop: Callable[[], bool] | None = None,
+        until: int | None = None,
     ) -> int:
-        """Apply every event after the store's checkpoint; return how many were applied.
+        """Apply every event after the store's checkpoint (up to `until`); return how many
+        were applied.
 
         `after_page` gets each page's checkpoint once it is stored (the node flushes the
         store there and lets waiting writers on);
@@ -106,7 +108,9 @@ class Projector:
         checkpoint = int(store.get_meta(CHECKPOINT) or 0)
         while stop is None or not stop():
             with Session(engine) as session:
-                page = EventLog.read(session, after=checkpoint, limit=PAGE, max_bytes=PAGE_BYTES)
+                page = EventLog.read(
+                    session, after=checkpoint, limit=PAGE, max_bytes=PAGE_BYTES, until=until
+                )
             if not page:
                 break
             for run in self._runs(page):

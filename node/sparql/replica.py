@@ -89,9 +89,10 @@ class Replica:
         self.state = "ready"
 
     def current(self, generation: int, budget: float | None) -> ox.Store | None:
-        """The copy, once it shows at least `generation` (the node's projected sequence
-        number when the query came); catching up takes at most `budget` seconds (None:
-        no catching up now)."""
+        """The copy, once it shows `generation` (the node's projected sequence number
+        when the query came); catching up takes at most `budget` seconds (None: no
+        catching up now). It does not catch up beyond it: which graphs a caller may see
+        was decided for that generation."""
         if self.store is None:
             return None
         if self.seq < generation and budget is not None:
@@ -106,7 +107,8 @@ class Replica:
                 self._engine,
                 self.store,
                 after_page=self._reached,
-                stop=lambda: self.seq >= target or time.monotonic() > give_up,
+                stop=lambda: time.monotonic() > give_up,
+                until=target,
             )
         except Exception:
             log.exception("the in-memory copy could not follow the log; queries read from disk")
