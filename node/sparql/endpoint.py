@@ -35,11 +35,12 @@ QUERY = "application/sparql-query"
 UPDATE = "application/sparql-update"
 HTML_ROWS = 500
 HTML_BYTES = 4 * 1024 * 1024
-BUSY_PROJECTOR = 0.5
+BUSY_PROJECTOR = 0.2
 """Above this share of time spent projecting, the workers' in-memory copies do not catch
 up. Measured on bench/federation (a peer's 120,000 observations arriving at once, their
-arrival polled with SPARQL): copies that always catch up, 3,909 and 4,302 observations/s
-pooled; with this rule 5,773 and 6,036."""
+arrival polled with SPARQL), observations/s pooled: copies that always catch up 3,909 and
+4,302; at 0.5, 4,654-6,036 over seven runs; at 0.2, 5,754 and 6,329; without copies
+(sparql.memory_quads = 0) 5,611 and 6,041."""
 
 
 @dataclass(frozen=True)
