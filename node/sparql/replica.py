@@ -4,8 +4,9 @@ Oxigraph answers joins over many observations about ten times faster from memory
 from its on-disk files (bench/sparql, 526k quads: latest value per sensor 3.9 s on disk,
 0.38 s in memory). A worker therefore copies the store into memory once, from a snapshot
 of its files, and from then on applies the events logged after that snapshot with the
-node's own projector: the same handlers in the same order, so the copy shows what the
-store shows, or newer. Until the copy is ready, and whenever it cannot catch up in time,
+node's own projector: the same handlers in the same order, up to the point the node had
+projected when the query came, so the copy shows what the store shows. Until the copy is
+ready, and whenever it cannot catch up in time,
 queries are answered from disk as before; nothing depends on the copy but speed.
 
 The copy costs memory in every worker (about 450 bytes a quad), so it is kept only for
