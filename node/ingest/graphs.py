@@ -23,9 +23,12 @@ def sensor_graph(base: str, dataset_id: str, device_id: str) -> str:
 def to_ntriples(quads: list[ox.Quad]) -> str:
     """N-Triples of the quads' triples: the RDF an event carries, whatever graph it lands in.
 
-    Quads of the default graph (what the connectors make when no graph is given) are
-    serialised as N-Quads, which for them is the same text: no copy into triples, which
-    took 60 µs of a 23-quad uplink's request, against 4 µs for the serialisation."""
-    if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
-        quads = [ox.Quad(q.subject, q.predicate, q.object) for q in quads]
-    return (ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"").decode()
+    The connectors make quads of the default graph, which serialise as N-Triples as they
+    are; only when the serialiser finds a named graph are the quads copied into triples (a
+    copy took 60 µs of a 23-quad uplink's request, the serialisation 4 µs; even looking
+    at each quad's graph first cost 8 % of mapping a batch of 100 uplinks)."""
+    try:
+        return (ox.serialize(quads, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
+    except ValueError:  # a quad in a named graph
+        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+        return (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
