@@ -236,6 +236,13 @@ def replay_into_fresh_store(
         node.close()
 
 
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -314,15 +321,10 @@ async def main() -> None:
             boundaries.append(await log_seq(node_url))
             rows.append((name, BASE, base))
             rows.append((name, "Allmende node", ours))
-        for process in (server, baseline):
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+        stop(server, baseline)  # the replay below opens the node's files itself
         alone = replay_into_fresh_store(work, boundaries, [r for _, who, r in rows if who != BASE])
     finally:
-        for process in (server, baseline):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+        stop(server, baseline)
         shutil.rmtree(work, ignore_errors=True)
 
     print(
@@ -349,7 +351,7 @@ async def main() -> None:
         print(
             f"{name:44} {observations / seconds:9.0f} obs/s, {per_cpu_second:7.0f} obs per CPU-second;"
             f" {target:,} obs/s would take {target / per_cpu_second * 100:4.0f} % CPU (of"
-            f" {os.cpu_count() * 100} %) for the store alone"
+            f" {(os.cpu_count() or 1) * 100} %) for the store alone"
         )
     print(
         "\ntargets: >= 5,000 observations/s batched; >= 1,500 requests/s single; visible p99 < 1,000 ms"
