@@ -107,6 +107,8 @@ _EUI64 = re.compile(r"[0-9A-Fa-f]{16}\Z")
 # xsd:decimal and xsd:integer lexical forms (no exponent: "1e999999" must not expand)
 _DECIMAL = re.compile(r"[+-]?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})\Z", re.ASCII)
 _INTEGER = re.compile(r"[+-]?\d{1,19}\Z", re.ASCII)
+_REPORTED_ONCE = frozenset({"unknown-device", "unmapped-field"})
+"""Rejection codes `map_observations` gives once per device or field, not per reading."""
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
@@ -126,6 +128,15 @@ class MappedBatch:
     @property
     def count(self) -> int:
         return sum(len(found) for found in self.observations.values())
+
+    def extend(self, other: MappedBatch) -> None:
+        """Add a batch mapped from later observations of other uplinks; an unknown device
+        or a field outside a mapping is still reported once."""
+        for dataset, quads in other.quads.items():
+            self.quads.setdefault(dataset, []).extend(quads)
+            self.observations.setdefault(dataset, []).extend(other.observations[dataset])
+        known = {(r.code, r.reason) for r in self.rejections if r.code in _REPORTED_ONCE}
+        self.rejections.extend(r for r in other.rejections if (r.code, r.reason) not in known)
 
 
 def dataset_graph(base: str, dataset_id: str) -> str:

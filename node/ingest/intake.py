@@ -7,12 +7,13 @@ reported back and nothing of the request is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from connectors.model import ConnectorResult, Observation, Rejection
-from connectors.sosa import map_observations
+from connectors.sosa import MappedBatch, map_observations
 from node.http.problems import Problem
 from node.ingest.committer import Committer
 from node.ingest.graphs import data_graph, to_ntriples
@@ -22,6 +23,11 @@ from node.ingest.registry import Registry
 from node.runtime import Node
 
 MAX_LISTED = 50
+STEP = 100
+"""Observations mapped between two chances for other requests to run (a batch of 100
+uplinks takes ~25 ms to map)."""
+Prepared = tuple[list[dict[str, Any]], list[Observation], list[Rejection]]
+"""Events to commit, the observations they hold, and what was reported instead."""
 
 
 @dataclass(frozen=True)
@@ -54,14 +60,53 @@ def refuse(rejections: Iterable[Rejection], status: int = 422) -> Problem:
     )
 
 
-def prepare(
-    node: Node, registry: Registry, result: ConnectorResult, source: str
-) -> tuple[list[dict[str, Any]], list[Observation], list[Rejection]]:
+def prepare(node: Node, registry: Registry, result: ConnectorResult, source: str) -> Prepared:
     """Events for what maps, and the rest reported, never guessed (an unknown device, a
     field outside the mapping, a missing decoder result, a value of the wrong type)."""
-    batch = map_observations(
-        result.observations, registry.mappings(), node.base_url, graph_for=lambda _dataset: None
+    return _events(node, result, _map(node, registry, result.observations), source)
+
+
+async def prepare_in_steps(
+    node: Node, registry: Registry, result: ConnectorResult, source: str
+) -> Prepared:
+    """`prepare`, STEP observations at a time, letting other requests run in between.
+
+    Callers take turns (one payload at a time: the ingest room's `turn`), so a reader's
+    request waits for one step instead of every batch in flight. bench/ingest, batches, two
+    paired 15 s runs: the event loop stood still for over 120 ms 29-30 times before, 1-5
+    times after; the time-series query's round trip p50 173-194 -> 116-152 ms; 3,636-4,133
+    -> 3,684-3,845 observations/s.
+    """
+    batch = MappedBatch()
+    for step, part in enumerate(_uplink_slices(result.observations, STEP)):
+        if step:
+            await asyncio.sleep(0)
+        batch.extend(_map(node, registry, part))
+    return _events(node, result, batch, source)
+
+
+def _map(node: Node, registry: Registry, observations: Sequence[Observation]) -> MappedBatch:
+    return map_observations(
+        observations, registry.mappings(), node.base_url, graph_for=lambda _dataset: None
     )
+
+
+def _uplink_slices(
+    observations: Sequence[Observation], size: int
+) -> Iterator[Sequence[Observation]]:
+    """Slices of at least `size` (but the last) that keep each uplink's readings (same
+    device and time) together: an uplink is described along with its first reading."""
+    start = 0
+    for end in range(size, len(observations)):
+        before, after = observations[end - 1], observations[end]
+        same_uplink = (before.device_id, before.result_time) == (after.device_id, after.result_time)
+        if end - start >= size and not same_uplink:
+            yield observations[start:end]
+            start = end
+    yield observations[start:]
+
+
+def _events(node: Node, result: ConnectorResult, batch: MappedBatch, source: str) -> Prepared:
     reported = [*result.rejections, *batch.rejections]
     events = []
     accepted: list[Observation] = []
@@ -90,11 +135,9 @@ def latest_rows(registry: Registry, observations: list[Observation]) -> list[Row
     return newest_rows(observations, {device: m.dataset_id for device, m in mappings.items()})
 
 
-async def ingest(
-    node: Node, registry: Registry, committer: Committer, result: ConnectorResult, source: str
-) -> Accepted:
+async def ingest(registry: Registry, committer: Committer, prepared: Prepared) -> Accepted:
     """Commit what maps; a payload of which nothing maps is refused as a whole (422)."""
-    events, accepted, reported = prepare(node, registry, result, source)
+    events, accepted, reported = prepared
     if not events:
         raise refuse(reported or [Rejection("", "the payload holds no observations", "empty")])
     await committer.submit(events, latest_rows(registry, accepted))

@@ -24,7 +24,7 @@ from node.ingest import registry as devices
 from node.ingest import sources, timeseries
 from node.ingest.access import authorize_observations
 from node.ingest.committer import Committer
-from node.ingest.intake import ingest, latest_rows, prepare, refuse
+from node.ingest.intake import ingest, latest_rows, prepare, prepare_in_steps, refuse
 from node.ingest.latest import upsert
 from node.ingest.models import Device, IngestProblem, LatestValue
 from node.runtime import Node
@@ -97,15 +97,17 @@ def webhook(source: str, parse: Any) -> Any:
         try:
             sources.check(request, source, room["secrets"])
             payload = await read_json(request)
-            try:
-                result: ConnectorResult = parse(request, payload)
-            except PayloadRejected as exc:
-                raise refuse(exc.rejections) from None
-            if result.ignored:
-                return web.json_response({"ignored": result.reason}, status=200)
-            accepted = await ingest(
-                request.app["node"], room["registry"], room["committer"], result, source
-            )
+            async with room["turn"]:  # one payload parsed and mapped at a time
+                try:
+                    result: ConnectorResult = parse(request, payload)
+                except PayloadRejected as exc:
+                    raise refuse(exc.rejections) from None
+                if result.ignored:
+                    return web.json_response({"ignored": result.reason}, status=200)
+                prepared = await prepare_in_steps(
+                    request.app["node"], room["registry"], result, source
+                )
+            accepted = await ingest(room["registry"], room["committer"], prepared)
         except Problem as problem:
             await record_problem(request, source, problem, _excerpt(payload))
             raise
@@ -421,6 +423,7 @@ def setup(app: web.Application) -> None:
         "registry": devices.Registry(node),
         "committer": Committer(node),
         "secrets": {},
+        "turn": asyncio.Lock(),
     }
     app.cleanup_ctx.append(lifecycle)
     router = app.router
