@@ -98,9 +98,10 @@ def _uplink_slices(
     device and time) together: an uplink is described along with its first reading."""
     start = 0
     for end in range(size, len(observations)):
+        if end - start < size:
+            continue
         before, after = observations[end - 1], observations[end]
-        same_uplink = (before.device_id, before.result_time) == (after.device_id, after.result_time)
-        if end - start >= size and not same_uplink:
+        if (before.device_id, before.result_time) != (after.device_id, after.result_time):
             yield observations[start:end]
             start = end
     yield observations[start:]
