@@ -94,8 +94,10 @@ def webhook(source: str, parse: Any) -> Any:
     async def handle(request: web.Request) -> web.Response:
         room = request.app["ingest"]
         payload: Any = None
+        # Outside the recording block: an unauthenticated caller must not fill the
+        # operator's problem log (and evict the real entries from its bounded history).
+        sources.check(request, source, room["secrets"])
         try:
-            sources.check(request, source, room["secrets"])
             payload = await read_json(request)
             async with room["turn"]:  # one payload parsed and mapped at a time
                 try:
@@ -188,8 +190,8 @@ async def csv_upload(request: web.Request) -> web.Response:
     room = request.app["ingest"]
     dataset_id = request.match_info["dataset"]
     with tempfile.TemporaryFile() as spooled:
+        sources.check(request, "csv", room["secrets"])  # only authenticated calls are recorded
         try:
-            sources.check(request, "csv", room["secrets"])
             mapping = await _spool(request, spooled)
         except Problem as problem:
             await record_problem(request, "csv", problem, b"")
