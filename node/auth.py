@@ -1,7 +1,8 @@
 """Bearer JWTs (EdDSA) for admin routes: minted by `allmende token`, checked on every request.
 
 Only EdDSA is accepted, so `alg: none` and the HS256-with-a-public-key confusion are refused
-by construction; `exp`, `iat` and `aud` are required.
+by construction; `iss`, `sub`, `aud`, `iat`, `nbf` and `exp` are required and checked, so a
+token one party issued for itself cannot be replayed as another's.
 """
 
 from __future__ import annotations
@@ -64,31 +65,57 @@ def mint_token(
     return jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid})
 
 
-def verify_token(token: str, keys: Mapping[str, Ed25519PublicKey], audience: str) -> Principal:
+REQUIRED_CLAIMS = ("iss", "sub", "aud", "iat", "nbf", "exp")
+
+
+def verify_token(
+    token: str,
+    keys: Mapping[str, Ed25519PublicKey],
+    audience: str,
+    issuer: str | Mapping[str, str] | None = None,
+) -> Principal:
+    """The token's principal, or AuthError with a reason safe to show.
+
+    `issuer` is the `iss` the token must carry: one value, or one per key id (a peer signs
+    its own tokens); by default the audience itself, as for a node's own tokens."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise AuthError("malformed token") from exc
     if header.get("alg") != "EdDSA":
         raise AuthError("only EdDSA-signed tokens are accepted")
-    key = keys.get(str(header.get("kid")))
+    kid = str(header.get("kid"))
+    key = keys.get(kid)
     if key is None:
         raise AuthError("token signed by an unknown key")
+    if issuer is None:
+        expected = audience
+    elif isinstance(issuer, str):
+        expected = issuer
+    elif kid in issuer:
+        expected = issuer[kid]
+    else:
+        raise AuthError("token signed by a key with no known issuer")
     try:
         claims = jwt.decode(
             token,
             key,
             algorithms=["EdDSA"],
             audience=audience,
-            options={"require": ["exp", "iat", "aud", "sub"]},
+            issuer=expected,
+            options={"require": list(REQUIRED_CLAIMS)},
             leeway=5,
         )
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthError(f"token lacks the {exc.claim!r} claim") from exc
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("token expired") from exc
     except jwt.ImmatureSignatureError as exc:
         raise AuthError("token not yet valid") from exc
     except jwt.InvalidAudienceError as exc:
         raise AuthError("token is for another audience") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise AuthError("token is from another issuer") from exc
     except jwt.PyJWTError as exc:
         raise AuthError("invalid token") from exc
     return Principal(subject=str(claims["sub"]), role=str(claims.get("role", "")), claims=claims)

@@ -71,7 +71,7 @@ def _participant(node: Node, token: str) -> str:
             keys.setdefault(kid, key)
     try:
         kid = str(jwt.get_unverified_header(token).get("kid"))
-        principal = verify_token(token, keys, node.id)
+        principal = verify_token(token, keys, node.id, issuer=signers)
     except (AuthError, jwt.PyJWTError) as exc:
         raise DspError(401, str(exc), code="Unauthorized") from exc
     if signers[kid] == node.id:
