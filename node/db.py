@@ -12,6 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session, create_engine
 
+from node.file_modes import private_directory, private_file
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -20,7 +22,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # owner-only: SQLite gives the -wal and -shm files the database file's mode
+            private_directory(Path(path).parent)
+            private_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

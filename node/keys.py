@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from node.http.bodies import response_body
 from policies import jws
 
 
@@ -53,6 +54,7 @@ def generate_key(path: Path) -> NodeKey:
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)  # whatever the umask
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     return NodeKey(private)
@@ -113,7 +115,5 @@ async def fetch_jwks(session: aiohttp.ClientSession, url: str) -> dict[str, Ed25
         url, timeout=aiohttp.ClientTimeout(total=10), allow_redirects=False
     ) as response:
         response.raise_for_status()
-        body = await response.content.read(MAX_JWKS_BYTES + 1)
-    if len(body) > MAX_JWKS_BYTES:
-        raise ValueError(f"a JWKS of more than {MAX_JWKS_BYTES} bytes")
+        body = await response_body(response, MAX_JWKS_BYTES, "a JWKS")  # ValueError past it
     return jws.keys_from_jwks(json.loads(body))

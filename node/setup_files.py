@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import tomli_w
 
 from node.config import CONFIG_FILE, KEY_FILE, load_settings
+from node.file_modes import open_private, private_directory
 from node.keys import generate_key
 
 
@@ -35,8 +37,14 @@ def init_directory(
     port: int = 8700,
     base_url: str | None = None,
 ) -> Path:
-    """Write DIR/allmende.toml and DIR/node-key.pem; refuse to overwrite either."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write DIR/allmende.toml and DIR/node-key.pem, owner-only; refuse to overwrite either.
+
+    A folder created here is the owner's only; an existing one keeps its mode (it may be
+    shared), while the files in it and the data folder are owner-only regardless."""
+    if directory.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+    else:
+        private_directory(directory)
     config = directory / CONFIG_FILE
     if config.exists() or (directory / KEY_FILE).exists():
         raise FileExistsError(f"{directory} already holds a node; nothing was changed")
@@ -70,7 +78,9 @@ def init_directory(
             _table("trust", {"peers": [], "admin_jwks": []}),
         ]
     )
-    config.write_text(text, encoding="utf-8")
+    with os.fdopen(open_private(config), "w", encoding="utf-8") as handle:
+        handle.write(text)  # it may come to hold a Kafka password
+    private_directory(directory / "data")
     generate_key(directory / KEY_FILE)
     load_settings(directory, environ={})
     return config

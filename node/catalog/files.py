@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from node.file_modes import open_private, private_directory
+
 CHUNK = 256 * 1024
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -93,11 +95,13 @@ def file_path(directory: Path, sha256: str) -> Path:
 async def store_stream(chunks: AsyncIterator[bytes], directory: Path, limit: int) -> StoredFile:
     """Write the stream to the content-addressed store; refuse it beyond `limit` bytes."""
     temporary = directory / "incoming"
-    await asyncio.to_thread(temporary.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(private_directory, directory)
+    await asyncio.to_thread(private_directory, temporary)
     partial = temporary / uuid.uuid4().hex
     digest = hashlib.sha256()
     size = 0
-    handle = await asyncio.to_thread(partial.open, "wb")
+    # owner-only: a restricted dataset's file must not be readable by other accounts
+    handle = os.fdopen(await asyncio.to_thread(open_private, partial), "wb")
     try:
         async for chunk in chunks:
             size += len(chunk)

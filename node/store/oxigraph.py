@@ -9,6 +9,7 @@ from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 
+from node.file_modes import private_directory
 from node.store.base import SYSTEM_GRAPH, SYSTEM_PREFIX
 
 _META = "urn:x-allmende:meta:"
@@ -57,7 +58,7 @@ class OxigraphStore:
 
     def __init__(self, path: Path | None = None) -> None:
         if path is not None:
-            path.mkdir(parents=True, exist_ok=True)
+            private_directory(path)  # RocksDB's own files follow the umask; the folder does not
         self.path = path
         self.raw = ox.Store(str(path)) if path is not None else ox.Store()
         self._meta: dict[str, str | None] = {}
