@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from sqlmodel import Session, col, select
 
 from node.catalog import html, service
@@ -55,6 +55,7 @@ from node.catalog.serving import (
     validators,
 )
 from node.http.admin import int_param
+from node.http.forms import parts, read_json, text_of
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
@@ -465,10 +466,7 @@ def _ranking(collection: str, iris: list[str], offset: int) -> list[Any]:
 
 
 async def _json_body(request: web.Request) -> Any:
-    try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise Problem(400, "Bad Request", "the body is not valid JSON") from None
+    return await read_json(request)
 
 
 def _describe_admin(summary: str, **extra: Any) -> Any:
@@ -599,11 +597,6 @@ async def admin_retract(request: web.Request) -> web.Response:
     return web.json_response({"retracted": data})
 
 
-async def _file_part(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(256 * 1024):
-        yield chunk
-
-
 _META_FIELDS = ("id", "title", "description", "format", "license", "status")
 
 
@@ -645,7 +638,8 @@ async def admin_add_distribution(request: web.Request) -> web.Response:
             stored, file_name, declared, meta = await _multipart(request, directory, limit)
         else:
             meta = {k: request.query[k] for k in _META_FIELDS if k in request.query}
-            file_name = safe_file_name(request.query.get("file_name") or _disposition_name(request))
+            named = request.query.get("file_name") or _disposition_name(request)
+            file_name = safe_file_name(text_of(named, "the file name"))
             declared = request.content_type
             chunks = request.content.iter_chunked(256 * 1024)
             stored = await store_stream(chunks, directory, limit)
@@ -678,25 +672,19 @@ def _disposition_name(request: web.Request) -> str | None:
 async def _multipart(
     request: web.Request, directory: Any, limit: int
 ) -> tuple[Any, str | None, str | None, dict[str, Any]]:
-    reader = await request.multipart()
     meta: dict[str, Any] = {}
     stored = None
     file_name: str | None = None
     declared: str | None = None
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            raise Problem(400, "Bad Request", "nested multipart bodies are not accepted")
+    async for part in parts(request, "a part 'file'"):
         if part.name == "file":
             if stored is not None:
                 raise Problem(400, "Bad Request", "one file per request")
             file_name = safe_file_name(part.filename)
-            declared = part.headers.get("Content-Type")
-            stored = await store_stream(_file_part(part), directory, limit)
+            declared = part.content_type
+            stored = await store_stream(part.chunks(256 * 1024), directory, limit)
         elif part.name in _META_FIELDS:
-            value = await part.read(decode=True)
-            if len(value) > MAX_FIELD:
-                raise Problem(400, "Bad Request", f"field {part.name!r} is too long")
-            text = value.decode("utf-8", "replace").strip()
+            text = (await part.text(MAX_FIELD)).strip()
             if part.name in ("title", "description") and text.startswith("{"):
                 try:
                     meta[part.name] = json.loads(text)

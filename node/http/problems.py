@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
+from types import TracebackType
 from typing import Any
 
+import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 PROBLEM_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -31,9 +35,15 @@ class Problem(web.HTTPException):
         if detail:
             body["detail"] = detail
         body.update(extensions)
+        text = json.dumps(body, ensure_ascii=False)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # undecodable bytes a client sent, echoed in the detail
+                text = json.dumps(body)
         super().__init__(
             headers=headers,
-            text=json.dumps(body, ensure_ascii=False),
+            text=text,
             content_type=PROBLEM_TYPE,
         )
         self.body_json = body
@@ -62,11 +72,47 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         elif exc.text and not exc.text.startswith(f"{exc.status_code}:"):
             detail = exc.text
         raise Problem(exc.status_code, exc.reason, detail, headers=_kept_headers(exc)) from exc
+    except HttpProcessingError as exc:  # a malformed header or part, found by aiohttp's parser
+        raise Problem(400, "Bad Request", _printable(exc.message)) from None
+    except (ValueError, LookupError, RuntimeError, AssertionError) as exc:
+        if not _raised_reading_body(exc.__traceback__):
+            log.exception("unhandled error", extra={"path": request.path})
+            raise Problem(
+                500, "Internal Server Error", "the node could not complete the request"
+            ) from None
+        detail = f"the request body cannot be read: {_printable(str(exc))}"
+        raise Problem(400, "Bad Request", detail) from None
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         raise Problem(
             500, "Internal Server Error", "the node could not complete the request"
         ) from None
+
+
+_AIOHTTP = os.path.dirname(aiohttp.__file__)
+_PARSERS = {os.path.join(_AIOHTTP, "multipart.py")}
+_BODY_READERS = {"post", "json", "text", "read", "multipart"}
+
+
+def _raised_reading_body(trace: TracebackType | None) -> bool:
+    """Whether the error came out of aiohttp parsing the client's body (not out of our code).
+
+    A route should read bodies through `node.http.forms`; this catches the ones that do not.
+    """
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        if code.co_filename in _PARSERS:
+            return True
+        if code.co_filename == os.path.join(_AIOHTTP, "web_request.py") and (
+            code.co_name in _BODY_READERS
+        ):
+            return True
+        trace = trace.tb_next
+    return False
+
+
+def _printable(text: str) -> str:
+    return (text or "malformed").encode("utf-8", "replace").decode("utf-8")[:200]
 
 
 def _kept_headers(exc: web.HTTPException) -> dict[str, str]:

@@ -15,8 +15,9 @@ from sqlmodel import Session, col, delete, select
 from connectors import chirpstack, generic, ttn
 from connectors.csv_table import CsvMapping, iter_csv_observations
 from connectors.model import ConnectorResult, PayloadRejected, parse_time
-from node import db
+from node import access, db
 from node.http.admin import int_param
+from node.http.forms import parts
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
@@ -146,23 +147,16 @@ observation_batch = describe(
 
 async def _spool(request: web.Request, spooled: Any) -> Any:
     """Stream a multipart upload (`mapping` JSON + `file` CSV) to a temporary file."""
-    if not request.content_type.startswith("multipart/"):
-        raise Problem(
-            415,
-            "Unsupported Media Type",
-            "send multipart/form-data with parts 'mapping' and 'file'",
-        )
-    reader = await request.multipart()
     mapping: Any = None
     size = 0
-    async for part in _parts(reader):
+    async for part in parts(request, "parts 'mapping' and 'file'"):
         if part.name == "mapping":
             try:
-                mapping = CsvMapping.from_json(json.loads(await part.read(decode=False)))
+                mapping = CsvMapping.from_json(json.loads(await part.text(JSON_LIMIT)))
             except (ValueError, PayloadRejected) as exc:
                 raise Problem(400, "Bad Request", f"mapping: {exc}") from None
         elif part.name == "file":
-            while chunk := await part.read_chunk(1 << 16):
+            async for chunk in part.chunks(1 << 16):
                 size += len(chunk)
                 if size > CSV_LIMIT:
                     raise Problem(
@@ -173,11 +167,6 @@ async def _spool(request: web.Request, spooled: Any) -> Any:
         raise Problem(400, "Bad Request", "the 'mapping' part is missing")
     spooled.seek(0)
     return mapping
-
-
-async def _parts(reader: Any) -> AsyncIterator[Any]:
-    while (part := await reader.next()) is not None:
-        yield part
 
 
 @describe(
@@ -349,6 +338,7 @@ async def device_remove(request: web.Request) -> web.Response:
 @describe("The newest reading per device and field", tags=["devices"])
 async def latest(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
+    scope = await access.scope(request, "observations")  # restricted values: token only
 
     def rows() -> list[dict[str, Any]]:
         with Session(node.engine) as session:
@@ -364,6 +354,7 @@ async def latest(request: web.Request) -> web.Response:
                     "value": r.value,
                 }
                 for r in found
+                if scope.shows(node.base_url, r.dataset_id)
             ]
 
     return web.json_response({"items": await asyncio.to_thread(rows)})

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from node.catalog.access import is_open
 from node.catalog.models import PUBLISHED, CatalogDataset
+from node.http.forms import read_form
 from node.http.openapi import describe
 from node.runtime import Node
 from node.usage import audit
@@ -87,7 +88,7 @@ async def agreements_page(request: web.Request) -> dict[str, Any]:
 async def grant_from_form(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)
     node: Node = request.app["node"]
-    posted = await request.post()
+    posted = await read_form(request)
     form = {k: str(posted.get(k, "")).strip() for k in ("dataset", "assignee", "purpose", "until")}
     try:
         until = datetime.fromisoformat(form["until"]).replace(tzinfo=UTC) if form["until"] else None
@@ -111,7 +112,7 @@ async def grant_from_form(request: web.Request) -> web.StreamResponse:
 async def agreement_action(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)
     node: Node = request.app["node"]
-    posted = await request.post()
+    posted = await read_form(request)
     agreement_id, action = str(posted.get("id", "")), str(posted.get("action", ""))
     if action == "revoke":
         await asyncio.to_thread(revoke, node, agreement_id)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from node.auth import AuthError, verify_token
 from node.events import EventLog
+from node.http.forms import read_form
 from node.http.openapi import describe
 from node.runtime import Node
 from node.web import health, sessions
@@ -46,7 +47,7 @@ async def login_form(request: web.Request) -> dict[str, Any]:
 @describe("Sign in to the console with an admin token", tags=["console"])
 async def login(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)
-    form = await request.post()
+    form = await read_form(request)
     token = str(form.get("token", "")).strip()
     node: Node = request.app["node"]
     try:

@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlmodel import Session, col, select
 
 from node.catalog.models import PUBLISHED, CatalogDataset
+from node.http.forms import read_form
 from node.http.openapi import describe
 from node.ingest.models import Device
 from node.ingest.registry import RegistryError, register, remove
@@ -83,7 +84,7 @@ async def devices_post(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)
     node: Node = request.app["node"]
     registry = request.app["ingest"]["registry"]
-    posted = await request.post()
+    posted = await read_form(request)
     if posted.get("action") == "remove":
         await remove(node, registry, str(posted.get("device", ""))[:128])
         raise web.HTTPSeeOther("/admin/console/devices")

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from node.catalog import service
 from node.catalog.models import CatalogDataset
 from node.catalog.rdf import dataset_iri
+from node.http.forms import read_form
 from node.http.openapi import describe
 from node.runtime import Node
 from node.web import sessions
@@ -112,7 +113,7 @@ async def publish_form(request: web.Request) -> dict[str, Any]:
 async def publish(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)
     node: Node = request.app["node"]
-    posted = await request.post()
+    posted = await read_form(request)
     form = {name: str(posted.get(name, "")).strip() for name in FORM_FIELDS}
     errors: list[dict[str, str]]
     try:

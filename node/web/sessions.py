@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from node.http.forms import read_form
 from node.http.problems import Problem
 from node.runtime import Node
 
@@ -56,7 +57,7 @@ def csrf_token(session: Session) -> str:
 async def check_csrf(request: web.Request) -> Session:
     """A state-changing console post needs the session's token in its form (or header)."""
     session = await get_session(request)
-    form = await request.post()
+    form = await read_form(request)
     sent = form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
     expected = session.get(CSRF_FIELD)
     if (
