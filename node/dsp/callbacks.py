@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from node.dsp.messages import DspError
+from node.dsp.messages import MAX_MESSAGE_BYTES, DspError
 from node.federation.trust import TrustList
+from node.http.bodies import BodyTooLarge, response_body
 from node.runtime import Node
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,12 @@ class Sender:
                 ) as response:
                     if response.status >= 300:
                         raise CallbackFailed(f"{url} answered {response.status}")
-                    text = await response.text()
+                    try:
+                        raw = await response_body(response, MAX_MESSAGE_BYTES, "the answer")
+                    except BodyTooLarge as exc:
+                        raise CallbackFailed(f"{url}: {exc}") from None
                     try:  # not every counterpart labels its JSON
-                        answer = json.loads(text) if text.strip() else None
+                        answer = json.loads(raw) if raw.strip() else None
                     except ValueError:
                         return None
                     return answer if isinstance(answer, dict) else None

@@ -15,6 +15,7 @@ from aiohttp import web
 from node.auth import AuthError, verify_token
 from node.dsp.messages import MAX_MESSAGE_BYTES, DspError, check, error
 from node.federation.trust import TrustList
+from node.http.bodies import BodyTooLarge, request_body
 from node.http.security import CHALLENGE, bearer
 from node.runtime import Node
 
@@ -44,11 +45,10 @@ EVENTS_BY_SENDER = {"consumer": "ACCEPTED", "provider": "FINALIZED"}
 
 async def read(request: web.Request, type_: str, *, sender: str = "consumer") -> dict[str, Any]:
     """The message of `type_` the counterpart (`sender`) may send here, checked."""
-    if (request.content_length or 0) > MAX_MESSAGE_BYTES:
-        raise DspError(413, f"a {type_} may have at most {MAX_MESSAGE_BYTES} bytes")
-    raw = await request.content.read(MAX_MESSAGE_BYTES + 1)
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise DspError(413, f"a {type_} may have at most {MAX_MESSAGE_BYTES} bytes")
+    try:
+        raw = await request_body(request, MAX_MESSAGE_BYTES)
+    except BodyTooLarge:
+        raise DspError(413, f"a {type_} may have at most {MAX_MESSAGE_BYTES} bytes") from None
     try:
         body = json.loads(raw)
     except ValueError:

@@ -27,6 +27,7 @@ from node.federation.sharing import shareable
 from node.federation.trust import PeerEntry, TrustList
 from node.federation.wire import WireError, pack, unpack
 from node.http.admin import int_param
+from node.http.bodies import response_body
 from node.http.openapi import describe
 from node.runtime import Node
 
@@ -155,9 +156,7 @@ class FeedFollower:
         params = {"after": after, "limit": settings.page_size, "wait": int(settings.feed_wait)}
         async with self._session.get(url, params=params, allow_redirects=False) as response:
             response.raise_for_status()
-            raw = await response.content.read(MAX_FEED_BYTES + 1)
-        if len(raw) > MAX_FEED_BYTES:
-            raise WireError("feed page too large")
+            raw = await response_body(response, MAX_FEED_BYTES, "a feed page")
         body = await asyncio.to_thread(jsontext.loads, raw)
         nxt = body.get("next") if isinstance(body, dict) else None
         if not isinstance(nxt, int) or nxt < after:

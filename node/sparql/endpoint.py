@@ -18,6 +18,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from node.config import SparqlSection
+from node.http.bodies import request_body_or_413
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.runtime import Node
@@ -66,11 +67,7 @@ async def read_request(request: web.Request, limits: SparqlSection) -> Request:
             params.getall("named-graph-uri", []),
             params.get("format"),
         )
-    if request.content_length is not None and request.content_length > limits.max_query_bytes:
-        raise Problem(413, "Content Too Large", _too_long(limits), limit=limits.max_query_bytes)
-    body = await request.content.read(limits.max_query_bytes + 1)
-    if len(body) > limits.max_query_bytes:
-        raise Problem(413, "Content Too Large", _too_long(limits), limit=limits.max_query_bytes)
+    body = await request_body_or_413(request, limits.max_query_bytes, _too_long(limits))
     if request.content_type == FORM:
         fields = MultiDict(parse_qsl(body.decode(request.charset or "utf-8", "replace"), True))
         if "update" in fields:
