@@ -1,19 +1,20 @@
 """What of this node's log the federation may see.
 
 Catalog events of every dataset are shared, so partners find them. Observations and
-sensor descriptions only of datasets that are published as open data; until usage
-policies decide distribution per dataset, that is the rule. It is decided when an event
-leaves, from the dataset's current state: restricting a dataset stops its flow at once.
+sensor descriptions only of datasets that anyone may see (published open data), as
+`node.access` decides for pages and APIs: the feed is public and a relay's topic reaches
+every member, so nothing leaves that an anonymous caller could not read here. It is
+decided when an event leaves, from the dataset's current state: restricting a dataset
+stops its flow at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from node.catalog.access import is_open
-from node.catalog.models import PUBLISHED, CatalogDataset
+from node.access import open_own
 from node.catalog.projection import EVENT_TYPES as CATALOG_TYPES
 from node.events.log import SignedEvent
 from node.ingest.projection import RECORDED
@@ -37,15 +38,7 @@ def shareable(session: Session, events: Sequence[SignedEvent]) -> list[SignedEve
     wanted = {
         str(s.event.get("subject")) for s in events if stream_of(s.event["type"]) == OBSERVATIONS
     }
-    open_datasets: set[str] = set()
-    if wanted:
-        rows = session.exec(select(CatalogDataset).where(col(CatalogDataset.id).in_(wanted)))
-        open_datasets = {
-            row.id
-            for row in rows
-            if row.status == PUBLISHED
-            and is_open({"license": row.license, "access_rights": row.access_rights})
-        }
+    open_datasets = open_own(session, wanted)
     return [
         s
         for s in events

@@ -1,7 +1,7 @@
 """Who may read a dataset's observations through the JSON API: the one place it is decided.
 
 Open data is public. Anything else needs an access token bound to an agreement, checked and
-audited by the usage room through the `USAGE_GUARD` hook.
+audited by the usage room through the `USAGE_GUARD` hook; the rule is `node.access`'s.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session
 
-from node.catalog.access import USAGE_GUARD, is_open
+from node.access import authorize
 from node.catalog.models import PUBLISHED, full_description, load_dataset
 from node.http.problems import Problem
 from node.runtime import Node
@@ -31,14 +31,5 @@ async def authorize_observations(request: web.Request, dataset_id: str) -> dict[
     dataset = await asyncio.to_thread(_dataset, node, dataset_id)
     if dataset is None:
         raise Problem(404, "Not Found", f"there is no published dataset {dataset_id!r}")
-    if is_open(dataset):
-        return dataset
-    if USAGE_GUARD in request.app:
-        await request.app[USAGE_GUARD](request, dataset, "observations")
-        return dataset
-    raise Problem(
-        403,
-        "Forbidden",
-        "this dataset is not open data; its observations are available under an agreement",
-        dataset=dataset_id,
-    )
+    await authorize(request, dataset, "observations")
+    return dataset

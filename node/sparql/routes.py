@@ -12,7 +12,7 @@ from node.sparql import endpoint, graph_store
 from node.sparql.pool import PoolMetrics, QueryPool
 from node.sparql.ratelimit import RateLimiter
 from node.sparql.replica import ReplicaSpec
-from node.sparql.scope import public_scope
+from node.sparql.scope import sparql_scope
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
@@ -30,8 +30,7 @@ def setup(app: web.Application) -> None:
     app["sparql_pool"] = pool = QueryPool(str(store_path), limits.workers, replica)
     app["metrics"].registry.register(PoolMetrics(pool))
     app["sparql_rate"] = RateLimiter(limits.rate_per_second, limits.rate_burst)
-    app.setdefault("sparql_scope", public_scope)
-    app["sparql_scope_cache"] = {}
+    app.setdefault("sparql_scope", sparql_scope)
     app.cleanup_ctx.append(_workers)
     app.router.add_get("/sparql", endpoint.sparql_get)
     app.router.add_post("/sparql", endpoint.sparql_post)

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
-import jwt
 from aiohttp import web
 from jsonschema import Draft202012Validator
 from sqlmodel import Session, col, select
@@ -17,10 +16,8 @@ from node.catalog.access import USAGE_GUARD
 from node.http.admin import int_param, json_body
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
-from node.http.security import admin_only, bearer
-from node.ingest.graphs import data_graph
+from node.http.security import admin_only
 from node.runtime import Node
-from node.sparql.scope import Scope, ScopeRule, hidden_by
 from node.usage import audit
 from node.usage.agreements import (
     MAX_TOKEN_TTL,
@@ -185,38 +182,12 @@ async def public_usage(request: web.Request) -> web.Response:
     return web.json_response({"datasets": counts})
 
 
-def scope_with_agreements(public: ScopeRule) -> ScopeRule:
-    """The public scope, plus the data graphs of the dataset a valid access token opens."""
-
-    async def rule(request: web.Request) -> Scope:
-        scope = await public(request)
-        token = bearer(request)
-        if token is None:
-            return scope
-        try:
-            claims = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            claims = {}
-        if claims.get("role") != "access":
-            return scope  # an admin token sees what the public sees
-        node: Node = request.app["node"]
-        dataset = str(claims.get("dataset", ""))
-        await authorize(request, {"id": dataset}, "sparql")
-        prefix = data_graph(node.base_url, dataset)
-        graphs = await asyncio.to_thread(node.store.graphs)
-        opened = {g for g in graphs if hidden_by([prefix], g)}
-        return Scope(scope.visible | opened, everything=scope.everything)
-
-    return rule
-
-
 async def guard(request: web.Request, dataset: dict[str, Any], channel: str) -> None:
     await authorize(request, dataset, channel)
 
 
 def setup(app: web.Application) -> None:
     app[USAGE_GUARD] = guard
-    app["sparql_scope"] = scope_with_agreements(app["sparql_scope"])
     app.router.add_post("/admin/agreements", admin_grant)
     app.router.add_get("/admin/agreements", admin_agreements)
     app.router.add_post("/admin/agreements/{id}/revoke", admin_revoke)

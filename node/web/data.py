@@ -1,8 +1,10 @@
 """What the portal shows, read from the RDF store with SPARQL.
 
 The portal reads the same linked data that partners and researchers get, so a page can never
-show what the data does not say. Only the village's own graphs are read here; pooled data of
-peer villages has its own page.
+show what the data does not say. Every read names the graphs the caller may see, as
+`node.access.scope` decided for the request: a restricted dataset's readings, sensor names
+and places stay off the pages unless the request carries a valid agreement token, exactly as
+in SPARQL and the JSON API.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from node.access import Scope
 from node.runtime import Node
 
 PREFIXES = """
@@ -76,19 +79,21 @@ def unit_symbol(iri: str | None) -> str:
     return UNIT_SYMBOLS.get(local_name(iri), local_name(iri))
 
 
-def own_graphs(node: Node) -> list[ox.NamedNode]:
-    """The village's own graphs: everything but peers' pooled data."""
-    peers = f"{node.base_url}/graphs/peers/"
-    return [ox.NamedNode(g) for g in node.store.graphs() if not g.startswith(peers)]
+def graphs_of(scope: Scope) -> list[ox.NamedNode]:
+    """The named graphs a caller may see, as the store's query wants them."""
+    return [ox.NamedNode(g) for g in sorted(scope.visible) if g]
 
 
-def select(node: Node, query: str, **bindings: ox.NamedNode | ox.Literal) -> list[dict[str, Any]]:
-    """Run a SELECT over the village's own graphs; keyword arguments bind variables.
+def select(
+    node: Node, scope: Scope, query: str, **bindings: ox.NamedNode | ox.Literal
+) -> list[dict[str, Any]]:
+    """Run a SELECT over the graphs `scope` lets the caller see; keyword arguments bind
+    variables.
 
     Bindings go in as a VALUES block (pyoxigraph's substitutions only reach projected
     variables), written from RDF terms, never from raw text.
     """
-    graphs = own_graphs(node)
+    graphs = graphs_of(scope)
     if not graphs:
         return []
     if bindings:
@@ -112,9 +117,10 @@ def device_of(node: Node, sensor_iri: str) -> str:
     )
 
 
-def sensors(node: Node) -> list[Sensor]:
+def sensors(node: Node, scope: Scope) -> list[Sensor]:
     rows = select(
         node,
+        scope,
         """SELECT ?sensor (SAMPLE(?name) AS ?label) (SAMPLE(COALESCE(?slat, ?plat)) AS ?lat)
                   (SAMPLE(COALESCE(?slon, ?plon)) AS ?lon) WHERE {
              ?sensor a sosa:Sensor .
@@ -135,11 +141,12 @@ def sensors(node: Node) -> list[Sensor]:
     ]
 
 
-def latest_readings(node: Node, sensor: str | None = None) -> list[Reading]:
+def latest_readings(node: Node, scope: Scope, sensor: str | None = None) -> list[Reading]:
     """Newest value per sensor and property."""
     bindings = {"sensor": ox.NamedNode(sensor)} if sensor else {}
     rows = select(
         node,
+        scope,
         """SELECT ?sensor ?property ?time (SAMPLE(?v) AS ?value) (SAMPLE(?u) AS ?unit) WHERE {
              { SELECT ?sensor ?property (MAX(?t) AS ?time) WHERE {
                  ?o sosa:madeBySensor ?sensor ; sosa:observedProperty ?property ; sosa:resultTime ?t .
@@ -163,8 +170,8 @@ def latest_readings(node: Node, sensor: str | None = None) -> list[Reading]:
     ]
 
 
-def sensor_dataset(node: Node, sensor: str) -> str | None:
-    """The dataset a sensor feeds: the id of the data graph its observations are in."""
+def sensor_dataset(node: Node, scope: Scope, sensor: str) -> str | None:
+    """The dataset a sensor feeds: the id of the (visible) data graph its observations are in."""
     prefix = f"{node.base_url}/graphs/datasets/"
     solutions = node.store.query(
         PREFIXES
@@ -172,14 +179,15 @@ def sensor_dataset(node: Node, sensor: str) -> str | None:
     )
     for solution in solutions:
         graph = solution["g"].value
-        if graph.startswith(prefix):
+        if graph.startswith(prefix) and scope.allows(graph):
             return str(graph.removeprefix(prefix))
     return None
 
 
-def recent_readings(node: Node, sensor: str, limit: int = 50) -> list[Reading]:
+def recent_readings(node: Node, scope: Scope, sensor: str, limit: int = 50) -> list[Reading]:
     rows = select(
         node,
+        scope,
         f"""SELECT ?property ?time ?value ?unit WHERE {{
              ?o sosa:madeBySensor ?sensor ; sosa:observedProperty ?property ;
                 sosa:resultTime ?time ; sosa:hasSimpleResult ?value .
@@ -200,9 +208,10 @@ def recent_readings(node: Node, sensor: str, limit: int = 50) -> list[Reading]:
     ]
 
 
-def datasets(node: Node, language: str) -> list[dict[str, Any]]:
+def datasets(node: Node, scope: Scope, language: str) -> list[dict[str, Any]]:
     return select(
         node,
+        scope,
         """SELECT ?dataset (SAMPLE(?t) AS ?title) (SAMPLE(?l) AS ?license) WHERE {
              ?dataset a dcat:Dataset ; dct:title ?t .
              OPTIONAL { ?dataset dct:license ?l }

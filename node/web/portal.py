@@ -1,4 +1,7 @@
-"""The citizen portal: home, sensor map, sensor pages with charts, datasets, usage."""
+"""The citizen portal: home, sensor map, sensor pages with charts, datasets, usage.
+
+Every page reads through `node.access.scope`: what the request may see is decided once,
+the same way SPARQL and the JSON API decide it."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from node import access
 from node.http.openapi import describe
 from node.http.problems import Problem
 from node.runtime import Node
@@ -23,10 +27,11 @@ RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
 async def home(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
     language = request.get("lang", "de")
+    scope = await access.scope(request)
     readings, sensors, datasets, names = await asyncio.gather(
-        asyncio.to_thread(data.latest_readings, node),
-        asyncio.to_thread(data.sensors, node),
-        asyncio.to_thread(data.datasets, node, language),
+        asyncio.to_thread(data.latest_readings, node, scope),
+        asyncio.to_thread(data.sensors, node, scope),
+        asyncio.to_thread(data.datasets, node, scope, language),
         asyncio.to_thread(data.property_labels, node, language),
     )
 
@@ -48,15 +53,17 @@ async def home(request: web.Request) -> dict[str, Any]:
 @aiohttp_jinja2.template("map.html")
 async def sensor_map(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
-    sensors = await asyncio.to_thread(data.sensors, node)
+    sensors = await asyncio.to_thread(data.sensors, node, await access.scope(request))
     return {"sensors": sensors, "tiles": request.app["web_tiles"]}
 
 
 @describe("Sensor positions and latest readings as GeoJSON", tags=["portal"])
 async def sensor_geojson(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
+    scope = await access.scope(request)
     sensors, readings = await asyncio.gather(
-        asyncio.to_thread(data.sensors, node), asyncio.to_thread(data.latest_readings, node)
+        asyncio.to_thread(data.sensors, node, scope),
+        asyncio.to_thread(data.latest_readings, node, scope),
     )
     latest: dict[str, list[dict[str, str]]] = {}
     for reading in readings:
@@ -96,12 +103,13 @@ async def sensor_page(request: web.Request) -> dict[str, Any]:
     chosen = request.query.get("range", "week")
     if chosen not in RANGES:
         raise Problem(400, "Bad Request", f"range must be one of {', '.join(RANGES)}")
-    sensors = [s for s in await asyncio.to_thread(data.sensors, node) if s.iri == iri]
+    scope = await access.scope(request)
+    sensors = [s for s in await asyncio.to_thread(data.sensors, node, scope) if s.iri == iri]
     if not sensors:
         raise Problem(404, "Not Found", f"no sensor {device!r} in this node's registry")
     dataset, recent = await asyncio.gather(
-        asyncio.to_thread(data.sensor_dataset, node, iri),
-        asyncio.to_thread(data.recent_readings, node, iri),
+        asyncio.to_thread(data.sensor_dataset, node, scope, iri),
+        asyncio.to_thread(data.recent_readings, node, scope, iri),
     )
     return {
         "sensor": sensors[0],
@@ -118,7 +126,8 @@ async def sensor_page(request: web.Request) -> dict[str, Any]:
 @aiohttp_jinja2.template("data.html")
 async def dataset_list(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
-    rows = await asyncio.to_thread(data.datasets, node, request.get("lang", "de"))
+    scope = await access.scope(request)
+    rows = await asyncio.to_thread(data.datasets, node, scope, request.get("lang", "de"))
     return {"datasets": rows, "local_name": data.local_name}
 
 
