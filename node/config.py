@@ -171,6 +171,30 @@ class DspSection(_Section):
         )
 
 
+class ConnectionsSection(_Section):
+    """How long a client may take before the node gives up on its connection."""
+
+    header_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        le=600,
+        description="seconds a client has to send a request's complete headers, counted from "
+        "its connection or its previous response; a slow sender (slowloris) or an idle "
+        "keep-alive connection is closed after as long",
+    )
+
+
+class ConsoleSection(_Section):
+    """Operator console sessions, kept on the server so that signing out ends them."""
+
+    session_idle_minutes: float = Field(
+        default=30.0, gt=0, le=24 * 60, description="a session unused this long ends"
+    )
+    session_max_hours: float = Field(
+        default=8.0, gt=0, le=24 * 30, description="a session ends this long after sign-in"
+    )
+
+
 class Peer(_Section):
     id: str
     jwk: dict[str, str] | None = None
@@ -202,6 +226,8 @@ class Settings(_Section):
     sparql: SparqlSection = SparqlSection()
     federation: FederationSection = FederationSection()
     dsp: DspSection = DspSection()
+    connections: ConnectionsSection = ConnectionsSection()
+    console: ConsoleSection = ConsoleSection()
     directory: Path = Path()
 
     @property
@@ -233,6 +259,8 @@ _SECTIONS: dict[str, type[_Section]] = {
     "sparql": SparqlSection,
     "federation": FederationSection,
     "dsp": DspSection,
+    "connections": ConnectionsSection,
+    "console": ConsoleSection,
 }
 
 

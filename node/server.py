@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from node.config import Settings
 from node.http.app import create_app
 from node.logs import configure
 from node.runtime import Node
@@ -29,6 +31,15 @@ async def _quiet_collector(_app: web.Application) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
+
+
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """Options of aiohttp's request handler that bound what one connection may hold.
+
+    aiohttp has no separate header timeout, but its keep-alive timer is one: it runs from a
+    connection's start and from each response's end, and closes the connection if by then
+    no complete request head arrived, however many bytes did (a slowloris sender)."""
+    return {"keepalive_timeout": settings.connections.header_timeout}
 
 
 def run(directory: Path, *, host: str | None = None, port: int | None = None) -> None:
@@ -56,4 +67,5 @@ def run(directory: Path, *, host: str | None = None, port: int | None = None) ->
         print=None,
         access_log=None,
         handle_signals=True,
+        **connection_options(node.settings),
     )
