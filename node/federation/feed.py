@@ -32,6 +32,9 @@ from node.http.openapi import describe
 from node.runtime import Node
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
+FAILURES_BEFORE_DEGRADED = 3
+"""Polls of a peer's feed that fail in a row before /health calls the feed stuck: one
+failure is a peer restarting, three (with `retry_interval` between them) are not."""
 log = logging.getLogger(__name__)
 
 
@@ -107,6 +110,10 @@ class FeedFollower:
         self.errors: dict[str, str] = {}
         self.heads: dict[str, int] = {}
         """Each peer's log position as its last page said: how far there is to read."""
+        self.positions: dict[str, int] = {}
+        """How far this node has read each peer's feed."""
+        self.failures: dict[str, int] = {}
+        """Polls of each peer's feed that failed in a row."""
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
@@ -137,16 +144,41 @@ class FeedFollower:
         name = f"feed:{peer.id}"
         settings = self.node.settings.federation
         after = await asyncio.to_thread(load_position, self.node, name)
+        self.positions[peer.id] = after
         while True:
             try:
                 after = await self.poll(peer, after, name)
+                self.positions[peer.id] = after
                 self.errors.pop(peer.id, None)
+                self.failures.pop(peer.id, None)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a peer that is down or answers nonsense: try later
-                self.errors[peer.id] = str(exc)[:300]
+                self.errors[peer.id] = _reason(exc)
+                self.failures[peer.id] = self.failures.get(peer.id, 0) + 1
                 log.warning("could not read the feed of %s: %s", peer.id, exc)
                 await asyncio.sleep(settings.retry_interval)
+
+    def health(self) -> dict[str, str]:
+        """Per followed peer, "ok", "catching up: ..." or "degraded: <why>": degraded once
+        the feed failed FAILURES_BEFORE_DEGRADED times in a row, so it does not advance."""
+        checks = {}
+        for peer_id in sorted(self._tasks):
+            position = self.positions.get(peer_id)
+            head = self.heads.get(peer_id)
+            if self.failures.get(peer_id, 0) >= FAILURES_BEFORE_DEGRADED:
+                if position is None:
+                    where = "feed not read yet"
+                elif head is not None and head > position:
+                    where = f"feed stuck at event {position} while the peer has {head}"
+                else:
+                    where = f"feed not read past event {position}"
+                checks[peer_id] = f"degraded: {where}; last error: {self.errors.get(peer_id)}"
+            elif position is not None and head is not None and head > position:
+                checks[peer_id] = f"catching up: at event {position} of {head}"
+            else:
+                checks[peer_id] = "ok"
+        return checks
 
     async def poll(self, peer: PeerEntry, after: int, name: str) -> int:
         """Read one page (waiting for news), take it in, return the new position."""
@@ -162,8 +194,22 @@ class FeedFollower:
         if not isinstance(nxt, int) or nxt < after:
             raise WireError("feed page without a valid `next`")
         received = unpack(body)
-        if isinstance(body.get("head"), int):
-            self.heads[peer.id] = body["head"]
+        head = body.get("head")
+        if isinstance(head, int):
+            self.heads[peer.id] = head
+            if nxt == after and head > after:
+                raise WireError(f"the page did not move past event {after}; the peer has {head}")
         if nxt != after:
             await self.inbox.receive(received, position=(name, nxt))
         return nxt
+
+
+def _reason(exc: Exception) -> str:
+    """Why a poll failed, in words fit for the public /health: no addresses."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"the peer answered {exc.status} {exc.message}"
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return f"the peer cannot be reached ({type(exc).__name__})"
+    if isinstance(exc, TimeoutError):
+        return "the peer did not answer in time"
+    return (str(exc) or type(exc).__name__)[:300]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,23 +14,41 @@ from node.http import openapi
 from node.http.openapi import describe
 from node.runtime import Node
 
+if TYPE_CHECKING:
+    from node.federation.feed import FeedFollower
+
 KAFKA_CHECK_TTL = 5.0
 
 
 @describe(
-    "Liveness and readiness of the database, the RDF store and Kafka (if configured)",
+    "Liveness and readiness of the database, the RDF store and Kafka (if configured), and "
+    "whether each peer's feed advances",
     tags=["operations"],
-    responses={"200": {"description": "ready"}, "503": {"description": "not ready"}},
+    responses={
+        "200": {
+            "description": "ready, or degraded: a peer's feed is stuck (`checks.peers` says "
+            "why), while this node itself serves"
+        },
+        "503": {"description": "not ready"},
+    },
 )
 async def health(request: web.Request) -> web.Response:
+    """A neighbour's stuck feed degrades the answer but keeps it 200: a load balancer must
+    not take this node out of service for what a peer does."""
     node: Node = request.app["node"]
-    checks = {
+    checks: dict[str, Any] = {
         "database": await _check(asyncio.to_thread(db.ping, node.engine)),
         "store": await _check(asyncio.to_thread(node.store.query, "ASK { ?s ?p ?o }")),
         "kafka": await _kafka_check(request.app),
     }
     ready = all(value in {"ok", "not configured"} for value in checks.values())
-    body = {"status": "ready" if ready else "not ready", "live": True, "checks": checks}
+    feeds: FeedFollower | None = request.app.get("federation_feeds")
+    peers = feeds.health() if feeds is not None else {}
+    if peers:
+        checks["peers"] = peers
+    degraded = any(value.startswith("degraded") for value in peers.values())
+    status = "not ready" if not ready else "degraded" if degraded else "ready"
+    body = {"status": status, "live": True, "checks": checks}
     return web.json_response(body, status=200 if ready else 503)
 
 
