@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from tests.support import make_node
 DATASET = "pegel"
 EVENTS, READINGS = 260, 110
 """Events in the provider's backlog, readings (two triples each) in every event."""
+TRICKLE = 0.01
 PAGE = 60
 """Events per feed page: with ~20 KB an event, a page is over a megabyte."""
 
@@ -55,10 +57,12 @@ def trust(node: Node, peer_id: str, name: str, base_url: str, jwk: dict[str, Any
 async def serving() -> AsyncIterator[Any]:
     runners: list[web.AppRunner] = []
 
-    async def serve(node: Node) -> web.Application:
+    async def serve(node: Node, port: int | None = None) -> web.Application:
+        """Serve `node` on the port of its base URL, or on `port` (behind a relay)."""
         runner = web.AppRunner(create_app(node))
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", int(node.base_url.rsplit(":", 1)[1])).start()
+        port = port or int(node.base_url.rsplit(":", 1)[1])
+        await web.TCPSite(runner, "127.0.0.1", port).start()
         runners.append(runner)
         return runner.app
 
@@ -67,13 +71,13 @@ async def serving() -> AsyncIterator[Any]:
         await runner.cleanup()
 
 
-def backlog(node: Node) -> int:
-    """EVENTS observation events of an open dataset, written straight into the log."""
+def backlog(node: Node, events: int = EVENTS, readings: int = READINGS) -> int:
+    """Observation events of an open dataset, written straight into the log."""
     graph = data_graph(node.base_url, DATASET)
     with Session(node.engine) as session:
-        for n in range(EVENTS):
+        for n in range(events):
             lines = []
-            for r in range(READINGS):
+            for r in range(readings):
                 subject = f"<{graph}/observations/{n}-{r}>"
                 lines.append(
                     f"{subject} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{OBSERVATION}> ."
@@ -87,12 +91,12 @@ def backlog(node: Node) -> int:
                 "graph": graph,
                 "format": "application/n-triples",
                 "content": content,
-                "count": READINGS,
+                "count": readings,
                 "source": "backlog",
             }
             node.log.append(session, [node.event(RECORDED, data, subject=DATASET)])
         session.commit()
-    return EVENTS * READINGS
+    return events * readings
 
 
 def readings_in(node: Node, graph: str) -> int:
@@ -139,6 +143,58 @@ async def test_a_peer_catches_up_through_a_5_mb_backlog_page_by_page(
         status, body = await health(session, consumer)
         assert status == 200 and body["status"] == "ready"
         assert body["checks"]["peers"] == {provider.id: "ok"}
+
+
+async def test_a_peer_reads_a_trickled_feed_and_jwks(tmp_path: Path, serving: Any) -> None:
+    """Every answer of the provider (feed pages, its JWKS) reaches the consumer through a
+    relay that sends it as HTTP chunks of 16 bytes, 10 ms apart."""
+    environ = {"ALLMENDE_FEDERATION_PAGE_SIZE": "1", "ALLMENDE_FEDERATION_FEED_WAIT": "1"}
+    provider = _node(tmp_path, "Bredstedt", environ)  # its base URL is the relay's
+    consumer = _node(tmp_path, "Lütjenholm", environ)
+    body = {"id": provider.id, "name": "Bredstedt", "base_url": provider.base_url}
+    body["jwks_url"] = f"{provider.base_url}/.well-known/jwks.json"
+    add_peer(consumer.engine, checked_peer(body, consumer.id))
+    await service.create(provider, dataset_body(DATASET))
+    expected = backlog(provider, events=3, readings=2)
+    behind = free_port()
+    await serving(provider, behind)
+    served: list[tuple[str, int]] = []
+
+    async def relay(request: web.Request) -> web.StreamResponse:
+        async with upstream.get(f"http://127.0.0.1:{behind}{request.path_qs}") as answer:
+            payload, status, kind = await answer.read(), answer.status, answer.content_type
+        served.append((request.path, len(payload)))
+        response = web.StreamResponse(status=status, headers={"Content-Type": kind})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(payload), 16):
+            await response.write(payload[start : start + 16])
+            await asyncio.sleep(TRICKLE)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", relay)
+    relay_runner = web.AppRunner(app)
+    async with aiohttp.ClientSession() as upstream:
+        await relay_runner.setup()
+        await web.TCPSite(
+            relay_runner, "127.0.0.1", int(provider.base_url.rsplit(":", 1)[1])
+        ).start()
+        try:
+            await serving(consumer)
+            graph = data_graph(provider.base_url, DATASET)
+
+            async def caught_up() -> bool:
+                await consumer.projected()
+                return readings_in(consumer, graph) == expected
+
+            await eventually(caught_up, timeout=60, what="the trickled feed at the consumer")
+        finally:
+            await relay_runner.cleanup()
+    pages = [size for path, size in served if path == "/federation/events"]
+    assert len(pages) >= 3 and max(pages) > 1000  # every page took ~1 s to arrive
+    assert "/.well-known/jwks.json" in {path for path, _ in served}
 
 
 async def test_health_is_degraded_while_a_peer_feed_keeps_failing(
