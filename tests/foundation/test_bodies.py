@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.dsp.callbacks import CallbackFailed, Sender
 from node.dsp.messages import MAX_MESSAGE_BYTES
 from node.http.app import create_app
 from node.keys import MAX_JWKS_BYTES, fetch_jwks, public_jwk_with_kid
@@ -252,7 +253,7 @@ async def test_dsp_refuses_a_message_past_its_limit(served: Any) -> None:
 
 @pytest.fixture
 async def paced_server() -> AsyncIterator[Any]:
-    """Serves a body at /body in pieces of `size` bytes (chunked), `pause` seconds apart."""
+    """Serves a body at /body (GET or POST) in pieces of `size` bytes (chunked), `pause` seconds apart."""
     runners: list[web.AppRunner] = []
 
     async def start(body: bytes, size: int, pause: float = 0.0) -> str:
@@ -269,6 +270,7 @@ async def paced_server() -> AsyncIterator[Any]:
 
         app = web.Application()
         app.router.add_get("/body", handler)
+        app.router.add_post("/body", handler)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -309,3 +311,22 @@ async def test_key_fetch_refuses_a_jwks_past_its_limit(paced_server: Any) -> Non
     async with aiohttp.ClientSession() as session:
         with pytest.raises(ValueError, match=str(MAX_JWKS_BYTES)):
             await fetch_jwks(session, url)
+
+
+# -- the DSP client: a counterpart's answer ---------------------------------------------------
+
+
+async def test_dsp_client_reads_a_trickled_answer_and_refuses_one_past_the_limit(
+    paced_server: Any,
+) -> None:
+    answer = {"@type": "ContractNegotiation", "state": "REQUESTED"}
+    sender = Sender()
+    try:
+        url = await paced_server(json.dumps(answer).encode(), 1, TRICKLE)
+        assert await sender.post(url, {"@type": "ContractRequestMessage"}) == answer
+        huge = json.dumps({**answer, "padding": "p" * 1_100_000}).encode()
+        url = await paced_server(huge, 16384)
+        with pytest.raises(CallbackFailed, match=str(MAX_MESSAGE_BYTES)):
+            await sender.post(url, {"@type": "ContractRequestMessage"})
+    finally:
+        await sender.close()
