@@ -24,6 +24,7 @@ from node.dsp.processes import (
     TransferProcesses,
     new_pid,
 )
+from node.http.upstream import withhold_addresses
 
 CALLBACK_PATH = PATH + "/consumer"
 
@@ -57,7 +58,8 @@ class ConsumerSide(Processes[Row]):
             )
         except (TimeoutError, CallbackFailed, OSError) as exc:
             await self.move(row.pid, self.terminate_step)
-            raise DspError(502, f"the provider did not take the request: {exc}") from exc
+            reason = withhold_addresses(str(exc), peers={row.callback: row.participant})
+            raise DspError(502, f"the provider did not take the request: {reason}") from exc
         provider_pid = (answer or {}).get("providerPid")
         if not isinstance(provider_pid, str) or not provider_pid:
             await self.move(row.pid, self.terminate_step)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from node.http.upstream import iris_in, withhold_addresses
 from node.sparql.replica import Replica, ReplicaSpec
 from node.store.oxigraph import open_read_only
 
@@ -142,5 +143,6 @@ def serve(conn: Connection, store_path: str | None, spec: ReplicaSpec | None = N
             except (OSError, RuntimeError, ValueError, TypeError) as exc:
                 if not sender.started and attempt == 0 and isinstance(exc, RuntimeError):
                     continue  # files compacted away under a stale view: reopen once, retry
-                conn.send(("error", (400, f"the query cannot be answered: {str(exc)[:500]}")))
+                reason = withhold_addresses(str(exc), iris_in(job.query))  # SERVICE errors
+                conn.send(("error", (400, f"the query cannot be answered: {reason[:500]}")))
             break
