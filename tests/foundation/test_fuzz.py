@@ -1,0 +1,239 @@
+"""Schema-based fuzzing of every route of a real node, signed in as each kind of caller.
+
+`allmende serve` runs in a throwaway folder on a loopback port. Schemathesis generates
+requests from the node's own /openapi.json (path, query, header parameters and JSON, form and
+multipart bodies, valid and invalid), and each goes out with the credentials its route needs:
+the admin bearer token, a participant token for the Dataspace Protocol, an agreement's access
+token for data routes, or a console session cookie with its CSRF token. Half of the cases use
+ids that exist, so handlers get past "not found". No answer may be a 5xx; every 4xx is an
+RFC 9457 problem (or a page, for a browser route, or a protocol error object under /dsp).
+
+Seeded and derandomised, so CI sees the same cases every run; the totals are printed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
+
+from policies.templates import template_document
+from tests.foundation.test_serve import ALLMENDE, free_port, serving, wait_until_ready
+from tests.ingest.conftest import dataset_body, payload
+
+EXAMPLES = {GenerationMode.POSITIVE: 14, GenerationMode.NEGATIVE: 8}
+OPEN, RESTRICTED, DEVICE = "luft-open", "raumklima-fuzz", "70B3D57ED00AB001"
+PARTNER = "https://uni-kiel.example/"
+NODE_ID = "https://fuzzingen.example/"
+CONSOLE = re.compile(r"^/admin/(console/.*|login|logout)?$")
+# run last: they end the session, the agreement, the dataset or the secret the others use
+DESTRUCTIVE = re.compile(r"DELETE |/revoke$|/logout$|/secret$")
+
+
+@dataclass
+class Village:
+    url: str
+    directory: Path
+    admin: str
+    participant: str
+    access: str
+    console: requests.Session
+    csrf: str
+    known: dict[str, str] = field(default_factory=dict)
+
+
+def cli(*args: str) -> str:
+    done = subprocess.run(
+        [*ALLMENDE, *args], check=True, capture_output=True, text=True, timeout=60
+    )
+    return done.stdout.strip()
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the console form carries a CSRF token"
+    return match.group(1)
+
+
+def seed(url: str, directory: Path) -> Village:
+    """Datasets, a file, a sensor reading, an agreement and every kind of credential."""
+    admin = cli("token", str(directory), "--role", "admin")
+    participant = cli("token", str(directory), "--role", "participant", "--subject", PARTNER)
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {admin}"
+
+    def ok(response: requests.Response) -> Any:
+        assert response.status_code < 300, (response.status_code, response.text)
+        return response.json()
+
+    ok(api.post(f"{url}/admin/datasets", json=dataset_body(OPEN)))
+    policy = template_document("research-only", assigner=NODE_ID)
+    restricted = {**dataset_body(RESTRICTED), "license": "other-closed", "policy": policy}
+    ok(api.post(f"{url}/admin/datasets", json=restricted))
+    uploaded = ok(
+        api.post(
+            f"{url}/admin/datasets/{RESTRICTED}/distributions",
+            params={"file_name": "feuchte.csv"},
+            data=b"zeit,feuchte\n2024-05-14T08:15:00Z,61.5\n",
+            headers={"Content-Type": "text/csv"},
+        )
+    )
+    ok(
+        api.post(
+            f"{url}/admin/devices",
+            json={"device": DEVICE, "dataset": RESTRICTED, "profile": "room-climate"},
+        )
+    )
+    ok(api.post(f"{url}/ingest/ttn", json=payload("ttn-uplink-humidity.json")))
+    agreement = ok(
+        api.post(
+            f"{url}/admin/agreements",
+            json={"dataset": RESTRICTED, "assignee": PARTNER, "purpose": "research"},
+        )
+    )
+    access = ok(api.post(f"{url}/admin/agreements/{agreement['id']}/token", json={}))
+
+    console = requests.Session()
+    form = console.get(f"{url}/admin/login").text
+    signed_in = console.post(
+        f"{url}/admin/login",
+        data={"csrf_token": csrf_of(form), "token": admin},
+        allow_redirects=False,
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    csrf = csrf_of(console.get(f"{url}/admin/console/datasets").text)
+    known = {
+        "dataset": RESTRICTED,
+        "distribution": uploaded["distribution"],
+        "device": DEVICE.lower(),
+        "id": agreement["id"],
+        "source": "ttn",
+        "kind": "negotiations",
+    }
+    return Village(url, directory, admin, participant, access["access_token"], console, csrf, known)
+
+
+@pytest.fixture(scope="module")
+def village(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Village]:
+    directory = tmp_path_factory.mktemp("fuzz") / "village"
+    port = free_port()
+    cli("init", str(directory), "--name", "Fuzzingen", "--id", NODE_ID, "--port", str(port))
+    with serving(directory, port) as (url, process):
+        wait_until_ready(url, process)
+        yield seed(url, directory)
+
+
+@dataclass
+class Tally:
+    cases: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+
+def credentials(village: Village, path: str, index: int) -> dict[str, Any]:
+    """What the route's real callers send; every third public call goes anonymous."""
+    if CONSOLE.match(path) or path == "/admin/":
+        return {"session": village.console, "headers": {"X-CSRF-Token": village.csrf}}
+    if path.startswith(("/admin/", "/ingest/")) or path == "/rdf-graphs":
+        return {"headers": {"Authorization": f"Bearer {village.admin}"}}
+    if path.startswith("/dsp/"):
+        return {"headers": {"Authorization": f"Bearer {village.participant}"}}
+    if index % 3 == 2:
+        return {}
+    return {"headers": {"Authorization": f"Bearer {village.access}"}}
+
+
+def judge(tally: Tally, label: str, case: Any, response: Any) -> None:
+    tally.cases += 1
+    tally.statuses[response.status_code] += 1
+    status = response.status_code
+    kind = ",".join(response.headers.get("content-type", []))
+    if status >= 500:
+        tally.failures.append(f"{label} -> {status}: {case.as_curl_command()}")
+    elif status >= 400 and "problem+json" in kind:
+        problem = response.json()
+        if problem.get("status") != status or not problem.get("title"):
+            tally.failures.append(f"{label} -> {status}, not a problem: {response.text[:200]}")
+    elif status >= 400 and not (
+        "text/html" in kind or (case.path.startswith("/dsp/") and "json" in kind)
+    ):
+        tally.failures.append(f"{label} -> {status} as {kind!r}: {response.text[:200]}")
+
+
+def fuzz(village: Village, operation: Any, mode: GenerationMode, tally: Tally) -> None:
+    label = f"{operation.method.upper()} {operation.path} ({mode.value})"
+    counter = iter(range(10**9))
+
+    @settings(
+        max_examples=EXAMPLES[mode],
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        index = next(counter)
+        if index % 2 == 0:
+            for name in case.path_parameters or {}:
+                if name in village.known:
+                    case.path_parameters[name] = village.known[name]
+        extra = credentials(village, operation.path, index)
+        if isinstance(case.body, dict) and CONSOLE.match(operation.path) and index % 4 != 3:
+            case.body["csrf_token"] = village.csrf
+        try:
+            response = case.call(base_url=village.url, timeout=30, allow_redirects=False, **extra)
+        except requests.RequestException as exc:  # the node dropped the connection: as bad
+            tally.cases += 1
+            tally.failures.append(f"{label} -> {type(exc).__name__}: {case.as_curl_command()}")
+            return
+        judge(tally, label, case, response)
+
+    try:
+        run()
+    except hypothesis.errors.Unsatisfiable:  # nothing in the operation can be made invalid
+        assert mode is GenerationMode.NEGATIVE, label
+
+
+def test_no_route_answers_5xx_to_any_caller(village: Village) -> None:
+    schema = schemathesis.openapi.from_url(f"{village.url}/openapi.json")
+    operations: list[Any] = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the document describes an operation wrongly: {result}"
+        operations.append(result.ok())
+    document = requests.get(f"{village.url}/openapi.json", timeout=10).json()
+    documented = {(m.upper(), path) for path, methods in document["paths"].items() for m in methods}
+    # Schemathesis leaves out the operation that serves the schema it was loaded from
+    assert documented - {("GET", "/openapi.json")} == {
+        (op.method.upper(), op.path) for op in operations
+    }
+    operations.sort(key=lambda op: bool(DESTRUCTIVE.search(f"{op.method.upper()} {op.path}")))
+    tally = Tally()
+    for operation in operations:
+        for mode in EXAMPLES:
+            fuzz(village, operation, mode, tally)
+    server_errors = sum(n for status, n in tally.statuses.items() if status >= 500)
+    report = {
+        "operations": len(operations),
+        "cases": tally.cases,
+        "responses_5xx": server_errors,
+        "statuses": dict(sorted(tally.statuses.items())),
+    }
+    print("\nfuzzing:", json.dumps(report))
+    (village.directory.parent / "fuzz-report.json").write_text(json.dumps(report))
+    assert not tally.failures, "\n".join(tally.failures[:40])
+    assert tally.cases >= len(operations) * 2
