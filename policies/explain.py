@@ -98,7 +98,8 @@ def _constraint(constraint: Constraint | LogicalConstraint, language: str) -> st
         return "(" + join.join(_constraint(c, language) for c in constraint.constraints) + ")"
     left = _name(constraint.left_operand)
     operator = _name(constraint.operator)
-    values = ", ".join(_value(v, language) for v in constraint.right_operand)
+    shown = _duration if left == "elapsedTime" else _value
+    values = ", ".join(shown(v, language) for v in constraint.right_operand)
     unit = f" {_name(constraint.unit)}" if constraint.unit else ""
     return (
         f"{_pick(OPERANDS.get(left, (left, left)), language)} "
@@ -142,3 +143,137 @@ def explain(policy: Policy, language: str = "de") -> list[str]:
         lead = "Pflicht: " if language == "de" else "Obligation: "
         sentences.append(lead + _rule(obligation, language) + ".")
     return sentences
+
+
+WHO, PURPOSE, UNTIL, DUTIES, FORBIDDEN = "who", "purpose", "until", "duties", "forbidden"
+HEADINGS = {
+    WHO: ("Wer darf sie nutzen?", "Who may use it?"),
+    PURPOSE: ("Wofür?", "For what?"),
+    UNTIL: ("Bis wann?", "Until when?"),
+    DUTIES: ("Mit welchen Pflichten?", "With which duties?"),
+    FORBIDDEN: ("Was ist verboten?", "What is not allowed?"),
+}
+"""The questions a dataset page answers about its terms, in this order."""
+_WHO_OPERANDS = {"recipient", "amtMembership", "organisationType", "spatial"}
+_UNTIL_WORDS = {
+    "lteq": ("bis einschließlich ", "up to and including "),
+    "lt": ("bis vor dem ", "until before "),
+}
+_DURATION = {"D": ("Tage", "days"), "M": ("Monate", "months"), "Y": ("Jahre", "years")}
+
+
+def _leaves(constraints: tuple[Constraint | LogicalConstraint, ...]) -> list[Constraint]:
+    """Constraints joined by `and` (directly or nested); alternatives are left to the
+    sentences, which spell them out."""
+    found: list[Constraint] = []
+    for constraint in constraints:
+        if isinstance(constraint, Constraint):
+            found.append(constraint)
+        elif _name(constraint.operator) in ("and", "andSequence"):
+            found.extend(_leaves(constraint.constraints))
+    return found
+
+
+def _duration(value: Literal | Ref, language: str) -> str:
+    text = str(value.value) if isinstance(value, Literal) else value.iri
+    if text.startswith("P") and text[1:-1].isdigit() and text[-1] in _DURATION:
+        return f"{text[1:-1]} {_pick(_DURATION[text[-1]], language)}"
+    return text
+
+
+def _until(constraint: Constraint, language: str) -> str | None:
+    """An end the constraint sets, in words: a last date, or a span from the agreement."""
+    left, operator = _name(constraint.left_operand), _name(constraint.operator)
+    if not constraint.right_operand:
+        return None
+    value = constraint.right_operand[0]
+    if left == "dateTime" and operator in _UNTIL_WORDS:
+        return _pick(_UNTIL_WORDS[operator], language) + _value(value, language)
+    if left == "elapsedTime" and operator in ("lt", "lteq"):
+        span = _duration(value, language)
+        return (
+            f"{span} ab Abschluss der Vereinbarung"
+            if language == "de"
+            else (f"{span} from the agreement")
+        )
+    return None
+
+
+def plain_terms(
+    policy: Policy | None, language: str, *, open_data: bool, publisher: str, licence: str = ""
+) -> list[tuple[str, str]]:
+    """Who may use the data, for what, until when, with which duties, and what is not
+    allowed: one plain answer per question, never silent about a restriction.
+
+    `open_data`: the dataset is open data (open licence, public access); otherwise it opens
+    only under an agreement with `publisher`, and the page must say so even when the
+    dataset carries no policy of its own."""
+    de = language == "de"
+    permissions = policy.permissions if policy else ()
+    constraints = [c for rule in permissions for c in _leaves(rule.constraints)]
+    by_operand: dict[str, list[Constraint]] = {}
+    for constraint in constraints:
+        by_operand.setdefault(_name(constraint.left_operand), []).append(constraint)
+
+    if open_data:
+        who = "Alle: offene Daten" if de else "Anyone: open data"
+    else:
+        who = (
+            f"Nur wer eine Vereinbarung mit {publisher} hat; ohne sie zeigt dieser Knoten "
+            "weder Messwerte noch Sensoren oder Orte"
+            if de
+            else f"Only holders of an agreement with {publisher}; without one, this node "
+            "shows no readings, sensors or places"
+        )
+    if policy and policy.assignee:
+        who += f" ({'nur' if de else 'only'} {policy.assignee})"
+    conditions = [
+        _constraint(c, language)
+        for operand in sorted(_WHO_OPERANDS & by_operand.keys())
+        for c in by_operand[operand]
+    ]
+    if conditions:
+        who += "; " + ("Bedingung: " if de else "condition: ") + "; ".join(conditions)
+
+    purposes = [_value(v, language) for c in by_operand.get("purpose", []) for v in c.right_operand]
+    purpose = (
+        (("nur für: " if de else "only for: ") + ", ".join(purposes))
+        if purposes
+        else ("für jeden Zweck" if de else "any purpose")
+    )
+
+    ends = [
+        text
+        for operand in ("dateTime", "elapsedTime")
+        for c in by_operand.get(operand, [])
+        if (text := _until(c, language))
+    ]
+    if ends:
+        until = "; ".join(ends)
+    elif open_data:
+        until = "unbefristet" if de else "no end date"
+    else:
+        until = (
+            "solange die Vereinbarung gilt (die Gemeinde kann sie widerrufen)"
+            if de
+            else "as long as the agreement holds (the municipality may revoke it)"
+        )
+
+    owed = [rule for permission in permissions for rule in permission.duties]
+    owed += list(policy.obligations) if policy else []
+    duty_texts = []
+    for duty in owed:
+        note = next((str(d.value) for d in duty.description), "")
+        duty_texts.append(_rule(duty, language) + (f" ({note})" if note else ""))
+    if open_data and licence:
+        duty_texts.append(
+            f"die Bedingungen der Lizenz „{licence}“"
+            if de
+            else f"the terms of the licence {licence}"
+        )
+    duties = "; ".join(duty_texts) or ("keine" if de else "none")
+
+    answers = [(WHO, who), (PURPOSE, purpose), (UNTIL, until), (DUTIES, duties)]
+    if policy and policy.prohibitions:
+        answers.append((FORBIDDEN, "; ".join(_rule(p, language) for p in policy.prohibitions)))
+    return [(_pick(HEADINGS[key], language), text) for key, text in answers]

@@ -78,11 +78,42 @@ class Village:
                 },
                 "license": "other-closed",
                 "access_rights": "NON_PUBLIC",
+                "policy": self.street_light_policy(),
                 "themes": ["ENER"],
                 "frequency": "CONT",
                 "contact": contact,
             },
         ]
+
+    def street_light_policy(self) -> dict[str, Any]:
+        """Street lights are the municipality's: use only for a public task, not passed on.
+        Without a policy the dataset page had nothing to say about its terms."""
+        return {
+            "@context": [
+                "https://w3id.org/dspace/2025/1/context.jsonld",
+                {"allmende": "https://w3id.org/allmende/ns#"},
+            ],
+            "@id": f"{self.node_id}policies/strassenlicht",
+            "@type": "Offer",
+            "assigner": self.node_id,
+            "dct:title": [
+                {"@value": "Nur für öffentliche Aufgaben", "@language": "de"},
+                {"@value": "Public tasks only", "@language": "en"},
+            ],
+            "permission": [
+                {
+                    "action": "use",
+                    "constraint": [
+                        {
+                            "leftOperand": "purpose",
+                            "operator": "isA",
+                            "rightOperand": {"@id": "allmende:publicTask"},
+                        }
+                    ],
+                }
+            ],
+            "prohibition": [{"action": "distribute"}],
+        }
 
     def sensors(self) -> list[Sensor]:
         prefix = f"sample-{self.slug}"

@@ -9,10 +9,11 @@ from urllib.parse import quote
 import aiohttp_jinja2
 from aiohttp import web
 
+from node.access import is_open
 from node.runtime import Node
-from policies.explain import explain
+from policies.explain import explain, plain_terms
 from policies.jsonld import from_jsonld
-from policies.model import PolicyError
+from policies.model import Policy, PolicyError
 from vocab.catalog import LICENCES_BY_IRI, THEMES
 
 
@@ -35,14 +36,31 @@ def example_query(node: Node, dataset_id: str) -> str:
     )
 
 
-def policy_sentences(data: dict[str, Any], language: str) -> list[str]:
+def _policy(data: dict[str, Any]) -> Policy | None:
     document = data.get("policy")
     if not isinstance(document, dict):
-        return []
+        return None
     try:
-        return explain(from_jsonld(document), language)
+        return from_jsonld(document)
     except PolicyError:
-        return []
+        return None
+
+
+def policy_sentences(data: dict[str, Any], language: str) -> list[str]:
+    policy = _policy(data)
+    return explain(policy, language) if policy is not None else []
+
+
+def policy_terms(
+    node: Node, data: dict[str, Any], language: str, licence: str
+) -> list[tuple[str, str]]:
+    """Who, for what, until when, which duties: the same rule `node.access` enforces decides
+    whether the page speaks of open data or of an agreement, so the words cannot promise
+    more than the node does."""
+    publisher = (data.get("publisher") or {}).get("name") or node.settings.node.name
+    return plain_terms(
+        _policy(data), language, open_data=is_open(data), publisher=publisher, licence=licence
+    )
 
 
 async def render(request: web.Request, data: dict[str, Any]) -> web.StreamResponse:
@@ -55,6 +73,7 @@ async def render(request: web.Request, data: dict[str, Any]) -> web.StreamRespon
         if iri.rsplit("/", 1)[-1] in THEMES
     ]
     query = example_query(node, data["id"])
+    licence_label = licence.label if licence else str(data.get("license", ""))
     context = {
         "dataset": data,
         "title": _text(data.get("title"), language),
@@ -62,8 +81,9 @@ async def render(request: web.Request, data: dict[str, Any]) -> web.StreamRespon
         "keywords": data.get("keywords", {}).get(language)
         or data.get("keywords", {}).get("de", []),
         "themes": theme_names,
-        "licence": licence.label if licence else data.get("license", ""),
+        "licence": licence_label,
         "licence_iri": data.get("license", ""),
+        "terms": policy_terms(node, data, language, licence_label),
         "policy": policy_sentences(data, language),
         "distributions": data.get("distributions", []),
         "text": lambda value: _text(value, language),
