@@ -15,7 +15,7 @@ from aiohttp import web
 from node.auth import AuthError, verify_token
 from node.dsp.messages import MAX_MESSAGE_BYTES, DspError, check, error
 from node.federation.trust import TrustList
-from node.http.bodies import BodyTooLarge, request_body
+from node.http.bodies import BodyIncomplete, BodyTooLarge, request_body
 from node.http.security import CHALLENGE, bearer
 from node.runtime import Node
 
@@ -49,6 +49,8 @@ async def read(request: web.Request, type_: str, *, sender: str = "consumer") ->
         raw = await request_body(request, MAX_MESSAGE_BYTES)
     except BodyTooLarge:
         raise DspError(413, f"a {type_} may have at most {MAX_MESSAGE_BYTES} bytes") from None
+    except BodyIncomplete as exc:
+        raise DspError(400, str(exc)) from None
     try:
         body = json.loads(raw)
     except ValueError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from node.http.problems import Problem
 
@@ -45,14 +46,24 @@ async def response_body(
     return await read_stream(response.content, limit, what, declared=response.content_length)
 
 
+class BodyIncomplete(ValueError):
+    """The client went away (or broke the framing) before its body ended."""
+
+
 async def request_body(request: web.Request, limit: int, what: str = "the body") -> bytes:
-    """A request's whole body; BodyTooLarge past `limit` bytes."""
-    return await read_stream(request.content, limit, what, declared=request.content_length)
+    """A request's whole body; BodyTooLarge past `limit` bytes, BodyIncomplete when the
+    connection ends first (the client's doing, not a fault of the node)."""
+    try:
+        return await read_stream(request.content, limit, what, declared=request.content_length)
+    except (ConnectionError, HttpProcessingError) as exc:
+        raise BodyIncomplete(f"{what} ended before it was complete") from exc
 
 
 async def request_body_or_413(request: web.Request, limit: int, detail: str | None = None) -> bytes:
-    """A request's whole body, or a 413 problem naming the limit."""
+    """A request's whole body, or a 413 problem naming the limit (400 when cut off)."""
     try:
         return await request_body(request, limit)
     except BodyTooLarge as exc:
         raise Problem(413, "Content Too Large", detail or str(exc), limit=limit) from None
+    except BodyIncomplete as exc:
+        raise Problem(400, "Bad Request", str(exc)) from None

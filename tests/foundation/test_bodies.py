@@ -24,6 +24,7 @@ from node.http.app import create_app
 from node.keys import MAX_JWKS_BYTES, fetch_jwks, public_jwk_with_kid
 from node.runtime import Node
 from policies.terms import DSP_CONTEXT
+from tests.federation.villages import eventually
 from tests.support import make_node
 
 TRICKLE = 0.01
@@ -195,6 +196,42 @@ async def test_sparql_answers_413_past_its_limit_however_the_body_comes(served: 
             assert answer_headers["content-type"].startswith("application/problem+json")
             problem = json.loads(answer)
             assert problem["limit"] == limit and str(limit) in problem["detail"]
+
+
+async def requests_by_status(address: tuple[str, int], route: str) -> dict[str, float]:
+    """The node's request counter for POSTs to `route`, by status class."""
+    url = f"http://{address[0]}:{address[1]}/metrics"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        text = await response.text()
+    prefix = f'allmende_http_requests_total{{method="POST",route="{route}",status="'
+    return {
+        line[len(prefix) : len(prefix) + 3]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(prefix)
+    }
+
+
+async def test_a_body_cut_off_by_the_client_is_its_error_not_a_crash(served: Any) -> None:
+    """The client promises 500 bytes, sends 10 and hangs up: a 4xx in the books, no 5xx."""
+    _node, address = await served()
+    for path in ("/sparql", CATALOG_REQUEST):
+        _reader, writer = await asyncio.open_connection(*address)
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            "Content-Length: 500\r\n\r\nSELECT * {".encode()
+        )
+        await writer.drain()
+        await asyncio.sleep(0.05)  # pacing: the rest of the body never comes
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+        async def counted(path: str = path) -> dict[str, float] | None:
+            counts = await requests_by_status(address, path)
+            return counts if counts else None
+
+        counts = await eventually(counted, what=f"the cut-off request to {path} counted")
+        assert counts == {"4xx": 1.0}, counts
 
 
 # -- DSP message intake -----------------------------------------------------------------------
