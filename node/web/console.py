@@ -1,4 +1,5 @@
-"""The operator console under /admin: sign in with an admin token, then a session cookie."""
+"""The operator console under /admin: sign in with an admin token, then a session cookie
+backed by a server-side session (node.web.sessions) the operator can list and end."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp_jinja2
+import jwt
 from aiohttp import web
-from aiohttp_session import get_session, new_session
+from aiohttp_session import get_session
 from sqlmodel import Session
 
 from node.auth import AuthError, verify_token
 from node.events import EventLog
 from node.http.forms import read_form
-from node.http.openapi import describe
+from node.http.openapi import CSRF, describe, form_body
+from node.http.problems import Problem
 from node.runtime import Node
 from node.web import health, sessions
 
@@ -27,11 +30,11 @@ def signed_in(handler: Page) -> Page:
 
     @functools.wraps(handler)
     async def checked(request: web.Request) -> web.StreamResponse:
-        session = await get_session(request)
-        if not session.get("operator"):
+        row = await sessions.current(request)
+        if row is None:
             raise web.HTTPSeeOther("/admin/login")
-        request["operator"] = session["operator"]
-        request["csrf"] = sessions.csrf_token(session)
+        request["operator"] = row.operator
+        request["csrf"] = sessions.csrf_token(await get_session(request))
         return await handler(request)
 
     return checked
@@ -40,6 +43,7 @@ def signed_in(handler: Page) -> Page:
 @describe("Console sign-in form", tags=["console"])
 @aiohttp_jinja2.template("admin/login.html")
 async def login_form(request: web.Request) -> dict[str, Any]:
+    await sessions.current(request)  # an ended session's cookie is cleared, not reused
     session = await get_session(request)
     return {"csrf": sessions.csrf_token(session), "error": None}
 
@@ -58,16 +62,15 @@ async def login(request: web.Request) -> web.StreamResponse:
         session = await get_session(request)
         context = {"csrf": sessions.csrf_token(session), "error": str(exc)}
         return aiohttp_jinja2.render_template("admin/login.html", request, context, status=401)
-    session = await new_session(request)
-    session["operator"] = principal.subject
-    sessions.csrf_token(session)
+    kid = str(jwt.get_unverified_header(token).get("kid"))  # verified above
+    await sessions.begin(request, principal.subject, kid)
     raise web.HTTPSeeOther("/admin/")
 
 
 @describe("Sign out of the console", tags=["console"])
 async def logout(request: web.Request) -> web.StreamResponse:
-    session = await sessions.check_csrf(request)
-    session.invalidate()
+    await sessions.check_csrf(request)
+    await sessions.sign_out(request)
     raise web.HTTPSeeOther("/admin/login")
 
 
@@ -98,8 +101,48 @@ async def overview(request: web.Request) -> dict[str, Any]:
     }
 
 
+@describe(
+    "Console sessions that are signed in now: who, since, last seen, from where",
+    tags=["console"],
+)
+@signed_in
+@aiohttp_jinja2.template("admin/sessions.html")
+async def session_list(request: web.Request) -> dict[str, Any]:
+    node: Node = request.app["node"]
+    own = await sessions.current(request)
+    return {
+        "csrf": request["csrf"],
+        "sessions": await asyncio.to_thread(sessions.active, node),
+        "own": own.id if own else None,
+        "ended": request.query.get("ended") == "1",
+    }
+
+
+@describe(
+    "End a console session (its cookie stops working at once)",
+    tags=["console"],
+    request_body=form_body(CSRF, ["csrf_token"]),
+)
+@signed_in
+async def end_session(request: web.Request) -> web.StreamResponse:
+    await sessions.check_csrf(request)
+    try:
+        row_id = int(request.match_info["id"])
+    except ValueError:
+        raise Problem(404, "Not Found", "no such session") from None
+    if not await sessions.end(request.app["node"], row_id):
+        raise Problem(404, "Not Found", "no such session (it may have ended already)")
+    own = await sessions.current(request)
+    if own is not None and own.id == row_id:
+        (await get_session(request)).invalidate()
+        raise web.HTTPSeeOther("/admin/login")
+    raise web.HTTPSeeOther("/admin/console/sessions?ended=1")
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/admin/login", login_form)
     app.router.add_post("/admin/login", login)
     app.router.add_post("/admin/logout", logout)
     app.router.add_get("/admin/", overview)
+    app.router.add_get("/admin/console/sessions", session_list)
+    app.router.add_post(r"/admin/console/sessions/{id:\d{1,18}}/end", end_session)
