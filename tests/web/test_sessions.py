@@ -12,10 +12,12 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, select
 
 from node.auth import mint_token
 from node.http.app import create_app
+from node.keys import NodeKey
 from node.runtime import Node
 from node.web.sessions import COOKIE, ConsoleSession
 from tests.support import make_node
@@ -152,3 +154,22 @@ async def test_a_session_survives_a_restart(
     await client.close()
     restarted = await aiohttp_client(create_app(make_node(tmp_path), close_node=True))
     assert (await replay(restarted, cookie, csrf))[0] == 200
+
+
+async def test_a_session_ends_with_the_admin_key_that_signed_its_token(
+    aiohttp_client: Any, node: Node
+) -> None:
+    county = NodeKey(Ed25519PrivateKey.generate())
+    node.settings.trust.admin_jwks.append(county.jwk())
+    client = await aiohttp_client(create_app(node))
+    form = await (await client.get("/admin/login")).text()
+    token = mint_token(county, node.id)
+    signed = await client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_of(form), "token": token},
+        allow_redirects=False,
+    )
+    assert signed.status == 303
+    assert (await client.get("/admin/", allow_redirects=False)).status == 200
+    node.settings.trust.admin_jwks.clear()  # the county's key is no longer trusted
+    assert (await client.get("/admin/", allow_redirects=False)).status == 303
