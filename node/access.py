@@ -95,42 +95,40 @@ class Scope:
 ScopeRule = Callable[[web.Request], Awaitable[Scope]]
 
 
+def readable(status: str, license: str | None, access_rights: str | None) -> bool:
+    """Anyone may see a dataset's values: published open data."""
+    return status == PUBLISHED and is_open({"license": license, "access_rights": access_rights})
+
+
 def open_datasets(node: Node) -> frozenset[str]:
     """Data-graph prefixes of published open datasets: this village's and pooled ones."""
     from node.federation.models import PooledDataset
 
     found: set[str] = set()
+    columns = (
+        CatalogDataset.id,
+        CatalogDataset.status,
+        CatalogDataset.license,
+        CatalogDataset.access_rights,
+    )
     with Session(node.engine) as session:
-        columns = (
-            CatalogDataset.id,
-            CatalogDataset.status,
-            CatalogDataset.license,
-            CatalogDataset.access_rights,
-        )
         for dataset_id, status, license, access_rights in session.exec(select(*columns)):
-            if status == PUBLISHED and is_open(
-                {"license": license, "access_rights": access_rights}
-            ):
+            if readable(status, license, access_rights):
                 found.add(data_graph(node.base_url, dataset_id))
         for pooled in session.exec(select(PooledDataset)):
             document = json.loads(pooled.document)
-            if pooled.status == PUBLISHED and is_open(document):
+            if readable(pooled.status, document.get("license"), document.get("access_rights")):
                 found.add(data_graph(pooled.base.rstrip("/"), pooled.id))
     return frozenset(found)
 
 
 def open_own(session: Session, dataset_ids: set[str]) -> set[str]:
-    """Which of these datasets of this village anyone may see (published open data): what
-    the federation feed and the Kafka relay may let leave, as the pages show it."""
+    """Which of these datasets of this village anyone may see: what the federation feed and
+    the Kafka relay may let leave (the feed is public), as the pages show it."""
     if not dataset_ids:
         return set()
     rows = session.exec(select(CatalogDataset).where(col(CatalogDataset.id).in_(dataset_ids)))
-    return {
-        row.id
-        for row in rows
-        if row.status == PUBLISHED
-        and is_open({"license": row.license, "access_rights": row.access_rights})
-    }
+    return {row.id for row in rows if readable(row.status, row.license, row.access_rights)}
 
 
 def public(node: Node) -> Scope:
@@ -172,7 +170,8 @@ def token_dataset(request: web.Request) -> str | None:
 
 
 async def scope(request: web.Request, channel: str = "portal", *, strict: bool = False) -> Scope:
-    """What this caller may see, decided once per request and channel.
+    """What this caller may see, decided once per request and channel: `.shows(base, id)`
+    answers "may this caller see this dataset's values?", `.visible` names the graphs to read.
 
     A bearer access token opens its dataset when the usage room permits the use (that
     decision is audited). `strict`: a refused token answers with the refusal (SPARQL and
@@ -199,20 +198,6 @@ async def scope(request: web.Request, channel: str = "portal", *, strict: bool =
 async def sparql_scope(request: web.Request) -> Scope:
     """The SPARQL endpoint's and Graph Store's scope: a refused token is refused."""
     return await scope(request, "sparql", strict=True)
-
-
-async def may_see(request: web.Request, dataset: dict[str, Any], channel: str) -> bool:
-    """May this caller see this dataset's values? Open data: yes; else the usage room
-    decides on the request's agreement token (and writes the decision down)."""
-    if dataset.get("status", PUBLISHED) == PUBLISHED and is_open(dataset):
-        return True
-    if USAGE_GUARD not in request.app:
-        return False
-    try:
-        await request.app[USAGE_GUARD](request, dataset, channel)
-    except Problem:
-        return False
-    return True
 
 
 async def authorize(request: web.Request, dataset: dict[str, Any], channel: str) -> None:
