@@ -13,10 +13,10 @@ from jsonschema import Draft202012Validator
 
 from node.dsp.consumer import CALLBACK_PATH, ConsumerNegotiations, ConsumerSide, ConsumerTransfers
 from node.dsp.http import PID, Handler, answers, read, respond_then
-from node.dsp.messages import DspError
+from node.dsp.messages import SCHEMAS, DspError
 from node.dsp.models import Negotiation, Transfer, recent
 from node.http.admin import json_body
-from node.http.openapi import describe
+from node.http.openapi import describe, json_request
 from node.http.problems import Problem
 from node.http.security import admin_only
 from node.runtime import Node
@@ -43,7 +43,9 @@ def _from_provider(
         plan = service.plan(row, trigger) if trigger else ()
         return await respond_then(request, {}, 200, lambda: service.react(row.pid, plan))
 
-    return handle
+    summary = f"DSP callback: the provider's {type_} for a process this node started"
+    body = json_request(SCHEMAS[type_])
+    return describe(summary, tags=["Dataspace Protocol"], request_body=body)(handle)
 
 
 def _consumer_get(kind: str) -> Handler:
@@ -53,7 +55,8 @@ def _consumer_get(kind: str) -> Handler:
         row = await service.get_own(request.match_info["pid"])
         return web.json_response(service.describe(row))
 
-    return handle
+    summary = f"DSP callback: the state of {kind} this node started as consumer"
+    return describe(summary, tags=["Dataspace Protocol"])(handle)
 
 
 def _offer(body: dict[str, Any]) -> dict[str, Any]:
@@ -108,6 +111,7 @@ def _problem(exc: DspError) -> Problem:
     "Negotiate as consumer: ask a provider for one of its dataset's offers",
     tags=["Dataspace Protocol"],
     admin=True,
+    request_body=json_request(INITIATE_NEGOTIATION.schema),
     responses={"201": {"description": "requested; the provider answers the node directly"}},
 )
 @admin_only
@@ -136,6 +140,7 @@ async def initiate_negotiation(request: web.Request) -> web.Response:
     "Transfer as consumer: ask a provider to start a transfer under an agreement",
     tags=["Dataspace Protocol"],
     admin=True,
+    request_body=json_request(INITIATE_TRANSFER.schema),
     responses={"201": {"description": "requested; the start message brings the endpoint"}},
 )
 @admin_only

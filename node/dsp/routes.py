@@ -9,31 +9,49 @@ own error objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from node.dsp import catalog, consumer_routes
 from node.dsp.callbacks import Sender
 from node.dsp.consumer import ConsumerNegotiations, ConsumerTransfers
 from node.dsp.http import PID, Handler, answers, ok, participant, read, respond_then, same_pid
-from node.dsp.messages import PATH, DspError, versions
+from node.dsp.messages import PATH, SCHEMAS, DspError, versions
 from node.dsp.negotiations import Negotiations
 from node.dsp.plans import load_plans
 from node.dsp.transfers import Transfers, transfer_check
+from node.http.openapi import describe, json_request
 from node.runtime import Node
 from node.usage.enforcement import TOKEN_CHECKS
 
+TAGS = ["Dataspace Protocol"]
 
+
+def _message(summary: str, type_: str | None = None) -> Callable[[Handler], Handler]:
+    """The OpenAPI description of a provider route: participant bearer token, message schema."""
+    body = json_request(SCHEMAS[type_]) if type_ else None
+    return describe(summary, tags=TAGS, bearer=True, request_body=body)
+
+
+@describe("The Dataspace Protocol versions and where this node speaks them", tags=TAGS)
 async def dspace_version(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     return web.json_response(versions(node.base_url))
 
 
+@describe(
+    "DSP catalog request: the catalog as DCAT in JSON-LD",
+    tags=TAGS,
+    request_body=json_request(SCHEMAS["CatalogRequestMessage"]),
+)
 @answers("CatalogError")
 async def catalog_request(request: web.Request) -> web.Response:
     await read(request, "CatalogRequestMessage")
     return web.json_response(catalog.catalog(request.app["node"]))
 
 
+@describe("DSP: one published dataset with its offers", tags=TAGS)
 @answers("CatalogError")
 async def dataset_request(request: web.Request) -> web.Response:
     found = catalog.one_dataset(request.app["node"], request.match_info["id"])
@@ -50,6 +68,7 @@ def _transfers(request: web.Request) -> Transfers:
     return request.app["dsp_transfers"]
 
 
+@_message("DSP: request a contract negotiation", "ContractRequestMessage")
 @answers("ContractNegotiationError")
 async def negotiation_request(request: web.Request) -> web.StreamResponse:
     who = await participant(request)
@@ -64,6 +83,7 @@ async def negotiation_request(request: web.Request) -> web.StreamResponse:
     )
 
 
+@_message("DSP: the state of a negotiation")
 @answers("ContractNegotiationError")
 async def negotiation_get(request: web.Request) -> web.Response:
     service = _negotiations(request)
@@ -71,6 +91,7 @@ async def negotiation_get(request: web.Request) -> web.Response:
     return web.json_response(service.describe(row))
 
 
+@_message("DSP: a counter-offer in a negotiation", "ContractRequestMessage")
 @answers("ContractNegotiationError")
 async def negotiation_counter(request: web.Request) -> web.StreamResponse:
     who = await participant(request)
@@ -95,9 +116,10 @@ def _negotiation_step(step: str, type_: str, trigger: str) -> Handler:
         plan = service.plan(row, trigger)
         return await respond_then(request, {}, 200, lambda: service.react(row.pid, plan))
 
-    return handle
+    return _message(f"DSP: the consumer's {type_}", type_)(handle)
 
 
+@_message("DSP: terminate a negotiation", "ContractNegotiationTerminationMessage")
 @answers("ContractNegotiationError")
 async def negotiation_termination(request: web.Request) -> web.Response:
     who = await participant(request)
@@ -108,6 +130,7 @@ async def negotiation_termination(request: web.Request) -> web.Response:
     return ok()
 
 
+@_message("DSP: request a transfer under an agreement", "TransferRequestMessage")
 @answers("TransferError")
 async def transfer_request(request: web.Request) -> web.StreamResponse:
     who = await participant(request)
@@ -120,6 +143,7 @@ async def transfer_request(request: web.Request) -> web.StreamResponse:
     )
 
 
+@_message("DSP: the state of a transfer")
 @answers("TransferError")
 async def transfer_get(request: web.Request) -> web.Response:
     service = _transfers(request)
@@ -135,7 +159,7 @@ def _transfer_step(step: str, type_: str) -> Handler:
         await _transfers(request).move(same_pid(request, body), step, participant=who)
         return ok()
 
-    return handle
+    return _message(f"DSP: the consumer's {type_}", type_)(handle)
 
 
 def setup(app: web.Application) -> None:

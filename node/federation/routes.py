@@ -17,8 +17,15 @@ from node.federation.feed import CommitSignal, FeedFollower, events
 from node.federation.inbox import Inbox
 from node.federation.kafka_transport import KafkaFollower, KafkaRelay, ensure_topics
 from node.federation.models import Position
-from node.federation.trust import TrustError, TrustList, add_peer, checked_peer, remove_peer
-from node.http.openapi import describe
+from node.federation.trust import (
+    Peer,
+    TrustError,
+    TrustList,
+    add_peer,
+    checked_peer,
+    remove_peer,
+)
+from node.http.openapi import component, describe, json_request
 from node.http.problems import Problem
 from node.http.security import admin_only
 from node.models import EventRecord
@@ -156,6 +163,18 @@ async def admin_peers(request: web.Request) -> web.Response:
     "Trust a peer: its node id and public key (jwk) or JWKS URL, and where it answers",
     tags=["federation"],
     admin=True,
+    request_body=json_request(
+        component(
+            "Peer",
+            {
+                **Peer.model_json_schema(),
+                "properties": {
+                    **Peer.model_json_schema()["properties"],
+                    "name": {"type": "string", "maxLength": 200},
+                },
+            },
+        )
+    ),
     responses={"201": {"description": "trusted"}, "200": {"description": "updated"}},
 )
 @admin_only

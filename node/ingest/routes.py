@@ -12,13 +12,22 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, col, delete, select
 
-from connectors import chirpstack, generic, ttn
+from connectors import chirpstack, csv_table, generic, ttn
 from connectors.csv_table import CsvMapping, iter_csv_observations
 from connectors.model import ConnectorResult, PayloadRejected, parse_time
+from connectors.validation import load_schema
 from node import access, db
 from node.http.admin import int_param
 from node.http.forms import parts
-from node.http.openapi import describe, query_param
+from node.http.openapi import (
+    FILE,
+    TEXT,
+    component,
+    describe,
+    json_request,
+    multipart_body,
+    query_param,
+)
 from node.http.problems import Problem
 from node.http.security import admin_only
 from node.ingest import registry as devices
@@ -132,16 +141,21 @@ def _excerpt(payload: Any) -> bytes:
 ttn_uplink = describe(
     "The Things Stack v3 webhook: uplink messages (one or a batch)",
     tags=["ingest"],
+    request_body=json_request(component("TtnUplink", load_schema(ttn.SCHEMA))),
     responses=WEBHOOK,
 )(webhook("ttn", lambda _r, p: ttn.parse(p)))
 chirpstack_event = describe(
     "ChirpStack v4 HTTP integration (?event=up; other event types are acknowledged and ignored)",
     tags=["ingest"],
     parameters=[query_param("event", "ChirpStack event type")],
+    request_body=json_request(component("ChirpStackEvent", load_schema(chirpstack.SCHEMA))),
     responses=WEBHOOK,
 )(webhook("chirpstack", lambda r, p: chirpstack.parse(r.query.get("event"), p)))
 observation_batch = describe(
-    "A generic JSON batch of observations", tags=["ingest"], responses=WEBHOOK
+    "A generic JSON batch of observations",
+    tags=["ingest"],
+    request_body=json_request(component("ObservationBatch", load_schema(generic.SCHEMA))),
+    responses=WEBHOOK,
 )(webhook("observations", lambda _r, p: generic.parse(p)))
 
 
@@ -172,6 +186,9 @@ async def _spool(request: web.Request, spooled: Any) -> Any:
 @describe(
     "Upload a CSV table (multipart: 'mapping' JSON and 'file'); all rows or none",
     tags=["ingest"],
+    request_body=multipart_body(
+        {"mapping": {**TEXT, "description": csv_table.SCHEMA}, "file": FILE}, ["mapping", "file"]
+    ),
     responses=WEBHOOK,
 )
 async def csv_upload(request: web.Request) -> web.Response:
@@ -305,7 +322,23 @@ async def device_list(request: web.Request) -> web.Response:
 
 
 @describe(
-    "Register (or move) a device: id, dataset, profile, position", tags=["devices"], admin=True
+    "Register (or move) a device: id, dataset, profile, position",
+    tags=["devices"],
+    admin=True,
+    request_body=json_request(
+        {
+            "type": "object",
+            "required": ["device", "dataset", "profile"],
+            "properties": {
+                "device": TEXT,
+                "dataset": TEXT,
+                "profile": TEXT,
+                "label": TEXT,
+                "lat": {"type": "number"},
+                "lon": {"type": "number"},
+            },
+        }
+    ),
 )
 @admin_only
 async def device_add(request: web.Request) -> web.Response:

@@ -31,6 +31,10 @@ INPUT_FORMATS = {
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
     "application/ld+json": ox.RdfFormat.JSON_LD,
 }
+RDF_BODY = {
+    "required": True,
+    "content": {media_type: {"schema": {"type": "string"}} for media_type in INPUT_FORMATS},
+}
 ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^<>\"{}|^`\\\x00-\x20]+\Z")
 MANAGED = ("/graphs/catalog", "/graphs/datasets", "/graphs/peers")
 PARAMETERS = [
@@ -142,13 +146,25 @@ async def _write(request: web.Request, kind: str) -> web.Response:
     return web.Response(status=204 if existed else 201)
 
 
-@describe("Replace a graph (admin)", tags=["sparql"], admin=True, parameters=PARAMETERS)
+@describe(
+    "Replace a graph (admin)",
+    tags=["sparql"],
+    admin=True,
+    parameters=PARAMETERS,
+    request_body=RDF_BODY,
+)
 @admin_only
 async def put_graph(request: web.Request) -> web.Response:
     return await _write(request, "graph.replaced")
 
 
-@describe("Add triples to a graph (admin)", tags=["sparql"], admin=True, parameters=PARAMETERS)
+@describe(
+    "Add triples to a graph (admin)",
+    tags=["sparql"],
+    admin=True,
+    parameters=PARAMETERS,
+    request_body=RDF_BODY,
+)
 @admin_only
 async def post_graph(request: web.Request) -> web.Response:
     return await _write(request, "graph.extended")

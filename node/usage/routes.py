@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from node.catalog.access import USAGE_GUARD
 from node.http.admin import int_param, json_body
-from node.http.openapi import describe, query_param
+from node.http.openapi import describe, json_request, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
 from node.runtime import Node
@@ -64,6 +64,7 @@ TOKEN = Draft202012Validator(
     "Grant an agreement: a dataset's offer bound to one assignee, signed by this node",
     tags=["usage"],
     admin=True,
+    request_body=json_request(GRANT.schema),
     responses={"201": {"description": "the signed agreement"}},
 )
 @admin_only
@@ -129,6 +130,7 @@ async def admin_revoke(request: web.Request) -> web.Response:
     "A short-lived access token for an agreement (Bearer JWT, EdDSA)",
     tags=["usage"],
     admin=True,
+    request_body=json_request(TOKEN.schema, required=False),
 )
 @admin_only
 async def admin_token(request: web.Request) -> web.Response:

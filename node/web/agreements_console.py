@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from node.catalog.access import is_open
 from node.catalog.models import PUBLISHED, CatalogDataset
 from node.http.forms import read_form
-from node.http.openapi import describe
+from node.http.openapi import CSRF, TEXT, describe, form_body
 from node.runtime import Node
 from node.usage import audit
 from node.usage.agreements import AgreementError, access_token, grant, revoke
@@ -83,7 +83,14 @@ async def agreements_page(request: web.Request) -> dict[str, Any]:
     return await _page(request)
 
 
-@describe("Console: grant an agreement from the form", tags=["console"])
+@describe(
+    "Console: grant an agreement from the form",
+    tags=["console"],
+    request_body=form_body(
+        {**CSRF, **dict.fromkeys(("dataset", "assignee", "purpose", "until"), TEXT)},
+        ["csrf_token"],
+    ),
+)
 @signed_in
 async def grant_from_form(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)
@@ -107,7 +114,14 @@ async def grant_from_form(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/admin/console/agreements")
 
 
-@describe("Console: revoke an agreement, or issue a token for it", tags=["console"])
+@describe(
+    "Console: revoke an agreement, or issue a token for it",
+    tags=["console"],
+    request_body=form_body(
+        {**CSRF, "id": TEXT, "action": {"type": "string", "enum": ["revoke", "token"]}},
+        ["csrf_token"],
+    ),
+)
 @signed_in
 async def agreement_action(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)

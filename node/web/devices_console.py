@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from node.catalog.models import PUBLISHED, CatalogDataset
 from node.http.forms import read_form
-from node.http.openapi import describe
+from node.http.openapi import CSRF, TEXT, describe, form_body
 from node.ingest.models import Device
 from node.ingest.registry import RegistryError, register, remove
 from node.runtime import Node
@@ -78,7 +78,14 @@ def _registration(form: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-@describe("Console: register a device from the form, or remove one", tags=["console"])
+@describe(
+    "Console: register a device from the form, or remove one",
+    tags=["console"],
+    request_body=form_body(
+        {**CSRF, **dict.fromkeys(FIELDS, TEXT), "action": {"type": "string", "enum": ["remove"]}},
+        ["csrf_token"],
+    ),
+)
 @signed_in
 async def devices_post(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)

@@ -17,7 +17,7 @@ from node.catalog import service
 from node.catalog.models import CatalogDataset
 from node.catalog.rdf import dataset_iri
 from node.http.forms import read_form
-from node.http.openapi import describe
+from node.http.openapi import CSRF, TEXT, describe, form_body
 from node.runtime import Node
 from node.web import sessions
 from node.web.console import signed_in
@@ -108,7 +108,11 @@ async def publish_form(request: web.Request) -> dict[str, Any]:
     }
 
 
-@describe("Console: publish a dataset from the form", tags=["console"])
+@describe(
+    "Console: publish a dataset from the form",
+    tags=["console"],
+    request_body=form_body({**CSRF, **dict.fromkeys(FORM_FIELDS, TEXT)}, ["csrf_token"]),
+)
 @signed_in
 async def publish(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)
