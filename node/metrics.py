@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter as Tally
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
 
 
 class Metrics:
@@ -27,3 +29,21 @@ class Metrics:
             "allmende_event_log_seq", "Sequence number of the newest event", registry=self.registry
         )
         self.event_log_seq.set_function(last_seq)
+
+
+class RetryMetrics:
+    """Prometheus: every retry of a failing operation (Kafka relay and consumer, peer feeds),
+    counted one by one while the log only summarises them (node.logs.Repeated)."""
+
+    def __init__(self, counts: Tally[str]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "allmende_retries",
+            "Failed attempts of operations that are retried",
+            labels=["operation"],
+        )
+        for operation, count in sorted(self.counts.items()):
+            family.add_metric([operation], count)
+        yield family

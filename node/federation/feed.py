@@ -29,6 +29,7 @@ from node.federation.wire import WireError, pack, unpack
 from node.http.admin import int_param
 from node.http.bodies import response_body
 from node.http.openapi import describe
+from node.logs import Repeated, retry_counts
 from node.runtime import Node
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
@@ -145,18 +146,21 @@ class FeedFollower:
         settings = self.node.settings.federation
         after = await asyncio.to_thread(load_position, self.node, name)
         self.positions[peer.id] = after
+        trouble = Repeated(log, f"feed of {peer.id}", counts=retry_counts(self.node))
         while True:
             try:
                 after = await self.poll(peer, after, name)
                 self.positions[peer.id] = after
                 self.errors.pop(peer.id, None)
                 self.failures.pop(peer.id, None)
+                trouble.success()
             except asyncio.CancelledError:
+                trouble.stopped()
                 raise
             except Exception as exc:  # a peer that is down or answers nonsense: try later
                 self.errors[peer.id] = _reason(exc)
                 self.failures[peer.id] = self.failures.get(peer.id, 0) + 1
-                log.warning("could not read the feed of %s: %s", peer.id, exc)
+                trouble.failure(self.errors[peer.id])  # logged once, then summarised
                 await asyncio.sleep(settings.retry_interval)
 
     def health(self) -> dict[str, str]:

@@ -32,6 +32,7 @@ from node.federation.inbox import Inbox, _save_position, load_position
 from node.federation.sharing import CATALOG, shareable, stream_of
 from node.federation.wire import WireError, pack, unpack
 from node.kafka import client_options
+from node.logs import Repeated, retry_counts
 from node.runtime import Node
 
 RELAY = "relay"
@@ -101,6 +102,7 @@ def messages(events: Sequence[SignedEvent]) -> Iterator[tuple[str, str, list[Sig
 class _Worker(Protocol):
     node: Node
     error: str | None
+    trouble: Repeated
 
 
 async def keep_connected(
@@ -108,20 +110,25 @@ async def keep_connected(
 ) -> None:
     """Run `work` with a started client until cancelled; on any failure (the broker away, a
     write that failed) report it, wait, and start over with a fresh client. Nothing is
-    lost by that: the relay resends from its position, the consumer from its offsets."""
-    while True:
-        client = connect()
-        try:
-            await client.start()
-            await work(client)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            worker.error = str(exc)[:300] or type(exc).__name__
-            log.warning("%s waits: %s", type(worker).__name__, worker.error)
-            await asyncio.sleep(worker.node.settings.federation.retry_interval)
-        finally:
-            await asyncio.shield(client.stop())
+    lost by that: the relay resends from its position, the consumer from its offsets.
+    The failure is logged when it starts and summarised, not once per retry."""
+    try:
+        while True:
+            client = connect()
+            try:
+                await client.start()
+                await work(client)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                worker.error = str(exc)[:300] or type(exc).__name__
+                worker.trouble.failure(worker.error)
+                await asyncio.sleep(worker.node.settings.federation.retry_interval)
+            finally:
+                await asyncio.shield(client.stop())
+    except asyncio.CancelledError:
+        worker.trouble.stopped()
+        raise
 
 
 class KafkaRelay:
@@ -130,6 +137,7 @@ class KafkaRelay:
         self.signal = signal
         self.sent = 0
         self.error: str | None = None
+        self.trouble = Repeated(log, "Kafka relay", counts=retry_counts(node))
 
     def _page(self, after: int) -> tuple[list[SignedEvent], int]:
         with Session(self.node.engine) as session:
@@ -165,6 +173,7 @@ class KafkaRelay:
         while True:
             shared, last = await asyncio.to_thread(self._page, after)
             if last == after:
+                self.trouble.success()  # connected, and nothing left to send
                 await self.signal.wait(1.0)
                 continue
             pending = []
@@ -175,6 +184,7 @@ class KafkaRelay:
             await self.node.write(lambda last=last: self._advance(last))  # type: ignore[misc]
             self.sent += len(shared)
             self.error = None
+            self.trouble.success()
             after = last
 
 
@@ -184,6 +194,7 @@ class KafkaFollower:
         self.inbox = inbox
         self.received = 0
         self.error: str | None = None
+        self.trouble = Repeated(log, "Kafka consumer", counts=retry_counts(node))
 
     async def run(self) -> None:
         def connect() -> AIOKafkaConsumer:
@@ -202,6 +213,8 @@ class KafkaFollower:
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
             if not batches:
+                if consumer.assignment():  # the group coordinator answered
+                    self.trouble.success()
                 continue
             received: list[SignedEvent] = []
             for records in batches.values():
@@ -211,6 +224,7 @@ class KafkaFollower:
             self.received += len(received)
             await consumer.commit()
             self.error = None
+            self.trouble.success()
 
     def _decode(self, value: bytes | None) -> list[SignedEvent]:
         try:

@@ -14,6 +14,8 @@ from node.events import EventLog
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
+from node.logs import retry_counts
+from node.metrics import RetryMetrics
 from node.runtime import Node
 
 MAX_PAGE = 1000
@@ -71,4 +73,5 @@ async def events(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    app["metrics"].registry.register(RetryMetrics(retry_counts(app["node"])))
     app.router.add_get("/admin/events", events)
