@@ -56,7 +56,7 @@ from node.catalog.serving import (
 )
 from node.http.admin import int_param
 from node.http.forms import parts, read_json, text_of
-from node.http.openapi import describe, query_param
+from node.http.openapi import FILE, TEXT, describe, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
 from node.runtime import Node
@@ -473,7 +473,7 @@ def _describe_admin(summary: str, **extra: Any) -> Any:
     return describe(summary, tags=["catalog admin"], admin=True, **extra)
 
 
-_DATASET_BODY = {
+_DATASET_BODY: dict[str, Any] = {
     "required": True,
     "content": {
         "application/json": {
@@ -576,7 +576,14 @@ async def admin_put(request: web.Request) -> web.Response:
 
 @_describe_admin(
     "Change part of a dataset's description (JSON Merge Patch, RFC 7396)",
-    request_body={"required": True, "content": {"application/merge-patch+json": {}}},
+    request_body={
+        "required": True,
+        "content": {
+            "application/merge-patch+json": {
+                "schema": {**_DATASET_BODY["content"]["application/json"]["schema"]}
+            }
+        },
+    },
     responses=_CHANGE_RESPONSES,
 )
 @admin_only
@@ -612,8 +619,14 @@ _META_FIELDS = ("id", "title", "description", "format", "license", "status")
     request_body={
         "required": True,
         "content": {
-            "multipart/form-data": {},
-            "application/octet-stream": {},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": FILE, **dict.fromkeys(_META_FIELDS, TEXT)},
+                }
+            },
+            "application/octet-stream": {"schema": FILE},
         },
     },
     responses={

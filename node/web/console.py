@@ -17,7 +17,7 @@ from sqlmodel import Session
 from node.auth import AuthError, verify_token
 from node.events import EventLog
 from node.http.forms import read_form
-from node.http.openapi import CSRF, describe, form_body
+from node.http.openapi import CSRF, TEXT, describe, form_body
 from node.http.problems import Problem
 from node.runtime import Node
 from node.web import health, sessions
@@ -48,7 +48,11 @@ async def login_form(request: web.Request) -> dict[str, Any]:
     return {"csrf": sessions.csrf_token(session), "error": None}
 
 
-@describe("Sign in to the console with an admin token", tags=["console"])
+@describe(
+    "Sign in to the console with an admin token",
+    tags=["console"],
+    request_body=form_body({**CSRF, "token": TEXT}, ["csrf_token", "token"]),
+)
 async def login(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)
     form = await read_form(request)
@@ -67,7 +71,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/admin/")
 
 
-@describe("Sign out of the console", tags=["console"])
+@describe("Sign out of the console", tags=["console"], request_body=form_body(CSRF, ["csrf_token"]))
 async def logout(request: web.Request) -> web.StreamResponse:
     await sessions.check_csrf(request)
     await sessions.sign_out(request)

@@ -217,7 +217,7 @@ async def check_csrf(request: web.Request) -> Session:
     if (
         not isinstance(sent, str)
         or not isinstance(expected, str)
-        or not hmac.compare_digest(sent, expected)
+        or not hmac.compare_digest(sent.encode(), expected.encode())  # any text a client sends
     ):
         raise Problem(
             403, "Forbidden", "the form's CSRF token is missing or wrong; reload the page"

@@ -227,3 +227,18 @@ async def test_only_body_parsing_errors_become_400(aiohttp_client: Any) -> None:
     assert "cannot be read" in (await assert_problem(form))["detail"]
     bug = await client.post("/bug", data=b"")
     await assert_problem(bug, 500)
+
+
+@pytest.mark.parametrize("path", ["/admin/login", "/admin/logout"])
+async def test_a_non_ascii_csrf_token_is_wrong_not_a_crash(
+    aiohttp_client: Any, node: Node, path: str
+) -> None:
+    """Found by test_fuzz.py: comparing non-ASCII text in constant time raised TypeError."""
+    client = await aiohttp_client(create_app(node))
+    await client.get("/admin/login")  # the session now holds a CSRF token
+    for sent in ({"csrf_token": "Äpfel"}, {}):
+        headers = {} if sent else {"X-CSRF-Token": "Äpfel".encode().decode("latin-1")}
+        response = await client.post(
+            path, data=sent or {"token": "x"}, headers=headers, allow_redirects=False
+        )
+        assert "CSRF" in (await assert_problem(response, 403))["detail"]
