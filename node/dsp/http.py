@@ -53,7 +53,7 @@ async def read(request: web.Request, type_: str, *, sender: str = "consumer") ->
         raise DspError(400, str(exc)) from None
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python parses
         raise DspError(400, f"the body is not JSON (expected a {type_})") from None
     message = check(body, type_)
     event = message.get("eventType")

@@ -74,6 +74,8 @@ async def read_json(request: web.Request, what: str = "the body") -> Any:
         raw = await request.read()
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise Problem(400, "Bad Request", f"{what} is nested too deeply") from None
     except ValueError as exc:
         raise Problem(400, "Bad Request", f"{what} is not valid JSON: {_reason(exc)}") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -58,7 +59,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Any HTTP error becomes problem+json; any crash a 500 without a stack trace."""
+    """Any HTTP error becomes problem+json; any crash a 500 without a stack trace.
+
+    A body that cannot be parsed (found by aiohttp's parsers while reading it) is a 400.
+    """
+    _check_charset(request)
     try:
         return await handler(request)
     except Problem:
@@ -92,6 +97,20 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
 _AIOHTTP = os.path.dirname(aiohttp.__file__)
 _PARSERS = {os.path.join(_AIOHTTP, "multipart.py")}
 _BODY_READERS = {"post", "json", "text", "read", "multipart"}
+
+
+def _check_charset(request: web.Request) -> None:
+    """A Content-Type naming a charset Python does not know is refused before any handler
+    decodes the body with it."""
+    charset = request.charset
+    if charset is None:
+        return
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        raise Problem(
+            415, "Unsupported Media Type", f"unknown charset {_printable(charset)!r}; send UTF-8"
+        ) from None
 
 
 def _raised_reading_body(trace: TracebackType | None) -> bool:

@@ -237,3 +237,70 @@ def test_no_route_answers_5xx_to_any_caller(village: Village) -> None:
     (village.directory.parent / "fuzz-report.json").write_text(json.dumps(report))
     assert not tally.failures, "\n".join(tally.failures[:40])
     assert tally.cases >= len(operations) * 2
+
+
+BROKEN_BODIES: dict[str, list[tuple[str, bytes]]] = {
+    "multipart/form-data": [
+        ("multipart/form-data; boundary=XyZ", b'--XyZ\r\nContent-Disposition: form-data; name="a"'),
+        ("multipart/form-data; boundary=XyZ", b"no boundary anywhere"),
+        ("multipart/form-data", b"--XyZ\r\n\r\n--XyZ--\r\n"),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b'--XyZ\r\nContent-Disposition: form-data; name="\xff"; filename="\xfe"\r\n'
+            b"Content-Transfer-Encoding: nonsense\r\n\r\nv\r\n--XyZ--\r\n",
+        ),
+    ],
+    "application/x-www-form-urlencoded": [
+        ("application/x-www-form-urlencoded", b"\xff\xfe=%%&=&&"),
+        ("application/x-www-form-urlencoded; charset=no-such-charset", b"a=b"),
+    ],
+    "json": [
+        ("application/json", b"{"),
+        ("application/json", b"\xff\xfe"),
+        ("application/json", b"[" * 100_000),
+        ("application/json", b'{"a": NaN, "b": 1e999999}'),
+        ("application/json; charset=no-such-charset", b"{}"),
+    ],
+}
+
+
+def _broken_for(media_type: str) -> list[tuple[str, bytes]]:
+    if media_type in BROKEN_BODIES:
+        return BROKEN_BODIES[media_type]
+    return BROKEN_BODIES["json"] if "json" in media_type else []
+
+
+def test_every_described_body_refuses_broken_input(village: Village) -> None:
+    """Each route with a form, multipart or JSON body, sent broken bodies of each kind."""
+    document = requests.get(f"{village.url}/openapi.json", timeout=10).json()
+    sent = 0
+    failures = []
+    for path, methods in document["paths"].items():
+        for method, spec in methods.items():
+            if method == "delete" or "logout" in path:
+                continue
+            url = village.url + re.sub(
+                r"\{(\w+)\}", lambda m: village.known.get(m.group(1), "x"), path
+            )
+            extra = credentials(village, path, 0)
+            http = extra.pop("session", None) or requests
+            for media_type in spec.get("requestBody", {}).get("content", {}):
+                for content_type, body in _broken_for(media_type):
+                    headers = {**extra.get("headers", {}), "Content-Type": content_type}
+                    response = http.request(
+                        method, url, data=body, headers=headers, timeout=30, allow_redirects=False
+                    )
+                    sent += 1
+                    kind = response.headers.get("Content-Type", "")
+                    label = f"{method.upper()} {path} {content_type} {body[:40]!r}"
+                    if response.status_code >= 500:
+                        failures.append(f"{label} -> {response.status_code}")
+                    elif (
+                        response.status_code >= 400
+                        and "problem+json" not in kind
+                        and not (path.startswith("/dsp/") or "text/html" in kind)
+                    ):
+                        failures.append(f"{label} -> {response.status_code} as {kind}")
+    print(f"\nbroken bodies: {sent} requests, {len(failures)} failures")
+    assert sent > 100
+    assert not failures, "\n".join(failures)

@@ -75,6 +75,9 @@ async def test_console_sign_in_and_out_refuse_broken_forms(
     response = await client.post(
         path, data=body, headers={"Content-Type": content_type}, allow_redirects=False
     )
+    if "charset=" in content_type:  # refused before the body is read
+        assert "charset" in (await assert_problem(response, 415))["detail"]
+        return
     problem = await assert_problem(response)
     assert "form" in problem["detail"] or "body" in problem["detail"]
 
