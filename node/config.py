@@ -116,6 +116,36 @@ class SparqlSection(_Section):
     )
     rate_per_second: float = Field(default=20.0, gt=0)
     rate_burst: int = Field(default=60, ge=1)
+    light_workers: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="query workers held back for light queries (lookups with a constant or a "
+        "small LIMIT): heavy ones (aggregates, sorting everything, unbounded paths, scans) use "
+        "at most workers - light_workers at once, so lookups never wait behind them; "
+        "0: one lane for all",
+    )
+    heavy_per_client: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="heavy queries one client (the subject of its token, else its address) may "
+        "have running or waiting; more are answered 429 with Retry-After",
+    )
+    queue: int = Field(
+        default=8,
+        ge=0,
+        le=1000,
+        description="queries that may wait for a worker, per lane; when full, 503 with "
+        "Retry-After. Waiting counts towards query_timeout",
+    )
+    light_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="a light query still running after this long counts as heavy (for its "
+        "lane and its client's cap)",
+    )
 
 
 class FederationSection(_Section):

@@ -1,8 +1,10 @@
 """The SPARQL 1.1 Protocol at /sparql: queries in, streamed results out, within limits.
 
-Every query is read (form, dataset, SERVICE targets) before it runs, scoped to the graphs
-the caller may see, and answered by a killable worker process; a browser gets the query
-page instead of raw results.
+Every query is read (form, dataset, SERVICE targets, likely cost) before it runs, scoped
+to the graphs the caller may see, and answered by a killable worker process in its lane:
+heavy queries never take the workers held for lookups, each client may have only a few
+of them at once, and a full waiting line is answered 503 with Retry-After. A browser gets
+the query page instead of raw results.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from node.runtime import Node
 from node.sparql import description, formats
 from node.sparql.analysis import Analysis, QueryRefused, allowed_service, analyse
 from node.sparql.examples import examples
-from node.sparql.pool import QueryFailed, QueryPool, QueryTimeout
-from node.sparql.ratelimit import RateLimiter
+from node.sparql.pool import Busy, ClientGone, QueryFailed, QueryPool, QueryTimeout, Ticket
+from node.sparql.ratelimit import RateLimiter, client_of
 from node.sparql.scope import Scope
 from node.sparql.worker import Job
 from node.store.base import CHECKPOINT
@@ -165,22 +167,58 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
         store_busy=node.projector_load() > BUSY_PROJECTOR,
     )
     pool: QueryPool = request.app["sparql_pool"]
+    ticket = Ticket(bool(analysis.heavy), client_of(request), lambda: _gone(request))
     try:
-        return await pool.run(job, limits.query_timeout)
-    except QueryTimeout:
-        raise _timeout(limits) from None
+        return await pool.run(job, limits.query_timeout, ticket)
+    except QueryTimeout as exc:
+        raise _timeout(limits, exc.started) from None
     except QueryFailed as exc:
         raise _failed(exc) from None
+    except Busy as exc:
+        raise _busy(exc, analysis) from None
+    except ClientGone:
+        raise Problem(499, "Client Closed Request", "the caller went away") from None
 
 
-def _timeout(limits: SparqlSection) -> Problem:
+def _gone(request: web.Request) -> bool:
+    """aiohttp lets a handler run on after its client disconnected; this tells."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _timeout(limits: SparqlSection, started: bool = True) -> Problem:
+    if started:
+        detail = (
+            f"the query did not finish within {limits.query_timeout:g} s and was stopped; "
+            "narrow it (LIMIT, fewer graphs, more selective patterns)"
+        )
+    else:
+        detail = (
+            f"the query waited {limits.query_timeout:g} s for a free worker and did not "
+            "start; the node is busy with other queries"
+        )
     return Problem(
         503,
         "Service Unavailable",
-        f"the query did not finish within {limits.query_timeout:g} s and was stopped; "
-        "narrow it (LIMIT, fewer graphs, more selective patterns)",
+        detail,
         headers={"Retry-After": "5"},
         limit_seconds=limits.query_timeout,
+    )
+
+
+def _busy(exc: Busy, analysis: Analysis) -> Problem:
+    """Not admitted: how long to wait, and why the query counts as heavy if it does."""
+    title = "Too Many Requests" if exc.status == 429 else "Service Unavailable"
+    detail = exc.detail
+    if analysis.heavy:
+        detail += f"; the query counts as heavy: {', '.join(analysis.heavy)}"
+    return Problem(
+        exc.status,
+        title,
+        detail,
+        headers={"Retry-After": str(exc.retry_after)},
+        lane="heavy" if analysis.heavy else "light",
+        retry_after=exc.retry_after,
     )
 
 
@@ -191,7 +229,7 @@ def _failed(exc: QueryFailed) -> Problem:
 
 def check_rate(request: web.Request) -> None:
     limiter: RateLimiter = request.app["sparql_rate"]
-    wait = limiter.take(request.remote or "unknown")
+    wait = limiter.take(client_of(request))
     if wait > 0:
         raise Problem(
             429,

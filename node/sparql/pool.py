@@ -1,8 +1,16 @@
-"""A small pool of query workers with a hard deadline per query.
+"""A small pool of query workers with a hard deadline per query, shared fairly.
 
-A job waits for an idle worker, then the result streams back chunk by chunk. When the
-deadline passes, the worker is killed (its CPU work really stops) and a fresh one takes
-its place; the event loop never blocks on a query, so the node keeps answering.
+A job waits for a worker, then the result streams back chunk by chunk. When the deadline
+passes, the worker is killed (its CPU work really stops) and a fresh one takes its place;
+the event loop never blocks on a query, so the node keeps answering.
+
+Queries come in two lanes, decided from the query's shape before it runs (`analysis`):
+heavy ones (aggregates, sorts of everything, unbounded paths, scans) may hold at most
+`size - light_workers` workers at a time, so the remaining workers are always there for
+light lookups, which go first whenever a worker frees up. No process is added for that:
+a lane is a reservation in the same pool. Each client may have only a few heavy queries
+running or waiting, and each lane's waiting line is bounded; beyond either the caller
+is told to come back later (`Busy`) instead of queueing without end.
 """
 
 from __future__ import annotations
@@ -10,22 +18,28 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 import multiprocessing
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from node.sparql import worker
 from node.sparql.replica import ReplicaSpec
 from node.sparql.worker import Job
 
+if TYPE_CHECKING:
+    from node.config import SparqlSection
+
 log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("spawn")
+LOOK_EVERY = 0.5
+"""Seconds between looks whether a waiting query's caller is still connected."""
 
 
 class QueryFailed(Exception):
@@ -35,7 +49,54 @@ class QueryFailed(Exception):
 
 
 class QueryTimeout(Exception):
-    pass
+    def __init__(self, started: bool = True) -> None:
+        super().__init__("the query ran out of time")
+        self.started = started
+        """False: the deadline passed while the query waited for a worker."""
+
+
+class ClientGone(Exception):
+    """The caller closed its connection: nobody waits for the answer any more."""
+
+
+class Busy(Exception):
+    """The query was not admitted: the caller should come back after `retry_after` s."""
+
+    def __init__(self, status: int, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.retry_after = status, detail, retry_after
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """How the workers are shared; the node's settings are in `[sparql]`."""
+
+    light_workers: int = 1
+    """Workers heavy queries may never all take: held for light ones."""
+    heavy_per_client: int = 1
+    """Heavy queries one client may have running or waiting at once."""
+    queue: int = 8
+    """Queries that may wait for a worker, per lane."""
+    light_seconds: float = 2.0
+    """A light query still running after this long counts as heavy from then on: it
+    holds a worker like one, so no further heavy query starts in its place."""
+
+
+def lanes(settings: SparqlSection) -> Lanes:
+    return Lanes(
+        settings.light_workers, settings.heavy_per_client, settings.queue, settings.light_seconds
+    )
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What the pool needs to know about a query to place it."""
+
+    heavy: bool = False
+    client: str = ""
+    gone: Callable[[], bool] | None = None
+    """True once the caller has closed its connection: the query is then dropped from
+    the queue, or its worker stopped, instead of running on for nobody."""
 
 
 @dataclass(eq=False)
@@ -44,37 +105,77 @@ class _Worker:
     conn: Connection
 
 
+@dataclass(eq=False)
+class _Lease:
+    """A worker held by one query, and what it counts against."""
+
+    ticket: Ticket
+    waiter: asyncio.Future[_Worker | None]
+    worker: _Worker | None = None
+    heavy: bool = False
+    """Counted in the heavy lane (a heavy query, or a light one that ran long)."""
+    client_counted: bool = False
+    started: float = 0.0
+    timer: asyncio.TimerHandle | None = None
+    released: bool = False
+
+
 class QueryPool:
-    def __init__(self, store_path: str, size: int, replica: ReplicaSpec | None = None) -> None:
+    def __init__(
+        self,
+        store_path: str,
+        size: int,
+        replica: ReplicaSpec | None = None,
+        lanes: Lanes | None = None,
+    ) -> None:
         self.store_path = store_path
         self.size = size
         self.replica = replica
-        self.idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self.lanes = lanes or Lanes()
+        self.idle: list[_Worker] = []
         self.workers: list[_Worker] = []
         self.starting = 0
+        self.waiting: dict[bool, collections.deque[_Lease]] = {
+            False: collections.deque(),
+            True: collections.deque(),
+        }
+        """Queries waiting for a worker, light (False) and heavy (True), first come first."""
+        self.running: set[_Lease] = set()
+        self.heavy_running = 0
+        self.heavy_by_client: collections.Counter[str] = collections.Counter()
+        """Heavy queries running or waiting, by client."""
+        self.heavy_seconds = 1.0
+        """A running average of how long heavy queries hold a worker (for Retry-After)."""
         self.answered: collections.Counter[str] = collections.Counter()
         """Finished queries by the store that answered them: "memory" or "disk"."""
+        self.refused: collections.Counter[str] = collections.Counter()
+        """Queries not admitted, by reason: "client" (over its cap) or "queue" (full)."""
 
-    async def _acquire(self, timeout: float) -> _Worker:
-        """An idle worker; workers start on first need, so a node that is never
-        queried never pays for them."""
-        if self.idle.empty() and len(self.workers) + self.starting < self.size:
-            self.starting += 1
-            try:
-                return await asyncio.to_thread(self._spawn)
-            finally:
-                self.starting -= 1
-        try:
-            return await asyncio.wait_for(self.idle.get(), timeout)
-        except TimeoutError:
-            raise QueryTimeout from None
+    @property
+    def heavy_slots(self) -> int:
+        """Workers heavy queries may hold at once; with one worker there is no lane."""
+        return max(1, self.size - self.lanes.light_workers)
 
     async def stop(self) -> None:
+        for queue in self.waiting.values():
+            while queue:
+                queue.popleft().waiter.cancel()
         for item in list(self.workers):
             self._kill(item)
 
     def pids(self) -> list[int]:
         return [w.process.pid for w in self.workers if w.process.pid is not None]
+
+    def running_pids(self, heavy: bool) -> list[int]:
+        """Processes answering a query of the lane now."""
+        return [
+            lease.worker.process.pid
+            for lease in self.running
+            if lease.heavy == heavy and lease.worker and lease.worker.process.pid is not None
+        ]
+
+    def waiting_count(self, heavy: bool) -> int:
+        return sum(1 for lease in self.waiting[heavy] if not lease.waiter.done())
 
     def _spawn(self) -> _Worker:
         parent, child = _CONTEXT.Pipe()
@@ -86,9 +187,7 @@ class QueryPool:
         )
         process.start()
         child.close()
-        item = _Worker(process, parent)
-        self.workers.append(item)
-        return item
+        return _Worker(process, parent)
 
     def _kill(self, item: _Worker) -> None:
         if item in self.workers:
@@ -97,36 +196,213 @@ class QueryPool:
         item.process.join(timeout=5)
         item.conn.close()
 
-    async def _replace(self, item: _Worker) -> None:
-        """The next job starts a fresh worker in its place."""
-        await asyncio.to_thread(self._kill, item)
+    # Admission and placing -------------------------------------------------------------
 
-    async def run(self, job: Job, timeout: float) -> tuple[str, AsyncIterator[bytes]]:
-        """Start a job; returns the result kind and its chunks. Raises before any chunk
-        for errors the query shows at once (syntax, limits, deadline)."""
-        deadline = time.monotonic() + timeout
-        item = await self._acquire(timeout)
-        item.conn.send(job)
+    def _retry_after(self, waiting: int) -> int:
+        """Seconds until a place is likely free: the queries ahead, at the usual pace."""
+        estimate = self.heavy_seconds * (waiting + 1) / self.heavy_slots
+        return max(1, min(60, math.ceil(estimate)))
+
+    def _admit(self, ticket: Ticket, lease: _Lease) -> None:
+        if not ticket.heavy:
+            return
+        held = self.heavy_by_client[ticket.client]
+        if held >= self.lanes.heavy_per_client:
+            self.refused["client"] += 1
+            raise Busy(
+                429,
+                f"this client already has {held} heavy "
+                f"quer{'y' if held == 1 else 'ies'} running or waiting "
+                f"(at most {self.lanes.heavy_per_client}); send the next when "
+                f"{'it has' if held == 1 else 'they have'} finished",
+                self._retry_after(0),
+            )
+        self.heavy_by_client[ticket.client] += 1
+        lease.client_counted = True
+
+    def _capacity(self) -> bool:
+        return bool(self.idle) or len(self.workers) + self.starting < self.size
+
+    def _dispatch(self) -> None:
+        """Hand free workers out: light queries first, heavy ones within their lane.
+        A grant of None means "start a worker for yourself" (workers start on first
+        need, so a node that is never queried never pays for them)."""
+        for heavy in (False, True):
+            queue = self.waiting[heavy]
+            while queue and self._capacity():
+                if heavy and self.heavy_running >= self.heavy_slots:
+                    break
+                lease = queue.popleft()
+                if lease.waiter.done():  # gave up waiting
+                    continue
+                if heavy:
+                    self.heavy_running += 1
+                    lease.heavy = True
+                if self.idle:
+                    lease.waiter.set_result(self.idle.pop())
+                else:
+                    self.starting += 1
+                    lease.waiter.set_result(None)
+
+    async def _lease(self, ticket: Ticket, deadline: float) -> _Lease:
+        loop = asyncio.get_running_loop()
+        lease = _Lease(ticket, loop.create_future())
+        self._admit(ticket, lease)
+        queue = self.waiting[ticket.heavy]
+        queue.append(lease)
+        self._dispatch()
+        if not lease.waiter.done() and self.waiting_count(ticket.heavy) > self.lanes.queue:
+            queue.remove(lease)
+            self._release(lease)
+            self.refused["queue"] += 1
+            ahead = self.waiting_count(ticket.heavy)
+            lane = "heavy" if ticket.heavy else "light"
+            raise Busy(
+                503,
+                f"the node is busy: {ahead} {lane} queries are waiting already",
+                self._retry_after(ahead) if ticket.heavy else 1,
+            )
         try:
-            kind, value = await self._receive(item, deadline)
+            granted = await self._wait_turn(lease, deadline)
         except BaseException:
-            await self._replace(item)
+            if lease.waiter.done() and not lease.waiter.cancelled():  # granted as it ended
+                self._give_back(lease.waiter.result(), lease)
+            else:
+                lease.waiter.cancel()
+                if lease in queue:
+                    queue.remove(lease)
+                self._release(lease)
+            raise
+        if granted is None:
+            granted = await self._start_worker(lease)
+        lease.worker = granted
+        lease.started = time.monotonic()
+        self.running.add(lease)
+        if not ticket.heavy:
+            lease.timer = loop.call_later(self.lanes.light_seconds, self._ran_long, lease)
+        return lease
+
+    async def _wait_turn(self, lease: _Lease, deadline: float) -> _Worker | None:
+        gone = lease.ticket.gone
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise QueryTimeout(started=False)
+            slice_ = min(remaining, LOOK_EVERY) if gone else remaining
+            done, _ = await asyncio.wait({lease.waiter}, timeout=slice_)
+            if done:
+                return lease.waiter.result()
+            if gone and gone():
+                raise ClientGone
+
+    async def _start_worker(self, lease: _Lease) -> _Worker:
+        """Spawn in a thread; a caller that gives up meanwhile leaves the new worker to
+        the others instead of losing it."""
+        spawning = asyncio.ensure_future(asyncio.to_thread(self._spawn))
+        try:
+            item = await asyncio.shield(spawning)
+        except BaseException:
+            spawning.add_done_callback(lambda task: self._adopt(task, lease))
+            raise
+        self._adopt(spawning, None)
+        return item
+
+    def _adopt(self, spawning: asyncio.Future[_Worker], unused: _Lease | None) -> None:
+        """A started worker joins the pool; `unused`: its caller gave up, pass it on."""
+        self.starting -= 1
+        if spawning.cancelled() or spawning.exception() is not None:
+            if unused is not None:
+                self._release(unused)
+            return
+        self.workers.append(spawning.result())
+        if unused is not None:
+            self._give_back(spawning.result(), unused)
+
+    def _give_back(self, item: _Worker | None, lease: _Lease) -> None:
+        """An unused grant: the worker, or the place to start one, goes to the next."""
+        if item is None:
+            self.starting -= 1
+        else:
+            self.idle.append(item)
+        self._release(lease)
+
+    def _ran_long(self, lease: _Lease) -> None:
+        """A light query that turned out heavy now holds a worker like one."""
+        lease.timer = None
+        if lease.released or lease.heavy:
+            return
+        lease.heavy = True
+        self.heavy_running += 1
+        self.heavy_by_client[lease.ticket.client] += 1
+        lease.client_counted = True
+
+    def _release(self, lease: _Lease) -> None:
+        """Free what the lease counted against, once, and hand the place on."""
+        if lease.released:
+            return
+        lease.released = True
+        self.running.discard(lease)
+        if lease.timer is not None:
+            lease.timer.cancel()
+        if lease.heavy:
+            self.heavy_running -= 1
+            if lease.ticket.heavy and lease.started:
+                held = time.monotonic() - lease.started
+                self.heavy_seconds = 0.7 * self.heavy_seconds + 0.3 * held
+        if lease.client_counted:
+            client = lease.ticket.client
+            self.heavy_by_client[client] -= 1
+            if self.heavy_by_client[client] <= 0:
+                del self.heavy_by_client[client]
+        self._dispatch()
+
+    async def _finish(self, lease: _Lease, *, kill: bool) -> None:
+        """The worker goes back to the pool, or is killed: then its lane's place frees
+        only once the process is gone, so its CPU is really free for the next query."""
+        item = lease.worker
+        assert item is not None
+        if not kill:
+            self.idle.append(item)
+            self._release(lease)
+            return
+        killing = asyncio.ensure_future(asyncio.to_thread(self._kill, item))
+        killing.add_done_callback(lambda _: self._release(lease))
+        await asyncio.shield(killing)
+
+    # Running -------------------------------------------------------------------------
+
+    async def run(
+        self, job: Job, timeout: float, ticket: Ticket | None = None
+    ) -> tuple[str, AsyncIterator[bytes]]:
+        """Start a job; returns the result kind and its chunks. Raises before any chunk
+        for errors the query shows at once (syntax, limits, deadline, a full lane)."""
+        deadline = time.monotonic() + timeout
+        lease = await self._lease(ticket or Ticket(), deadline)
+        item = lease.worker
+        assert item is not None
+        try:
+            item.conn.send(job)
+            kind, value = await self._receive(item, deadline, lease.ticket.gone)
+        except BaseException:
+            await self._finish(lease, kill=True)
             raise
         if kind in ("error", "whole"):
-            self.idle.put_nowait(item)
+            await self._finish(lease, kill=False)
         if kind == "error":
             raise QueryFailed(*value)
         if kind == "whole":
             result_kind, body, source = value
             self.answered[source] += 1
             return str(result_kind), _once(body)
-        return str(value), self._chunks(item, deadline)
+        return str(value), self._chunks(lease, deadline)
 
-    async def _chunks(self, item: _Worker, deadline: float) -> AsyncIterator[bytes]:
+    async def _chunks(self, lease: _Lease, deadline: float) -> AsyncIterator[bytes]:
+        item = lease.worker
+        assert item is not None
         finished = False
         try:
             while True:
-                kind, value = await self._receive(item, deadline)
+                kind, value = await self._receive(item, deadline, lease.ticket.gone)
                 if kind == "chunk":
                     yield value
                 elif kind == "done":
@@ -137,15 +413,20 @@ class QueryPool:
                     finished = True
                     raise QueryFailed(*value)
         finally:
-            if finished:
-                self.idle.put_nowait(item)
-            else:  # deadline, a client that went away, or a dead worker
-                await self._replace(item)
+            # not finished: deadline, a client that went away, or a dead worker
+            await self._finish(lease, kill=not finished)
 
-    async def _receive(self, item: _Worker, deadline: float) -> tuple[str, Any]:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not await _readable(item.conn, remaining):
-            raise QueryTimeout
+    async def _receive(
+        self, item: _Worker, deadline: float, gone: Callable[[], bool] | None = None
+    ) -> tuple[str, Any]:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise QueryTimeout
+            if await _readable(item.conn, min(remaining, LOOK_EVERY) if gone else remaining):
+                break
+            if gone and gone():
+                raise ClientGone
         try:
             message: tuple[str, Any] = item.conn.recv()
         except (EOFError, OSError):
@@ -182,15 +463,33 @@ async def _readable(conn: Connection, timeout: float) -> bool:
 
 class PoolMetrics:
     """Prometheus: finished queries by the store that answered them, so an operator sees
-    whether the in-memory copy is in use."""
+    whether the in-memory copy is in use; queries per lane and refusals, so they see
+    whether the lanes and caps fit the node's users."""
 
     def __init__(self, pool: QueryPool) -> None:
         self.pool = pool
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         family = CounterMetricFamily(
             "allmende_sparql_queries", "Answered SPARQL queries by store", labels=["store"]
         )
         for source in ("memory", "disk"):
             family.add_metric([source], self.pool.answered[source])
         yield family
+        lanes = GaugeMetricFamily(
+            "allmende_sparql_lane_queries",
+            "SPARQL queries running or waiting for a worker, by lane",
+            labels=["lane", "state"],
+        )
+        for heavy, lane in ((False, "light"), (True, "heavy")):
+            lanes.add_metric([lane, "running"], len(self.pool.running_pids(heavy)))
+            lanes.add_metric([lane, "waiting"], self.pool.waiting_count(heavy))
+        yield lanes
+        refused = CounterMetricFamily(
+            "allmende_sparql_refused",
+            "SPARQL queries not admitted: a client over its heavy cap, or a full queue",
+            labels=["reason"],
+        )
+        for reason in ("client", "queue"):
+            refused.add_metric([reason], self.pool.refused[reason])
+        yield refused

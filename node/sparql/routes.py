@@ -9,7 +9,7 @@ from aiohttp import web
 
 from node.runtime import Node
 from node.sparql import endpoint, graph_store
-from node.sparql.pool import PoolMetrics, QueryPool
+from node.sparql.pool import PoolMetrics, QueryPool, lanes
 from node.sparql.ratelimit import RateLimiter
 from node.sparql.replica import ReplicaSpec
 from node.sparql.scope import sparql_scope
@@ -27,7 +27,7 @@ def setup(app: web.Application) -> None:
     if store_path is None:
         raise RuntimeError("the SPARQL endpoint needs an on-disk store (store.path)")
     replica = ReplicaSpec(node.settings.database_url, node.id, limits.memory_quads)
-    app["sparql_pool"] = pool = QueryPool(str(store_path), limits.workers, replica)
+    app["sparql_pool"] = pool = QueryPool(str(store_path), limits.workers, replica, lanes(limits))
     app["metrics"].registry.register(PoolMetrics(pool))
     app["sparql_rate"] = RateLimiter(limits.rate_per_second, limits.rate_burst)
     app.setdefault("sparql_scope", sparql_scope)
