@@ -63,7 +63,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
 
     A body that cannot be parsed (found by aiohttp's parsers while reading it) is a 400.
     """
-    _check_charset(request)
+    _check_headers(request)
     try:
         return await handler(request)
     except Problem:
@@ -99,9 +99,16 @@ _PARSERS = {os.path.join(_AIOHTTP, "multipart.py")}
 _BODY_READERS = {"post", "json", "text", "read", "multipart"}
 
 
-def _check_charset(request: web.Request) -> None:
-    """A Content-Type naming a charset Python does not know is refused before any handler
-    decodes the body with it."""
+def _check_headers(request: web.Request) -> None:
+    """Headers a handler or library could not work with are refused before any handler runs:
+    bytes that are not UTF-8 (aiohttp keeps them as surrogates, which no encoder, JWT decoder
+    or cookie decryption accepts), and a Content-Type naming a charset Python does not know."""
+    for name, value in request.headers.items():
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Problem(400, "Bad Request", f"the {name} header is not UTF-8") from None
     charset = request.charset
     if charset is None:
         return

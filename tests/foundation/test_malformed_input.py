@@ -129,10 +129,12 @@ async def test_distribution_upload_refuses_undecodable_names(
     assert "Bäume.csv" in json.dumps(await good.json(), ensure_ascii=False)
 
 
-async def raw_post(client: Any, path: str, headers: list[bytes], body: bytes) -> tuple[int, Any]:
+async def raw_post(
+    client: Any, path: str, headers: list[bytes], body: bytes, method: bytes = b"POST"
+) -> tuple[int, Any]:
     """A request written byte by byte, for header bytes an HTTP client would re-encode."""
     reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
-    head = [b"POST " + path.encode() + b" HTTP/1.1", b"Host: 127.0.0.1", b"Connection: close"]
+    head = [method + b" " + path.encode() + b" HTTP/1.1", b"Host: 127.0.0.1", b"Connection: close"]
     head += [*headers, b"Content-Length: " + str(len(body)).encode()]
     writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
     await writer.drain()
@@ -159,7 +161,7 @@ async def test_raw_upload_refuses_an_undecodable_disposition(
         ],
         b"a,b\n",
     )
-    assert status == 400 and "file name" in problem["detail"]
+    assert status == 400 and "Content-Disposition" in problem["detail"]
 
 
 MALFORMED_HEADERS: list[dict[str, str]] = [
@@ -208,6 +210,44 @@ async def test_malformed_headers_on_every_read_route(aiohttp_client: Any, node: 
                 await assert_problem(response, response.status)
             seen += 1
     assert seen == len(paths) * len(MALFORMED_HEADERS)
+
+
+UNDECODABLE_HEADERS = [
+    b"Authorization: Bearer \xff\xfe",
+    b"Authorization: Bearer a.\xff.c",
+    b"Cookie: allmende_console=\xff",
+    b"Cookie: lang=\xfe",
+    b"Accept: \xff/\xfe",
+    b'If-None-Match: "\xff"',
+    b"X-CSRF-Token: \xff",
+]
+
+
+async def test_headers_that_are_not_utf8_are_refused(aiohttp_client: Any, node: Node) -> None:
+    """Bytes that are not UTF-8 in a token or cookie crashed the JWT and cookie decoders."""
+    app = create_app(node)
+    client = await aiohttp_client(app)
+    paths = sorted(
+        {
+            route.resource.canonical
+            for route in app.router.routes()
+            if route.method == "GET"
+            and route.resource is not None
+            and "{" not in route.resource.canonical
+            and not route.resource.canonical.startswith("/static")
+        }
+    )
+    for path in paths:
+        for header in UNDECODABLE_HEADERS:
+            status, problem = await raw_post(client, path, [header], b"", method=b"GET")
+            assert status == 400 and "is not UTF-8" in problem["detail"], (path, header)
+    status, problem = await raw_post(
+        client, "/ingest/ttn", [b"X-Allmende-Webhook-Secret: \xff"], b"{}"
+    )
+    assert status == 400, problem
+    # UTF-8 that is no token is simply a wrong token
+    response = await client.get("/admin/datasets", headers={"Authorization": "Bearer ä.ö.ü"})
+    await assert_problem(response, 401)
 
 
 async def test_only_body_parsing_errors_become_400(aiohttp_client: Any) -> None:
