@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -28,10 +29,12 @@ from node.federation.trust import (
 from node.http.openapi import component, describe, json_request
 from node.http.problems import Problem
 from node.http.security import admin_only
+from node.logs import Repeated, retry_counts
 from node.models import EventRecord
 from node.runtime import Node
 
 PEER_SYNC_INTERVAL = 5.0
+log = logging.getLogger(__name__)
 
 
 def transport(node: Node) -> str:
@@ -52,11 +55,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         app["federation_kafka"] = (relay, follower)
 
         async def start_kafka() -> None:
+            trouble = Repeated(log, "Kafka topics", counts=retry_counts(node))
             while True:
                 try:
                     await ensure_topics(node)
+                    trouble.success()
                     break
-                except Exception:  # the broker is not there yet; the relay will wait too
+                except Exception as exc:  # the broker is not there yet; the relay will wait too
+                    trouble.failure(str(exc) or type(exc).__name__)
                     await asyncio.sleep(node.settings.federation.retry_interval)
             await asyncio.gather(relay.run(), follower.run())
 

@@ -11,6 +11,7 @@ import socket
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,26 @@ async def test_a_broker_outage_writes_a_handful_of_lines(
     assert summary.startswith("Kafka relay stopped while failing: failing for ")
     assert f" s, {int(retries)} retries" in summary
     node.close()
+
+
+async def test_waiting_for_the_broker_at_start_is_counted_and_summarised(
+    tmp_path: Path, captured: io.StringIO, aiohttp_client: Any
+) -> None:
+    """Creating the topics at start retries until the broker is there: no longer silently."""
+    node = make_node(
+        tmp_path,
+        environ={
+            "ALLMENDE_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{closed_port()}",
+            "ALLMENDE_FEDERATION_RETRY_INTERVAL": "0.05",
+        },
+    )
+    captured.seek(0)
+    captured.truncate()
+    client = await aiohttp_client(create_app(node, close_node=True))
+    async with asyncio.timeout(60):
+        while retry_counts(node)["Kafka topics"] < 10:
+            await asyncio.sleep(0.05)
+    metrics = await (await client.get("/metrics")).text()
+    assert 'allmende_retries_total{operation="Kafka topics"}' in metrics
+    ours = [r for r in lines(captured) if "Kafka topics" in str(r["message"])]
+    assert len(ours) == 1 and "retrying; repeats are summarised" in str(ours[0]["message"])
