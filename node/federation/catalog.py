@@ -28,7 +28,7 @@ from node.catalog.serving import JSON, RDF_FORMATS, completed, negotiate, serial
 from node.federation.models import PooledDataset
 from node.federation.trust import TrustList
 from node.http.admin import int_param
-from node.http.openapi import describe
+from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.models import EventRecord
 from node.runtime import Node
@@ -158,6 +158,10 @@ def _page(request: web.Request) -> tuple[int, int]:
     "The federated catalog: every member's published datasets, each with its origin "
     "(JSON, or DCAT as Turtle, JSON-LD, RDF/XML, N-Triples)",
     tags=["federation"],
+    parameters=[
+        query_param("page", "page number, from 1", {"type": "integer"}),
+        query_param("page_size", "items per page", {"type": "integer"}),
+    ],
 )
 async def catalog(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
@@ -180,7 +184,17 @@ async def catalog(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type=fmt.media_type, charset="utf-8")
 
 
-@describe("Search the federated catalog (q, theme, keyword; ranked)", tags=["federation"])
+@describe(
+    "Search the federated catalog (q, theme, keyword; ranked)",
+    tags=["federation"],
+    parameters=[
+        query_param("page", "page number, from 1", {"type": "integer"}),
+        query_param("page_size", "items per page", {"type": "integer"}),
+        query_param("q", "search words"),
+        query_param("theme", "a DCAT-AP theme code, e.g. ENVI"),
+        query_param("keyword", "a keyword"),
+    ],
+)
 async def search(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     fmt = negotiate(request, (JSON, *RDF_FORMATS), JSON)
@@ -216,7 +230,11 @@ async def search(request: web.Request) -> web.Response:
 REGION_PAGE = 200
 
 
-@describe("The region's datasets for people: every member village's, searchable", tags=["portal"])
+@describe(
+    "The region's datasets for people: every member village's, searchable",
+    tags=["portal"],
+    parameters=[query_param("q", "search words")],
+)
 async def region_page(request: web.Request) -> web.StreamResponse:
     node: Node = request.app["node"]
     query = request.query.get("q", "")[:500].strip()

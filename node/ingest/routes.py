@@ -394,7 +394,10 @@ async def latest(request: web.Request) -> web.Response:
 
 
 @describe(
-    "The most recent refused payloads (reason, source, excerpt)", tags=["devices"], admin=True
+    "The most recent refused payloads (reason, source, excerpt)",
+    tags=["devices"],
+    admin=True,
+    parameters=[query_param("limit", "at most this many", {"type": "integer"})],
 )
 @admin_only
 async def problems(request: web.Request) -> web.Response:

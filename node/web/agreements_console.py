@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from node.catalog.access import is_open
 from node.catalog.models import PUBLISHED, CatalogDataset
 from node.http.forms import read_form
-from node.http.openapi import CSRF, TEXT, describe, form_body
+from node.http.openapi import CSRF, TEXT, describe, form_body, query_param
 from node.runtime import Node
 from node.usage import audit
 from node.usage.agreements import AgreementError, access_token, grant, revoke
@@ -139,7 +139,14 @@ async def agreement_action(request: web.Request) -> web.StreamResponse:
     return await _render(request, 200, token=token)
 
 
-@describe("Console: the audit log with filters", tags=["console"])
+@describe(
+    "Console: the audit log with filters",
+    tags=["console"],
+    parameters=[
+        *(query_param(name, f"only entries with this {name}") for name in audit.FILTERS),
+        query_param("before", "entries with a smaller id (paging)", {"type": "integer"}),
+    ],
+)
 @signed_in
 @aiohttp_jinja2.template("admin/audit.html")
 async def audit_page(request: web.Request) -> dict[str, Any]:

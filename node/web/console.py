@@ -17,7 +17,7 @@ from sqlmodel import Session
 from node.auth import AuthError, verify_token
 from node.events import EventLog
 from node.http.forms import read_form
-from node.http.openapi import CSRF, TEXT, describe, form_body
+from node.http.openapi import CSRF, TEXT, describe, form_body, query_param
 from node.http.problems import Problem
 from node.runtime import Node
 from node.web import health, sessions
@@ -108,6 +108,7 @@ async def overview(request: web.Request) -> dict[str, Any]:
 @describe(
     "Console sessions that are signed in now: who, since, last seen, from where",
     tags=["console"],
+    parameters=[query_param("ended", "1 after a session was ended (a notice)")],
 )
 @signed_in
 @aiohttp_jinja2.template("admin/sessions.html")

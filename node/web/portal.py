@@ -13,7 +13,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from node import access
-from node.http.openapi import describe
+from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.runtime import Node
 from node.web import data
@@ -92,7 +92,11 @@ async def sensor_geojson(request: web.Request) -> web.Response:
     return web.json_response({"type": "FeatureCollection", "features": features})
 
 
-@describe("A sensor's page with its time-series chart", tags=["portal"])
+@describe(
+    "A sensor's page with its time-series chart",
+    tags=["portal"],
+    parameters=[query_param("range", "day, week (default), month or year", {"enum": list(RANGES)})],
+)
 @aiohttp_jinja2.template("sensor.html")
 async def sensor_page(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]

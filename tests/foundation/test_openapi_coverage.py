@@ -6,6 +6,7 @@ with its parameters and, if it takes one, its request body.
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,32 @@ async def test_static_files_and_head_are_the_only_exceptions(
     gets = {path for method, path in routes if method == "GET"}
     heads = [path for method, path in routes if method == "HEAD"]
     assert heads and set(heads) <= gets, NOT_OPERATIONS["HEAD"]
+
+
+QUERY_READ = re.compile(
+    r'request\.query(?:\.get|\.getall)?[\[(]\s*"(\w+)"|int_param\(\s*request,\s*"(\w+)"'
+)
+
+
+async def test_query_parameters_a_handler_reads_are_described(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    """A handler that reads `request.query["x"]` itself declares `x` (helpers are not read)."""
+    app = create_app(make_node(tmp_path / "village"))
+    client = await aiohttp_client(app)
+    document = await (await client.get("/openapi.json")).json()
+    undeclared = []
+    checked = 0
+    for method, path, handler in operations(app):
+        while hasattr(handler, "__wrapped__"):
+            handler = handler.__wrapped__
+        read = {
+            name for groups in QUERY_READ.findall(inspect.getsource(handler)) for name in groups
+        }
+        read.discard("")
+        spec = document["paths"][path][method.lower()]
+        declared = {p["name"] for p in spec.get("parameters", []) if p["in"] == "query"}
+        undeclared += [f"{method} {path} ?{name}" for name in sorted(read - declared)]
+        checked += bool(read)
+    assert checked > 15
+    assert not undeclared, f"query parameters read but not described: {undeclared}"
