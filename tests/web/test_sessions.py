@@ -131,6 +131,9 @@ async def test_sessions_are_listed_and_ended_from_the_console(
     assert "Firefox" in page and "Chromium" in page and "127.0.0.1" in page
     assert cookie not in page and their_cookie not in page
     assert all(row.digest not in page for row in rows(node))
+    german = await (await mine.get("/admin/console/sessions?lang=de")).text()
+    english = await (await mine.get("/admin/console/sessions?lang=en")).text()
+    assert "Angemeldet seit" in german and "Signed in since" in english
     [their_row] = [row for row in rows(node) if row.agent == "Chromium"]
     ended = await mine.post(
         f"/admin/console/sessions/{their_row.id}/end",
