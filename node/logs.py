@@ -111,8 +111,9 @@ class Repeated:
 
 class RepeatFilter(logging.Filter):
     """For libraries that log every failed attempt themselves (aiokafka does so many times a
-    second while a broker is away): the same message from the same place, at WARNING or
-    above, passes once per `every` seconds, carrying how many were held back since."""
+    second while a broker is away): the same text from the same logger (and the same
+    exception, if any), at WARNING or above, passes once per `every` seconds, carrying how
+    many were held back since."""
 
     def __init__(self, every: float = SUMMARY_EVERY, clock: Callable[[], float] = time.monotonic):
         super().__init__()
@@ -123,7 +124,10 @@ class RepeatFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING or getattr(record, "retries", None) is not None:
             return True
-        key = (record.name, record.levelno, str(record.msg))
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:  # one bug is not another
+            text += f"|{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        key = (record.name, record.levelno, text)
         now = self.clock()
         shown = self._seen.get(key)
         if shown is not None and now - shown[0] < self.every:

@@ -143,3 +143,17 @@ async def test_waiting_for_the_broker_at_start_is_counted_and_summarised(
     assert 'allmende_retries_total{operation="Kafka topics"}' in metrics
     ours = [r for r in lines(captured) if "Kafka topics" in str(r["message"])]
     assert len(ours) == 1 and "retrying; repeats are summarised" in str(ours[0]["message"])
+
+
+def test_different_errors_are_not_held_back_as_repeats() -> None:
+    repeats = RepeatFilter(every=60, clock=Clock())
+    log = logging.getLogger("node-like")
+
+    def record(text: str, error: Exception) -> logging.LogRecord:
+        info = (type(error), error, None)
+        return log.makeRecord(log.name, logging.ERROR, __file__, 1, "%s", (text,), info)
+
+    assert repeats.filter(record("unhandled error", KeyError("a")))
+    assert repeats.filter(record("unhandled error", ValueError("b")))
+    assert repeats.filter(record("could not reach peer A", ValueError("b")))
+    assert not repeats.filter(record("could not reach peer A", ValueError("b")))
