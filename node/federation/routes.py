@@ -26,6 +26,7 @@ from node.federation.trust import (
     checked_peer,
     remove_peer,
 )
+from node.http.forms import read_json
 from node.http.openapi import component, describe, json_request
 from node.http.problems import Problem
 from node.http.security import admin_only
@@ -186,10 +187,7 @@ async def admin_peers(request: web.Request) -> web.Response:
 @admin_only
 async def admin_add_peer(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Problem(400, "Bad Request", "the body must be JSON") from None
+    body = await read_json(request)
     try:
         row = checked_peer(body, node.id)
     except TrustError as exc:

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from sqlmodel import Session
 
 from node.events import EventLog
+from node.http.forms import read_json
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
@@ -23,10 +24,7 @@ MAX_PAGE = 1000
 
 async def json_body(request: web.Request, validator: Draft202012Validator) -> dict[str, Any]:
     """An admin API body that fits its schema, or a 400/422 problem naming each field."""
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except ValueError:
-        raise Problem(400, "Bad Request", "the body is not JSON") from None
+    body = await read_json(request) if request.can_read_body else {}
     errors = [
         {"field": "/" + "/".join(map(str, e.absolute_path)), "message": e.message}
         for e in validator.iter_errors(body)
