@@ -23,6 +23,8 @@ SUMMARY_EVERY = 60.0
 repeating library message)."""
 
 _counts: weakref.WeakKeyDictionary[Any, Counter[str]] = weakref.WeakKeyDictionary()
+HELD: Counter[str] = Counter()
+"""Library log lines held back as repeats, per logger, in this process (for the metrics)."""
 
 
 def retry_counts(owner: Any) -> Counter[str]:
@@ -132,6 +134,7 @@ class RepeatFilter(logging.Filter):
         shown = self._seen.get(key)
         if shown is not None and now - shown[0] < self.every:
             self._seen[key] = (shown[0], shown[1] + 1)
+            HELD[record.name] += 1
             return False
         since, held = shown if shown is not None else (now, 0)
         if len(self._seen) > 10_000:  # messages with ever-new text: forget, do not grow

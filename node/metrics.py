@@ -33,17 +33,27 @@ class Metrics:
 
 class RetryMetrics:
     """Prometheus: every retry of a failing operation (Kafka relay and consumer, peer feeds),
-    counted one by one while the log only summarises them (node.logs.Repeated)."""
+    counted one by one while the log only summarises them (node.logs.Repeated), and the
+    library log lines held back as repeats (node.logs.RepeatFilter), by logger."""
 
-    def __init__(self, counts: Tally[str]) -> None:
+    def __init__(self, counts: Tally[str], held: Tally[str]) -> None:
         self.counts = counts
+        self.held = held
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        family = CounterMetricFamily(
+        retries = CounterMetricFamily(
             "allmende_retries",
             "Failed attempts of operations that are retried",
             labels=["operation"],
         )
         for operation, count in sorted(self.counts.items()):
-            family.add_metric([operation], count)
-        yield family
+            retries.add_metric([operation], count)
+        yield retries
+        held = CounterMetricFamily(
+            "allmende_log_repeats_held",
+            "Log lines held back as repeats of a line logged shortly before (this process)",
+            labels=["logger"],
+        )
+        for logger, count in sorted(self.held.items()):
+            held.add_metric([logger], count)
+        yield held

@@ -10,6 +10,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from sqlmodel import Session
 
+from node import logs
 from node.events import EventLog
 from node.http.forms import read_json
 from node.http.openapi import describe, query_param
@@ -71,5 +72,5 @@ async def events(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app["metrics"].registry.register(RetryMetrics(retry_counts(app["node"])))
+    app["metrics"].registry.register(RetryMetrics(retry_counts(app["node"]), logs.HELD))
     app.router.add_get("/admin/events", events)
