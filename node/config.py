@@ -146,6 +146,13 @@ class SparqlSection(_Section):
         description="a light query still running after this long counts as heavy (for its "
         "lane and its client's cap)",
     )
+    heavy_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="niceness of the heavy lane's workers: on a busy CPU the node's own work "
+        "(ingest, pages) and light queries go first",
+    )
 
 
 class FederationSection(_Section):

@@ -20,6 +20,7 @@ import collections
 import logging
 import math
 import multiprocessing
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -80,11 +81,18 @@ class Lanes:
     light_seconds: float = 2.0
     """A light query still running after this long counts as heavy from then on: it
     holds a worker like one, so no further heavy query starts in its place."""
+    heavy_nice: int = 10
+    """Niceness of the heavy lane's workers: on a busy CPU the node's own work (ingest,
+    pages) and the lookups go first."""
 
 
 def lanes(settings: SparqlSection) -> Lanes:
     return Lanes(
-        settings.light_workers, settings.heavy_per_client, settings.queue, settings.light_seconds
+        settings.light_workers,
+        settings.heavy_per_client,
+        settings.queue,
+        settings.light_seconds,
+        settings.heavy_nice,
     )
 
 
@@ -103,6 +111,16 @@ class Ticket:
 class _Worker:
     process: BaseProcess
     conn: Connection
+    heavy: bool = False
+    """Started for the heavy lane (and niced); lookups may borrow it when it is idle."""
+
+
+@dataclass(frozen=True)
+class _Spawn:
+    """A grant to start a worker of this kind: workers start on first need, so a node
+    that is never queried never pays for them."""
+
+    heavy: bool
 
 
 @dataclass(eq=False)
@@ -110,7 +128,7 @@ class _Lease:
     """A worker held by one query, and what it counts against."""
 
     ticket: Ticket
-    waiter: asyncio.Future[_Worker | None]
+    waiter: asyncio.Future[_Worker | _Spawn]
     worker: _Worker | None = None
     heavy: bool = False
     """Counted in the heavy lane (a heavy query, or a light one that ran long)."""
@@ -134,7 +152,8 @@ class QueryPool:
         self.lanes = lanes or Lanes()
         self.idle: list[_Worker] = []
         self.workers: list[_Worker] = []
-        self.starting = 0
+        self.starting = {False: 0, True: 0}
+        """Workers being started, by kind (heavy lane or not)."""
         self.waiting: dict[bool, collections.deque[_Lease]] = {
             False: collections.deque(),
             True: collections.deque(),
@@ -177,7 +196,7 @@ class QueryPool:
     def waiting_count(self, heavy: bool) -> int:
         return sum(1 for lease in self.waiting[heavy] if not lease.waiter.done())
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self, heavy: bool) -> _Worker:
         parent, child = _CONTEXT.Pipe()
         process = _CONTEXT.Process(
             target=worker.serve,
@@ -187,7 +206,11 @@ class QueryPool:
         )
         process.start()
         child.close()
-        return _Worker(process, parent)
+        if heavy and self.lanes.heavy_nice and process.pid is not None:
+            # before the worker starts any thread (its threads inherit the niceness)
+            base = os.getpriority(os.PRIO_PROCESS, 0)
+            os.setpriority(os.PRIO_PROCESS, process.pid, min(19, base + self.lanes.heavy_nice))
+        return _Worker(process, parent, heavy)
 
     def _kill(self, item: _Worker) -> None:
         if item in self.workers:
@@ -220,29 +243,40 @@ class QueryPool:
         self.heavy_by_client[ticket.client] += 1
         lease.client_counted = True
 
-    def _capacity(self) -> bool:
-        return bool(self.idle) or len(self.workers) + self.starting < self.size
+    def _take(self, heavy: bool) -> _Worker | _Spawn | None:
+        """A worker for a query of the lane: heavy ones only ever run on the heavy
+        lane's workers; a lookup prefers its own, then borrows an idle heavy one, and
+        starts a worker only when none is idle."""
+        kinds = (True,) if heavy else (False, True)
+        for kind in kinds:
+            for index in range(len(self.idle) - 1, -1, -1):
+                if self.idle[index].heavy == kind:
+                    return self.idle.pop(index)
+        for kind in kinds:
+            limit = self.heavy_slots if kind else self.size - self.heavy_slots
+            if sum(w.heavy == kind for w in self.workers) + self.starting[kind] < limit:
+                self.starting[kind] += 1
+                return _Spawn(kind)
+        return None
 
     def _dispatch(self) -> None:
-        """Hand free workers out: light queries first, heavy ones within their lane.
-        A grant of None means "start a worker for yourself" (workers start on first
-        need, so a node that is never queried never pays for them)."""
+        """Hand free workers out: light queries first, heavy ones within their lane."""
         for heavy in (False, True):
             queue = self.waiting[heavy]
-            while queue and self._capacity():
+            while queue:
+                if queue[0].waiter.done():  # gave up waiting
+                    queue.popleft()
+                    continue
                 if heavy and self.heavy_running >= self.heavy_slots:
                     break
+                grant = self._take(heavy)
+                if grant is None:
+                    break
                 lease = queue.popleft()
-                if lease.waiter.done():  # gave up waiting
-                    continue
                 if heavy:
                     self.heavy_running += 1
                     lease.heavy = True
-                if self.idle:
-                    lease.waiter.set_result(self.idle.pop())
-                else:
-                    self.starting += 1
-                    lease.waiter.set_result(None)
+                lease.waiter.set_result(grant)
 
     async def _lease(self, ticket: Ticket, deadline: float) -> _Lease:
         loop = asyncio.get_running_loop()
@@ -273,8 +307,8 @@ class QueryPool:
                     queue.remove(lease)
                 self._release(lease)
             raise
-        if granted is None:
-            granted = await self._start_worker(lease)
+        if isinstance(granted, _Spawn):
+            granted = await self._start_worker(lease, granted.heavy)
         lease.worker = granted
         lease.started = time.monotonic()
         self.running.add(lease)
@@ -282,7 +316,7 @@ class QueryPool:
             lease.timer = loop.call_later(self.lanes.light_seconds, self._ran_long, lease)
         return lease
 
-    async def _wait_turn(self, lease: _Lease, deadline: float) -> _Worker | None:
+    async def _wait_turn(self, lease: _Lease, deadline: float) -> _Worker | _Spawn:
         gone = lease.ticket.gone
         while True:
             remaining = deadline - time.monotonic()
@@ -295,21 +329,21 @@ class QueryPool:
             if gone and gone():
                 raise ClientGone
 
-    async def _start_worker(self, lease: _Lease) -> _Worker:
+    async def _start_worker(self, lease: _Lease, heavy: bool) -> _Worker:
         """Spawn in a thread; a caller that gives up meanwhile leaves the new worker to
         the others instead of losing it."""
-        spawning = asyncio.ensure_future(asyncio.to_thread(self._spawn))
+        spawning = asyncio.ensure_future(asyncio.to_thread(self._spawn, heavy))
         try:
             item = await asyncio.shield(spawning)
         except BaseException:
-            spawning.add_done_callback(lambda task: self._adopt(task, lease))
+            spawning.add_done_callback(lambda task: self._adopt(task, heavy, lease))
             raise
-        self._adopt(spawning, None)
+        self._adopt(spawning, heavy, None)
         return item
 
-    def _adopt(self, spawning: asyncio.Future[_Worker], unused: _Lease | None) -> None:
+    def _adopt(self, spawning: asyncio.Future[_Worker], heavy: bool, unused: _Lease | None) -> None:
         """A started worker joins the pool; `unused`: its caller gave up, pass it on."""
-        self.starting -= 1
+        self.starting[heavy] -= 1
         if spawning.cancelled() or spawning.exception() is not None:
             if unused is not None:
                 self._release(unused)
@@ -318,12 +352,12 @@ class QueryPool:
         if unused is not None:
             self._give_back(spawning.result(), unused)
 
-    def _give_back(self, item: _Worker | None, lease: _Lease) -> None:
+    def _give_back(self, grant: _Worker | _Spawn, lease: _Lease) -> None:
         """An unused grant: the worker, or the place to start one, goes to the next."""
-        if item is None:
-            self.starting -= 1
+        if isinstance(grant, _Spawn):
+            self.starting[grant.heavy] -= 1
         else:
-            self.idle.append(item)
+            self.idle.append(grant)
         self._release(lease)
 
     def _ran_long(self, lease: _Lease) -> None:
