@@ -3,12 +3,13 @@
     python bench/sparql/fairness.py [--days 365] [--seconds 30] [--heavy 4] [--compare]
 
 Loads the year of readings of bench/sparql/run.py with `allmende load`, starts
-`allmende serve` with its default SPARQL settings (two workers: one lane for heavy
-queries, one worker held for light ones), and measures in the same run: the small query
+`allmende serve` with its default SPARQL settings (two workers: one for the heavy lane,
+niced, one held for light queries), and measures in the same run: the small query
 (the ten latest readings of one sensor) alone, then again while `--heavy` clients keep
 aggregate queries over the whole year running in a loop. `--compare` repeats the loaded
-part on a node with one lane for all (`sparql.light_workers = 0`, how the node worked
-before lanes). Goal: the small query's p99 under load within 2x its p99 on the idle node.
+part on a node with one lane for all and no niced workers (`sparql.light_workers = 0`,
+`sparql.heavy_nice = 0`: how the node worked before lanes). Goal: the small query's p99
+under load within 2x its p99 on the idle node.
 """
 
 from __future__ import annotations
@@ -184,7 +185,8 @@ async def main() -> None:
         }
         setups: list[tuple[str, dict[str, str]]] = [("lanes (defaults)", {})]
         if options.compare:
-            setups.append(("one lane for all", {"ALLMENDE_SPARQL_LIGHT_WORKERS": "0"}))
+            before = {"ALLMENDE_SPARQL_LIGHT_WORKERS": "0", "ALLMENDE_SPARQL_HEAVY_NICE": "0"}
+            setups.append(("one lane for all", before))
         for name, extra in setups:
             async with Server(directory, {**base_environment, **extra}) as server:
                 url = f"{server.base}/sparql"
