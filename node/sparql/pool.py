@@ -319,14 +319,14 @@ class QueryPool:
     async def _wait_turn(self, lease: _Lease, deadline: float) -> _Worker | _Spawn:
         gone = lease.ticket.gone
         while True:
+            if lease.waiter.done():  # a worker was free: no turn of the event loop
+                return lease.waiter.result()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise QueryTimeout(started=False)
             slice_ = min(remaining, LOOK_EVERY) if gone else remaining
-            done, _ = await asyncio.wait({lease.waiter}, timeout=slice_)
-            if done:
-                return lease.waiter.result()
-            if gone and gone():
+            await asyncio.wait({lease.waiter}, timeout=slice_)
+            if not lease.waiter.done() and gone and gone():
                 raise ClientGone
 
     async def _start_worker(self, lease: _Lease, heavy: bool) -> _Worker:
