@@ -213,8 +213,35 @@ async def test_a_full_queue_answers_503_with_retry_after(
         lookup = await ask(client, LOOKUP)
         assert lookup.status == 200, "lookups have their own lane and line"
         assert pool.waiting_count(heavy=True) == 1
+        metrics = await (await client.get("/metrics")).text()
+        assert 'allmende_sparql_refused_total{reason="queue"} 1.0' in metrics
+        assert 'allmende_sparql_lane_queries{lane="heavy",state="waiting"} 1.0' in metrics
     finally:
         await stop(pool, [running, waiting])
+
+
+async def test_a_lookup_that_runs_long_counts_as_heavy(
+    fair_node: Callable[..., Awaitable[Started]],
+) -> None:
+    _node, client, _arrived = await fair_node(
+        workers=3, light_workers=1, heavy_per_client=1, light_seconds=0.3, query_timeout=60
+    )
+    pool: QueryPool = client.app["sparql_pool"]
+    # a constant predicate and a LIMIT: it looks bounded, but no three rows pass the filter
+    sly = (
+        "SELECT * { ?a <http://example.org/v> ?b . ?c <http://example.org/v> ?d . "
+        "?e <http://example.org/v> ?f FILTER(?b + ?d + ?f < 0) } LIMIT 1"
+    )
+    assert analyse(sly).heavy == ()
+    running = asyncio.create_task(ask(client, sly))
+    try:
+        await until(lambda: len(pool.running_pids(heavy=True)) == 1)
+        assert pool.heavy_by_client == {"address:127.0.0.1": 1}
+        refused = await ask(client, COUNT)
+        assert refused.status == 429, "it counts against its client's cap on heavy queries"
+        assert (await ask(client, LOOKUP)).status == 200
+    finally:
+        await stop(pool, [running])
 
 
 async def test_a_query_out_of_time_has_its_worker_stopped_and_its_places_freed(
