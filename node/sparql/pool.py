@@ -180,7 +180,9 @@ class QueryPool:
             while queue:
                 queue.popleft().waiter.cancel()
         for item in list(self.workers):
+            self.workers.remove(item)
             self._kill(item)
+        self.idle.clear()
 
     def pids(self) -> list[int]:
         return [w.process.pid for w in self.workers if w.process.pid is not None]
@@ -213,8 +215,7 @@ class QueryPool:
         return _Worker(process, parent, heavy)
 
     def _kill(self, item: _Worker) -> None:
-        if item in self.workers:
-            self.workers.remove(item)
+        """Runs in a thread: the pool's lists are changed by the event loop alone."""
         item.process.kill()
         item.process.join(timeout=5)
         item.conn.close()
@@ -400,7 +401,13 @@ class QueryPool:
             self._release(lease)
             return
         killing = asyncio.ensure_future(asyncio.to_thread(self._kill, item))
-        killing.add_done_callback(lambda _: self._release(lease))
+
+        def killed(_: object) -> None:
+            if item in self.workers:
+                self.workers.remove(item)
+            self._release(lease)
+
+        killing.add_done_callback(killed)
         await asyncio.shield(killing)
 
     # Running -------------------------------------------------------------------------
