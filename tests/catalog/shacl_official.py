@@ -1,4 +1,4 @@
-"""The official DCAT-AP.de 3.0 SHACL shapes (GovData), loaded offline as their README says."""
+"""The official DCAT-AP.de 3.0 SHACL shapes (GovData), vendored in tests/data and loaded offline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pyshacl
 from rdflib import Graph
 from rdflib.namespace import SH
 
-OFFICIAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "dcat-ap-de"
+OFFICIAL = Path(__file__).resolve().parents[1] / "data" / "dcat-ap-de"
 
 
 @functools.cache

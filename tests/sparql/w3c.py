@@ -18,7 +18,7 @@ import rdflib
 from rdflib.compare import isomorphic
 from rdflib.query import Result
 
-SUITE = Path(__file__).resolve().parents[3] / "shared" / "data" / "w3c-sparql11"
+SUITE = Path(__file__).resolve().parents[1] / "data" / "w3c-sparql11"
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 DAWGT = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-dawg#")
 QT = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")
