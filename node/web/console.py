@@ -145,7 +145,15 @@ async def end_session(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/admin/console/sessions?ended=1")
 
 
+@describe("The console's address without its slash: redirects to /admin/", tags=["console"])
+async def admin_root(request: web.Request) -> web.StreamResponse:
+    """Operators type /admin; the console lives at /admin/ (its cookie's path)."""
+    target = "/admin/" + (f"?{request.query_string}" if request.query_string else "")
+    raise web.HTTPPermanentRedirect(target)
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_get("/admin", admin_root)
     app.router.add_get("/admin/login", login_form)
     app.router.add_post("/admin/login", login)
     app.router.add_post("/admin/logout", logout)

@@ -286,6 +286,56 @@ TEXT: dict[str, dict[str, str]] = {
         "de": "Eine Abfrage darf höchstens {seconds:g} Sekunden laufen; sie ist nur lesend.",
         "en": "A query may run for at most {seconds:g} seconds; the endpoint is read-only.",
     },
+    "publish.policy.legend": {
+        "de": "Nutzungsbedingungen – bitte wählen Sie eine",
+        "en": "Usage policy – please choose one",
+    },
+    "publish.policy.missing": {
+        "de": "Bitte wählen Sie Nutzungsbedingungen: wer die Daten nutzen darf, entscheidet "
+        "die Gemeinde, nicht eine Voreinstellung.",
+        "en": "Please choose a usage policy: who may use the data is the municipality's "
+        "decision, not a default.",
+    },
+    "publish.policy.open-data-attribution": {
+        "de": "Offene Daten: jede Person darf die Daten nutzen und weitergeben, wenn sie die "
+        "Gemeinde als Quelle nennt – z. B. eine Schülerin für ein Referat oder eine Firma für "
+        "eine Wetter-App.",
+        "en": "Open data: anyone may use and share the data if they name the municipality as "
+        "the source – e.g. a pupil for a school presentation or a company for a weather app.",
+    },
+    "publish.policy.non-commercial": {
+        "de": "Nicht kommerziell: nach einer Vereinbarung darf nutzen, wer damit kein Geld "
+        "verdient – z. B. ein Heimatverein für seine Website, nicht aber eine Werbeagentur.",
+        "en": "Non-commercial: under an agreement, anyone who earns no money with it may use "
+        "the data – e.g. a local history society for its website, not an advertising agency.",
+    },
+    "publish.policy.research-only": {
+        "de": "Nur Forschung: nur nach einer Vereinbarung und nur zum Forschen – z. B. eine "
+        "Hochschule, die den Wasserstand des Dorfteichs untersucht.",
+        "en": "Research only: only under an agreement and only for research – e.g. a "
+        "university studying the village pond's water level.",
+    },
+    "publish.policy.aggregated-only": {
+        "de": "Nur zusammengefasst: nach einer Vereinbarung nur Mittelwerte über mehrere "
+        "Sensoren oder Zeiträume, nie einzelne Werte – z. B. der Kreis für eine Statistik "
+        "der Monatsmittel.",
+        "en": "Aggregated only: under an agreement, only averages over several sensors or "
+        "periods, never single values – e.g. the county for statistics of monthly means.",
+    },
+    "publish.policy.amt-members-only": {
+        "de": "Nur das eigene Amt: nach einer Vereinbarung nur Gemeinden und Stellen desselben "
+        "Amtes (Kennung unten eintragen) – z. B. die Nachbargemeinde im Amt für die Planung "
+        "des Winterdienstes.",
+        "en": "Own Amt only: under an agreement, only municipalities and offices of the same "
+        "Amt (enter its identifier below) – e.g. the neighbouring municipality planning "
+        "winter road service.",
+    },
+    "publish.policy.time-limited-deletion": {
+        "de": "Befristet: nach einer Vereinbarung 30 Tage nutzen, danach alle Kopien löschen "
+        "– z. B. ein Ingenieurbüro für ein Gutachten.",
+        "en": "Time-limited: under an agreement, use for 30 days, then delete every copy – "
+        "e.g. an engineering firm for an expert report.",
+    },
 }
 
 

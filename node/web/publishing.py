@@ -1,7 +1,9 @@
 """Publishing a dataset with a usage policy from the console, without writing JSON.
 
 The form collects what DCAT-AP.de asks for and one of the ready-made municipal policies;
-the catalog room validates and publishes it exactly as it would a JSON request.
+the catalog room validates and publishes it exactly as it would a JSON request. No policy
+is preselected: who may use the data is the operator's decision, so each choice is
+explained in one plain sentence with an example of who could then use the data.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from node.catalog.rdf import dataset_iri
 from node.http.forms import read_form
 from node.http.openapi import CSRF, TEXT, describe, form_body
 from node.runtime import Node
-from node.web import sessions
+from node.web import i18n, sessions
 from node.web.console import signed_in
-from policies.templates import list_templates, template_document
+from policies.templates import TemplateInfo, list_templates, template_document
 from vocab.catalog import FREQUENCIES, LICENCES, LICENCES_BY_IRI, THEMES
 
 FORM_FIELDS = (
@@ -49,9 +51,21 @@ def choices(language: str) -> dict[str, Any]:
         ],
         "licences": [(code, licence.label) for code, licence in LICENCES.items() if licence.open],
         "frequencies": sorted(FREQUENCIES),
-        "templates": [(t.name, t.title.get(language, t.title["de"])) for t in list_templates()],
+        "templates": [
+            (t.name, t.title.get(language, t.title["de"]), policy_sentence(t, language))
+            for t in list_templates()
+        ],
         "licence_label": lambda iri: LICENCES_BY_IRI[iri].label if iri in LICENCES_BY_IRI else iri,
     }
+
+
+def policy_sentence(template: TemplateInfo, language: str) -> str:
+    """What the choice means and who could then use the data; a template without a
+    sentence of ours says what its own description says."""
+    key = f"publish.policy.{template.name}"
+    if key in i18n.TEXT:
+        return i18n.translate(language, key)
+    return template.description.get(language) or template.description.get("de", "")
 
 
 def description_from_form(node: Node, form: dict[str, str]) -> dict[str, Any]:
@@ -120,6 +134,12 @@ async def publish(request: web.Request) -> web.StreamResponse:
     posted = await read_form(request)
     form = {name: str(posted.get(name, "")).strip() for name in FORM_FIELDS}
     errors: list[dict[str, str]]
+    language = request.get("lang", "de")
+    if not form["policy"]:
+        errors = [
+            {"field": "policy", "message": i18n.translate(language, "publish.policy.missing")}
+        ]
+        return await _refused(request, form, errors)
     try:
         outcome = await service.create(node, description_from_form(node, form))
     except service.CatalogError as exc:
@@ -128,6 +148,14 @@ async def publish(request: web.Request) -> web.StreamResponse:
         errors = [{"field": "policy", "message": str(exc)}]
     else:
         raise web.HTTPSeeOther(f"/datasets/{outcome.data['id']}")
+    return await _refused(request, form, errors)
+
+
+async def _refused(
+    request: web.Request, form: dict[str, str], errors: list[dict[str, str]]
+) -> web.StreamResponse:
+    """The form again, filled in as sent, with what is wrong; nothing was written."""
+    node: Node = request.app["node"]
     context = {
         "csrf": request["csrf"],
         "form": form,

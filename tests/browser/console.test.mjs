@@ -49,7 +49,7 @@ test("a dataset published through the form appears in /catalog", async () => {
   await page.getByLabel("Schlagwörter, durch Komma getrennt").fill("Boden, Feuchte");
   await page.getByLabel("Thema").selectOption("AGRI");
   await page.getByLabel("Kontakt (E-Mail)").fill("daten@struckum.example");
-  await page.getByLabel("Nutzungsbedingungen").selectOption("research-only");
+  await page.getByRole("radio", { name: "Nur für Forschungszwecke" }).check();
   await screenshot(page, "console-publish-form");
   await page.getByRole("button", { name: "Datensatz veröffentlichen" }).click();
   await page.waitForURL(/\/datasets\/bodenfeuchte-sportplatz/);
