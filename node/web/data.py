@@ -9,12 +9,14 @@ in SPARQL and the JSON API.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from node.access import Scope
+from node.access import Scope, dataset_of_graph
 from node.runtime import Node
 
 PREFIXES = """
@@ -55,12 +57,43 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class Village:
+    """A neighbouring village whose pooled data this node holds."""
+
+    id: str
+    """Its node id (as pinned in the trust list)."""
+    base: str
+    """Where its IRIs live: its sensors are `{base}/sensors/{device}`."""
+    name: str
+
+    @property
+    def key(self) -> str:
+        """The village in this node's URLs: its host (and port), readable and stable."""
+        parts = urlsplit(self.base)
+        return (parts.netloc + parts.path.rstrip("/").replace("/", "~")) or self.id
+
+    def sensor_url(self, device: str) -> str:
+        return f"/villages/{self.key}/sensors/{device}"
+
+
+@dataclass(frozen=True)
 class Sensor:
     iri: str
     device: str
     label: str
     lat: float | None
     lon: float | None
+    village: Village | None = None
+    """The neighbour the sensor comes from; None for this village's own sensors."""
+    own: bool = True
+    """This village's sensor (its IRI lies under the node's base URL)."""
+
+    @property
+    def url(self) -> str | None:
+        """The sensor's page on this node; None when no page of ours can show it."""
+        if self.village is not None:
+            return self.village.sensor_url(self.device)
+        return f"/sensors/{self.device}" if self.own else None
 
 
 def local_name(iri: str) -> str:
@@ -117,7 +150,53 @@ def device_of(node: Node, sensor_iri: str) -> str:
     )
 
 
+def villages(node: Node) -> list[Village]:
+    """The neighbours whose pooled datasets this node holds, named as the trust list names
+    them (else as their catalog's publisher, else by host)."""
+    from sqlmodel import Session, select
+
+    from node.federation.models import PooledDataset, TrustedPeer
+
+    found: dict[str, Village] = {}
+    with Session(node.engine) as session:
+        names = {row.id: row.name for row in session.exec(select(TrustedPeer)) if row.name}
+        for pooled in session.exec(select(PooledDataset)):
+            base = pooled.base.rstrip("/")
+            if base in found:
+                continue
+            document = json.loads(pooled.document)
+            publisher = document.get("publisher")
+            name = (
+                names.get(pooled.origin)
+                or (publisher.get("name") if isinstance(publisher, dict) else None)
+                or urlsplit(base).netloc
+                or pooled.origin
+            )
+            found[base] = Village(pooled.origin, base, str(name))
+    return sorted(found.values(), key=lambda village: (village.name, village.base))
+
+
+def village_of(known: list[Village], sensor_iri: str) -> Village | None:
+    return next((v for v in known if sensor_iri.startswith(v.base + "/sensors/")), None)
+
+
+def pooled_dataset(node: Node, village: Village, dataset_id: str) -> dict[str, Any] | None:
+    """A neighbour's dataset description as its newest catalog event gave it."""
+    from sqlmodel import Session
+
+    from node.federation.models import PooledDataset
+
+    with Session(node.engine) as session:
+        row = session.get(PooledDataset, (village.id, dataset_id))
+        if row is None or row.base.rstrip("/") != village.base:
+            return None
+        return dict(json.loads(row.document))
+
+
 def sensors(node: Node, scope: Scope) -> list[Sensor]:
+    """Every sensor the caller may see: this village's and its neighbours' (pooled)."""
+    known = villages(node)
+    own_prefix = f"{node.base_url}/sensors/"
     rows = select(
         node,
         scope,
@@ -129,16 +208,23 @@ def sensors(node: Node, scope: Scope) -> list[Sensor]:
              OPTIONAL { ?platform sosa:hosts ?sensor ; geo:lat ?plat ; geo:long ?plon }
            } GROUP BY ?sensor ORDER BY ?sensor""",
     )
-    return [
-        Sensor(
-            iri=row["sensor"],
-            device=device_of(node, row["sensor"]),
-            label=row["label"] or device_of(node, row["sensor"]),
-            lat=float(row["lat"]) if row["lat"] is not None else None,
-            lon=float(row["lon"]) if row["lon"] is not None else None,
+    found = []
+    for row in rows:
+        iri = row["sensor"]
+        village = None if iri.startswith(own_prefix) else village_of(known, iri)
+        device = iri.removeprefix(village.base + "/sensors/") if village else device_of(node, iri)
+        found.append(
+            Sensor(
+                iri=iri,
+                device=device,
+                label=row["label"] or device,
+                lat=float(row["lat"]) if row["lat"] is not None else None,
+                lon=float(row["lon"]) if row["lon"] is not None else None,
+                village=village,
+                own=iri.startswith(own_prefix),
+            )
         )
-        for row in rows
-    ]
+    return found
 
 
 def latest_readings(node: Node, scope: Scope, sensor: str | None = None) -> list[Reading]:
@@ -182,6 +268,55 @@ def sensor_dataset(node: Node, scope: Scope, sensor: str) -> str | None:
         if graph.startswith(prefix) and scope.allows(graph):
             return str(graph.removeprefix(prefix))
     return None
+
+
+def sensor_graph_dataset(node: Node, scope: Scope, sensor: str) -> str | None:
+    """The data-graph prefix (`{base}/graphs/datasets/{id}`) of the visible dataset a sensor
+    belongs to, whoever published it."""
+    solutions = node.store.query(
+        PREFIXES
+        + "SELECT DISTINCT ?g WHERE { GRAPH ?g { "
+        + f"{{ {ox.NamedNode(sensor)} a sosa:Sensor }} UNION "
+        + f"{{ ?o sosa:madeBySensor {ox.NamedNode(sensor)} }} }} }} LIMIT 20"
+    )
+    for solution in solutions:
+        graph = solution["g"].value
+        prefix = dataset_of_graph(graph)
+        if prefix is not None and prefix in scope.datasets and scope.allows(graph):
+            return prefix
+    return None
+
+
+def series(node: Node, scope: Scope, sensor: str, since: str, limit: int = 10000) -> dict[str, Any]:
+    """A sensor's readings since `since` (xsd:dateTime), shaped like the observations API's
+    answer, so the page's chart draws them the same way; for pooled sensors, whose readings
+    this node holds but whose origin serves the API."""
+    rows = select(
+        node,
+        scope,
+        f"""SELECT ?property ?time ?value ?unit WHERE {{
+             ?o sosa:madeBySensor ?sensor ; sosa:observedProperty ?property ;
+                sosa:resultTime ?time ; sosa:hasSimpleResult ?value .
+             OPTIONAL {{ ?o sosa:hasResult/qudt:unit ?unit }}
+             FILTER(?time >= ?since)
+           }} ORDER BY ?time LIMIT {int(limit)}""",
+        sensor=ox.NamedNode(sensor),
+        since=ox.Literal(since, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")),
+    )
+    by_property: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = by_property.setdefault(
+            row["property"],
+            {
+                "property": row["property"],
+                "label": dict.fromkeys(("de", "en"), property_label(row["property"])),
+                "points": [],
+            },
+        )
+        if row["unit"] and "unit" not in entry:
+            entry["unit"] = row["unit"]
+        entry["points"].append({"time": row["time"], "value": row["value"]})
+    return {"series": list(by_property.values())}
 
 
 def recent_readings(node: Node, scope: Scope, sensor: str, limit: int = 50) -> list[Reading]:

@@ -286,6 +286,33 @@ TEXT: dict[str, dict[str, str]] = {
         "de": "Eine Abfrage darf höchstens {seconds:g} Sekunden laufen; sie ist nur lesend.",
         "en": "A query may run for at most {seconds:g} seconds; the endpoint is read-only.",
     },
+    "home.sensors.own": {"de": "{count} eigene Sensoren", "en": "{count} own sensors"},
+    "home.sensors.own.one": {"de": "1 eigener Sensor", "en": "1 own sensor"},
+    "home.sensors.pooled": {
+        "de": "{count} aus Nachbargemeinden",
+        "en": "{count} from neighbouring villages",
+    },
+    "home.from": {"de": "aus {village}", "en": "from {village}"},
+    "col.village": {"de": "Gemeinde", "en": "Village"},
+    "map.legend": {"de": "Legende", "en": "Legend"},
+    "map.legend.own": {"de": "Sensoren von {name}", "en": "Sensors of {name}"},
+    "map.legend.pooled": {
+        "de": "Sensoren aus Nachbargemeinden (mit uns geteilte offene Daten)",
+        "en": "Sensors of neighbouring villages (open data they share with us)",
+    },
+    "pooled.lead": {
+        "de": "Dieser Sensor gehört {village}. {name} zeigt seine Messwerte, weil {village} "
+        "sie als offene Daten mit den Nachbargemeinden teilt.",
+        "en": "This sensor belongs to {village}. {name} shows its readings because {village} "
+        "shares them as open data with its neighbours.",
+    },
+    "pooled.origin": {"de": "Herkunft", "en": "Comes from"},
+    "pooled.original": {"de": "Datensatz beim Herausgeber", "en": "Dataset at its publisher"},
+    "pooled.terms": {"de": "Nutzungsbedingungen von {village}", "en": "Terms of {village}"},
+    "pooled.nopoints": {
+        "de": "Keine Messwerte in diesem Zeitraum.",
+        "en": "No readings in this time range.",
+    },
     "publish.policy.legend": {
         "de": "Nutzungsbedingungen – bitte wählen Sie eine",
         "en": "Usage policy – please choose one",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp_jinja2
@@ -16,7 +17,8 @@ from node import access
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.runtime import Node
-from node.web import data
+from node.web import data, dataset_page, i18n
+from vocab.catalog import LICENCES_BY_IRI
 
 DEVICE = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
@@ -26,7 +28,7 @@ RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
 @aiohttp_jinja2.template("home.html")
 async def home(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
-    language = request.get("lang", "de")
+    language = i18n.negotiate(request)
     scope = await access.scope(request)
     readings, sensors, datasets, names = await asyncio.gather(
         asyncio.to_thread(data.latest_readings, node, scope),
@@ -42,7 +44,10 @@ async def home(request: web.Request) -> dict[str, Any]:
         "readings": readings,
         "measured": sorted({label(reading.property) for reading in readings}),
         "sensor_names": {sensor.iri: sensor.label for sensor in sensors},
-        "sensor_count": len(sensors),
+        "sensor_urls": {sensor.iri: sensor.url for sensor in sensors},
+        "sensor_villages": {s.iri: s.village.name for s in sensors if s.village is not None},
+        "own_count": sum(1 for sensor in sensors if sensor.own),
+        "pooled_count": sum(1 for sensor in sensors if sensor.village is not None),
         "dataset_count": len(datasets),
         "label": label,
         "shown": lambda value: data.shown_value(value, language),
@@ -54,7 +59,11 @@ async def home(request: web.Request) -> dict[str, Any]:
 async def sensor_map(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
     sensors = await asyncio.to_thread(data.sensors, node, await access.scope(request))
-    return {"sensors": sensors, "tiles": request.app["web_tiles"]}
+    return {
+        "sensors": sensors,
+        "tiles": request.app["web_tiles"],
+        "has_pooled": any(sensor.village is not None for sensor in sensors),
+    }
 
 
 @describe("Sensor positions and latest readings as GeoJSON", tags=["portal"])
@@ -82,7 +91,9 @@ async def sensor_geojson(request: web.Request) -> web.Response:
             "geometry": {"type": "Point", "coordinates": [sensor.lon, sensor.lat]},
             "properties": {
                 "name": sensor.label,
-                "url": f"/sensors/{sensor.device}",
+                "url": sensor.url,
+                "village": sensor.village.name if sensor.village is not None else None,
+                "origin": sensor.village.id if sensor.village is not None else node.id,
                 "latest": latest.get(sensor.iri, []),
             },
         }
@@ -126,6 +137,70 @@ async def sensor_page(request: web.Request) -> dict[str, Any]:
     }
 
 
+def _in_language(value: Any, language: str) -> str:
+    """A catalog text ({"de": …, "en": …}) in the page's language, German if missing."""
+    if isinstance(value, dict):
+        return str(value.get(language) or value.get("de") or next(iter(value.values()), ""))
+    return str(value or "")
+
+
+@describe(
+    "A neighbouring village's pooled sensor: its readings, its chart, where it comes from "
+    "and the terms of its data",
+    tags=["portal"],
+    parameters=[query_param("range", "day, week (default), month or year", {"enum": list(RANGES)})],
+)
+@aiohttp_jinja2.template("pooled_sensor.html")
+async def pooled_sensor_page(request: web.Request) -> dict[str, Any]:
+    """Shown only while `node.access` lets the caller see the neighbour's dataset: a pooled
+    dataset that is not open (any more) answers 404 like a sensor that does not exist."""
+    node: Node = request.app["node"]
+    key, device = request.match_info["village"], request.match_info["device"]
+    if not DEVICE.match(device):
+        raise Problem(404, "Not Found", "no such sensor")
+    chosen = request.query.get("range", "week")
+    if chosen not in RANGES:
+        raise Problem(400, "Bad Request", f"range must be one of {', '.join(RANGES)}")
+    language = i18n.negotiate(request)
+    known = await asyncio.to_thread(data.villages, node)
+    village = next((v for v in known if v.key == key), None)
+    if village is None:
+        raise Problem(404, "Not Found", f"no neighbouring village {key!r} shares data here")
+    iri = f"{village.base}/sensors/{device}"
+    scope = await access.scope(request)
+    found = [s for s in await asyncio.to_thread(data.sensors, node, scope) if s.iri == iri]
+    prefix = await asyncio.to_thread(data.sensor_graph_dataset, node, scope, iri)
+    if not found or prefix is None:
+        raise Problem(404, "Not Found", f"no open sensor {device!r} from {village.name}")
+    dataset_id = prefix.rsplit("/", 1)[-1]
+    document = await asyncio.to_thread(data.pooled_dataset, node, village, dataset_id)
+    if document is None or not access.is_open(document):
+        raise Problem(404, "Not Found", f"no open sensor {device!r} from {village.name}")
+    since = (datetime.now(UTC) - timedelta(days=RANGES[chosen])).isoformat()
+    recent, points = await asyncio.gather(
+        asyncio.to_thread(data.recent_readings, node, scope, iri),
+        asyncio.to_thread(data.series, node, scope, iri, since),
+    )
+    licence = LICENCES_BY_IRI.get(str(document.get("license", "")))
+    licence_label = licence.label if licence else str(document.get("license", ""))
+    return {
+        "sensor": found[0],
+        "village": village,
+        "dataset_title": _in_language(document.get("title"), language) or dataset_id,
+        "dataset_iri": f"{village.base}/datasets/{dataset_id}",
+        "licence": licence_label,
+        "licence_iri": document.get("license", ""),
+        "terms": dataset_page.policy_terms(node, document, language, licence_label),
+        "policy": dataset_page.policy_sentences(document, language),
+        "recent": recent,
+        "points": points,
+        "ranges": RANGES,
+        "chosen": chosen,
+        "label": data.property_label,
+        "shown": lambda value: data.shown_value(value, language),
+    }
+
+
 @describe("The village's datasets with their licences", tags=["portal"])
 @aiohttp_jinja2.template("data.html")
 async def dataset_list(request: web.Request) -> dict[str, Any]:
@@ -142,4 +217,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/map", sensor_map)
     app.router.add_get("/map/sensors.geojson", sensor_geojson)
     app.router.add_get("/sensors/{device}", sensor_page)
+    app.router.add_get("/villages/{village}/sensors/{device}", pooled_sensor_page)
     app.router.add_get("/data", dataset_list)

@@ -36,6 +36,7 @@ from node.ingest.graphs import data_graph, sensor_graph
 from node.ingest.sources import new_secret
 from node.runtime import Node
 from node.usage.agreements import access_token, grant
+from node.web.data import Village
 from policies.templates import template_document
 from tests.ingest.conftest import dataset_body, payload
 from tests.support import admin_headers, make_node
@@ -204,6 +205,14 @@ def rdf_graphs(world: World, kind: str) -> list[str]:
     return [f"/rdf-graphs?graph={quote(g, safe='')}" for g in graphs]
 
 
+def pooled_sensor(world: World, kind: str) -> list[str]:
+    """A neighbour's sensor page: only the peer's sensor lives at the peer's address."""
+    if kind != PEER:
+        return []
+    village = Village(world.peer.id, world.peer.base_url.rstrip("/"), "Nachbar")
+    return [village.sensor_url(DATA[PEER].device)]
+
+
 EVERYTHING = "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }"
 ROUTES: dict[str, tuple[str, Filler]] = {
     "/": (SHOWS, same("/")),
@@ -211,6 +220,7 @@ ROUTES: dict[str, tuple[str, Filler]] = {
     "/map/sensors.geojson": (SHOWS, same("/map/sensors.geojson")),
     "/sensors/{device}": (SHOWS, lambda world, kind: [f"/sensors/{DATA[kind].device}"]),
     "/sensors/latest": (SHOWS, same("/sensors/latest")),
+    "/villages/{village}/sensors/{device}": (SHOWS, pooled_sensor),
     "/datasets/{dataset}/observations": (
         SHOWS,
         own(

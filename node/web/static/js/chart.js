@@ -1,15 +1,26 @@
 // Time-series chart of one sensor, from the public JSON API that people without SPARQL use.
+// A neighbour's pooled sensor has no API here: its page carries the points inline, in the
+// API's shape (a <script type="application/json"> named by data-inline).
 (function () {
   "use strict";
   var element = document.getElementById("chart");
-  if (!element || !window.uPlot || !element.getAttribute("data-dataset")) { return; }
-  var days = Number(element.getAttribute("data-days"));
-  var from = new Date(Date.now() - days * 86400000).toISOString();
-  var url = "/datasets/" + encodeURIComponent(element.getAttribute("data-dataset")) +
-    "/observations?sensor=" + encodeURIComponent(element.getAttribute("data-sensor")) +
-    "&from=" + encodeURIComponent(from) + "&limit=10000";
-  fetch(url, { headers: { Accept: "application/json" } })
-    .then(function (response) { return response.json(); })
+  if (!element || !window.uPlot) { return; }
+  var inline = element.getAttribute("data-inline");
+  var loaded;
+  if (inline) {
+    loaded = Promise.resolve(JSON.parse(document.getElementById(inline).textContent));
+  } else if (element.getAttribute("data-dataset")) {
+    var days = Number(element.getAttribute("data-days"));
+    var from = new Date(Date.now() - days * 86400000).toISOString();
+    var url = "/datasets/" + encodeURIComponent(element.getAttribute("data-dataset")) +
+      "/observations?sensor=" + encodeURIComponent(element.getAttribute("data-sensor")) +
+      "&from=" + encodeURIComponent(from) + "&limit=10000";
+    loaded = fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.json(); });
+  } else {
+    return;
+  }
+  loaded
     .then(function (body) {
       var series = body.series || [body];
       var times = {};

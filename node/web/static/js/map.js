@@ -12,15 +12,26 @@
     .then(function (response) { return response.json(); })
     .then(function (collection) {
       var layer = L.geoJSON(collection, {
+        // the village's own sensors filled green; a neighbour's (property "village") hollow
+        // blue, as the legend above the map says
         pointToLayer: function (feature, latlng) {
+          if (feature.properties.village) {
+            return L.circleMarker(latlng, { radius: 8, color: "#1f4e9c", weight: 3,
+                                            fillColor: "#ffffff", fillOpacity: 0.9 });
+          }
           return L.circleMarker(latlng, { radius: 8, color: "#0b5d3b", weight: 2, fillOpacity: 0.8 });
         },
         onEachFeature: function (feature, marker) {
           var box = document.createElement("div");
-          var link = document.createElement("a");
-          link.href = feature.properties.url;
-          link.textContent = feature.properties.name;
-          box.appendChild(link);
+          var name = document.createElement(feature.properties.url ? "a" : "strong");
+          if (feature.properties.url) { name.href = feature.properties.url; }
+          name.textContent = feature.properties.name;
+          box.appendChild(name);
+          if (feature.properties.village) {
+            var origin = document.createElement("div");
+            origin.textContent = feature.properties.village;
+            box.appendChild(origin);
+          }
           (feature.properties.latest || []).forEach(function (reading) {
             var line = document.createElement("div");
             line.textContent = reading.property + ": " + reading.value + " " + reading.unit;
