@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from node import rooms
 from node.events import EventLog
+from node.http import cors
 from node.http.problems import Handler, problem_middleware
 from node.metrics import Metrics
 from node.runtime import Node
@@ -53,6 +54,7 @@ def create_app(node: Node, *, close_node: bool = True) -> web.Application:
     app = web.Application(client_max_size=max_body, middlewares=[observe, problem_middleware])
     app["node"] = node
     app["max_body"] = max_body
+    cors.setup(app)
 
     def last_seq() -> float:
         with Session(node.engine) as session:

@@ -13,11 +13,11 @@ import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urljoin
 
 import aiohttp_jinja2
 from aiohttp import web
-from multidict import MultiDict
+from multidict import MultiDict, MultiMapping
 
 from node.config import SparqlSection
 from node.http.bodies import request_body_or_413
@@ -51,13 +51,26 @@ class Request:
     query: str | None
     default_graphs: list[str]
     named_graphs: list[str]
-    format: str | None
+    formats: tuple[str, ...] = ()
+    """Values of the `format` and `output` parameters, in the order sent."""
+
+
+FORMAT_PARAMETERS = ("format", "output")
+
+
+def _formats(*sources: MultiMapping[str]) -> tuple[str, ...]:
+    return tuple(
+        value
+        for source in sources
+        for name in FORMAT_PARAMETERS
+        for value in source.getall(name, [])
+    )
 
 
 async def read_request(request: web.Request, limits: SparqlSection) -> Request:
     """The protocol's three ways to send a query; updates are refused, never run."""
     params = request.query
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         query = params.get("query")
         if query is not None and len(query.encode()) > limits.max_query_bytes:
             raise Problem(414, "URI Too Long", _too_long(limits), limit=limits.max_query_bytes)
@@ -67,7 +80,7 @@ async def read_request(request: web.Request, limits: SparqlSection) -> Request:
             query,
             params.getall("default-graph-uri", []),
             params.getall("named-graph-uri", []),
-            params.get("format"),
+            _formats(params),
         )
     body = await request_body_or_413(request, limits.max_query_bytes, _too_long(limits))
     if request.content_type == FORM:
@@ -78,14 +91,14 @@ async def read_request(request: web.Request, limits: SparqlSection) -> Request:
             fields.get("query"),
             fields.getall("default-graph-uri", []) + params.getall("default-graph-uri", []),
             fields.getall("named-graph-uri", []) + params.getall("named-graph-uri", []),
-            fields.get("format") or params.get("format"),
+            _formats(fields, params),
         )
     if request.content_type == QUERY:
         return Request(
             body.decode(request.charset or "utf-8", errors="replace"),
             params.getall("default-graph-uri", []),
             params.getall("named-graph-uri", []),
-            params.get("format"),
+            _formats(params),
         )
     if request.content_type == UPDATE:
         raise _read_only()
@@ -119,19 +132,29 @@ def check_services(analysis: Analysis, trusted: list[str]) -> None:
             )
 
 
-def dataset(req: Request, analysis: Analysis, scope: Scope) -> tuple[list[str] | None, list[str]]:
+def dataset(
+    req: Request, analysis: Analysis, scope: Scope, base: str
+) -> tuple[list[str] | None, list[str]]:
     """The protocol's graphs win over the query's own FROM; invisible graphs are empty.
+
+    A relative graph IRI (in FROM, FROM NAMED or a protocol parameter) resolves against
+    the endpoint's address, the base the engine resolves the rest of the query against.
 
     Without either, the default graph is the node's default graph plus every visible
     named graph (what researchers expect), and GRAPH reaches every visible graph; None
     stands for "all graphs", when the scope hides nothing.
     """
-    defaults = req.default_graphs or list(analysis.default_graphs)
-    named = req.named_graphs or list(analysis.named_graphs)
+    defaults = [_resolved(base, g) for g in req.default_graphs or analysis.default_graphs]
+    named = [_resolved(base, g) for g in req.named_graphs or analysis.named_graphs]
     if defaults or named:
         return [g for g in defaults if scope.allows(g)], [g for g in named if scope.allows(g)]
     visible = sorted(scope.visible)
     return (None if scope.everything else ["", *visible]), visible
+
+
+def _resolved(base: str, graph: str) -> str:
+    """ "" stays the store's own default graph (the Graph Store Protocol's `?default`)."""
+    return urljoin(base, graph) if graph else graph
 
 
 async def trusted_peers(app: web.Application) -> list[str]:
@@ -155,7 +178,8 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
     if analysis.services:
         check_services(analysis, await trusted_peers(request.app))
     scope: Scope = await request.app["sparql_scope"](request)
-    default_graph, named_graphs = dataset(req, analysis, scope)
+    base_iri = f"{node.base_url}/sparql"
+    default_graph, named_graphs = dataset(req, analysis, scope, base_iri)
     job = Job(
         query=req.query,
         default_graph=default_graph,
@@ -163,7 +187,7 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
         result_format=result_format,
         generation=int(node.store.get_meta(CHECKPOINT) or 0),
         max_bytes=limits.max_result_bytes,
-        base_iri=f"{node.base_url}/sparql",
+        base_iri=base_iri,
         store_busy=node.projector_load() > BUSY_PROJECTOR,
     )
     pool: QueryPool = request.app["sparql_pool"]
@@ -243,7 +267,13 @@ PARAMETERS = [
     query_param("query", "SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE)"),
     query_param("default-graph-uri", "a graph of the default graph (repeatable)"),
     query_param("named-graph-uri", "a named graph the query may use (repeatable)"),
-    query_param("format", "result format instead of the Accept header (json, xml, csv, tsv, ...)"),
+    query_param(
+        "format",
+        "result format instead of the Accept header, per query form as Apache Jena Fuseki "
+        "reads it: json, xml, csv, tsv, text, turtle, ttl, nt, jsonld, rdfxml or a media "
+        "type (xml is RDF/XML and json JSON-LD for CONSTRUCT and DESCRIBE)",
+    ),
+    query_param("output", "the same as format (the name some clients send)"),
 ]
 RESPONSES = {
     "200": {"description": "Results, or the service description when no query is given"},
@@ -271,7 +301,14 @@ async def sparql_get(request: web.Request) -> web.StreamResponse:
     parameters=PARAMETERS[1:],
     request_body={
         "content": {
-            FORM: {"schema": {"type": "object", "properties": {"query": {"type": "string"}}}},
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": "string"} for name in ("query", *FORMAT_PARAMETERS)
+                    },
+                }
+            },
             QUERY: {"schema": {"type": "string"}},
         }
     },
@@ -285,7 +322,7 @@ async def _answer(request: web.Request) -> web.StreamResponse:
     node: Node = request.app["node"]
     req = await read_request(request, node.settings.sparql)
     accept = request.headers.get("Accept", "")
-    browser = formats.wants_html(accept) and not req.format
+    browser = formats.wants_html(accept) and not req.formats
     if req.query is None or not req.query.strip():
         if browser:
             return await query_page(request, None)
@@ -297,7 +334,7 @@ async def _answer(request: web.Request) -> web.StreamResponse:
         form = analyse(req.query).form
     except QueryRefused as exc:
         raise Problem(400, "Bad Request", str(exc)) from None
-    result_format = formats.negotiate(form, accept, req.format)
+    result_format = formats.negotiate(form, accept, req.formats)
     _kind, chunks = await run_query(request, req, result_format)
     charset = "utf-8" if result_format.startswith("text/") else None
     headers = {"Cache-Control": "no-store"}
@@ -344,7 +381,7 @@ async def _html_result(request: web.Request, req: Request) -> dict[str, Any]:
     except QueryRefused as exc:
         raise Problem(400, "Bad Request", str(exc)) from None
     media = "text/turtle" if form in ("CONSTRUCT", "DESCRIBE") else formats.RESULTS[0]
-    limited = Request(req.query, req.default_graphs, req.named_graphs, None)
+    limited = Request(req.query, req.default_graphs, req.named_graphs)
     _kind, chunks = await run_query(request, limited, media)
     body = bytearray()
     async for chunk in chunks:

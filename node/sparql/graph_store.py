@@ -10,6 +10,7 @@ datasets, peers) are changed through that room, never here.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pyoxigraph as ox
 from aiohttp import web
@@ -74,7 +75,7 @@ async def read_graph(request: web.Request) -> web.StreamResponse:
     if media is None:
         raise Problem(406, "Not Acceptable", f"graphs are available as {', '.join(formats.GRAPHS)}")
     query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
-    _kind, chunks = await run_query(request, Request(query, [graph], [], None), media)
+    _kind, chunks = await run_query(request, Request(query, [graph], []), media)
     response = web.StreamResponse(headers={"Cache-Control": "no-store"})
     response.content_type = media
     await response.prepare(request)
@@ -107,7 +108,8 @@ async def _ntriples(request: web.Request, graph: str) -> str:
 
     Relative IRIs resolve against the graph's own name, as if the document had been
     retrieved from it (as SPARQL's `LOAD <doc> INTO GRAPH <doc>` does); the default
-    graph has no name, so there the endpoint's address is the base.
+    graph has no name, so there the endpoint's address is the base. Blank nodes are
+    renamed to fresh ones.
     """
     fmt = INPUT_FORMATS.get(request.content_type)
     if fmt is None:
@@ -119,14 +121,27 @@ async def _ntriples(request: web.Request, graph: str) -> str:
         )
     body = await request.read()
     node: Node = request.app["node"]
+    fresh: dict[str, ox.BlankNode] = {}
     try:
         triples = [
-            ox.Triple(q.subject, q.predicate, q.object)
+            ox.Triple(_fresh(q.subject, fresh), q.predicate, _fresh(q.object, fresh))
             for q in ox.parse(body, format=fmt, base_iri=graph or f"{node.base_url}/rdf-graphs")
         ]
     except SyntaxError as exc:
         raise Problem(400, "Bad Request", f"the RDF does not parse: {str(exc)[:500]}") from None
     return (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
+
+
+def _fresh(term: Any, fresh: dict[str, ox.BlankNode]) -> Any:
+    """A document's blank node labels are local to it: each upload gets blank nodes of its
+    own (as SPARQL Update's LOAD does), so `_:b1` in two uploads never joins them."""
+    if isinstance(term, ox.BlankNode):
+        if term.value not in fresh:
+            fresh[term.value] = ox.BlankNode()
+        return fresh[term.value]
+    if isinstance(term, ox.Triple):
+        return ox.Triple(_fresh(term.subject, fresh), term.predicate, _fresh(term.object, fresh))
+    return term
 
 
 async def _write(request: web.Request, kind: str) -> web.Response:

@@ -16,6 +16,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from node.http.upstream import iris_in, withhold_addresses
+from node.sparql.projection import spelled_out
 from node.sparql.replica import Replica, ReplicaSpec
 from node.store.oxigraph import open_read_only
 
@@ -99,7 +100,7 @@ def _run(store: ox.Store, job: Job, sender: _Sender) -> None:
     else:
         dataset = {"default_graph": [_graph(g) for g in job.default_graph]}
     result = store.query(
-        job.query,
+        spelled_out(job.query, job.base_iri),
         base_iri=job.base_iri,
         named_graphs=[ox.NamedNode(g) for g in job.named_graphs],
         **dataset,

@@ -94,7 +94,7 @@ async def test_every_result_format(sparql_node: Client) -> None:
 async def test_content_negotiation_refuses_what_it_cannot_give(sparql_node: Client) -> None:
     _node, client = await loaded(sparql_node)
     response = await client.get(
-        "/sparql", params={"query": "ASK {}"}, headers={"Accept": "text/csv"}
+        "/sparql", params={"query": "ASK {}"}, headers={"Accept": "text/turtle"}
     )
     assert response.status == 406
     problem = await response.json()
