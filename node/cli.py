@@ -168,3 +168,8 @@ main.add_command(demo_command)
 from node.usage.commands import policy as policy_command  # noqa: E402
 
 main.add_command(policy_command)
+
+from node.backup import backup_command, restore_command  # noqa: E402
+
+main.add_command(backup_command)
+main.add_command(restore_command)
