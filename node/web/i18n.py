@@ -30,7 +30,6 @@ TEXT: dict[str, dict[str, str]] = {
     "home.latest": {"de": "Neueste Messwerte", "en": "Latest readings"},
     "home.nothing": {"de": "Noch keine Messwerte.", "en": "No readings yet."},
     "home.datasets": {"de": "{count} Datensätze", "en": "{count} datasets"},
-    "home.sensors": {"de": "{count} Sensoren", "en": "{count} sensors"},
     "col.sensor": {"de": "Sensor", "en": "Sensor"},
     "col.property": {"de": "Messgröße", "en": "Property"},
     "col.value": {"de": "Wert", "en": "Value"},
