@@ -8,15 +8,22 @@ from pathlib import Path
 
 import click
 
+from node.cli_client import GuardedGroup
 from node.config import ConfigError
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
 
-@click.group()
+@click.group(cls=GuardedGroup)
 @click.version_option(package_name="allmende")
-def main() -> None:
-    """Allmende: a municipality's data space node."""
+@click.option("--debug", is_flag=True, help="Show the full traceback of an unexpected error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Allmende: a municipality's data space node.
+
+    While `allmende serve` runs, the commands on its folder go through the node's admin API;
+    otherwise they open the folder directly."""
+    ctx.meta["allmende.debug"] = debug
 
 
 def _fail(message: str) -> None:
@@ -59,11 +66,11 @@ def init(
 @click.option("--port", type=int, help="Listen port (overrides http.port).")
 def serve(directory: Path, host: str | None, port: int | None) -> None:
     """Run the node until SIGTERM or Ctrl-C."""
-    from node.server import run
+    from node.server import StartError, run
 
     try:
         run(directory, host=host, port=port)
-    except ConfigError as exc:
+    except (ConfigError, StartError) as exc:
         _fail(str(exc))
 
 
@@ -116,6 +123,7 @@ def rotate(directory: Path) -> None:
 @DIRECTORY
 def reindex(directory: Path) -> None:
     """Rebuild the RDF store from the event log (stop the node first)."""
+    from node.cli_client import CommandError, fail, require_stopped
     from node.config import load_settings
     from node.keys import load_key
     from node.runtime import Node
@@ -125,6 +133,10 @@ def reindex(directory: Path) -> None:
         settings = load_settings(directory)
     except ConfigError as exc:
         _fail(str(exc))
+    try:
+        require_stopped(directory, "reindex")
+    except CommandError as exc:
+        fail(exc)
     target = settings.store_path
     fresh = target.with_name(target.name + ".reindex")
     shutil.rmtree(fresh, ignore_errors=True)

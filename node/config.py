@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CONFIG_FILE = "allmende.toml"
 KEY_FILE = "node-key.pem"
@@ -32,7 +39,11 @@ class NodeSection(_Section):
     id: str
     name: str = Field(min_length=1, max_length=200)
     ags: str
-    base_url: str
+    base_url: str = Field(
+        default="",
+        description="the node's public URL; empty: http://HOST:PORT of where `allmende serve` "
+        "listens (its --host/--port, else [http])",
+    )
 
     @field_validator("id")
     @classmethod
@@ -51,6 +62,8 @@ class NodeSection(_Section):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
+        if not value:
+            return value
         if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
             raise ValueError("must be an http(s) URL without query, e.g. https://data.example/")
         return value.rstrip("/")
@@ -267,6 +280,12 @@ class Settings(_Section):
     console: ConsoleSection = ConsoleSection()
     directory: Path = Path()
 
+    @model_validator(mode="after")
+    def _default_base_url(self) -> Settings:
+        if not self.node.base_url:
+            self.node.base_url = local_url(self.http.host, self.http.port)
+        return self
+
     @property
     def database_url(self) -> str:
         """SQLite paths are relative to the node directory, so a node folder can move."""
@@ -299,6 +318,15 @@ _SECTIONS: dict[str, type[_Section]] = {
     "connections": ConnectionsSection,
     "console": ConsoleSection,
 }
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses for a listen address (a wildcard means loopback)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def env_name(section: str, key: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,80 +18,17 @@ from typing import Any
 
 import click
 
+from node.cli_client import CommandError, Remote, connect, explain
+from node.cli_client import fail as _fail
+
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 DATASET_ID = click.argument("dataset_id", metavar="ID")
 CHUNK = 256 * 1024
 
 
-class CommandError(Exception):
-    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors or []
-
-
-def _fail(exc: CommandError) -> None:
-    click.echo(f"allmende: {exc}", err=True)
-    for error in exc.errors:
-        click.echo(f"  - {error.get('field', '')}: {error.get('message', '')}", err=True)
-    sys.exit(1)
-
-
-# --- where the commands go ---------------------------------------------------------------
-
-
-class Remote:
-    """The running node's admin API."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url = url.rstrip("/")
-        self.token = token
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        data: bytes | None = None,
-        content_type: str = "application/json",
-    ) -> Any:
-        payload = json.dumps(body).encode() if body is not None else data
-        request = urllib.request.Request(self.url + path, data=payload, method=method)
-        request.add_header("Authorization", f"Bearer {self.token}")
-        if payload is not None:
-            request.add_header("Content-Type", content_type)
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            try:
-                problem = json.loads(exc.read())
-            except ValueError:
-                problem = {}
-            raise CommandError(
-                problem.get("detail") or problem.get("title") or f"HTTP {exc.code}",
-                problem.get("errors"),
-            ) from None
-
-
 def _running_node(directory: Path) -> Remote | None:
-    """The node's local admin API if it answers, else None (then the folder is used directly)."""
-    from node.auth import mint_token
-    from node.config import load_settings
-    from node.keys import load_key
-
-    settings = load_settings(directory)
-    host = settings.http.host if settings.http.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    url = f"http://{host}:{settings.http.port}"
-    try:
-        with urllib.request.urlopen(url + "/health", timeout=2):
-            pass
-    except urllib.error.HTTPError:
-        pass  # it answered (not ready, perhaps): it is running
-    except (urllib.error.URLError, OSError):
-        return None
-    token = mint_token(load_key(settings.key_path), settings.node.id, subject="cli", ttl=600)
-    return Remote(url, token)
+    """The admin API of the node serving the folder, or None (then the folder is opened)."""
+    return connect(directory)
 
 
 def _local(directory: Path, work: Callable[[Any], Any]) -> Any:
@@ -103,9 +39,7 @@ def _local(directory: Path, work: Callable[[Any], Any]) -> Any:
     try:
         node = Node.open(directory)
     except OSError as exc:
-        raise CommandError(
-            f"cannot open the node folder ({exc}); is the node running on another address?"
-        ) from None
+        raise CommandError(explain(exc)) from None
     try:
         return asyncio.run(work(node))
     except service.CatalogError as exc:
@@ -476,9 +410,11 @@ def retract(directory: Path, dataset_id: str) -> None:
 
 
 def _rows_local(node: Any, status: str) -> list[dict[str, Any]]:
+    """The rows GET /admin/datasets gives, so the output is the same either way."""
     from sqlmodel import Session, col, select
 
     from node.catalog.models import CatalogDataset
+    from node.catalog.rdf import dataset_iri
 
     with Session(node.engine) as session:
         query = select(CatalogDataset).order_by(col(CatalogDataset.id))
@@ -490,7 +426,10 @@ def _rows_local(node: Any, status: str) -> list[dict[str, Any]]:
                 "status": row.status,
                 "title": row.title,
                 "license": row.license,
+                "access_rights": row.access_rights,
+                "version": row.version,
                 "modified": row.modified.isoformat(),
+                "iri": dataset_iri(node.base_url, row.id),
             }
             for row in session.exec(query)
         ]

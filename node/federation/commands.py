@@ -1,7 +1,7 @@
 """`allmende peer add|list|remove`: the trust list from the command line.
 
-These write the node's control plane directly, so they work whether the node runs or not;
-a running node picks the change up within seconds.
+While a node serves the folder they go through its admin API (it starts or stops following
+the peer at once); otherwise they write the folder's control plane directly.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import click
 from sqlalchemy import Engine
 
 from node import db
+from node.cli_client import CommandError, connect
 from node.config import ConfigError, load_settings
 from node.federation.trust import TrustError, checked_peer, remove_peer
 
@@ -34,6 +36,13 @@ def _open(directory: Path) -> tuple[Any, Engine]:
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
     return settings, engine
+
+
+def _remote(directory: Path) -> Any:
+    try:
+        return connect(directory)
+    except CommandError as exc:
+        _fail(str(exc))
 
 
 @click.group()
@@ -63,6 +72,15 @@ def add(
         except ValueError:
             _fail("--jwk: not JSON")
     body = {"id": peer_id, "jwk": key, "jwks_url": jwks_url, "base_url": base_url, "name": name}
+    remote = _remote(directory)
+    if remote is not None:
+        try:
+            known = {p["id"] for p in remote.call("GET", "/admin/federation/peers")["peers"]}
+            answer = remote.call("POST", "/admin/federation/peers", body)
+        except CommandError as exc:
+            _fail(str(exc))
+        click.echo(f"{'updated' if answer['id'] in known else 'trusted'} peer {answer['id']}")
+        return
     try:
         row = checked_peer(body, settings.node.id)
     except TrustError as exc:
@@ -80,8 +98,16 @@ def list_peers(directory: Path, as_json: bool) -> None:
 
     from node.federation.models import TrustedPeer
 
+    remote = _remote(directory)
+    if remote is not None:
+        try:
+            rows = _listed(remote.call("GET", "/admin/federation/peers")["peers"])
+        except CommandError as exc:
+            _fail(str(exc))
+        _print_peers(rows, as_json)
+        return
     settings, engine = _open(directory)
-    rows: list[dict[str, Any]] = [
+    rows = [
         {"id": p.id, "base_url": p.base_url, "jwks_url": p.jwks_url, "configured": True}
         for p in settings.trust.peers
     ]
@@ -90,6 +116,23 @@ def list_peers(directory: Path, as_json: bool) -> None:
             {"id": r.id, "base_url": r.base_url, "jwks_url": r.jwks_url, "name": r.name}
             for r in session.exec(select(TrustedPeer))
         ]
+    _print_peers(rows, as_json)
+
+
+def _listed(peers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The admin API's peers in the rows the folder gives (same output either way)."""
+    rows: list[dict[str, Any]] = []
+    for peer in peers:
+        row = {"id": peer["id"], "base_url": peer["base_url"], "jwks_url": peer["jwks_url"]}
+        if peer.get("configured"):
+            row["configured"] = True
+        else:
+            row["name"] = peer.get("name") or ""
+        rows.append(row)
+    return sorted(rows, key=lambda row: not row.get("configured"))
+
+
+def _print_peers(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -106,6 +149,14 @@ def list_peers(directory: Path, as_json: bool) -> None:
 @click.argument("peer_id")
 def remove(directory: Path, peer_id: str) -> None:
     """Stop trusting PEER_ID: its events are refused from now on (pooled data stays)."""
+    remote = _remote(directory)
+    if remote is not None:
+        try:
+            remote.call("DELETE", "/admin/federation/peers?" + urlencode({"id": peer_id}))
+        except CommandError as exc:
+            _fail(str(exc))
+        click.echo(f"removed peer {peer_id}")
+        return
     settings, engine = _open(directory)
     if any(p.id == peer_id for p in settings.trust.peers):
         _fail(f"{peer_id} is pinned in allmende.toml; remove it there")

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from node.catalog.commands import CommandError, _fail, _running_node
+from node.ingest.sources import SOURCES
 from vocab.devices import list_profiles
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -89,9 +90,10 @@ def add(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_devices(directory: Path, as_json: bool) -> None:
     """List the registered devices."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session, col, select
 
     from node.ingest.models import Device
+    from node.ingest.routes import _device_json
     from node.runtime import Node
 
     remote = _running_node(directory)
@@ -102,15 +104,7 @@ def list_devices(directory: Path, as_json: bool) -> None:
         try:
             with Session(node.engine) as session:
                 items = [
-                    {
-                        "device": d.id,
-                        "dataset": d.dataset_id,
-                        "label": d.label,
-                        "lat": d.lat,
-                        "lon": d.lon,
-                        "profile": json.loads(d.profile).get("name"),
-                    }
-                    for d in session.exec(select(Device))
+                    _device_json(d) for d in session.exec(select(Device).order_by(col(Device.id)))
                 ]
         finally:
             node.close()
@@ -150,11 +144,14 @@ def source() -> None:
     """Webhook secrets of the ingest sources (ttn, chirpstack, observations, csv)."""
 
 
+SOURCE = click.argument("name", type=click.Choice(SOURCES))
+
+
 @source.command("secret")
 @DIRECTORY
-@click.argument("name", type=click.Choice(["ttn", "chirpstack", "observations", "csv"]))
+@SOURCE
 def secret(directory: Path, name: str) -> None:
-    """Create a new secret for a source and print it once (the old one stops working)."""
+    """Create or rotate a source's secret and print it once (the old one stops working)."""
     from node.ingest.sources import HEADER, new_secret
     from node.runtime import Node
 
@@ -171,3 +168,55 @@ def secret(directory: Path, name: str) -> None:
     except CommandError as exc:
         _fail(exc)
     click.echo(f"{HEADER}: {value}")
+
+
+@source.command("revoke")
+@DIRECTORY
+@SOURCE
+def revoke(directory: Path, name: str) -> None:
+    """Revoke a source's secret: its webhook calls are refused until a new one is made."""
+    from node.ingest.sources import revoke_secret
+    from node.runtime import Node
+
+    try:
+        remote = _running_node(directory)
+        if remote is not None:
+            remote.call("DELETE", f"/admin/ingest/sources/{name}/secret")
+        else:
+            node = Node.open(directory)
+            try:
+                if not revoke_secret(node, name):
+                    raise CommandError(f"source {name!r} has no secret")
+            finally:
+                node.close()
+    except CommandError as exc:
+        _fail(exc)
+    click.echo(f"revoked the {name} secret")
+
+
+@source.command("list")
+@DIRECTORY
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_sources(directory: Path, as_json: bool) -> None:
+    """The sources and since when each one's secret holds (the secrets are never shown)."""
+    from node.ingest.sources import secret_status
+    from node.runtime import Node
+
+    try:
+        remote = _running_node(directory)
+        if remote is not None:
+            items = remote.call("GET", "/admin/ingest/sources")["items"]
+        else:
+            node = Node.open(directory)
+            try:
+                items = secret_status(node)
+            finally:
+                node.close()
+    except CommandError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    for item in items:
+        since = f"secret since {item['created']}" if item["created"] else "no secret"
+        click.echo(f"{item['source']}\t{since}")

@@ -437,6 +437,35 @@ async def rotate_secret(request: web.Request) -> web.Response:
     )
 
 
+@describe(
+    "Each ingest source and since when its webhook secret holds (never the secret)",
+    tags=["devices"],
+    admin=True,
+)
+@admin_only
+async def secret_list(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    return web.json_response({"items": await asyncio.to_thread(sources.secret_status, node)})
+
+
+@describe(
+    "Revoke a source's webhook secret: its calls are refused until a new one is made",
+    tags=["devices"],
+    admin=True,
+    responses={"204": {"description": "revoked"}, "404": {"description": "no secret"}},
+)
+@admin_only
+async def revoke_secret(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    source = request.match_info["source"]
+    if source not in sources.SOURCES:
+        raise Problem(404, "Not Found", f"unknown source {source!r}")
+    if not await node.write(lambda: sources.revoke_secret(node, source)):
+        raise Problem(404, "Not Found", f"source {source!r} has no secret")
+    request.app["ingest"]["secrets"] = await asyncio.to_thread(sources.stored_digests, node)
+    return web.Response(status=204)
+
+
 async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     node: Node = app["node"]
     room = app["ingest"]
@@ -466,4 +495,6 @@ def setup(app: web.Application) -> None:
     router.add_post("/admin/devices", device_add)
     router.add_delete("/admin/devices/{device}", device_remove)
     router.add_get("/admin/ingest/problems", problems)
+    router.add_get("/admin/ingest/sources", secret_list)
     router.add_post("/admin/ingest/sources/{source}/secret", rotate_secret)
+    router.add_delete("/admin/ingest/sources/{source}/secret", revoke_secret)

@@ -43,6 +43,27 @@ def new_secret(node: Node, source: str) -> str:
     return secret
 
 
+def revoke_secret(node: Node, source: str) -> bool:
+    """Remove a source's secret: its webhook calls are refused until a new one is made."""
+    with Session(node.engine) as session:
+        row = session.get(SourceSecret, source)
+        if row is None:
+            return False
+        session.delete(row)
+        session.commit()
+    return True
+
+
+def secret_status(node: Node) -> list[dict[str, str | None]]:
+    """Each source and since when its secret holds (None: no secret), never the secret."""
+    with Session(node.engine) as session:
+        made = {row.source: row.created for row in session.exec(select(SourceSecret))}
+    return [
+        {"source": name, "created": made[name].isoformat() if name in made else None}
+        for name in SOURCES
+    ]
+
+
 def stored_digests(node: Node) -> dict[str, str]:
     with Session(node.engine) as session:
         return {row.source: row.sha256 for row in session.exec(select(SourceSecret))}

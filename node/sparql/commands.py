@@ -23,8 +23,14 @@ def load(directory: Path, file: Path, graph: str | None, media_type: str | None)
     """Import an RDF file; every triple is recorded in the event log (so reindex keeps it)."""
     import pyoxigraph as ox
 
+    from node.cli_client import CommandError, require_stopped
     from node.runtime import Node
     from node.sparql.bulk import load_file
+
+    try:
+        require_stopped(directory, "load")
+    except CommandError as exc:
+        raise click.ClickException(str(exc)) from None
 
     fmt = (
         ox.RdfFormat.from_media_type(media_type)

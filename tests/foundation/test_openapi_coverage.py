@@ -26,6 +26,7 @@ STATIC = "static files (CSS, scripts, images) under /static are files, not API o
 WITHOUT_BODY = {
     ("POST", "/admin/agreements/{id}/revoke"): "the agreement in the path is all it needs",
     ("POST", "/admin/ingest/sources/{source}/secret"): "the source in the path is all it needs",
+    ("DELETE", "/admin/ingest/sources/{source}/secret"): "the source in the path is all it needs",
     ("DELETE", "/admin/datasets/{dataset}"): "a retraction names only the dataset",
     ("DELETE", "/admin/datasets/{dataset}/distributions/{distribution}"): "by path only",
     ("DELETE", "/admin/devices/{device}"): "by path only",
