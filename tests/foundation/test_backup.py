@@ -115,7 +115,10 @@ class Readings(threading.Thread):
             self.first.set()
 
 
-def test_backup_while_serving_then_wipe_and_restore_gives_the_same_node(tmp_path: Path) -> None:
+def test_backup_while_serving_then_wipe_and_restore_gives_the_same_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLMENDE_NODE_BASE_URL", "http://127.0.0.1:8700")  # wherever it listens
     village = tmp_path / "village"
     secrets = asyncio.run(build(village))
     key = load_key(village / "node-key.pem")
