@@ -175,7 +175,9 @@ async def relayed(session: aiohttp.ClientSession, url: str, admin: dict[str, str
 
 
 async def catalog_total(session: aiohttp.ClientSession, url: str) -> int:
-    async with session.get(f"{url}/federation/catalog", params={"page_size": 1}) as response:
+    async with session.get(
+        f"{url}/federation/catalog", params={"page_size": 1, "format": "json"}
+    ) as response:
         return int((await response.json())["total"])
 
 

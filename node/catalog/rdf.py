@@ -287,10 +287,9 @@ def dataset_triples(
         location = URIRef(f"{dataset}#spatial")
         b.add(dataset, DCT.spatial, location)
         b.add(location, RDF.type, DCT.Location)
-        geometry = URIRef(f"{dataset}#geometry")
-        b.add(location, LOCN.geometry, geometry)
-        b.add(geometry, RDF.type, LOCN.Geometry)
-        b.add(geometry, GSP.asWKT, Literal(spatial["geometry"], datatype=GSP.wktLiteral))
+        # A literal, as DCAT-AP's usage note and the DCAT-AP.de examples give it: harvesters
+        # (ckanext-dcat) read locn:geometry as a WKT or GeoJSON literal and fail on a node.
+        b.add(location, LOCN.geometry, Literal(spatial["geometry"], datatype=GSP.wktLiteral))
         if spatial.get("bbox"):
             west, south, east, north = spatial["bbox"]
             box = (

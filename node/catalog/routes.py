@@ -48,6 +48,7 @@ from node.catalog.serving import (
     negotiate,
     not_modified,
     page_url,
+    paging_params,
     published_page,
     read_datasets,
     serialise,
@@ -142,7 +143,15 @@ async def catalog(request: web.Request) -> web.Response:
     size = int_param(request, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     language = _language(request)
     state = await asyncio.to_thread(catalog_state, node)
-    variant = (fmt.key, page, size, language if fmt is HTML else "", header_fingerprint(node))
+    params = paging_params(request)
+    variant = (
+        fmt.key,
+        page,
+        size,
+        language if fmt is HTML else "",
+        header_fingerprint(node),
+        sorted(params.items()),
+    )
     etag = make_etag("catalog", state, *variant)
 
     def build() -> bytes:
@@ -152,7 +161,6 @@ async def catalog(request: web.Request) -> web.Response:
             raise Problem(404, "Not Found", f"the catalog has {last} page(s) of {size}")
         triples = completed(node, read_datasets(node, ids))
         path = catalog_iri(node.base_url)
-        params = {"page_size": size if size != DEFAULT_PAGE_SIZE else None}
         header = grouped(
             catalog_header(node, state) + hydra_view(path, path, params, page, size, total)
         )
@@ -364,9 +372,10 @@ async def search(request: web.Request) -> web.Response:
         size,
         language if fmt is HTML else "",
         header_fingerprint(node),
+        sorted(paging_params(request).items()),
     )
     path = f"{catalog_iri(node.base_url)}/search"
-    params = {**criteria, "page_size": size if size != DEFAULT_PAGE_SIZE else None}
+    params = paging_params(request)
 
     def build() -> bytes:
         hits = index.search(

@@ -272,35 +272,37 @@ def to_ox(triple: Triple) -> ox.Triple:
     return ox.Triple(ox_term(s, {}), ox_term(p, {}), ox_term(o, {}))
 
 
-def catalog_header(node: Node, state: State) -> list[Triple]:
-    """The catalog's own description: the municipality's name, place and languages."""
+def catalog_header(
+    node: Node,
+    state: State,
+    *,
+    iri: str | None = None,
+    texts: tuple[str, str, str, str] | None = None,
+) -> list[Triple]:
+    """The catalog's own description: the municipality's name, place and languages.
+
+    `iri` and `texts` (title de, title en, description de, description en) describe another
+    catalog the node publishes, the federated one.
+    """
     base = node.base_url
     settings = node.settings.node
-    catalog = URIRef(catalog_iri(base))
+    catalog = URIRef(iri or catalog_iri(base))
     publisher = URIRef(operator_iri(base))
     geocoding, _level = terms.geocoding_for_ags(settings.ags)
+    title_de, title_en, description_de, description_en = texts or (
+        f"Datenkatalog {settings.name}",
+        f"Data catalogue of {settings.name}",
+        f"Offene Daten und Sensordaten von {settings.name}, "
+        "veröffentlicht von der Gemeinde als Linked Data (DCAT-AP.de).",
+        f"Open data and sensor data of {settings.name}, "
+        "published by the municipality as linked data (DCAT-AP.de).",
+    )
     triples: list[Triple] = [
         (catalog, RDF.type, DCAT.Catalog),
-        (catalog, TITLE, Literal(f"Datenkatalog {settings.name}", lang="de")),
-        (catalog, TITLE, Literal(f"Data catalogue of {settings.name}", lang="en")),
-        (
-            catalog,
-            DCT.description,
-            Literal(
-                f"Offene Daten und Sensordaten von {settings.name}, "
-                "veröffentlicht von der Gemeinde als Linked Data (DCAT-AP.de).",
-                lang="de",
-            ),
-        ),
-        (
-            catalog,
-            DCT.description,
-            Literal(
-                f"Open data and sensor data of {settings.name}, "
-                "published by the municipality as linked data (DCAT-AP.de).",
-                lang="en",
-            ),
-        ),
+        (catalog, TITLE, Literal(title_de, lang="de")),
+        (catalog, TITLE, Literal(title_en, lang="en")),
+        (catalog, DCT.description, Literal(description_de, lang="de")),
+        (catalog, DCT.description, Literal(description_en, lang="en")),
         (catalog, DCT.publisher, publisher),
         (catalog, FOAF.homepage, URIRef(f"{base}/")),
         (URIRef(f"{base}/"), RDF.type, FOAF.Document),
@@ -337,6 +339,12 @@ def grouped(triples: list[Triple]) -> list[Triple]:
     for s, _p, _o in triples:
         order.setdefault(s, len(order))
     return sorted(triples, key=lambda t: order[t[0]])
+
+
+def paging_params(request: web.Request) -> dict[str, str]:
+    """Every query parameter of the request but `page`, in order: what each Hydra link keeps
+    (a harvester that asked for `format=rdf` must get RDF/XML from the next page too)."""
+    return {name: value for name, value in request.query.items() if name != "page"}
 
 
 def page_url(base_path: str, params: dict[str, Any]) -> str:

@@ -107,7 +107,7 @@ async def seed(session: aiohttp.ClientSession, village: Village, directory: Path
     """Datasets, devices and a TTN webhook secret; returns the secret."""
     key = load_key(directory / "node-key.pem")
     admin = {"Authorization": f"Bearer {mint_token(key, village.node_id, ttl=ADMIN_TTL)}"}
-    for dataset in village.datasets():
+    for dataset in village.datasets(url):
         await _send(session, "POST", f"{url}/admin/datasets", admin, dataset)
     for sensor in village.sensors():
         device = {

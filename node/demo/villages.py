@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
+
+from policies.templates import template_document
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,15 @@ class Village:
     def node_id(self) -> str:
         return f"https://{self.slug}.example/"
 
-    def datasets(self) -> list[dict[str, Any]]:
-        """Two open datasets (pooled with the neighbours) and one kept to the village."""
+    def datasets(self, base: str | None = None) -> list[dict[str, Any]]:
+        """Two open datasets (pooled with the neighbours) and one kept to the village.
+
+        Each says where it lies, under which policy and how to get it: the SPARQL endpoint
+        and the time series API, and (given the node's public `base` URL) a download of
+        all its readings. A harvester imports a dataset only with all of these.
+        """
         contact = {"email": f"daten@{self.slug}.example"}
-        return [
+        found: list[dict[str, Any]] = [
             {
                 "id": "raumklima",
                 "title": {
@@ -46,6 +54,7 @@ class Village:
                 },
                 "keywords": {"de": ["Luftfeuchte", "Raumklima", "LoRaWAN"]},
                 "license": "dl-de/by-2-0",
+                "policy": self.open_policy(),
                 "themes": ["ENVI"],
                 "frequency": "15MIN",
                 "contact": contact,
@@ -62,6 +71,7 @@ class Village:
                 },
                 "keywords": {"de": ["Parken", "Verkehr", "LoRaWAN"]},
                 "license": "dl-de/by-2-0",
+                "policy": self.open_policy(),
                 "themes": ["TRAN"],
                 "frequency": "CONT",
                 "contact": contact,
@@ -84,6 +94,45 @@ class Village:
                 "contact": contact,
             },
         ]
+        for dataset in found:
+            dataset["spatial"] = {"bbox": self.bbox()}
+            dataset["distributions"] = [
+                *self.downloads(base, dataset["id"]),
+                {"kind": "api", "service": "sparql"},
+                {"kind": "api", "service": "observations"},
+            ]
+        return found
+
+    def bbox(self) -> list[float]:
+        """The village's surroundings as [west, south, east, north]."""
+        return [
+            round(self.lon - 0.02, 4),
+            round(self.lat - 0.01, 4),
+            round(self.lon + 0.02, 4),
+            round(self.lat + 0.01, 4),
+        ]
+
+    def downloads(self, base: str | None, dataset_id: str) -> list[dict[str, Any]]:
+        """The dataset's readings as one Turtle file: its data graph from the Graph Store
+        (names no sensor, so a restricted dataset's description gives nothing away)."""
+        if base is None:
+            return []
+        root = base.rstrip("/")
+        graph = quote(f"{root}/graphs/datasets/{dataset_id}", safe="")
+        return [
+            {
+                "id": "messwerte",
+                "kind": "link",
+                "title": {"de": "Alle Messwerte (Turtle)", "en": "All readings (Turtle)"},
+                "url": f"{root}/rdf-graphs?graph={graph}",
+                "format": "RDF_TURTLE",
+                "media_type": "text/turtle",
+            }
+        ]
+
+    def open_policy(self) -> dict[str, Any]:
+        """Open data under dl-de/by-2-0: anyone may use it, naming the village."""
+        return template_document("open-data-attribution", assigner=self.node_id)
 
     def street_light_policy(self) -> dict[str, Any]:
         """Street lights are the municipality's: use only for a public task, not passed on.

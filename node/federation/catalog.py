@@ -17,14 +17,29 @@ from typing import Any
 import aiohttp_jinja2
 import pyoxigraph as ox
 from aiohttp import web
+from rdflib import URIRef
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from node.catalog.models import PUBLISHED, CatalogDataset, full_description
 from node.catalog.projection import EVENT_TYPES
-from node.catalog.rdf import catalog_iri, dataset_iri, dataset_triples
+from node.catalog.rdf import Triple, catalog_iri, dataset_iri, dataset_triples
 from node.catalog.search import Index
-from node.catalog.serving import JSON, RDF_FORMATS, completed, negotiate, serialise, to_ox
+from node.catalog.serving import (
+    HTML,
+    JSON,
+    RDF_FORMATS,
+    TURTLE,
+    State,
+    catalog_header,
+    grouped,
+    hydra_view,
+    negotiate,
+    page_url,
+    paging_params,
+    serialise,
+    to_ox,
+)
 from node.federation.models import PooledDataset
 from node.federation.trust import TrustList
 from node.http.admin import int_param
@@ -33,7 +48,7 @@ from node.http.problems import Problem
 from node.models import EventRecord
 from node.runtime import Node
 from vocab import catalog as terms
-from vocab.namespaces import DCAT, DCT, PROV, RDF
+from vocab.namespaces import DCAT, DCT, PROV
 
 MAX_PAGE_SIZE = 500
 
@@ -123,18 +138,32 @@ def member_json(member: Member, score: float | None = None) -> dict[str, Any]:
     return item
 
 
+FEDERATED_PATH = "/federation/catalog"
+
+
+def federated_header(node: Node) -> list[Triple]:
+    """The federated catalog's own description, as complete as the village's catalog."""
+    name = node.settings.node.name
+    texts = (
+        f"Föderierter Katalog ({name})",
+        f"Federated catalogue ({name})",
+        f"Die veröffentlichten Datensätze aller Dörfer, denen {name} vertraut, "
+        "jeder mit seiner Herkunft (DCAT-AP.de).",
+        f"The published datasets of every village {name} trusts, each with its origin "
+        "(DCAT-AP.de).",
+    )
+    return catalog_header(node, State(0, None), iri=f"{node.base_url}{FEDERATED_PATH}", texts=texts)
+
+
 def member_triples(node: Node, chosen: list[Member]) -> list[ox.Triple]:
-    """DCAT of the chosen datasets, each attributed to its origin node."""
-    catalog = ox.NamedNode(f"{node.base_url}/federation/catalog")
-    triples: list[ox.Triple] = [
-        ox.Triple(catalog, ox.NamedNode(RDF.type), ox.NamedNode(DCAT.Catalog)),
-        ox.Triple(
-            catalog,
-            ox.NamedNode(DCT.title),
-            ox.Literal(f"Föderierter Katalog ({node.settings.node.name})", language="de"),
-        ),
-    ]
-    described: list[ox.Triple] = []
+    """DCAT of the chosen datasets, each attributed to its origin node.
+
+    Each member's description is completed from its own node's base (its data services,
+    its publisher), as that node's catalog serves it.
+    """
+    catalog = ox.NamedNode(f"{node.base_url}{FEDERATED_PATH}")
+    triples: list[ox.Triple] = []
+    described: dict[ox.Triple, None] = {}
     for member in chosen:
         iri = ox.NamedNode(member.iri)
         triples.append(ox.Triple(catalog, ox.NamedNode(DCAT.dataset), iri))
@@ -143,8 +172,16 @@ def member_triples(node: Node, chosen: list[Member]) -> list[ox.Triple]:
         )
         origin_catalog = catalog_iri(str(member.document["base"]).rstrip("/"))
         triples.append(ox.Triple(iri, ox.NamedNode(DCT.isPartOf), ox.NamedNode(origin_catalog)))
-        described.extend(to_ox(t) for t in dataset_triples(member.document, complete=False))
-    return triples + completed(node, described)
+        for triple in dataset_triples(member.document, complete=True):
+            # the origin's catalog lists its own services; here the datasets stand alone
+            if triple[0] != URIRef(origin_catalog):
+                described[to_ox(triple)] = None
+    return triples + list(described)
+
+
+def _unique(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """Each triple once (the members share their nodes' publishers and services)."""
+    return list(dict.fromkeys(triples))
 
 
 def _page(request: web.Request) -> tuple[int, int]:
@@ -154,18 +191,37 @@ def _page(request: web.Request) -> tuple[int, int]:
     )
 
 
+_OFFERED = (*RDF_FORMATS, JSON, HTML)
+_PARAMETERS = [
+    query_param("page", "page number, from 1", {"type": "integer"}),
+    query_param("page_size", "items per page", {"type": "integer"}),
+    query_param("format", "ttl, jsonld, rdf, nt, json or html (instead of the Accept header)"),
+]
+
+
+def _rdf_page(
+    node: Node, path: str, params: dict[str, str], page: int, size: int, total: int
+) -> list[ox.Triple]:
+    """The federated catalog's description and Hydra paging, for a page of `path`."""
+    collection = f"{node.base_url}{path}"
+    this = collection if path == FEDERATED_PATH else page_url(collection, {**params, "page": page})
+    view = hydra_view(this, collection, params, page, size, total)
+    return [to_ox(t) for t in grouped(federated_header(node) + view)]
+
+
 @describe(
     "The federated catalog: every member's published datasets, each with its origin "
-    "(JSON, or DCAT as Turtle, JSON-LD, RDF/XML, N-Triples)",
+    "(DCAT-AP.de as Turtle, JSON-LD, RDF/XML, N-Triples with Hydra paging, or JSON; "
+    "a browser is sent to the region page)",
     tags=["federation"],
-    parameters=[
-        query_param("page", "page number, from 1", {"type": "integer"}),
-        query_param("page_size", "items per page", {"type": "integer"}),
-    ],
+    parameters=_PARAMETERS,
 )
 async def catalog(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
-    fmt = negotiate(request, (JSON, *RDF_FORMATS), JSON)
+    # harvesters send */* or an RDF type: they get Turtle; JSON only when asked for
+    fmt = negotiate(request, _OFFERED, TURTLE)
+    if fmt is HTML:
+        raise web.HTTPSeeOther("/region")
     page, size = _page(request)
     trust: TrustList = request.app["federation_trust"]
     everyone = await asyncio.to_thread(lambda: members(node, peer_names(trust)))
@@ -180,16 +236,21 @@ async def catalog(request: web.Request) -> web.Response:
             "items": [member_json(m) for m in chosen],
         }
         return web.json_response(body, dumps=lambda b: json.dumps(b, ensure_ascii=False))
-    data = await asyncio.to_thread(lambda: serialise(member_triples(node, chosen), fmt))
-    return web.Response(body=data, content_type=fmt.media_type, charset="utf-8")
+    params = paging_params(request)
+
+    def build() -> bytes:
+        header = _rdf_page(node, FEDERATED_PATH, params, page, size, len(everyone))
+        return serialise(_unique(header + member_triples(node, chosen)), fmt)
+
+    data = await asyncio.to_thread(build)
+    return web.Response(body=data, headers={"Content-Type": fmt.content_type, "Vary": "Accept"})
 
 
 @describe(
     "Search the federated catalog (q, theme, keyword; ranked)",
     tags=["federation"],
     parameters=[
-        query_param("page", "page number, from 1", {"type": "integer"}),
-        query_param("page_size", "items per page", {"type": "integer"}),
+        *_PARAMETERS,
         query_param("q", "search words"),
         query_param("theme", "a DCAT-AP theme code, e.g. ENVI"),
         query_param("keyword", "a keyword"),
@@ -197,7 +258,9 @@ async def catalog(request: web.Request) -> web.Response:
 )
 async def search(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
-    fmt = negotiate(request, (JSON, *RDF_FORMATS), JSON)
+    fmt = negotiate(request, _OFFERED, JSON)
+    if fmt is HTML:
+        raise web.HTTPSeeOther(page_url("/region", {"q": request.query.get("q", "")}))
     page, size = _page(request)
     query = request.query.get("q", "")[:500]
     theme = request.query.get("theme") or None
@@ -221,10 +284,14 @@ async def search(request: web.Request) -> web.Response:
             "items": [member_json(m, score) for m, score in chosen],
         }
         return web.json_response(body, dumps=lambda b: json.dumps(b, ensure_ascii=False))
-    data = await asyncio.to_thread(
-        lambda: serialise(member_triples(node, [m for m, _ in chosen]), fmt)
-    )
-    return web.Response(body=data, content_type=fmt.media_type, charset="utf-8")
+    params = paging_params(request)
+
+    def build() -> bytes:
+        header = _rdf_page(node, f"{FEDERATED_PATH}/search", params, page, size, len(hits))
+        return serialise(_unique(header + member_triples(node, [m for m, _ in chosen])), fmt)
+
+    data = await asyncio.to_thread(build)
+    return web.Response(body=data, headers={"Content-Type": fmt.content_type, "Vary": "Accept"})
 
 
 REGION_PAGE = 200

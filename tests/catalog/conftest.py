@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from node.http.app import create_app
 from node.runtime import Node
+from tests.federation.villages import JSON_ACCEPT, Running, eventually, federation, seed
 from tests.support import make_node
 
 
@@ -20,3 +23,20 @@ def node(tmp_path: Path) -> Node:
 @pytest.fixture
 async def client(aiohttp_client: Any, node: Node) -> Any:
     return await aiohttp_client(create_app(node, close_node=True))
+
+
+@pytest.fixture
+async def villages(tmp_path: Path) -> AsyncIterator[list[Running]]:
+    """Three seeded demo villages; Bredstedt's federated catalog lists all nine datasets."""
+    async with federation(tmp_path) as placed, aiohttp.ClientSession() as session:
+        for running in placed:
+            await seed(session, running)
+
+        async def pooled() -> bool:
+            async with session.get(
+                f"{placed[1].url}/federation/catalog", headers=JSON_ACCEPT
+            ) as response:
+                return bool((await response.json())["total"] == 9)
+
+        await eventually(pooled, 60, "nine datasets in Bredstedt's federated catalog")
+        yield placed

@@ -70,7 +70,9 @@ async def test_demo_starts_three_federating_villages_and_stops_on_ctrl_c(tmp_pat
         async with aiohttp.ClientSession() as session:
 
             async def catalog_complete() -> bool:
-                async with session.get(f"{bredstedt}/federation/catalog") as response:
+                async with session.get(
+                    f"{bredstedt}/federation/catalog", headers={"Accept": "application/json"}
+                ) as response:
                     body = await response.json()
                 return body["total"] == 9 and len(body["members"]) == 3
 

@@ -26,6 +26,7 @@ from tests.services.ports import free_port
 from tests.support import admin_headers, make_node
 
 OBSERVATION = "http://www.w3.org/ns/sosa/Observation"
+JSON_ACCEPT = {"Accept": "application/json"}
 
 
 @dataclass
@@ -164,7 +165,8 @@ async def federated(
     session: aiohttp.ClientSession, running: Running, query: str = ""
 ) -> dict[str, Any]:
     path = "/federation/catalog/search" if query else "/federation/catalog"
-    async with session.get(f"{running.url}{path}", params={"q": query} if query else {}) as r:
+    params = {"q": query} if query else {}
+    async with session.get(f"{running.url}{path}", params=params, headers=JSON_ACCEPT) as r:
         assert r.status == 200, await r.text()
         return json.loads(await r.text())
 

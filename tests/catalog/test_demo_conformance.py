@@ -1,0 +1,44 @@
+"""The demo's catalogs conform to DCAT-AP.de 3.0: a village's own and its federated catalog,
+every page, by the official shapes (tests/catalog/shacl_official.py)."""
+
+from __future__ import annotations
+
+import aiohttp
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+
+from tests.catalog import shacl_official
+from tests.federation.villages import Running
+from vocab.namespaces import DCAT, HYDRA
+
+
+async def every_page(session: aiohttp.ClientSession, url: str) -> tuple[Graph, int]:
+    """All pages of a catalog in Turtle, followed along hydra:next, as one graph."""
+    merged, pages = Graph(), 0
+    next_page: str | None = url
+    while next_page:
+        async with session.get(next_page, headers={"Accept": "text/turtle"}) as response:
+            assert response.status == 200, await response.text()
+            page = Graph().parse(data=await response.text(), format="turtle")
+        pages += 1
+        found = list(page.objects(None, HYDRA.next))
+        next_page = str(found[0]) if found else None
+        merged += page
+    return merged, pages
+
+
+async def test_a_village_and_its_federated_catalog_violate_no_official_shape(
+    villages: list[Running],
+) -> None:
+    bredstedt = villages[1]
+    async with aiohttp.ClientSession() as session:
+        own, own_pages = await every_page(session, f"{bredstedt.url}/catalog?page_size=2")
+        pooled, pooled_pages = await every_page(
+            session, f"{bredstedt.url}/federation/catalog?page_size=4"
+        )
+    assert (own_pages, pooled_pages) == (2, 3)
+    assert len(set(own.subjects(RDF.type, DCAT.Dataset))) == 3
+    assert len(set(pooled.subjects(RDF.type, DCAT.Dataset))) == 9
+    assert (URIRef(f"{bredstedt.url}/federation/catalog"), RDF.type, DCAT.Catalog) in pooled
+    assert shacl_official.violations(own) == []
+    assert shacl_official.violations(pooled) == []
