@@ -20,12 +20,15 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import create_engine, text
 
 from node.auth import mint_token
 from node.backup import BackupError, backup, rebuild_store, restore
 from node.config import load_settings
 from node.federation.trust import add_peer, checked_peer
+from node.http.app import create_app
 from node.keys import load_key
 from policies import jws
 from tests.foundation.test_serve import ALLMENDE, free_port, serving, wait_until_ready
@@ -67,16 +70,30 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
         return int(response.status)
 
 
-async def build(directory: Path) -> dict[str, str]:
+async def build(
+    directory: Path, environ: dict[str, str] | None = None, *, readings: bool = False
+) -> dict[str, str]:
     """Datasets with devices, and a trusted peer, written by the node's own code."""
-    node = make_node(directory, node_id="https://luetjenholm.example/")
-    try:
-        secrets = await prepare_village(node)
-        peer_key = Ed25519PrivateKey.generate().public_key()
-        body = {"id": PEER, "name": "Struckum", "jwk": jws.public_jwk(peer_key)}
-        add_peer(node.engine, checked_peer({**body, "base_url": "http://127.0.0.1:9"}, node.id))
-    finally:
+    node = make_node(directory, node_id="https://luetjenholm.example/", environ=environ)
+    secrets = await prepare_village(node)
+    peer_key = Ed25519PrivateKey.generate().public_key()
+    body = {"id": PEER, "name": "Struckum", "jwk": jws.public_jwk(peer_key)}
+    add_peer(node.engine, checked_peer({**body, "base_url": "http://127.0.0.1:9"}, node.id))
+    if not readings:
         node.close()
+        return secrets
+    client = TestClient(TestServer(create_app(node)))  # its cleanup closes the node
+    await client.start_server()
+    try:
+        response = await client.post(
+            "/ingest/observations",
+            json=payload("generic-batch.json"),
+            headers={"X-Allmende-Webhook-Secret": secrets["observations"]},
+        )
+        assert response.status == 202, await response.text()
+        await node.projected()
+    finally:
+        await client.close()
     return secrets
 
 
@@ -273,3 +290,47 @@ def test_restore_refuses_a_used_folder_a_damaged_file_and_a_served_folder(tmp_pa
         del store
     restore(archive, village, force=True, environ={})
     assert rows(village / "data" / "control.sqlite", "SELECT count(*) FROM catalog_dataset")[0][0]
+
+
+def log_rows(url: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [
+                tuple(row)
+                for row in connection.execute(
+                    text(
+                        "SELECT seq, id, signature, batch_id, batch_index, envelope "
+                        "FROM event_log ORDER BY seq"
+                    )
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_a_postgresql_node_is_dumped_and_restored_into_an_empty_database(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    original = {"ALLMENDE_DATABASE_URL": postgres_server.create_database("backup_original")}
+    village = tmp_path / "village"
+    asyncio.run(build(village, original, readings=True))
+    expected = answers(village / "data" / "store")
+    assert expected["readings"]
+    archive = tmp_path / "village.backup"
+    manifest = backup(village, archive, environ=original)
+    assert manifest["database"]["kind"] == "postgresql"
+    assert set(manifest["members"]) >= {"database/control.pgdump", "node/node-key.pem"}
+
+    shutil.rmtree(village)
+    with pytest.raises(BackupError, match="not empty"):  # the original database still is
+        restore(archive, tmp_path / "elsewhere", environ=original)
+    assert not (tmp_path / "elsewhere").exists()
+    with pytest.raises(BackupError, match="sqlite"):  # the configuration alone names SQLite
+        restore(archive, tmp_path / "elsewhere", environ={})
+
+    fresh = {"ALLMENDE_DATABASE_URL": postgres_server.create_database("backup_restored")}
+    restore(archive, village, environ=fresh)
+    restored = log_rows(fresh["ALLMENDE_DATABASE_URL"])
+    assert restored and restored == log_rows(original["ALLMENDE_DATABASE_URL"])
+    assert answers(village / "data" / "store") == expected
