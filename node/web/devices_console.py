@@ -1,5 +1,6 @@
 """Console page of the device registry: every sensor with the dataset it feeds, a form to
-register one from a ready-made profile, and a button to remove it.
+register one from a ready-made profile, and a button to remove it; and the webhook secrets
+of the ingest sources, made or rotated (the new one shown once) and revoked.
 
 The form calls the ingest room's own `register` and `remove`, so a device registered here
 is the same signed registration as one made with `allmende device add` or the admin API.
@@ -18,6 +19,7 @@ from sqlmodel import Session, col, select
 from node.catalog.models import PUBLISHED, CatalogDataset
 from node.http.forms import read_form
 from node.http.openapi import CSRF, TEXT, describe, form_body
+from node.ingest import sources
 from node.ingest.models import Device
 from node.ingest.registry import RegistryError, register, remove
 from node.runtime import Node
@@ -26,6 +28,7 @@ from node.web.console import signed_in
 from vocab.devices import list_profiles
 
 FIELDS = ("device", "dataset", "profile", "label", "lat", "lon")
+SECRET_ACTIONS = ("rotate_secret", "revoke_secret")
 
 
 def _listing(node: Node) -> dict[str, Any]:
@@ -40,7 +43,13 @@ def _listing(node: Node) -> dict[str, Any]:
             .where(CatalogDataset.status == PUBLISHED)
             .order_by(col(CatalogDataset.id))
         ).all()
-    return {"devices": rows, "datasets": list(datasets), "profiles": list_profiles()}
+    return {
+        "devices": rows,
+        "datasets": list(datasets),
+        "profiles": list_profiles(),
+        "sources": sources.secret_status(node),
+        "secret_header": sources.HEADER,
+    }
 
 
 async def _render(request: web.Request, status: int = 200, **extra: Any) -> web.Response:
@@ -52,7 +61,9 @@ async def _render(request: web.Request, status: int = 200, **extra: Any) -> web.
         **await asyncio.to_thread(_listing, node),
         **extra,
     }
-    return aiohttp_jinja2.render_template("admin/devices.html", request, context, status=status)
+    response = aiohttp_jinja2.render_template("admin/devices.html", request, context, status=status)
+    response.headers["Cache-Control"] = "no-store"  # it may carry a new secret
+    return response
 
 
 @describe("Console: the device registry, and the form to register a device", tags=["console"])
@@ -79,10 +90,16 @@ def _registration(form: dict[str, str]) -> dict[str, Any]:
 
 
 @describe(
-    "Console: register a device from the form, or remove one",
+    "Console: register a device from the form, or remove one; make, rotate or revoke a "
+    "source's webhook secret",
     tags=["console"],
     request_body=form_body(
-        {**CSRF, **dict.fromkeys(FIELDS, TEXT), "action": {"type": "string", "enum": ["remove"]}},
+        {
+            **CSRF,
+            **dict.fromkeys(FIELDS, TEXT),
+            "action": {"type": "string", "enum": ["remove", *SECRET_ACTIONS]},
+            "source": {"type": "string", "enum": list(sources.SOURCES)},
+        },
         ["csrf_token"],
     ),
 )
@@ -92,7 +109,10 @@ async def devices_post(request: web.Request) -> web.StreamResponse:
     node: Node = request.app["node"]
     registry = request.app["ingest"]["registry"]
     posted = await read_form(request)
-    if posted.get("action") == "remove":
+    action = posted.get("action")
+    if action in SECRET_ACTIONS:
+        return await _secret(request, str(action), str(posted.get("source", "")))
+    if action == "remove":
         await remove(node, registry, str(posted.get("device", ""))[:128])
         raise web.HTTPSeeOther("/admin/console/devices")
     form = {k: str(posted.get(k, "")).strip() for k in FIELDS}
@@ -101,6 +121,21 @@ async def devices_post(request: web.Request) -> web.StreamResponse:
     except RegistryError as exc:
         return await _render(request, 422, form=form, error=str(exc))
     raise web.HTTPSeeOther("/admin/console/devices")
+
+
+async def _secret(request: web.Request, action: str, source: str) -> web.StreamResponse:
+    """Rotate (the page shows the new secret once, never again) or revoke; the running
+    ingest room checks webhook calls against the new state at once."""
+    node: Node = request.app["node"]
+    if source not in sources.SOURCES:
+        return await _render(request, 422, secret_error=f"unknown source {source!r}")
+    if action == "rotate_secret":
+        secret = await node.write(lambda: sources.new_secret(node, source))
+        request.app["ingest"]["secrets"] = await asyncio.to_thread(sources.stored_digests, node)
+        return await _render(request, new_secret={"source": source, "value": secret})
+    await node.write(lambda: sources.revoke_secret(node, source))
+    request.app["ingest"]["secrets"] = await asyncio.to_thread(sources.stored_digests, node)
+    raise web.HTTPSeeOther("/admin/console/devices#secrets")
 
 
 def setup(app: web.Application) -> None:

@@ -124,6 +124,30 @@ TEXT: dict[str, dict[str, str]] = {
     "console.accepted": {"de": "Angenommen", "en": "Accepted"},
     "console.refused": {"de": "Abgewiesen", "en": "Refused"},
     "console.devices.list": {"de": "Registrierte Sensoren", "en": "Registered sensors"},
+    "console.secrets": {"de": "Webhook-Geheimnisse", "en": "Webhook secrets"},
+    "console.secrets.lead": {
+        "de": "Der Netzwerkserver (The Things Stack, ChirpStack) schickt das Geheimnis seiner "
+        "Quelle im Kopf {header} mit. Ein neues Geheimnis wird nur einmal angezeigt; das alte "
+        "gilt dann nicht mehr.",
+        "en": "The network server (The Things Stack, ChirpStack) sends its source's secret in "
+        "the {header} header. A new secret is shown only once; the old one then stops working.",
+    },
+    "console.secrets.list": {"de": "Quellen und ihre Geheimnisse", "en": "Sources and secrets"},
+    "console.secrets.source": {"de": "Quelle", "en": "Source"},
+    "console.secrets.state": {"de": "Geheimnis", "en": "Secret"},
+    "console.secrets.actions": {"de": "Aktionen", "en": "Actions"},
+    "console.secrets.since": {"de": "gültig seit {since}", "en": "valid since {since}"},
+    "console.secrets.none": {
+        "de": "keines – Aufrufe werden abgewiesen",
+        "en": "none – calls are refused",
+    },
+    "console.secrets.make": {"de": "Geheimnis erzeugen", "en": "Make a secret"},
+    "console.secrets.rotate": {"de": "Neues Geheimnis", "en": "New secret"},
+    "console.secrets.revoke": {"de": "Widerrufen", "en": "Revoke"},
+    "console.secrets.new": {
+        "de": "Neues Geheimnis für {source} – jetzt kopieren, es wird nicht wieder angezeigt:",
+        "en": "New secret for {source} – copy it now, it will not be shown again:",
+    },
     "console.nodevices": {
         "de": "Noch kein Sensor registriert.",
         "en": "No sensor registered yet.",
