@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shlex
 import signal
 import subprocess
 import traceback
@@ -280,3 +281,63 @@ async def test_admin_api_lists_rotates_and_revokes_webhook_secrets(
     unknown = await client.delete("/admin/ingest/sources/lora/secret", headers=admin)
     assert unknown.status == 404
     assert (await client.delete("/admin/ingest/sources/ttn/secret")).status == 401
+
+
+DOCUMENTS = ("README.md", "docs/tutorials/operator.md")
+CODE_BLOCK = re.compile(r"```(?:sh|bash|shell)\n(.*?)```", re.S)
+INLINE = re.compile(r"`(allmende [^`]*\./village[^`]*)`")
+PLACEHOLDER = re.compile(r"\b(FILE|IRI|DIR|NAME|ID|PEER_ID)\b|\[|…|<")
+NEEDS_STOPPED = ("reindex", "load")
+
+
+def documented_commands_in_order() -> list[list[str]]:
+    """Every `allmende …` command line the README and the operator's tutorial show, in the
+    order a reader meets them (code blocks and inline code), without placeholders."""
+    root = Path(__file__).resolve().parents[2]
+    found: list[list[str]] = []
+    for name in DOCUMENTS:
+        text = (root / name).read_text(encoding="utf-8")
+        spots: list[tuple[int, str]] = []
+        for block in CODE_BLOCK.finditer(text):
+            joined = block.group(1).replace("\\\n", " ")
+            for line in joined.splitlines():
+                for part in line.split("&&"):
+                    spots.append((block.start(), part.split("#")[0].strip()))
+        spots += [(m.start(), m.group(1)) for m in INLINE.finditer(text)]
+        for _, line in sorted(spots, key=lambda spot: spot[0]):
+            if line.startswith("allmende ") and not PLACEHOLDER.search(line):
+                words = shlex.split(line)[1:]
+                if words and words not in found:
+                    found.append(words)
+    return found
+
+
+def test_every_documented_command_runs_while_the_node_serves(tmp_path: Path) -> None:
+    commands = documented_commands_in_order()
+    names = {words[0] for words in commands}
+    assert {"init", "serve", "dataset", "device", "source", "token"} <= names, names
+    village = tmp_path / "village"
+
+    def here(words: list[str]) -> list[str]:
+        return [str(village) if w == "./village" else w for w in words]
+
+    [init] = [w for w in commands if w[0] == "init"][:1]
+    cli(*here(init))
+    port = free_port()
+    with serving(village, port) as (url, process):
+        wait_until_ready(url, process)
+        ran = []
+        for words in commands:
+            if words[0] in ("init", "serve", "demo"):
+                continue
+            done = cli(*here(words), ok=words[0] not in NEEDS_STOPPED)
+            ran.append(" ".join(words[:3]))
+            if words[0] in NEEDS_STOPPED:
+                assert "stop" in done.stderr
+        assert ran, "the documents show commands to run beside the node"
+        token = cli("token", str(village)).stdout.strip()
+        admin = {"Authorization": f"Bearer {token}"}
+        datasets = get(url + "/admin/datasets", admin)[1]["items"]
+        assert [d["id"] for d in datasets] == ["raumklima-dgh"]
+        [device] = get(url + "/admin/devices", admin)[1]["items"]
+        assert device["dataset"] == "raumklima-dgh"
