@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from node.dsp.messages import MAX_MESSAGE_BYTES, DspError
 from node.federation.trust import TrustList
@@ -22,7 +29,17 @@ from node.runtime import Node
 
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=10)
-ATTEMPTS = 3
+ATTEMPTS = 8
+DELIVERY_SECONDS = 15.0
+"""How long a message is offered again (with growing pauses: 0.1 s, 0.2 s … up to 2 s)."""
+NOT_YET = frozenset({404, 408, 425, 429, 502, 503, 504})
+"""Answers after which a message about a running process is sent again. A counterpart learns a process from our
+answer to its message, and may still be taking that answer in when our reaction arrives:
+it answers 404 for a process (or a path it listens on) it does not know yet. The Eclipse
+DSP TCK does exactly this: it starts listening for the termination only after our answer
+to its ACCEPTED event, so a termination sent at once was refused and lost when the
+machine was busy (scenario CN_02_06). A process's first message is not sent again on
+these: there a 404 means a wrong address, and a request may not be repeated."""
 
 
 def _host_port(url: str) -> str | None:
@@ -63,17 +80,23 @@ class Sender:
         self._session: aiohttp.ClientSession | None = None
 
     async def post(
-        self, url: str, body: dict[str, Any], *, token: str | None = None
+        self,
+        url: str,
+        body: dict[str, Any],
+        *,
+        token: str | None = None,
+        again: Collection[int] = (),
     ) -> dict[str, Any] | None:
-        """Post a message; the counterpart's JSON answer, if it sent one."""
+        """Post a message; the counterpart's JSON answer, if it sent one. A lost connection
+        and an answer with a status in `again` are tried again, for a while."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=TIMEOUT)
         session = self._session
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(ATTEMPTS),
-            wait=wait_exponential(multiplier=0.2, max=2),
-            retry=retry_if_exception_type(aiohttp.ClientConnectionError),
+            stop=stop_after_attempt(ATTEMPTS) | stop_after_delay(DELIVERY_SECONDS),
+            wait=wait_exponential(multiplier=0.1, max=2),
+            retry=retry_if_exception(lambda exc: _worth_again(exc, again)),
             reraise=True,
         ):
             with attempt:
@@ -81,7 +104,7 @@ class Sender:
                     url, json=body, headers=headers, allow_redirects=False
                 ) as response:
                     if response.status >= 300:
-                        raise CallbackFailed(f"{url} answered {response.status}")
+                        raise CallbackFailed(f"{url} answered {response.status}", response.status)
                     try:
                         raw = await response_body(response, MAX_MESSAGE_BYTES, "the answer")
                     except BodyTooLarge as exc:
@@ -101,3 +124,13 @@ class Sender:
 
 class CallbackFailed(Exception):
     """The counterpart refused or could not take a message."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _worth_again(exc: BaseException, again: Collection[int]) -> bool:
+    if isinstance(exc, CallbackFailed):
+        return exc.status in again
+    return isinstance(exc, aiohttp.ClientConnectionError)

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from sqlmodel import Session
 
 from node.auth import mint_token
-from node.dsp.callbacks import CallbackFailed, Sender
+from node.dsp.callbacks import NOT_YET, CallbackFailed, Sender
 from node.dsp.messages import DspError, message
 from node.dsp.models import PROVIDER, Negotiation, Transfer
 from node.dsp.plans import PAUSE_SECONDS, Plans
@@ -185,7 +185,7 @@ class Processes(ABC, Generic[Row]):
         body = message(type_, **row.pids, **fields)
         url = f"{row.callback}/{self.area}/{row.peer_pid}/{path}"
         try:
-            await self.sender.post(url, body, token=self.token(row))
+            await self.sender.post(url, body, token=self.token(row), again=NOT_YET)
         except (TimeoutError, CallbackFailed, OSError) as exc:
             log.warning("%s for %s not delivered: %s", type_, row.pid, exc)
             if notify_failure:
