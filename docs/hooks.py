@@ -1,6 +1,8 @@
 """MkDocs hook: the HTTP API reference is generated from the node's own OpenAPI document.
 
 The page can therefore never list a route the node does not have, nor miss one it has.
+The configuration reference needs no hook: it is committed as written by
+`python -m node.config_reference`, and tests/docs checks that it is current.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "<!-- openapi -->"
-CONFIG_MARKER = "<!-- configuration -->"
 
 
 def openapi_document() -> dict[str, Any]:
@@ -45,26 +46,7 @@ def render(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def configuration_table() -> str:
-    """Every setting with its default and environment variable, read from the models."""
-    from node.config import _SECTIONS, env_name
-
-    lines = ["| setting | default | environment variable | notes |", "|---|---|---|---|"]
-    for section, model in _SECTIONS.items():
-        for key, field in model.model_fields.items():
-            default = "required" if field.is_required() else repr(field.default)
-            if key == "sasl_password":
-                default = "''"
-            note = (field.description or "").replace("|", "\\|")
-            lines.append(
-                f"| `{section}.{key}` | `{default}` | `{env_name(section, key)}` | {note} |"
-            )
-    return "\n".join(lines)
-
-
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, render(openapi_document()))
-    if CONFIG_MARKER in markdown:
-        markdown = markdown.replace(CONFIG_MARKER, configuration_table())
     return markdown

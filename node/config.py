@@ -36,9 +36,21 @@ class _Section(BaseModel):
 
 
 class NodeSection(_Section):
-    id: str
-    name: str = Field(min_length=1, max_length=200)
-    ags: str
+    """Who the node is: its id names it in every event, offer and agreement it signs."""
+
+    id: str = Field(
+        description="the node's id, an https URL that names it for good (peers trust this id; "
+        "it need not answer), e.g. https://luetjenholm.example/"
+    )
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        description="the village's name as pages and the catalog show it",
+    )
+    ags: str = Field(
+        description="Amtlicher Gemeindeschlüssel (2, 3, 5 or 8 digits): where the data is from, "
+        "in the catalog's spatial coverage"
+    )
     base_url: str = Field(
         default="",
         description="the node's public URL; empty: http://HOST:PORT of where `allmende serve` "
@@ -70,14 +82,32 @@ class NodeSection(_Section):
 
 
 class HttpSection(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8700, ge=1, le=65535)
-    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    shutdown_timeout: float = Field(default=10.0, gt=0)
+    """Where the node listens."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="address to listen on; 0.0.0.0 or :: for every interface (behind a proxy, "
+        "keep loopback)",
+    )
+    port: int = Field(default=8700, ge=1, le=65535, description="TCP port to listen on")
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="largest request body the node reads (uploads, bulk RDF); larger ones get 413",
+    )
+    shutdown_timeout: float = Field(
+        default=10.0, gt=0, description="seconds open requests may finish when the node stops"
+    )
 
 
 class DatabaseSection(_Section):
-    url: str = "sqlite:///data/control.sqlite"
+    """The control plane: datasets, devices, agreements, the event log."""
+
+    url: str = Field(
+        default="sqlite:///data/control.sqlite",
+        description="sqlite:///PATH (relative to the node folder) or "
+        "postgresql+psycopg://USER:PASSWORD@HOST/DB",
+    )
 
     @field_validator("url")
     @classmethod
@@ -88,23 +118,51 @@ class DatabaseSection(_Section):
 
 
 class StoreSection(_Section):
-    path: str = "data/store"
+    """The RDF store (Oxigraph) that the catalog and the SPARQL endpoint read."""
+
+    path: str = Field(
+        default="data/store",
+        description="folder of the RDF store, relative to the node folder; "
+        "`allmende reindex` rebuilds it from the event log",
+    )
 
 
 class KafkaSection(_Section):
-    bootstrap_servers: str = ""
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: str = ""
-    sasl_username: str = ""
-    sasl_password: str = Field(default="", repr=False)
-    ssl_cafile: str = ""
+    """The Kafka cluster the federation uses, when it uses one (see federation.transport)."""
+
+    bootstrap_servers: str = Field(
+        default="", description="HOST:PORT[,HOST:PORT…] of the brokers; empty: no Kafka"
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="how the node connects to the brokers"
+    )
+    sasl_mechanism: str = Field(
+        default="", description="SASL mechanism (PLAIN, SCRAM-SHA-256 …); empty: SCRAM-SHA-512"
+    )
+    sasl_username: str = Field(default="", description="SASL user name")
+    sasl_password: str = Field(
+        default="",
+        repr=False,
+        description="SASL password; better given as ALLMENDE_KAFKA_SASL_PASSWORD than in the file",
+    )
+    ssl_cafile: str = Field(
+        default="",
+        description="PEM file of the CA that signed the brokers' certificates; empty: the "
+        "system's CAs",
+    )
 
 
 class WebSection(_Section):
     """Map tiles are off by default: a village may not have a tile server it is allowed to use."""
 
-    tiles: str = ""
-    tiles_attribution: str = ""
+    tiles: str = Field(
+        default="",
+        description="tile URL template for the map, e.g. https://tiles.example/{z}/{x}/{y}.png; "
+        "empty: the map shows the sensors without a background",
+    )
+    tiles_attribution: str = Field(
+        default="", description="the attribution the tile server asks for, shown on the map"
+    )
 
     @field_validator("tiles")
     @classmethod
@@ -117,18 +175,42 @@ class WebSection(_Section):
 class SparqlSection(_Section):
     """Limits that make the public SPARQL endpoint safe to leave open."""
 
-    query_timeout: float = Field(default=30.0, gt=0, le=3600)
-    max_query_bytes: int = Field(default=64 * 1024, ge=256)
-    max_result_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
-    workers: int = Field(default=2, ge=1, le=64)
+    query_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="seconds a query may wait plus run; then its worker process is killed "
+        "(its CPU is freed) and replaced",
+    )
+    max_query_bytes: int = Field(
+        default=64 * 1024, ge=256, description="longest query text; longer ones get 414 or 413"
+    )
+    max_result_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="largest answer in bytes; a query whose answer grows beyond gets 413",
+    )
+    workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="query worker processes (each keeps its own in-memory copy of the store)",
+    )
     memory_quads: int = Field(
         default=1_000_000,
         ge=0,
         description="each query worker keeps an in-memory copy of a store up to this many "
         "quads (about 450 bytes a quad per worker; answers ~10x faster); 0: always read from disk",
     )
-    rate_per_second: float = Field(default=20.0, gt=0)
-    rate_burst: int = Field(default=60, ge=1)
+    rate_per_second: float = Field(
+        default=20.0,
+        gt=0,
+        description="queries per second one client may send on average; beyond, 429 with "
+        "Retry-After",
+    )
+    rate_burst: int = Field(
+        default=60, ge=1, description="queries one client may send at once before the rate counts"
+    )
     light_workers: int = Field(
         default=1,
         ge=0,
@@ -187,9 +269,17 @@ class FederationSection(_Section):
     page_size: int = Field(
         default=500, ge=1, le=5000, description="events per feed page or relay step"
     )
-    catalog_topic: str = Field(default="allmende.catalog.v1", min_length=1, max_length=249)
+    catalog_topic: str = Field(
+        default="allmende.catalog.v1",
+        min_length=1,
+        max_length=249,
+        description="Kafka topic of the signed catalog events",
+    )
     observations_topic: str = Field(
-        default="allmende.observations.v1", min_length=1, max_length=249
+        default="allmende.observations.v1",
+        min_length=1,
+        max_length=249,
+        description="Kafka topic of the pooled sensor readings",
     )
     partitions: int = Field(default=3, ge=1, le=1000, description="for topics the node creates")
     replication_factor: int = Field(
@@ -259,8 +349,16 @@ class Peer(_Section):
 
 
 class TrustSection(_Section):
-    peers: list[Peer] = []
-    admin_jwks: list[dict[str, str]] = []
+    """Whom the node believes: neighbouring villages and extra admin keys (file only)."""
+
+    peers: list[Peer] = Field(
+        default=[],
+        description="trusted neighbouring nodes, as [[trust.peers]] tables (see below); "
+        "`allmende peer` edits them",
+    )
+    admin_jwks: list[dict[str, str]] = Field(
+        default=[], description="extra public keys (JWK) whose tokens may use the admin API"
+    )
 
 
 class Settings(_Section):
