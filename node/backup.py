@@ -97,13 +97,14 @@ class _Writer:
             self.tar.addfile(info, hashing)
         self.members[name] = {"sha256": hashing.digest.hexdigest(), "size": size}
 
-    def add_bytes(self, name: str, data: bytes) -> None:
-        info = tarfile.TarInfo(name)
+    def add_manifest(self, manifest: dict[str, Any]) -> None:
+        """Last, so that it can list every member; restore reads the whole archive first."""
+        data = json.dumps(manifest, indent=1).encode()
+        info = tarfile.TarInfo(MANIFEST)
         info.size = len(data)
         info.mode = 0o600
         info.mtime = int(datetime.now(UTC).timestamp())
         self.tar.addfile(info, io.BytesIO(data))
-        self.members[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
 def _node_files(settings: Settings) -> Iterator[tuple[str, Path]]:
@@ -129,8 +130,14 @@ def _sqlite_path(settings: Settings) -> Path:
 
 def _copy_sqlite(source: Path, target: Path) -> dict[str, Any]:
     """A consistent copy through the online backup API, and what it holds."""
-    if not source.is_file():
-        raise BackupError(f"{source}: no database (has the node ever started?)")
+    if not source.is_file():  # a node that never started: its database as the start makes it
+        from node import db
+
+        engine = db.make_engine(f"sqlite:///{source}")
+        try:
+            db.upgrade(engine)
+        finally:
+            engine.dispose()
     live = sqlite3.connect(source, timeout=30)
     copy = sqlite3.connect(target)
     try:
@@ -178,6 +185,10 @@ def backup(
     target = target.resolve()
     if target.is_relative_to(settings.directory.resolve()):
         raise BackupError(f"{target}: write the backup outside the node folder")
+    if not target.parent.is_dir():
+        raise BackupError(f"{target.parent}: no such folder; create it first")
+    if target.is_dir():
+        raise BackupError(f"{target}: a folder; name the backup file to write")
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
     database: dict[str, Any]
     try:
@@ -212,7 +223,7 @@ def backup(
                     "store": "left out: restore rebuilds it from the event log",
                     "members": writer.members,
                 }
-                writer.add_bytes(MANIFEST, json.dumps(manifest, indent=1).encode())
+                writer.add_manifest(manifest)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, target)
@@ -434,6 +445,9 @@ def backup_command(directory: Path, file: Path) -> None:
     The file holds the node's private key: keep it as safe as the server itself."""
     try:
         manifest = backup(directory, file)
+    except OSError as exc:
+        click.echo(f"allmende: cannot write {file}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     except (BackupError, ConfigError) as exc:
         click.echo(f"allmende: {exc}", err=True)
         sys.exit(2)

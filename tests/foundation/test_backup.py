@@ -263,7 +263,20 @@ def test_restore_refuses_a_used_folder_a_damaged_file_and_a_served_folder(tmp_pa
     village = tmp_path / "village"
     asyncio.run(build(village))
     archive = tmp_path / "village.backup"
-    backup(village, archive, environ={})
+    manifest = backup(village, archive, environ={})
+    with tarfile.open(archive) as tar:
+        assert set(manifest["members"]) == set(tar.getnames()) - {"manifest.json"}
+
+    for name, kind in (("../outside.pem", tarfile.REGTYPE), ("node/data/files/x", tarfile.SYMTYPE)):
+        hostile = tmp_path / "hostile.backup"
+        with tarfile.open(hostile, "w:gz") as tar:
+            member = tarfile.TarInfo(name)
+            member.type = kind
+            member.linkname = "/etc/passwd" if kind == tarfile.SYMTYPE else ""
+            tar.addfile(member, io.BytesIO(b""))
+        with pytest.raises(BackupError, match="not a r"):
+            restore(hostile, tmp_path / "fresh", environ={})
+        assert not (tmp_path / "outside.pem").exists() and not (tmp_path / "fresh").exists()
 
     with pytest.raises(BackupError, match="not empty"):
         restore(archive, village, environ={})
