@@ -341,3 +341,36 @@ def test_every_documented_command_runs_while_the_node_serves(tmp_path: Path) -> 
         assert [d["id"] for d in datasets] == ["raumklima-dgh"]
         [device] = get(url + "/admin/devices", admin)[1]["items"]
         assert device["dataset"] == "raumklima-dgh"
+
+
+def test_a_killed_node_leaves_a_stale_run_file_that_is_ignored(tmp_path: Path) -> None:
+    village = tmp_path / "village"
+    cli("init", str(village))
+    with serving(village, free_port()) as (url, process):
+        wait_until_ready(url, process)
+        process.kill()  # no clean stop: the run file stays behind
+        process.wait()
+    assert (village / "allmende.run").exists()
+    assert json.loads(cli("device", "list", str(village), "--json").stdout) == []
+    port = free_port()
+    with serving(village, port) as (url, process):
+        wait_until_ready(url, process)
+        assert json.loads((village / "allmende.run").read_text())["url"] == url
+
+
+def test_bad_config_and_unexpected_errors_are_one_line(tmp_path: Path) -> None:
+    village = tmp_path / "village"
+    cli("init", str(village))
+    config = village / "allmende.toml"
+    good = config.read_text()
+    config.write_text(re.sub(r"(?m)^port = \d+$", "port = 0", good, count=1))
+    bad = cli("serve", str(village), ok=False)
+    assert "http.port" in bad.stderr and "ready" not in bad.stdout
+    config.write_text(good)
+
+    (village / "data").mkdir(exist_ok=True)
+    (village / "data" / "control.sqlite").mkdir()  # not a database: nothing expects that
+    unexpected = cli("device", "list", str(village), ok=False)
+    assert "run with --debug for details" in unexpected.stderr
+    debug = CliRunner().invoke(main, ["--debug", "device", "list", str(village)])
+    assert debug.exception is not None and not isinstance(debug.exception, SystemExit)
