@@ -4,12 +4,12 @@ every page, by the official shapes (tests/catalog/shacl_official.py)."""
 from __future__ import annotations
 
 import aiohttp
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from tests.catalog import shacl_official
 from tests.federation.villages import Running
-from vocab.namespaces import DCAT, HYDRA
+from vocab.namespaces import DCAT, DCT, GSP, HYDRA, LOCN, ODRL
 
 
 async def every_page(session: aiohttp.ClientSession, url: str) -> tuple[Graph, int]:
@@ -40,5 +40,19 @@ async def test_a_village_and_its_federated_catalog_violate_no_official_shape(
     assert len(set(own.subjects(RDF.type, DCAT.Dataset))) == 3
     assert len(set(pooled.subjects(RDF.type, DCAT.Dataset))) == 9
     assert (URIRef(f"{bredstedt.url}/federation/catalog"), RDF.type, DCAT.Catalog) in pooled
+    for graph in (own, pooled):
+        for dataset in graph.subjects(RDF.type, DCAT.Dataset):
+            assert graph.value(dataset, ODRL.hasPolicy) is not None, dataset
+            services = {
+                graph.value(d, DCAT.accessService)
+                for d in graph.objects(dataset, DCAT.distribution)
+            }
+            assert any(s is not None and (s, RDF.type, DCAT.DataService) in graph for s in services)
+            geometries = [
+                g
+                for place in graph.objects(dataset, DCT.spatial)
+                for g in graph.objects(place, LOCN.geometry)
+            ]
+            assert [isinstance(g, Literal) and g.datatype for g in geometries] == [GSP.wktLiteral]
     assert shacl_official.violations(own) == []
     assert shacl_official.violations(pooled) == []
