@@ -117,7 +117,10 @@ def _result_set_graph(path: Path) -> Result:
             rdflib.Variable(str(graph.value(b, RS.variable))): graph.value(b, RS.value)
             for b in graph.objects(solution, RS.binding)
         }
-        for solution in graph.objects(result_set, RS.solution)
+        for solution in sorted(
+            graph.objects(result_set, RS.solution),
+            key=lambda s: int(graph.value(s, RS["index"]) or 0),  # the order, when it matters
+        )
     ]
     return result
 
