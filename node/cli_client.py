@@ -86,12 +86,18 @@ class Remote:
 
 
 def _answers(url: str) -> bool:
+    """Whether a node listens at `url`: refused means no; an answer, or a busy node that is
+    slow to give one, means yes (its admin API will answer the command, or say why not)."""
     try:
-        with urllib.request.urlopen(url + "/health", timeout=3):
+        with urllib.request.urlopen(url + "/health", timeout=5):
             return True
     except urllib.error.HTTPError:
         return True  # it answered (not ready yet, perhaps): it is running
-    except (urllib.error.URLError, OSError):
+    except TimeoutError:
+        return True
+    except urllib.error.URLError as exc:
+        return isinstance(exc.reason, TimeoutError)
+    except OSError:
         return False
 
 
