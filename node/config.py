@@ -203,13 +203,42 @@ class SparqlSection(_Section):
         "quads (about 450 bytes a quad per worker; answers ~10x faster); 0: always read from disk",
     )
     rate_per_second: float = Field(
-        default=20.0,
+        default=1000.0,
         gt=0,
-        description="queries per second one client may send on average; beyond, 429 with "
-        "Retry-After",
+        description="queries per second one client may send on average, only a guard against "
+        "floods (Apache Jena's SERVICE join sends one query per binding, some 350 a second on "
+        "loopback); beyond, 429 with Retry-After",
     )
     rate_burst: int = Field(
-        default=60, ge=1, description="queries one client may send at once before the rate counts"
+        default=2000, ge=1, description="queries one client may send at once before the rate counts"
+    )
+    query_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="query time one client may use at once: the seconds its queries held a "
+        "query worker (a lookup costs milliseconds, a heavy aggregate seconds); once used, "
+        "429 with Retry-After until it has regained some",
+    )
+    query_seconds_per_second: float = Field(
+        default=0.5,
+        gt=0,
+        description="query time (worker-seconds) a client regains per second, up to "
+        "query_seconds: 0.5 lets one client keep half a worker busy",
+    )
+    agreement_quota: float = Field(
+        default=4.0,
+        ge=1,
+        le=1000,
+        description="quota of a client with a token this node issued (an agreement's access "
+        "token, a participant's or the operator's), times the anonymous one: rate_per_second, "
+        "rate_burst, query_seconds and query_seconds_per_second",
+    )
+    peer_quota: float = Field(
+        default=10.0,
+        ge=1,
+        le=1000,
+        description="quota of a trusted peer node (a participant token its own key signed for "
+        "this node), times the anonymous one, as for agreement_quota",
     )
     light_workers: int = Field(
         default=1,

@@ -73,6 +73,17 @@ queries run one at a time (119 instead of 241 answers in 20 s).
 The estimate can be fooled: a query that looks like a lookup but is not holds the lookups'
 worker until `sparql.light_seconds` makes it count as heavy (it is not moved, and it still
 runs to `sparql.query_timeout`); lookups then borrow idle heavy-lane workers.
+
+### Quotas by query time
+
+What a client may use is counted in query time — the seconds its queries held a worker —
+not in requests: `sparql.query_seconds` at once, regained at `sparql.query_seconds_per_second`.
+A lookup costs well under a millisecond, so Apache Jena's SERVICE join (one request per
+binding; 5,000 in about 18 s on two cores) passes, while a client looping aggregates waits
+(429, `Retry-After` saying when its budget is positive again). `sparql.rate_per_second` and
+`sparql.rate_burst` only guard against floods. A token this node issued multiplies every
+quota by `sparql.agreement_quota`, a participant token a trusted peer node signed with its own
+key (as on the Dataspace Protocol) by `sparql.peer_quota`.
 """,
 }
 

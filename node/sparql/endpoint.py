@@ -28,7 +28,7 @@ from node.sparql import description, formats
 from node.sparql.analysis import Analysis, QueryRefused, allowed_service, analyse
 from node.sparql.examples import examples
 from node.sparql.pool import Busy, ClientGone, QueryFailed, QueryPool, QueryTimeout, Ticket
-from node.sparql.ratelimit import RateLimiter, client_of
+from node.sparql.ratelimit import RateLimiter, identify
 from node.sparql.scope import Scope
 from node.sparql.worker import Job
 from node.store.base import CHECKPOINT
@@ -191,7 +191,14 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
         store_busy=node.projector_load() > BUSY_PROJECTOR,
     )
     pool: QueryPool = request.app["sparql_pool"]
-    ticket = Ticket(bool(analysis.heavy), client_of(request), lambda: _gone(request))
+    client = await identify(request)
+    limiter: RateLimiter = request.app["sparql_rate"]
+    ticket = Ticket(
+        bool(analysis.heavy),
+        client,
+        lambda: _gone(request),
+        lambda seconds: limiter.spend(client, seconds),
+    )
     try:
         return await pool.run(job, limits.query_timeout, ticket)
     except QueryTimeout as exc:
@@ -251,15 +258,17 @@ def _failed(exc: QueryFailed) -> Problem:
     return Problem(exc.status, titles.get(exc.status, "Error"), exc.detail)
 
 
-def check_rate(request: web.Request) -> None:
+async def check_rate(request: web.Request) -> None:
+    """The client's quota (node.sparql.ratelimit): query time left, and a flood guard."""
     limiter: RateLimiter = request.app["sparql_rate"]
-    wait = limiter.take(client_of(request))
-    if wait > 0:
+    refusal = limiter.take(await identify(request))
+    if refusal is not None:
         raise Problem(
             429,
             "Too Many Requests",
-            "too many queries from this client; slow down",
-            headers={"Retry-After": str(max(1, round(wait)))},
+            refusal.detail,
+            headers={"Retry-After": str(refusal.retry_after)},
+            retry_after=refusal.retry_after,
         )
 
 
@@ -327,7 +336,7 @@ async def _answer(request: web.Request) -> web.StreamResponse:
         if browser:
             return await query_page(request, None)
         return await description.respond(request, accept)
-    check_rate(request)
+    await check_rate(request)
     if browser:
         return await query_page(request, req)
     try:

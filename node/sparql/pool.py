@@ -105,6 +105,9 @@ class Ticket:
     gone: Callable[[], bool] | None = None
     """True once the caller has closed its connection: the query is then dropped from
     the queue, or its worker stopped, instead of running on for nobody."""
+    spent: Callable[[float], None] | None = None
+    """Told the seconds the query held a worker, once it gives the worker back (also
+    when it failed, ran out of time or was stopped): what the client's quota counts."""
 
 
 @dataclass(eq=False)
@@ -379,11 +382,13 @@ class QueryPool:
         self.running.discard(lease)
         if lease.timer is not None:
             lease.timer.cancel()
+        held = time.monotonic() - lease.started if lease.started else 0.0
         if lease.heavy:
             self.heavy_running -= 1
             if lease.ticket.heavy and lease.started:
-                held = time.monotonic() - lease.started
                 self.heavy_seconds = 0.7 * self.heavy_seconds + 0.3 * held
+        if lease.started and lease.ticket.spent is not None:
+            lease.ticket.spent(held)
         if lease.client_counted:
             client = lease.ticket.client
             self.heavy_by_client[client] -= 1

@@ -29,7 +29,7 @@ def setup(app: web.Application) -> None:
     replica = ReplicaSpec(node.settings.database_url, node.id, limits.memory_quads)
     app["sparql_pool"] = pool = QueryPool(str(store_path), limits.workers, replica, lanes(limits))
     app["metrics"].registry.register(PoolMetrics(pool))
-    app["sparql_rate"] = RateLimiter(limits.rate_per_second, limits.rate_burst)
+    app["sparql_rate"] = RateLimiter.from_settings(limits)
     app.setdefault("sparql_scope", sparql_scope)
     app.cleanup_ctx.append(_workers)
     app.router.add_get("/sparql", endpoint.sparql_get)

@@ -1,6 +1,8 @@
 // Apache Jena ARQ as a researcher uses it against the node (tests/sparql/test_jena.py):
 // remote SELECT, ASK, CONSTRUCT and DESCRIBE over HTTP, and a local query whose SERVICE
 // clause sends part of it to the node. One line per answer on stdout, read by the test.
+// With `join N` instead: a local VALUES block of N subjects joined with SERVICE on the
+// node (Jena sends the node one request per binding), printing the joined rows' count.
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -18,6 +20,10 @@ public class JenaClient {
 
     public static void main(String[] args) {
         String endpoint = args[0];
+        if (args.length == 3 && args[1].equals("join")) {
+            join(endpoint, Integer.parseInt(args[2]));
+            return;
+        }
         try (QueryExecution qe = QueryExecutionHTTP.service(endpoint)
                 .query(PREFIX + "SELECT * WHERE { ?pond ex:label ?label ; ex:depth ?depth } ORDER BY ?depth")
                 .build()) {
@@ -54,6 +60,29 @@ public class JenaClient {
             }
             System.out.println("service " + String.join(",", rows));
         }
+    }
+
+    static void join(String endpoint, int count) {
+        StringBuilder values = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            values.append("(ex:n").append(i).append(' ').append(i).append(") ");
+        }
+        String federated = PREFIX + "SELECT ?s ?i ?v WHERE { VALUES (?s ?i) { " + values + "} "
+                + "SERVICE <" + endpoint + "> { ?s ex:v ?v } }";
+        long rows = 0;
+        long agreeing = 0;
+        try (QueryExecution qe = QueryExecution.dataset(DatasetFactory.create()).query(federated).build()) {
+            ResultSet results = qe.execSelect();
+            while (results.hasNext()) {
+                QuerySolution row = results.next();
+                rows++;
+                if (row.getLiteral("i").getInt() == row.getLiteral("v").getInt()) {
+                    agreeing++;
+                }
+            }
+        }
+        System.out.println("joined " + rows);
+        System.out.println("agreeing " + agreeing);
     }
 
     static String lines(Model model) {
