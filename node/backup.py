@@ -46,6 +46,7 @@ from node.catalog.files import SHA256_HEX, files_directory
 from node.config import CONFIG_FILE, KEY_FILE, ConfigError, Settings, load_settings
 from node.file_modes import open_private, private_directory
 from node.keys import RETIRED
+from node.reindex import rebuild_store
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -326,26 +327,6 @@ def _restore_postgres(dump: Path, url: str, force: bool) -> None:
         _pg_environment(url),
         "restoring the database",
     )
-
-
-def rebuild_store(settings: Settings) -> tuple[int, int]:
-    """Project the whole event log into a fresh store at the configured path: (events, graphs)."""
-    from node.keys import load_key
-    from node.runtime import Node
-    from node.store import OxigraphStore
-
-    target = settings.store_path
-    fresh = target.with_name(target.name + ".rebuild")
-    shutil.rmtree(fresh, ignore_errors=True)
-    node = Node(settings, load_key(settings.key_path), store=OxigraphStore(fresh))
-    try:
-        applied = node.project()
-        graphs = len(node.store.graphs())
-    finally:
-        node.close()
-    shutil.rmtree(target, ignore_errors=True)
-    fresh.rename(target)
-    return applied, graphs
 
 
 def restore(

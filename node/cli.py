@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -125,9 +124,7 @@ def reindex(directory: Path) -> None:
     """Rebuild the RDF store from the event log (stop the node first)."""
     from node.cli_client import CommandError, fail, require_stopped
     from node.config import load_settings
-    from node.keys import load_key
-    from node.runtime import Node
-    from node.store import OxigraphStore
+    from node.reindex import rebuild_store
 
     try:
         settings = load_settings(directory)
@@ -137,22 +134,8 @@ def reindex(directory: Path) -> None:
         require_stopped(directory, "reindex")
     except CommandError as exc:
         fail(exc)
-    target = settings.store_path
-    fresh = target.with_name(target.name + ".reindex")
-    shutil.rmtree(fresh, ignore_errors=True)
-    node = Node(settings, load_key(settings.key_path), store=OxigraphStore(fresh))
-    try:
-        applied = node.project()
-        graphs = len(node.store.graphs())
-    finally:
-        node.close()
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    fresh.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
-    click.echo(f"reindexed {applied} events into {graphs} graphs at {target}")
+    applied, graphs = rebuild_store(settings)
+    click.echo(f"reindexed {applied} events into {graphs} graphs at {settings.store_path}")
 
 
 from node.catalog.commands import dataset as dataset_command  # noqa: E402
