@@ -27,16 +27,18 @@ async def client(aiohttp_client: Any, node: Node) -> Any:
 
 @pytest.fixture
 async def villages(tmp_path: Path) -> AsyncIterator[list[Running]]:
-    """Three seeded demo villages; Bredstedt's federated catalog lists all nine datasets."""
+    """Three seeded demo villages; every village's federated catalog lists all nine datasets."""
     async with federation(tmp_path) as placed, aiohttp.ClientSession() as session:
         for running in placed:
             await seed(session, running)
 
         async def pooled() -> bool:
-            async with session.get(
-                f"{placed[1].url}/federation/catalog", headers=JSON_ACCEPT
-            ) as response:
-                return bool((await response.json())["total"] == 9)
+            totals = []
+            for running in placed:
+                url = f"{running.url}/federation/catalog"
+                async with session.get(url, headers=JSON_ACCEPT) as response:
+                    totals.append((await response.json())["total"])
+            return totals == [9] * len(placed)
 
-        await eventually(pooled, 60, "nine datasets in Bredstedt's federated catalog")
+        await eventually(pooled, 60, "nine datasets in every village's federated catalog")
         yield placed
