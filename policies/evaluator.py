@@ -32,8 +32,8 @@ from types import MappingProxyType
 from typing import Any
 
 from policies.model import ConflictTerm, Constraint, Literal, Policy, Rule, RuleKind
-from policies.operands import Check, Env, compile_constraint, due_from, short
-from policies.terms import ACTIONS_COVERED, DISTRIBUTE
+from policies.operands import Check, Env, action_iri, compile_constraint, due_from, short
+from policies.terms import DISTRIBUTE, ODRL_ACTIONS, ActionVocabulary
 from policies.values import parse_datetime
 
 
@@ -234,19 +234,42 @@ class _Rule:
 class CompiledPolicy:
     """A policy prepared for fast, repeated decisions."""
 
-    __slots__ = ("conflict", "obligations", "permissions", "prohibitions", "start", "uid")
+    __slots__ = (
+        "actions",
+        "conflict",
+        "obligations",
+        "permissions",
+        "prohibitions",
+        "start",
+        "uid",
+    )
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, actions: ActionVocabulary = ODRL_ACTIONS) -> None:
         self.uid = policy.uid  # no reference to the policy itself: see compile_policy
-        self.conflict = policy.conflict or ConflictTerm.PROHIBIT
+        self.actions = actions
+        self.conflict = policy.conflict or ConflictTerm.INVALID
         self.start = parse_datetime(policy.timestamp) if policy.timestamp else None
-        self.permissions = _index(policy.permissions, RuleKind.PERMISSION, policy)
-        self.prohibitions = _index(policy.prohibitions, RuleKind.PROHIBITION, policy)
+        self.permissions = _index(policy.permissions, RuleKind.PERMISSION, policy, actions)
+        self.prohibitions = _index(policy.prohibitions, RuleKind.PROHIBITION, policy, actions)
         self.obligations = _duties(policy.obligations, "obligation")
+
+    def _prohibitions(self, action: str) -> tuple[tuple[_Rule, str | None], ...]:
+        """Prohibitions about the action, then those about an action it implies (named)."""
+        found: tuple[tuple[_Rule, str | None], ...] = tuple(
+            (rule, None) for rule in self.prohibitions.get(action, ())
+        )
+        for implied in self.actions.implied(action):
+            seen = {id(rule) for rule, _ in found}
+            found += tuple(
+                (rule, implied)
+                for rule in self.prohibitions.get(implied, ())
+                if id(rule) not in seen
+            )
+        return found
 
     def evaluate(self, request: Request) -> Decision:
         env = Env(
-            action=request.action,
+            action=self.actions.canonical(action_iri(request.action)),
             assignee=request.assignee,
             target=request.target,
             attributes=request.attributes,
@@ -274,12 +297,12 @@ class CompiledPolicy:
                     permission_unknown = True
             elif applies is None:
                 permission_unknown = True
-        prohibited: list[_Rule] = []
+        prohibited: list[tuple[_Rule, str | None]] = []
         prohibition_unknown = False
-        for rule in self.prohibitions.get(env.action, ()):
+        for rule, implied in self._prohibitions(env.action):
             applies = rule.applies(env, reasons)
             if applies:
-                prohibited.append(rule)
+                prohibited.append((rule, implied))
             elif applies is None:
                 prohibition_unknown = True
         return self._decide(
@@ -291,28 +314,30 @@ class CompiledPolicy:
         env: Env,
         granted: list[tuple[_Rule, tuple[DutyToFulfil, ...]]],
         permission_unknown: bool,
-        prohibited: list[_Rule],
+        prohibited: list[tuple[_Rule, str | None]],
         prohibition_unknown: bool,
         reasons: list[str],
     ) -> Decision:
         uid = self.uid
+        refs = tuple(rule.ref for rule, _ in prohibited)
+        why = tuple(
+            f"{rule.ref} prohibits it"
+            if implied is None
+            else f"{rule.ref} prohibits {short(implied)}, which {short(env.action)} implies"
+            for rule, implied in prohibited
+        )
         if self.conflict is ConflictTerm.PERM:
             if granted:
                 return self._permit(env, granted)
         elif prohibited:
-            refs = tuple(rule.ref for rule in prohibited)
             if granted and self.conflict is ConflictTerm.INVALID:
                 conflict = f"{granted[0][0].ref} and {refs[0]} conflict: the policy is void"
-                return Decision(Outcome.DENY, uid, (granted[0][0].ref, *refs), (), (conflict,))
-            return Decision(Outcome.DENY, uid, refs, (), tuple(f"{r} prohibits it" for r in refs))
+                return Decision(Outcome.DENY, uid, (granted[0][0].ref, *refs), (), (conflict, *why))
+            return Decision(Outcome.DENY, uid, refs, (), why)
         elif granted and not prohibition_unknown:
             return self._permit(env, granted)
         if not granted and not permission_unknown:
-            refs = tuple(rule.ref for rule in prohibited)
-            denial = (
-                f"no permission for {short(env.action)}",
-                *(f"{r} prohibits it" for r in refs),
-            )
+            denial = (f"no permission for {short(env.action)}", *why)
             return Decision(Outcome.DENY, uid, refs, (), (*denial, *reasons))
         return Decision(Outcome.INDETERMINATE, uid, (), (), tuple(reasons))
 
@@ -334,12 +359,14 @@ def _count_duties(duties: tuple[DutyToFulfil, ...]) -> int:
     return sum(1 + _count_duties(d.duties) for d in duties)
 
 
-def _index(rules: tuple[Rule, ...], kind: RuleKind, policy: Policy) -> dict[str, tuple[_Rule, ...]]:
+def _index(
+    rules: tuple[Rule, ...], kind: RuleKind, policy: Policy, actions: ActionVocabulary
+) -> dict[str, tuple[_Rule, ...]]:
     """Action IRI -> the rules about it (directly or through an including action)."""
     index: dict[str, list[_Rule]] = {}
     for position, rule in enumerate(rules):
         compiled = _Rule(rule, rule.uid or f"{kind.value}[{position}]", policy)
-        for action in ACTIONS_COVERED.get(rule.action, frozenset({rule.action})):
+        for action in actions.covered(actions.canonical(rule.action)):
             index.setdefault(action, []).append(compiled)
     return {action: tuple(compiled) for action, compiled in index.items()}
 
@@ -347,8 +374,13 @@ def _index(rules: tuple[Rule, ...], kind: RuleKind, policy: Policy) -> dict[str,
 _COMPILED: dict[int, tuple[weakref.ref[Policy], CompiledPolicy]] = {}
 
 
-def compile_policy(policy: Policy) -> CompiledPolicy:
-    """The compiled form of `policy`, kept for as long as the policy object lives."""
+def compile_policy(policy: Policy, actions: ActionVocabulary | None = None) -> CompiledPolicy:
+    """The compiled form of `policy`, kept for as long as the policy object lives.
+
+    With a profile's `actions` the result is not cached: keep it while the profile holds.
+    """
+    if actions is not None and actions is not ODRL_ACTIONS:
+        return CompiledPolicy(policy, actions)
     key = id(policy)
     entry = _COMPILED.get(key)
     if entry is not None and entry[0]() is policy:
@@ -365,10 +397,15 @@ def _forget(key: int) -> None:
         del _COMPILED[key]
 
 
-def evaluate(policy: Policy | CompiledPolicy, request: Request) -> Decision:
-    """Decide `request` under `policy` (pure: same inputs, same decision)."""
+def evaluate(
+    policy: Policy | CompiledPolicy, request: Request, actions: ActionVocabulary | None = None
+) -> Decision:
+    """Decide `request` under `policy` (pure: same inputs, same decision).
+
+    `actions` replaces the ODRL Common Vocabulary's actions, e.g. with a profile's extension.
+    """
     if isinstance(policy, Policy):
-        policy = compile_policy(policy)
+        policy = compile_policy(policy, actions)
     return policy.evaluate(request)
 
 

@@ -337,7 +337,7 @@ def _elapsed_time(op: str, values: tuple[Literal | Ref, ...]) -> Compiled:
     def test(env: Env) -> bool | None:
         if env.time is None or env.start is None:
             return None
-        return compare(env.time, duration.after(env.start))
+        return bool(compare(env.time, duration.after(env.start)))
 
     return test, "time or agreement start"
 

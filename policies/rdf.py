@@ -32,7 +32,16 @@ from policies.model import (
     RuleKind,
     Value,
 )
-from policies.terms import DCT, DSPACE, LOGICAL_OPERATORS, ODRL, RDF, XSD
+from policies.terms import (
+    DCT,
+    DSPACE,
+    LOGICAL_OPERATORS,
+    ODRL,
+    ODRL_ACTIONS,
+    RDF,
+    XSD,
+    ActionVocabulary,
+)
 
 _TYPE = URIRef(RDF + "type")
 _VALUE = URIRef(RDF + "value")
@@ -316,3 +325,32 @@ def _read_constraint(graph: Graph, node: Node, at: str) -> AnyConstraint:
         data_type=single("dataType", _iri),
         uid=uid,
     )
+
+
+_OWL_DEPRECATED = URIRef("http://www.w3.org/2002/07/owl#deprecated")
+_EXACT_MATCH = URIRef("http://www.w3.org/2004/02/skos/core#exactMatch")
+
+
+def actions_from_graph(graph: Graph, base: ActionVocabulary = ODRL_ACTIONS) -> ActionVocabulary:
+    """`base` extended by the actions an ODRL profile defines in `graph`.
+
+    Reads `odrl:includedIn` (one parent each, as the model requires), `odrl:implies`, and
+    deprecated actions (`owl:deprecated true`) with their `skos:exactMatch` replacement.
+    """
+    parent: dict[str, str] = {}
+    for child, included_in in graph.subject_objects(_o("includedIn")):
+        at = f"{child} odrl:includedIn"
+        if str(child) in parent and parent[str(child)] != str(included_in):
+            raise PolicyError(at, "an action is included in exactly one other action")
+        parent[_iri(child, at)] = _iri(included_in, at)
+    implies: dict[str, frozenset[str]] = {}
+    for action, implied in graph.subject_objects(_o("implies")):
+        at = f"{action} odrl:implies"
+        key = _iri(action, at)
+        implies[key] = implies.get(key, frozenset()) | {_iri(implied, at)}
+    replaced: dict[str, str] = {}
+    for action in graph.subjects(_OWL_DEPRECATED, RDFLiteral(True)):
+        matches = [str(m) for m in graph.objects(action, _EXACT_MATCH) if isinstance(m, URIRef)]
+        if len(matches) == 1 and isinstance(action, URIRef):
+            replaced[str(action)] = matches[0]
+    return base.extend(parent, implies, replaced)

@@ -54,10 +54,14 @@ AMT_MEMBERSHIP = allmende("amtMembership")
 ORGANISATION_TYPE = allmende("organisationType")
 AGGREGATION = allmende("aggregation")
 
-# Actions: ODRL 2.2 `includedIn` (child -> parent). `use` and `transfer` are the roots.
+# Actions: the ODRL 2.2 Common Vocabulary's `includedIn` tree (child -> parent), as the
+# Recommendation of 15 February 2018 states it. `use` and `transfer` are the roots; `display`
+# is included in `play`, `extract` in `reproduce`, the Creative Commons actions in `use`.
+CC = "http://creativecommons.org/ns#"
 USE = odrl("use")
 TRANSFER = odrl("transfer")
 READ = odrl("read")
+MODIFY = odrl("modify")
 DISTRIBUTE = odrl("distribute")
 ATTRIBUTE = odrl("attribute")
 DELETE = odrl("delete")
@@ -73,7 +77,6 @@ _USE_CHILDREN = [
     "delete",
     "derive",
     "digitize",
-    "display",
     "distribute",
     "ensureExclusivity",
     "execute",
@@ -100,14 +103,44 @@ _USE_CHILDREN = [
     "uninstall",
     "watermark",
 ]
+_CC_ACTIONS = [
+    "Attribution",
+    "CommercialUse",
+    "DerivativeWorks",
+    "Distribution",
+    "Notice",
+    "Reproduction",
+    "ShareAlike",
+    "Sharing",
+    "SourceCode",
+]
 ACTION_PARENT: Mapping[str, str] = MappingProxyType(
     {
         **{odrl(name): USE for name in _USE_CHILDREN},
+        **{CC + name: USE for name in _CC_ACTIONS},
+        odrl("display"): odrl("play"),
         odrl("extract"): odrl("reproduce"),
         odrl("give"): TRANSFER,
         odrl("sell"): TRANSFER,
     }
 )
+ACTION_REPLACED_BY: Mapping[str, str] = MappingProxyType(
+    {
+        **{odrl(name): MODIFY for name in ("write", "writeTo", "append", "appendTo")},
+        odrl("copy"): odrl("reproduce"),
+        odrl("pay"): odrl("compensate"),
+        odrl("license"): odrl("grantUse"),
+        odrl("export"): odrl("transform"),
+        odrl("commercialize"): CC + "CommercialUse",
+        odrl("share"): CC + "Sharing",
+        odrl("shareAlike"): CC + "ShareAlike",
+        odrl("attachPolicy"): CC + "Notice",
+        odrl("attachSource"): CC + "SourceCode",
+    }
+)
+"""Deprecated ODRL actions and the term the vocabulary says replaces them (`skos:exactMatch`):
+`write` is `modify`, so a permission to write is one to modify and the other way round.
+The deprecated actions without a replacement (`lease`, `lend`, `preview`, ...) stay unknown."""
 ACTIONS = frozenset({USE, TRANSFER, *ACTION_PARENT})
 
 
@@ -116,7 +149,9 @@ def _descendants(parent_of: Mapping[str, str]) -> dict[str, frozenset[str]]:
     below: dict[str, set[str]] = {}
     for child in parent_of:
         node: str | None = child
-        while node is not None:
+        seen: set[str] = set()
+        while node is not None and node not in seen:
+            seen.add(node)
             below.setdefault(node, set()).add(child)
             node = parent_of.get(node)
     for term in (*parent_of.values(), *parent_of):
@@ -130,7 +165,7 @@ def _ancestors(parent_of: Mapping[str, str]) -> dict[str, frozenset[str]]:
     for term in (*parent_of, *parent_of.values()):
         chain: list[str] = []
         node: str | None = term
-        while node is not None:
+        while node is not None and node not in chain:
             chain.append(node)
             node = parent_of.get(node)
         above[term] = frozenset(chain)
@@ -139,6 +174,76 @@ def _ancestors(parent_of: Mapping[str, str]) -> dict[str, frozenset[str]]:
 
 ACTIONS_COVERED: Mapping[str, frozenset[str]] = MappingProxyType(_descendants(ACTION_PARENT))
 """A rule about action A is also about every action A includes: `use` covers `read`."""
+
+
+class ActionVocabulary:
+    """Actions and how they relate: `includedIn` (a rule about an action is about every action
+    it includes), `implies` (exercising an action needs the implied one not to be prohibited)
+    and replaced terms (a deprecated action means its replacement).
+
+    `ODRL_ACTIONS` is the ODRL 2.2 Common Vocabulary, which states no `implies`; a profile
+    adds its own actions with `extend` (or `policies.rdf.actions_from_graph` reads them from
+    the profile's RDF, e.g. `ex:myAction odrl:includedIn odrl:use; odrl:implies odrl:distribute`).
+    """
+
+    __slots__ = ("_ancestors", "_covered", "_implied", "implies", "parent", "replaced_by")
+
+    def __init__(
+        self,
+        parent: Mapping[str, str],
+        implies: Mapping[str, frozenset[str]] | None = None,
+        replaced_by: Mapping[str, str] | None = None,
+    ) -> None:
+        self.parent: Mapping[str, str] = MappingProxyType(dict(parent))
+        self.implies: Mapping[str, frozenset[str]] = MappingProxyType(dict(implies or {}))
+        self.replaced_by: Mapping[str, str] = MappingProxyType(dict(replaced_by or {}))
+        self._covered = _descendants(self.parent)
+        self._ancestors = _ancestors(self.parent)
+        self._implied: dict[str, frozenset[str]] = {}
+
+    def extend(
+        self,
+        parent: Mapping[str, str] | None = None,
+        implies: Mapping[str, frozenset[str]] | None = None,
+        replaced_by: Mapping[str, str] | None = None,
+    ) -> ActionVocabulary:
+        """This vocabulary plus a profile's actions (the profile's statements win)."""
+        merged_implies = dict(self.implies)
+        for action, implied in (implies or {}).items():
+            merged_implies[action] = merged_implies.get(action, frozenset()) | implied
+        return ActionVocabulary(
+            {**self.parent, **(parent or {})},
+            merged_implies,
+            {**self.replaced_by, **(replaced_by or {})},
+        )
+
+    def canonical(self, action: str) -> str:
+        """The term to reason with: a replaced (deprecated) action becomes its replacement."""
+        return self.replaced_by.get(action, action)
+
+    def covered(self, action: str) -> frozenset[str]:
+        """The action and every action it includes, transitively."""
+        return self._covered.get(action, frozenset({action}))
+
+    def ancestors(self, action: str) -> frozenset[str]:
+        """The action and every action that includes it, transitively."""
+        return self._ancestors.get(action, frozenset({action}))
+
+    def implied(self, action: str) -> frozenset[str]:
+        """Actions that exercising `action` implies (its own and those of its ancestors)."""
+        found = self._implied.get(action)
+        if found is None:
+            found = frozenset(
+                self.canonical(implied)
+                for ancestor in self.ancestors(action)
+                for implied in self.implies.get(ancestor, ())
+            )
+            self._implied[action] = found
+        return found
+
+
+ODRL_ACTIONS = ActionVocabulary(ACTION_PARENT, {}, ACTION_REPLACED_BY)
+"""The ODRL 2.2 Common Vocabulary's actions, the default for every evaluation."""
 
 # Purposes (`odrl:purpose` right operands and request purposes), a small is-a tree.
 _PURPOSE_PARENT_NAMES = {

@@ -431,11 +431,11 @@ CASES = [
     ),
     # Conflict strategies.
     Case(
-        "default-prohibit-wins",
+        "default-invalid-voids",  # ODRL 2.2 model, 2.10: no conflict term means invalid
         pol(**USE_NO_DISTRIBUTE),
         {"action": "distribute"},
         "deny",
-        rules=("prohibition[0]",),
+        rules=("permission[0]", "prohibition[0]"),
     ),
     Case("default-other-action", pol(**USE_NO_DISTRIBUTE), {"action": "read"}, "permit"),
     Case(
