@@ -132,6 +132,8 @@ class _Context:
     prefixes: dict[str, str] = field(default_factory=lambda: dict(_BASE_PREFIXES))
     terms: dict[str, str] = field(default_factory=lambda: dict(_BASE_TERMS))
     vocab: str = ODRL
+    nodes: dict[str, tuple[_Context, dict[str, Any]]] = field(default_factory=dict)
+    resolving: frozenset[str] = frozenset()
 
     def load(self, context: Any, path: str) -> None:
         if context is None:
@@ -229,12 +231,32 @@ def _many(value: Any) -> list[Any]:
     return [value]
 
 
-def from_jsonld(document: Mapping[str, Any], *, context: Any = DSP_CONTEXT) -> Policy:
-    """Read a policy; `context` applies when the document has none (embedded in DSP)."""
+def from_jsonld(
+    document: Mapping[str, Any],
+    *,
+    context: Any = DSP_CONTEXT,
+    nodes: Iterable[Mapping[str, Any]] = (),
+) -> Policy:
+    """Read a policy; `context` applies when the document has none (embedded in DSP).
+
+    `nodes` are further JSON-LD documents the policy refers to by `@id`, such as constraints
+    declared on their own (ODRL 2.2 model, Example 15); each may have its own `@context`.
+    """
     if not isinstance(document, Mapping):
         raise PolicyError("", "a policy is a JSON object")
     ctx = _Context()
     ctx.load(document.get("@context", context), "@context")
+    for index, node in enumerate(nodes):
+        at = f"nodes[{index}]"
+        if not isinstance(node, Mapping):
+            raise PolicyError(at, "a node is a JSON object")
+        node_ctx = _Context(nodes=ctx.nodes)
+        node_ctx.load(node.get("@context", context), f"{at}.@context")
+        body = {key: value for key, value in node.items() if key != "@context"}
+        ids = [value for key, value in body.items() if node_ctx.key(key, at) == "@id"]
+        if len(ids) != 1:
+            raise PolicyError(at, "a node needs an @id (uid)")
+        ctx.nodes[node_ctx.iri_value(ids[0], at)] = (node_ctx, body)
     fields: dict[str, Any] = {}
     rules: dict[RuleKind, list[Rule]] = {kind: [] for kind in RuleKind}
     for key, value in document.items():
@@ -377,6 +399,8 @@ def _constraint(ctx: _Context, node: Any, path: str) -> AnyConstraint:
         raise PolicyError(path, "a constraint is a JSON object")
     expanded = {ctx.key(key, f"{path}.{key}"): (key, value) for key, value in node.items()}
     uid = ctx.iri_value(expanded["@id"][1], f"{path}.@id") if "@id" in expanded else None
+    if uid is not None and set(expanded) == {"@id"}:
+        return _referenced_constraint(ctx, uid, path)
     logical = [iri for iri in expanded if iri in LOGICAL_OPERATORS]
     if logical:
         if len(logical) > 1 or set(expanded) - {logical[0], "@id", "@type"}:
@@ -416,6 +440,27 @@ def _constraint(ctx: _Context, node: Any, path: str) -> AnyConstraint:
         data_type=optional_iri("dataType"),
         uid=uid,
     )
+
+
+def _referenced_constraint(ctx: _Context, uid: str, path: str) -> AnyConstraint:
+    """A constraint given only by its `@id`, declared in one of the `nodes`."""
+    if uid not in ctx.nodes:
+        raise PolicyError(path, f"constraint {uid} is referenced but not given")
+    if uid in ctx.resolving:
+        raise PolicyError(path, f"constraint {uid} refers to itself")
+    node_ctx, body = ctx.nodes[uid]
+    inner = _Context(
+        node_ctx.prefixes, node_ctx.terms, node_ctx.vocab, ctx.nodes, ctx.resolving | {uid}
+    )
+    expanded = {inner.key(key, f"{path}.{key}") for key in body}
+    if "@type" in body and inner.vocab_value(body["@type"], path) not in (
+        ODRL + "Constraint",
+        ODRL + "LogicalConstraint",
+    ):
+        raise PolicyError(path, f"{uid} is not a constraint")
+    if expanded == {"@id"} or expanded == {"@id", "@type"}:
+        raise PolicyError(path, f"constraint {uid} has no content")
+    return _constraint(inner, {k: v for k, v in body.items() if k != "@type"}, path)
 
 
 def _literal(ctx: _Context, item: Any, path: str) -> Value:

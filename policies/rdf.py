@@ -45,6 +45,7 @@ from policies.terms import (
 
 _TYPE = URIRef(RDF + "type")
 _VALUE = URIRef(RDF + "value")
+_FIRST, _NIL = URIRef(RDF + "first"), URIRef(RDF + "nil")
 _TITLE, _DESCRIPTION, _LICENSE = (URIRef(DCT + n) for n in ("title", "description", "license"))
 _TIMESTAMP = URIRef(DSPACE + "timestamp")
 _POLICY_TYPES: dict[Node, PolicyType] = {
@@ -284,6 +285,24 @@ def _read_action(graph: Graph, node: Node, at: str) -> tuple[str, tuple[AnyConst
     return action, _sorted(refinements)
 
 
+def _operands(
+    graph: Graph, operator: str, properties: dict[str, list[Node]], at: str
+) -> tuple[AnyConstraint, ...]:
+    """A logical constraint's operands: one RDF list (ordered) or repeated objects.
+
+    The model says the operand's value is a list; repeated objects are read too (many
+    writers produce them), sorted canonically, except for `andSequence`, whose order they
+    cannot carry.
+    """
+    objects = properties[operator]
+    head = objects[0]
+    if len(objects) == 1 and (head == _NIL or (head, _FIRST, None) in graph):
+        return tuple(_read_constraint(graph, item, at) for item in Collection(graph, head))
+    if operator == ODRL + "andSequence" and len(objects) > 1:
+        raise PolicyError(at, "andSequence needs an RDF list: repeated objects have no order")
+    return _sorted([_read_constraint(graph, item, at) for item in objects])
+
+
 def _read_constraint(graph: Graph, node: Node, at: str) -> AnyConstraint:
     uid = None if isinstance(node, BNode) else _iri(node, at)
     properties: dict[str, list[Node]] = {}
@@ -293,12 +312,9 @@ def _read_constraint(graph: Graph, node: Node, at: str) -> AnyConstraint:
         properties.setdefault(str(predicate), []).append(obj)
     logical = [p for p in properties if p in LOGICAL_OPERATORS]
     if logical:
-        if len(properties) != 1 or len(properties[logical[0]]) != 1:
+        if len(properties) != 1:
             raise PolicyError(at, "a logical constraint has exactly one operator and operands")
-        items = Collection(graph, properties[logical[0]][0])
-        return LogicalConstraint(
-            logical[0], tuple(_read_constraint(graph, item, at) for item in items), uid
-        )
+        return LogicalConstraint(logical[0], _operands(graph, logical[0], properties, at), uid)
     known = {ODRL + n for n in ("leftOperand", "operator", "rightOperand", "unit", "dataType")}
     if set(properties) - known:
         raise PolicyError(

@@ -17,10 +17,11 @@ import pytest
 from rdflib import Graph
 
 from policies.evaluator import Outcome, Request, evaluate
-from policies.jsonld import from_jsonld
-from policies.model import Policy
-from policies.rdf import actions_from_graph
-from policies.terms import CC, ODRL, ODRL_ACTIONS
+from policies.jsonld import from_jsonld, to_jsonld
+from policies.model import Constraint, LogicalConstraint, Policy, PolicyError
+from policies.model import Literal as Lit
+from policies.rdf import actions_from_graph, from_graph
+from policies.terms import ALLMENDE, CC, ODRL, ODRL_ACTIONS, XSD
 
 DATA = Path(__file__).parent / "data"
 MODEL = DATA / "odrl22-model"
@@ -216,3 +217,136 @@ def test_unprohibited_implied_action_is_no_conflict() -> None:
     document["prohibition"] = [{"target": MOVIE, "action": "print"}]
     request = Request("http://example.com/myAction", target=MOVIE)
     assert evaluate(from_jsonld(copy.deepcopy(document)), request, actions).outcome is PERMIT
+
+
+# 2.5.2 Logical Constraint Class: operands as a list (JSON-LD @list, RDF list) or as
+# repeated objects, in JSON-LD and in Turtle.
+
+TURTLE = DATA / "odrl22-turtle"
+
+
+def example_15() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Example 15 is printed as three JSON documents: the policy and two constraints."""
+    text, decoder, documents = (MODEL / "example-15.txt").read_text(), json.JSONDecoder(), []
+    position = 0
+    while position < len(text):
+        document, position = decoder.raw_decode(text, position)
+        documents.append(document)
+        while position < len(text) and text[position].isspace():
+            position += 1
+    return documents[0], documents[1:]
+
+
+def test_example_15_constraints_referenced_by_id() -> None:
+    policy_document, constraints = example_15()
+    policy = from_jsonld(policy_document, nodes=constraints)
+    (refinement,) = policy.permissions[0].refinements
+    assert isinstance(refinement, LogicalConstraint) and refinement.operator == ODRL + "xone"
+    assert [c.uid for c in refinement.constraints] == [
+        "http://example.com/p:88/C1",
+        "http://example.com/p:88/C2",
+    ]
+    assert [c.right_operand for c in refinement.constraints if isinstance(c, Constraint)] == [
+        (Lit("online", XSD + "string"),),
+        (Lit("print", XSD + "string"),),
+    ]
+    decision = evaluate(policy, Request("reproduce", target="http://example.com/book/1999"))
+    assert decision.outcome is INDETERMINATE  # `media` is not a term this node evaluates
+    assert any(
+        "unknown left operand http://www.w3.org/ns/odrl/2/media" in r for r in decision.reasons
+    )
+    with pytest.raises(PolicyError, match="p:88/C1 is referenced but not given"):
+        from_jsonld(policy_document)
+
+
+@pytest.mark.parametrize("form", ["list", "repeated"])
+def test_example_15_in_turtle(form: str) -> None:
+    graph = Graph().parse(TURTLE / f"example-15-{form}.ttl", format="turtle")
+    policy = from_graph(graph)
+    policy_document, constraints = example_15()
+    assert policy.permissions == from_jsonld(policy_document, nodes=constraints).permissions
+    assert from_jsonld(to_jsonld(policy)) == policy
+
+
+def test_and_sequence_needs_an_rdf_list() -> None:
+    text = (TURTLE / "example-15-repeated.ttl").read_text().replace("odrl:xone", "odrl:andSequence")
+    with pytest.raises(PolicyError, match="andSequence needs an RDF list"):
+        from_graph(Graph().parse(data=text, format="turtle"))
+    listed = (TURTLE / "example-15-list.ttl").read_text().replace("odrl:xone", "odrl:andSequence")
+    (refinement,) = (
+        from_graph(Graph().parse(data=listed, format="turtle")).permissions[0].refinements
+    )
+    assert isinstance(refinement, LogicalConstraint)
+    assert [c.uid for c in refinement.constraints] == [
+        "http://example.com/p:88/C1",
+        "http://example.com/p:88/C2",
+    ]
+
+
+LOGICAL_TURTLE = """
+@prefix odrl: <http://www.w3.org/ns/odrl/2/> .
+@prefix allmende: <https://w3id.org/allmende/ns#> .
+<urn:policy:logical> a odrl:Set ;
+    odrl:permission [ a odrl:Permission ; odrl:target <urn:asset> ; odrl:action odrl:use ;
+        odrl:constraint [ a odrl:LogicalConstraint ; OPERATOR OPERANDS ] ] .
+<urn:c:research> a odrl:Constraint ; odrl:leftOperand odrl:purpose ; odrl:operator odrl:isA ;
+    odrl:rightOperand allmende:research .
+<urn:c:noncommercial> a odrl:Constraint ; odrl:leftOperand odrl:purpose ;
+    odrl:operator odrl:isA ; odrl:rightOperand allmende:nonCommercial .
+"""
+LOGICAL_JSON_OPERANDS = [
+    {"leftOperand": "purpose", "operator": "isA", "rightOperand": {"@id": "allmende:research"}},
+    {
+        "leftOperand": "purpose",
+        "operator": "isA",
+        "rightOperand": {"@id": "allmende:nonCommercial"},
+    },
+]
+
+
+def logical_policy(operator: str, form: str) -> Policy:
+    if form.startswith("turtle"):
+        operands = "<urn:c:research>, <urn:c:noncommercial>"
+        if form == "turtle-list":
+            operands = "( <urn:c:research> <urn:c:noncommercial> )"
+        text = LOGICAL_TURTLE.replace("OPERATOR", f"odrl:{operator}").replace("OPERANDS", operands)
+        return from_graph(Graph().parse(data=text, format="turtle"))
+    operands: Any = LOGICAL_JSON_OPERANDS
+    if form == "jsonld-list":
+        operands = {"@list": LOGICAL_JSON_OPERANDS}
+    document = {
+        "@context": ["http://www.w3.org/ns/odrl.jsonld", {"allmende": ALLMENDE}],
+        "uid": "urn:policy:logical",
+        "permission": [
+            {"target": "urn:asset", "action": "use", "constraint": {operator: operands}}
+        ],
+    }
+    return from_jsonld(document)
+
+
+LOGICAL_CASES = [
+    ("and", PERMIT, DENY),
+    ("or", PERMIT, PERMIT),
+    ("xone", DENY, PERMIT),  # research is also non-commercial: both hold, not exactly one
+    ("andSequence", PERMIT, DENY),
+]
+FORMS = ["jsonld-array", "jsonld-list", "turtle-list", "turtle-repeated"]
+
+
+@pytest.mark.parametrize(
+    ("operator", "research", "statistics", "form"),
+    [
+        (*case, form)
+        for case in LOGICAL_CASES
+        for form in FORMS
+        # andSequence needs a list: test_and_sequence_needs_an_rdf_list
+        if not (case[0] == "andSequence" and form == "turtle-repeated")
+    ],
+)
+def test_logical_constraints_in_every_form(
+    operator: str, research: Outcome, statistics: Outcome, form: str
+) -> None:
+    policy = logical_policy(operator, form)
+    assert decide(policy, "read", target="urn:asset", purpose="academicResearch") is research
+    assert decide(policy, "read", target="urn:asset", purpose="statistics") is statistics
+    assert decide(policy, "read", target="urn:asset") is INDETERMINATE
