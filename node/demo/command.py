@@ -29,10 +29,32 @@ from node.setup_files import init_directory
 
 START_TIMEOUT = 90.0
 ADMIN_TTL = 7 * 24 * 3600
+DEFAULT_BASE_PORT = 8701
 
 
 class DemoError(Exception):
     pass
+
+
+def base_port_for(folder: Path, asked: int | None) -> int:
+    """The port of the first village: the one a kept demo folder was made for, else `asked`.
+
+    Catalog IRIs and the event log carry each node's address, so a kept folder cannot move
+    to other ports; asking for other ones gets one line saying what to do instead."""
+    made_for = _first_port(folder)
+    if made_for is None:
+        return asked or DEFAULT_BASE_PORT
+    if asked is not None and asked != made_for:
+        raise DemoError(
+            f"{folder} holds a demo made for ports {made_for}-{made_for + len(VILLAGES) - 1}: "
+            f"start it with --base-port {made_for}, or give a new --directory for port {asked}"
+        )
+    return made_for
+
+
+def _first_port(folder: Path) -> int | None:
+    config = folder / VILLAGES[0].slug / "allmende.toml"
+    return load_settings(config.parent).http.port if config.exists() else None
 
 
 def prepare(folder: Path, base_port: int) -> list[tuple[Village, Path, int]]:
@@ -206,9 +228,10 @@ async def run(folder: Path, base_port: int, kafka: str, interval: float) -> None
 @click.command()
 @click.option(
     "--base-port",
-    default=8701,
-    show_default=True,
-    help="The nodes listen here and on the two ports after it.",
+    type=int,
+    default=None,
+    help=f"The nodes listen here and on the two ports after it (default: {DEFAULT_BASE_PORT}, "
+    "or the ports a kept --directory was made for).",
 )
 @click.option(
     "--kafka",
@@ -224,11 +247,11 @@ async def run(folder: Path, base_port: int, kafka: str, interval: float) -> None
 @click.option(
     "--interval", default=5.0, show_default=True, help="Seconds between two readings of a sensor."
 )
-def demo(base_port: int, kafka: str, directory: Path | None, interval: float) -> None:
+def demo(base_port: int | None, kafka: str, directory: Path | None, interval: float) -> None:
     """Three sample villages (Lütjenholm, Bredstedt, Struckum) federating on loopback."""
     folder = directory or Path(tempfile.mkdtemp(prefix="allmende-demo-"))
     try:
-        asyncio.run(run(folder, base_port, kafka, interval))
+        asyncio.run(run(folder, base_port_for(folder, base_port), kafka, interval))
     except DemoError as exc:
         click.echo(f"allmende demo: {exc}", err=True)
         sys.exit(1)

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import aiohttp
+from click.testing import CliRunner
 
+from node.demo.command import DEFAULT_BASE_PORT, base_port_for, demo, prepare
 from tests.federation.villages import OBSERVATION, eventually
 
 
@@ -96,3 +98,18 @@ async def test_demo_starts_three_federating_villages_and_stops_on_ctrl_c(tmp_pat
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_a_kept_demo_folder_starts_on_the_ports_it_was_made_for(tmp_path: Path) -> None:
+    """Its catalog IRIs and events name those ports; other ports get one line, no traceback."""
+    folder, base = tmp_path / "demo", three_free_ports()
+    assert base_port_for(folder, None) == DEFAULT_BASE_PORT
+    prepare(folder, base)
+    assert base_port_for(folder, None) == base == base_port_for(folder, base)
+
+    moved = CliRunner().invoke(demo, ["--directory", str(folder), "--base-port", str(base + 3)])
+    assert moved.exit_code == 1 and isinstance(moved.exception, SystemExit)
+    assert moved.stderr.splitlines() == [
+        f"allmende demo: {folder} holds a demo made for ports {base}-{base + 2}: start it with "
+        f"--base-port {base}, or give a new --directory for port {base + 3}"
+    ]
