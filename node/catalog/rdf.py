@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import pyoxigraph as ox
+from geomet import wkt as geomet_wkt
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.term import Node
@@ -72,6 +75,27 @@ def service_iri(base: str, service: str, dataset_id: str) -> str:
 
 def service_endpoint(base: str, service: str, dataset_id: str) -> str:
     return f"{base}/sparql" if service == "sparql" else f"{base}/datasets/{dataset_id}/{service}"
+
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_CRS = re.compile(r"^\s*<([^>]+)>\s*")
+
+
+def geojson(wkt: str) -> str | None:
+    """A WKT geometry as a GeoJSON geometry (RFC 7946), or None where there is none.
+
+    GeoJSON has longitude/latitude on WGS 84 only, which is also GeoSPARQL's default for a WKT
+    literal without a CRS; a literal naming another CRS would need a reprojection, so it keeps
+    its WKT alone, as does one geomet cannot read.
+    """
+    crs = _CRS.match(wkt)
+    if crs and crs.group(1) != CRS84:
+        return None
+    try:
+        geometry = geomet_wkt.loads(wkt[crs.end() :] if crs else wkt)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    return json.dumps(geometry, separators=(",", ":"))
 
 
 Triple = tuple[Node, Node, Node]
@@ -290,6 +314,15 @@ def dataset_triples(
         # A literal, as DCAT-AP's usage note and the DCAT-AP.de examples give it: harvesters
         # (ckanext-dcat) read locn:geometry as a WKT or GeoJSON literal and fail on a node.
         b.add(location, LOCN.geometry, Literal(spatial["geometry"], datatype=GSP.wktLiteral))
+        # DCAT-AP allows one locn:geometry per place, so the GeoJSON encoding (GeoSPARQL 1.1)
+        # goes beside it as the place's GeoSPARQL geometry, which carries both literals.
+        as_geojson = geojson(spatial["geometry"])
+        if as_geojson is not None:
+            shape = URIRef(f"{dataset}#geometry")
+            b.add(location, GSP.hasGeometry, shape)
+            b.add(shape, RDF.type, GSP.Geometry)
+            b.add(shape, GSP.asWKT, Literal(spatial["geometry"], datatype=GSP.wktLiteral))
+            b.add(shape, GSP.asGeoJSON, Literal(as_geojson, datatype=GSP.geoJSONLiteral))
         if spatial.get("bbox"):
             west, south, east, north = spatial["bbox"]
             box = (

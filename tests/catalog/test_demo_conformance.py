@@ -54,5 +54,14 @@ async def test_a_village_and_its_federated_catalog_violate_no_official_shape(
                 for g in graph.objects(place, LOCN.geometry)
             ]
             assert [isinstance(g, Literal) and g.datatype for g in geometries] == [GSP.wktLiteral]
+            as_geojson = [
+                literal
+                for place in graph.objects(dataset, DCT.spatial)
+                for shape in graph.objects(place, GSP.hasGeometry)
+                for literal in graph.objects(shape, GSP.asGeoJSON)
+            ]
+            assert [isinstance(g, Literal) and g.datatype for g in as_geojson] == [
+                GSP.geoJSONLiteral
+            ]
     assert shacl_official.violations(own) == []
     assert shacl_official.violations(pooled) == []
