@@ -168,3 +168,7 @@ from node.backup import backup_command, restore_command  # noqa: E402
 
 main.add_command(backup_command)
 main.add_command(restore_command)
+
+from node.identity.commands import credentials as credentials_command  # noqa: E402
+
+main.add_command(credentials_command)

@@ -340,6 +340,89 @@ class DspSection(_Section):
         )
 
 
+MEMBERSHIP_SCOPE = "org.eclipse.edc.vc.type:MembershipCredential:read"
+
+
+class DcpSection(_Section):
+    """Decentralized Claims Protocol (node.identity): partners whose connectors (Eclipse EDC)
+    prove who they are with verifiable credentials instead of a token of this node."""
+
+    did: str = Field(
+        default="",
+        description="the node's own did:web; empty: derived from node.base_url "
+        "(https://host:port/path becomes did:web:host%3Aport:path), served at "
+        "/.well-known/did.json",
+    )
+    trusted_issuers: list[str] = Field(
+        default=[],
+        description="DIDs of the credential issuers whose credentials the node believes "
+        "(e.g. the data space's membership issuer); empty: DCP partners are refused",
+    )
+    credential_types: list[str] = Field(
+        default=["MembershipCredential"],
+        description="verifiable credential types a partner must present (each from a trusted "
+        "issuer) before it may negotiate",
+    )
+    scopes: list[str] = Field(
+        default=[MEMBERSHIP_SCOPE],
+        description="DCP scopes the node asks a partner's credential service for, and that its "
+        "own secure token service grants when it consumes from a partner",
+    )
+    ca_file: str = Field(
+        default="",
+        description="a PEM file of extra certificate authorities trusted for did:web documents, "
+        "credential services and status lists (besides the system's); relative to the node "
+        "folder",
+    )
+    fetch_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="seconds one DID document, presentation or status list may take to arrive",
+    )
+    max_document_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="largest DID document, presentation response or status list read",
+    )
+    cache_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86400,
+        description="how long a resolved DID document or status list is reused",
+    )
+    token_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=3600,
+        description="lifetime of the self-issued ID tokens and presentations the node signs",
+    )
+
+    @field_validator("trusted_issuers", "credential_types", "scopes", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """From the environment a list comes as `a,b`."""
+        return (
+            [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        )
+
+    @field_validator("did")
+    @classmethod
+    def _did_web(cls, value: str) -> str:
+        if value and not re.match(r"^did:web:[^\s:/?#]+(:[^\s:/?#]+)*$", value):
+            raise ValueError("must be a did:web, e.g. did:web:data.example")
+        return value
+
+    @field_validator("trusted_issuers")
+    @classmethod
+    def _dids(cls, value: list[str]) -> list[str]:
+        for issuer in value:
+            if not re.match(r"^did:[a-z0-9]+:\S+$", issuer):
+                raise ValueError(f"{issuer!r} is not a DID")
+        return value
+
+
 class ConnectionsSection(_Section):
     """How long a client may take before the node gives up on its connection."""
 
@@ -403,6 +486,7 @@ class Settings(_Section):
     sparql: SparqlSection = SparqlSection()
     federation: FederationSection = FederationSection()
     dsp: DspSection = DspSection()
+    dcp: DcpSection = DcpSection()
     connections: ConnectionsSection = ConnectionsSection()
     console: ConsoleSection = ConsoleSection()
     directory: Path = Path()
@@ -442,6 +526,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "sparql": SparqlSection,
     "federation": FederationSection,
     "dsp": DspSection,
+    "dcp": DcpSection,
     "connections": ConnectionsSection,
     "console": ConsoleSection,
 }

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def route_setups() -> list[Callable[[web.Application], None]]:
-    from node import catalog, dsp, federation, ingest, sparql, usage
+    from node import catalog, dsp, federation, identity, ingest, sparql, usage
     from node import web as web_room
     from node.http import admin, foundation
 
@@ -30,6 +30,7 @@ def route_setups() -> list[Callable[[web.Application], None]]:
         sparql.setup,
         usage.setup,
         dsp.setup,
+        identity.setup,
         federation.setup,
     ]
 

@@ -17,6 +17,8 @@ from node.dsp.messages import MAX_MESSAGE_BYTES, DspError, check, error
 from node.federation.trust import TrustList
 from node.http.bodies import BodyIncomplete, BodyTooLarge, request_body
 from node.http.security import CHALLENGE, bearer
+from node.identity.jwts import TokenError
+from node.identity.verifier import dcp_participant
 from node.runtime import Node
 
 PID = "{pid:[^/]{1,300}}"
@@ -85,7 +87,16 @@ def _participant(node: Node, token: str) -> str:
 
 
 async def participant(request: web.Request) -> str:
-    """The verified participant id of the caller."""
+    """The verified participant id of the caller: a DCP partner's DID (node.identity), or
+    the subject of a participant token."""
+    try:
+        did = await dcp_participant(request)
+    except TokenError as exc:
+        raise DspError(
+            exc.status, str(exc), code="Unauthorized" if exc.status == 401 else "Forbidden"
+        ) from exc
+    if did is not None:
+        return did
     token = bearer(request)
     if token is None:
         raise DspError(401, "a participant bearer token is required", code="Unauthorized")

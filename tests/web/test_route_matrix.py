@@ -254,6 +254,7 @@ ROUTES: dict[str, tuple[str, Filler]] = {
     ),
     "/usage": (NEVER, same("/usage?format=json")),
     "/.well-known/dspace-version": (NEVER, same("/.well-known/dspace-version")),
+    "/.well-known/did.json": (NEVER, same("/.well-known/did.json")),
     "/dsp/catalog/datasets/{id}": (
         NEVER,
         own(lambda world, m: [f"/dsp/catalog/datasets/{m.dataset}"]),
