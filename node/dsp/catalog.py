@@ -1,5 +1,9 @@
 """The node's DCAT catalog as the Dataspace Protocol's catalog: every published dataset
-with its offer (signed by the node) and one distribution per transfer type it serves."""
+with its offer and one distribution per transfer type it serves.
+
+The offer is the plain ODRL policy: a consumer sends it back in its request and compares
+the agreement with it, so nothing rides along inside it. What the node signs is the
+agreement (`/dsp/agreements/{id}`)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from node.dsp.negotiations import embedded
 from node.dsp.transfers import PULL_FORMAT
 from node.runtime import Node
 from node.usage.agreements import dataset_offer
-from policies.signing import sign_policy
 
 MAX_DATASETS = 1000
 
@@ -36,7 +39,7 @@ def _texts(value: Any) -> Any:
 def dataset(node: Node, row: CatalogDataset) -> dict[str, Any]:
     description = row.description()
     offer = dataset_offer(node, row.id)
-    policy = embedded(offer, signed=sign_policy(offer, node.key.private, node.key.kid))
+    policy = embedded(offer)
     policy.pop("target", None)  # an offer inside its dataset names no target (DSP 2025-1)
     body: dict[str, Any] = {
         "@id": row.id,

@@ -30,7 +30,8 @@ class _Process(SQLModel):
     provider's protocol address."""
     state: str = Field(max_length=16)
     received: str | None = None
-    """As consumer: what the provider sent that the node keeps (agreement, data address)."""
+    """What the counterpart sent that the node keeps: as consumer, the provider's agreement
+    or data address; as provider, the consumer's requested offer (`node.dsp.requested`)."""
     created: datetime
     updated: datetime
 

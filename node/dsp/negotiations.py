@@ -2,17 +2,27 @@
 signed agreement when the dataset's policy permits (DSP 2025-1 §contract negotiation).
 
 The agreement is made by `node.usage.agreements.grant`, so it is the same signed
-agreement the operator could have granted by hand, and it is enforced the same way.
-A negotiation that is terminated after it agreed revokes its agreement at once.
+agreement the operator could have granted by hand, and it is enforced the same way: with
+the purpose the consumer's request declared (`node.dsp.requested`). A request the offer
+does not permit ends TERMINATED with the reason. A negotiation that is terminated after it
+agreed revokes its agreement at once.
+
+The ODRL Agreement in the message is exactly the offer's policy plus what DSP adds
+(assigner, assignee, timestamp, target), as EDC connectors require. The node's signature
+stays outside it: the message links (`allmende:signedAgreement`) to
+`/dsp/agreements/{id}`, the agreement with the provider's detached JWS, verifiable by
+anyone holding the node's JWKS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlmodel import Session, select
 
@@ -21,21 +31,28 @@ from node.dsp.callbacks import check_callback
 from node.dsp.messages import PATH, DspError
 from node.dsp.models import Negotiation
 from node.dsp.processes import NegotiationProcesses, new_pid
+from node.dsp.requested import PolicyError, Requested, differences, load, read_request, stored
 from node.usage.agreements import AgreementError, dataset_offer, grant, revoke
+from policies import terms
+from policies.evaluator import Request, evaluate
 from policies.jsonld import from_jsonld, to_jsonld
+from policies.model import PolicyType
 from policies.terms import ALLMENDE
 
-SIGNED = ALLMENDE + "signedPolicy"
-"""Where an offer or agreement carries the node's signed document (a JSON literal): DSP
-itself signs nothing, ours can be verified by anyone with the node's JWKS."""
+SIGNED_AGREEMENT = ALLMENDE + "signedAgreement"
+"""The member of a ContractAgreementMessage that links to the signed agreement: outside
+the ODRL Agreement, so a consumer comparing it with its offer finds nothing added."""
+AGREEMENTS_PATH = PATH + "/agreements"
 
 
-def embedded(document: dict[str, Any], *, signed: dict[str, Any] | None = None) -> dict[str, Any]:
+def embedded(document: dict[str, Any]) -> dict[str, Any]:
     """A policy as a DSP message embeds it: no @context, full IRIs beyond the DSP prefixes."""
-    body = to_jsonld(from_jsonld(document), with_context=False)
-    if signed is not None:
-        body[SIGNED] = {"@type": "@json", "@value": signed}
-    return body
+    return to_jsonld(from_jsonld(document), with_context=False)
+
+
+def signed_agreement_url(base_url: str, agreement_id: str) -> str:
+    """Where anyone reads the agreement with the provider's signature."""
+    return f"{base_url}{AGREEMENTS_PATH}/{quote(agreement_id, safe='')}"
 
 
 class Negotiations(NegotiationProcesses):
@@ -63,6 +80,7 @@ class Negotiations(NegotiationProcesses):
         except DspError as exc:
             exc.pids.update(pids)
             raise
+        _readable(body, pids)
         now = datetime.now(UTC)
         return await self.insert(
             Negotiation(
@@ -73,6 +91,7 @@ class Negotiations(NegotiationProcesses):
                 dataset_id=dataset_id,
                 offer_id=body["offer"]["@id"],
                 state="REQUESTED",
+                received=stored(body),
                 created=now,
                 updated=now,
             )
@@ -80,8 +99,13 @@ class Negotiations(NegotiationProcesses):
 
     async def counter(self, participant: str, pid: str, body: dict[str, Any]) -> Negotiation:
         """A counter-offer: back to REQUESTED; the plan says what the provider does then."""
+        _readable(body, {"providerPid": pid, "consumerPid": body["consumerPid"]})
         return await self.move(
-            pid, "request", participant=participant, offer_id=body["offer"]["@id"]
+            pid,
+            "request",
+            participant=participant,
+            offer_id=body["offer"]["@id"],
+            received=stored(body),
         )
 
     async def do(self, row: Negotiation, action: str) -> None:
@@ -103,21 +127,60 @@ class Negotiations(NegotiationProcesses):
         await self.send(row, "offers", "ContractOfferMessage", offer=body)
 
     async def _agree(self, row: Negotiation) -> None:
+        requested = load(row.received)
         try:
-            agreement = await asyncio.to_thread(grant, self.node, row.dataset_id, row.participant)
+            refusal = await asyncio.to_thread(self._refusal, row, requested)
+            if refusal is not None:
+                raise AgreementError(refusal)
+            agreement = await asyncio.to_thread(
+                grant, self.node, row.dataset_id, row.participant, purpose=requested.purpose
+            )
         except AgreementError as exc:
             await self.terminate(row, str(exc))
             return
         row = await self.move(row.pid, "agree", agreement_id=agreement.id)
         signed = json.loads(agreement.document)
-        body = embedded(signed["policy"], signed=signed)
+        body = embedded(signed["policy"])
+        link: dict[str, Any] = {
+            SIGNED_AGREEMENT: {"@id": signed_agreement_url(self.node.base_url, agreement.id)}
+        }
         await self.send(
             row,
             "agreement",
             "ContractAgreementMessage",
             agreement=body,
             callbackAddress=self._address(),
+            **link,
         )
+
+    def _refusal(self, row: Negotiation, requested: Requested) -> str | None:
+        """Why the requested policy cannot be agreed, if it is not the offer's: what the
+        offer does not permit (e.g. another purpose), else what differs."""
+        if requested.policy is None:
+            return None
+        offer = from_jsonld(dataset_offer(self.node, row.dataset_id))
+        problem = differences(requested.policy, offer)
+        if problem is None:
+            return None
+        now = datetime.now(UTC)
+        bound = dataclasses.replace(offer, type=PolicyType.AGREEMENT, assignee=row.participant)
+        decision = evaluate(
+            bound,
+            Request(
+                action=terms.USE,
+                assignee=row.participant,
+                target=offer.target,
+                purpose=requested.purpose,
+                recipient=requested.recipient,
+                place=requested.place,
+                time=now,
+                agreement_start=now,
+            ),
+        )
+        if not decision.permitted:
+            reasons = "; ".join(decision.reasons) or decision.outcome.value
+            return f"the dataset's policy does not permit this use: {reasons}"
+        return problem
 
     async def terminated(self, row: Negotiation) -> None:
         """A terminated negotiation's agreement is no agreement any more."""
@@ -126,3 +189,11 @@ class Negotiations(NegotiationProcesses):
 
     def _address(self) -> str:
         return self.node.base_url + PATH
+
+
+def _readable(body: dict[str, Any], pids: dict[str, str]) -> None:
+    """Refuse a request whose policy the node cannot read, before anything is written."""
+    try:
+        read_request(body["offer"], body.get("@context"))
+    except PolicyError as exc:
+        raise DspError(400, f"offer: {exc}", pids=pids) from exc

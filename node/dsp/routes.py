@@ -9,21 +9,25 @@ own error objects.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable
 
 from aiohttp import web
+from sqlmodel import Session
 
 from node.dsp import catalog, consumer_routes
 from node.dsp.callbacks import Sender
 from node.dsp.consumer import ConsumerNegotiations, ConsumerTransfers
 from node.dsp.http import PID, Handler, answers, ok, participant, read, respond_then, same_pid
 from node.dsp.messages import PATH, SCHEMAS, DspError, versions
-from node.dsp.negotiations import Negotiations
+from node.dsp.negotiations import AGREEMENTS_PATH, Negotiations
 from node.dsp.plans import load_plans
 from node.dsp.transfers import Transfers, transfer_check
 from node.http.openapi import describe, json_request
 from node.runtime import Node
 from node.usage.enforcement import TOKEN_CHECKS
+from node.usage.models import Agreement
 
 TAGS = ["Dataspace Protocol"]
 
@@ -58,6 +62,31 @@ async def dataset_request(request: web.Request) -> web.Response:
     if found is None:
         raise DspError(404, f"no published dataset {request.match_info['id']!r}", code="NotFound")
     return web.json_response(found)
+
+
+@describe(
+    "An agreement with the provider's signature: {policy, signatures}, each signature a "
+    "detached Ed25519 JWS (verifiable with /.well-known/jwks.json alone)",
+    tags=TAGS,
+    responses={
+        "200": {"description": "the signed agreement"},
+        "404": {"$ref": "#/components/responses/Problem"},
+    },
+)
+@answers("ContractNegotiationError")
+async def signed_agreement(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    agreement_id = request.match_info["id"]
+
+    def load() -> Agreement | None:
+        with Session(node.engine) as session:
+            return session.get(Agreement, agreement_id)
+
+    agreement = await asyncio.to_thread(load)
+    if agreement is None:
+        raise DspError(404, f"no agreement {agreement_id!r}", code="NotFound")
+    headers = {"Link": '</.well-known/jwks.json>; rel="jwks"'}
+    return web.json_response(json.loads(agreement.document), headers=headers)
 
 
 def _negotiations(request: web.Request) -> Negotiations:
@@ -195,6 +224,7 @@ def setup(app: web.Application) -> None:
         _negotiation_step("verify", "ContractAgreementVerificationMessage", "verified"),
     )
     router.add_post(PATH + f"/negotiations/{PID}/termination", negotiation_termination)
+    router.add_get(AGREEMENTS_PATH + "/{id:[^/]{1,300}}", signed_agreement)
     router.add_post(PATH + "/transfers/request", transfer_request)
     router.add_get(PATH + f"/transfers/{PID}", transfer_get)
     for name, step, type_ in (

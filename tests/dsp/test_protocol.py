@@ -126,7 +126,8 @@ async def test_negotiate_then_pull_the_data(village: Village) -> None:
         "agreement"
     ]
     assert agreement["assignee"] == PARTNER and agreement["@type"] == "Agreement"
-    signed = agreement["https://w3id.org/allmende/ns#signedPolicy"]["@value"]
+    async with village.http.get(f"{village.base}/dsp/agreements/{agreement['@id']}") as found:
+        signed = await found.json()
     assert verify_document(
         signed, {village.node.key.kid: village.node.key.public}
     )  # provable later

@@ -261,6 +261,7 @@ ROUTES: dict[str, tuple[str, Filler]] = {
     ),
     "/dsp/negotiations/{pid}": (NEVER, same("/dsp/negotiations/urn:uuid:0")),
     "/dsp/transfers/{pid}": (NEVER, same("/dsp/transfers/urn:uuid:0")),
+    "/dsp/agreements/{id}": (NEVER, same("/dsp/agreements/urn:uuid:0")),
     "/dsp/consumer/negotiations/{pid}": (NEVER, same("/dsp/consumer/negotiations/urn:uuid:0")),
     "/dsp/consumer/transfers/{pid}": (NEVER, same("/dsp/consumer/transfers/urn:uuid:0")),
     "/federation/events": (NEVER, same("/federation/events?after=0")),
