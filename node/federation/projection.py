@@ -21,7 +21,7 @@ from node.events.log import SignedEvent
 from node.events.projector import ForeignHandler, Projector
 from node.ingest.graphs import data_graph
 from node.ingest.projection import RECORDED
-from node.ingest.registry import REGISTERED, REMOVED
+from node.ingest.registry import MAPPED, REGISTERED, REMOVED
 from node.store.base import QuadStore
 from vocab.namespaces import ALLMENDE, PROV, RDF, SOSA, XSD
 
@@ -166,6 +166,7 @@ HANDLERS: dict[str, Callable[[QuadStore, list[SignedEvent]], None]] = {
     RETRACTED: _retracted,
     RECORDED: _observations,
     REGISTERED: _sensor,
+    MAPPED: _sensor,
     REMOVED: _sensor_removed,
 }
 

@@ -18,9 +18,9 @@ from node.access import open_own
 from node.catalog.projection import EVENT_TYPES as CATALOG_TYPES
 from node.events.log import SignedEvent
 from node.ingest.projection import RECORDED
-from node.ingest.registry import REGISTERED, REMOVED
+from node.ingest.registry import MAPPED, REGISTERED, REMOVED
 
-OBSERVATION_TYPES = (RECORDED, REGISTERED, REMOVED)
+OBSERVATION_TYPES = (RECORDED, REGISTERED, REMOVED, MAPPED)
 CATALOG, OBSERVATIONS = "catalog", "observations"
 
 

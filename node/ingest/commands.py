@@ -1,4 +1,5 @@
-"""`allmende device add|list|remove` and `allmende source secret`: the registry from a shell.
+"""`allmende device add|list|show|map|remove` and `allmende source secret`: the registry
+from a shell.
 
 Like the dataset commands, they talk to the running node's admin API when it answers, and
 open the stopped node's folder otherwise.
@@ -10,6 +11,7 @@ import asyncio
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -17,6 +19,7 @@ from node.catalog.commands import CommandError, _fail, _running_node
 from node.ingest.sources import SOURCES
 from vocab.devices import list_profiles
 
+DONE = {"flag": "stored with a quality flag", "refuse": "refused"}
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
 
@@ -77,12 +80,14 @@ def add(
         remote = _running_node(directory)
         if remote is not None:
             result = remote.call("POST", "/admin/devices", body)
-            click.echo(f"registered {result['device']} for dataset {result['dataset']}")
-            return
-        row = _offline(directory, lambda node, registry: register(node, registry, body))
+            stored, dataset_id = result["device"], result["dataset"]
+        else:
+            row = _offline(directory, lambda node, registry: register(node, registry, body))
+            stored, dataset_id = row.id, row.dataset_id
     except CommandError as exc:
         _fail(exc)
-    click.echo(f"registered {row.id} for dataset {row.dataset_id}")
+    typed = f" (typed {device_id!r}; uplinks match either way)" if stored != device_id else ""
+    click.echo(f"registered {stored}{typed} for dataset {dataset_id}")
 
 
 @device.command("list")
@@ -116,6 +121,172 @@ def list_devices(directory: Path, as_json: bool) -> None:
         click.echo(
             f"{item['device']}\t{item['dataset']}\t{item['profile']}\t{item.get('label') or ''}{where}"
         )
+
+
+def _detail(directory: Path, device_id: str) -> dict[str, Any]:
+    from node.ingest.routes import device_detail
+
+    remote = _running_node(directory)
+    if remote is not None:
+        found: dict[str, Any] = remote.call("GET", f"/admin/devices/{quote(device_id, safe='')}")
+        return found
+
+    async def work(node: Any, _registry: Any) -> dict[str, Any] | None:
+        return device_detail(node, device_id)
+
+    shown = _offline(directory, work)
+    if shown is None:
+        raise CommandError(f"there is no device {device_id!r}")
+    return dict(shown)
+
+
+def _print_detail(item: dict[str, Any]) -> None:
+    from node.ingest.properties import symbol
+
+    click.echo(f"{item['device']}\t{item['dataset']}\t{item.get('label') or ''}")
+    click.echo(f"implausible readings are {DONE[item['implausible']]}")
+    for name, spec in sorted(item["mapping"].items()):
+        extra = "".join(
+            f" {key} {spec[key]}" for key in ("scale", "offset") if spec.get(key) is not None
+        )
+        bounds = spec.get("range") or {}
+        if bounds:
+            extra += f" range {bounds.get('min', '…')}..{bounds.get('max', '…')}"
+        unit = symbol(spec.get("unit"))
+        click.echo(f"  {name}\t{spec['observableProperty']}\t{spec['datatype']}\t{unit}{extra}")
+    payload = item.get("lastPayload")
+    if payload is None:
+        click.echo("no payload received yet")
+    else:
+        click.echo(f"last payload {payload['time']} via {payload['source']}:")
+        for name, value in sorted(payload["fields"].items()):
+            mark = "  (unmapped)" if name in payload["unmapped"] else ""
+            click.echo(f"  {name} = {json.dumps(value)}{mark}")
+    for reading in item.get("implausibleReadings", []):
+        kept = "refused" if reading["refused"] else "flagged"
+        click.echo(f"{kept}: {reading['time']} {reading['field']}: {reading['reason']}")
+
+
+@device.command("show")
+@DIRECTORY
+@click.argument("device_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(directory: Path, device_id: str, as_json: bool) -> None:
+    """A device's mapping, its newest payload with the unmapped fields, and its implausible
+    readings."""
+    try:
+        item = _detail(directory, device_id)
+    except CommandError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(item, indent=2, ensure_ascii=False))
+    else:
+        _print_detail(item)
+
+
+@device.command("map")
+@DIRECTORY
+@click.argument("device_id")
+@click.argument("field", required=False)
+@click.option(
+    "--property",
+    "prop",
+    help="Observable property: a short name (air_temperature, relative_humidity, co2, "
+    "battery_voltage, battery_level, ...), a CF standard name or an IRI.",
+)
+@click.option("--unit", help="QUDT unit code (DEG_C, PERCENT, V, MilliV, PPM, ...) or IRI.")
+@click.option(
+    "--datatype",
+    type=click.Choice(["decimal", "integer", "boolean", "string"]),
+    help="Default: the property's.",
+)
+@click.option(
+    "--feature",
+    type=click.Choice(["environment", "device"]),
+    help="What is observed: the surroundings, or the device itself (battery).",
+)
+@click.option("--scale", type=float, help="Multiply the decoded number by this (0.01: hundredths).")
+@click.option("--offset", type=float, help="Then add this.")
+@click.option("--min", "low", type=float, help="Lowest plausible value (after scaling).")
+@click.option("--max", "high", type=float, help="Highest plausible value (after scaling).")
+@click.option("--label", help="What people call the reading, e.g. 'Temperatur im Keller'.")
+@click.option("--remove", is_flag=True, help="Unmap the field: its readings are reported again.")
+@click.option(
+    "--implausible",
+    type=click.Choice(["flag", "refuse"]),
+    help="Store implausible readings with a quality flag (default), or refuse them.",
+)
+def map_field(
+    directory: Path,
+    device_id: str,
+    field: str | None,
+    prop: str | None,
+    unit: str | None,
+    datatype: str | None,
+    feature: str | None,
+    scale: float | None,
+    offset: float | None,
+    low: float | None,
+    high: float | None,
+    label: str | None,
+    remove: bool,
+    implausible: str | None,
+) -> None:
+    """Map a decoded FIELD of a device (or unmap it with --remove), or set --implausible.
+
+    Example: allmende device map ./village 70b3d57ed0000bbb TempC_SHT --property
+    air_temperature --unit DEG_C"""
+    from node.ingest.registry import remap
+
+    body: dict[str, Any] = {}
+    if field is not None:
+        if remove:
+            body["fields"] = {field: None}
+        elif prop is None:
+            _fail(CommandError("give --property (and --unit for numbers), or --remove"))
+        else:
+            given = {
+                "property": prop,
+                "unit": unit,
+                "datatype": datatype,
+                "feature": feature,
+                "scale": scale,
+                "offset": offset,
+                "min": low,
+                "max": high,
+                "label": label,
+            }
+            body["fields"] = {field: {k: v for k, v in given.items() if v is not None}}
+    if implausible is not None:
+        body["implausible"] = implausible
+    if not body:
+        _fail(CommandError("name a FIELD to map, or give --implausible"))
+    try:
+        remote = _running_node(directory)
+        if remote is not None:
+            item = remote.call("POST", f"/admin/devices/{quote(device_id, safe='')}/mapping", body)
+        else:
+            if (
+                _offline(directory, lambda node, registry: remap(node, registry, device_id, body))
+                is None
+            ):
+                raise CommandError(f"there is no device {device_id!r}")
+            item = _detail(directory, device_id)
+    except CommandError as exc:
+        _fail(exc)
+    if field is not None:
+        if remove:
+            click.echo(f"unmapped {field} of {item['device']}")
+        else:
+            spec = item["mapping"][field]
+            from node.ingest.properties import symbol
+
+            unit_shown = f" in {symbol(spec.get('unit'))}" if spec.get("unit") else ""
+            click.echo(
+                f"mapped {field} of {item['device']} to {spec['observableProperty']}{unit_shown}"
+            )
+    if implausible is not None:
+        click.echo(f"implausible readings of {item['device']} are now {DONE[implausible]}")
 
 
 @device.command("remove")
@@ -220,3 +391,6 @@ def list_sources(directory: Path, as_json: bool) -> None:
     for item in items:
         since = f"secret since {item['created']}" if item["created"] else "no secret"
         click.echo(f"{item['source']}\t{since}")
+
+
+from node.ingest import codecs as _codecs  # noqa: E402, F401  (adds `device codec`)

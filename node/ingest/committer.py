@@ -19,7 +19,7 @@ from typing import Any
 
 from node import db
 from node.events import EventLog
-from node.ingest.latest import Row, upsert
+from node.ingest.latest import Row, upsert, write_device_state
 from node.runtime import Node
 
 MAX_GROUP = 256
@@ -42,6 +42,8 @@ class Pending:
     events: list[dict[str, Any]]
     latest: list[Row]
     done: asyncio.Future[None] = field(repr=False)
+    payloads: Sequence[Row] = ()
+    implausible: Sequence[Row] = ()
 
     @property
     def observations(self) -> int:
@@ -54,10 +56,17 @@ class Committer:
         self.queue: asyncio.Queue[Pending] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
-    async def submit(self, events: list[dict[str, Any]], latest: Sequence[Row] = ()) -> None:
-        """Return once the events are committed; raise if their transaction failed."""
+    async def submit(
+        self,
+        events: list[dict[str, Any]],
+        latest: Sequence[Row] = (),
+        payloads: Sequence[Row] = (),
+        implausible: Sequence[Row] = (),
+    ) -> None:
+        """Return once the events are committed; raise if their transaction failed. The
+        devices' newest payloads and implausible readings are written with them."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait(Pending(events, list(latest), done))
+        self.queue.put_nowait(Pending(events, list(latest), done, payloads, implausible))
         await done
 
     def start(self) -> None:
@@ -113,5 +122,10 @@ class Committer:
         events = [event for pending in group for event in pending.events]
         with db.transaction(self.node.engine) as session:
             upsert(session, [row for pending in group for row in pending.latest])
+            write_device_state(
+                session,
+                [row for pending in group for row in pending.payloads],
+                [row for pending in group for row in pending.implausible],
+            )
             self.node.log.append(session, events)
             return EventLog.last_seq(session)

@@ -11,13 +11,17 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
 
 from connectors.model import Observation
-from node.ingest.models import LatestValue
+from node.ingest.models import DevicePayload, ImplausibleReading, LatestValue
+
+IMPLAUSIBLE_KEPT = 1000
+"""Implausible readings kept for the device pages (the oldest go first)."""
 
 Row = dict[str, Any]
 
@@ -56,4 +60,34 @@ def _statement(dialect: str) -> Insert:
         index_elements=["device_id", "field"],
         set_={name: statement.excluded[name] for name in ("dataset_id", "time", "value")},
         where=table.c.time < statement.excluded.time,
+    )
+
+
+def write_device_state(session: Session, payloads: list[Row], implausible: list[Row]) -> None:
+    """Each device's newest payload (an older one arriving late is not kept) and the
+    implausible readings, trimmed now and then to the newest IMPLAUSIBLE_KEPT."""
+    if payloads:
+        newest: dict[str, Row] = {}
+        for row in payloads:
+            seen = newest.get(row["device_id"])
+            if seen is None or row["time"] >= seen["time"]:
+                newest[row["device_id"]] = row
+        session.execute(_payload_statement(session.get_bind().dialect.name), list(newest.values()))
+    if implausible:
+        table = ImplausibleReading.__table__  # type: ignore[attr-defined]
+        session.execute(table.insert(), implausible)
+        last = session.execute(select(func.max(table.c.id))).scalar() or 0
+        if last % 50 < len(implausible):
+            session.execute(table.delete().where(table.c.id <= last - IMPLAUSIBLE_KEPT))
+
+
+@cache
+def _payload_statement(dialect: str) -> Insert:
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = DevicePayload.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=["device_id"],
+        set_={name: statement.excluded[name] for name in ("time", "source", "fields", "unmapped")},
+        where=table.c.time <= statement.excluded.time,
     )

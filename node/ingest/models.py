@@ -54,3 +54,31 @@ class IngestProblem(SQLModel, table=True):
     status: int
     reason: str = Field(max_length=2000)
     excerpt: str = Field(max_length=600)
+
+
+class DevicePayload(SQLModel, table=True):
+    """The newest decoded payload of a registered device, every field as it came (before
+    scale and offset), and which fields its mapping left out: what the operator maps from."""
+
+    __tablename__ = "ingest_device_payload"
+
+    device_id: str = Field(primary_key=True, max_length=128)
+    time: datetime
+    source: str = Field(max_length=32)
+    fields: str  # JSON object: field -> value as decoded
+    unmapped: str  # JSON array of the field names outside the mapping
+
+
+class ImplausibleReading(SQLModel, table=True):
+    """A reading outside what its property and unit allow: flagged (stored with a quality
+    annotation) or refused, as the device's mapping says; listed on the device page."""
+
+    __tablename__ = "ingest_implausible"
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: str = Field(max_length=128, index=True)
+    field: str = Field(max_length=128)
+    time: datetime
+    value: str = Field(max_length=1024)
+    reason: str = Field(max_length=500)
+    refused: bool = False

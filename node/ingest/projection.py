@@ -8,7 +8,7 @@ import pyoxigraph as ox
 
 from node.events.projector import Projector
 from node.ingest.graphs import data_graph
-from node.ingest.registry import REGISTERED, REMOVED
+from node.ingest.registry import MAPPED, REGISTERED, REMOVED
 from node.store.base import QuadStore
 
 RECORDED = "de.allmende.observations.recorded"
@@ -44,4 +44,5 @@ def _removed(store: QuadStore, event: dict[str, Any]) -> None:
 def install(projector: Projector) -> None:
     projector.register_batch(RECORDED, _observations)
     projector.register(REGISTERED, _registered)
+    projector.register(MAPPED, _registered)  # the sensor's description with its new mapping
     projector.register(REMOVED, _removed)

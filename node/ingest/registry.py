@@ -8,7 +8,9 @@ keeps ingest from reading the table per request; every registry change clears it
 from __future__ import annotations
 
 import json
+import re
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,12 +19,27 @@ from sqlmodel import Session, select
 from connectors.model import DeviceMapping, canonical_device_id
 from connectors.sosa import sensor_description_quads
 from node.ingest.graphs import sensor_graph, to_ntriples
+from node.ingest.mapping import FLAG, Check, MappingError, changed_profile, checks_of
 from node.ingest.models import Device
 from node.runtime import Node
 from vocab.devices import list_profiles, load_profile
 
 REGISTERED = "de.allmende.device.registered"
 REMOVED = "de.allmende.device.removed"
+MAPPED = "de.allmende.device.mapped"
+_EUI_AS_TYPED = re.compile(r"[0-9A-Fa-f]{2}(?:[-:. ]?[0-9A-Fa-f]{2}){7}\Z")
+_SEPARATORS = re.compile(r"[-:. ]")
+
+
+def registry_id(raw: str) -> str:
+    """The stored form of a device id as people copy it from labels and consoles: a DevEUI
+    without separators in lower case (`70-B3-D5-7E-D0-00-0B-BB` -> `70b3d57ed0000bbb`), any
+    other id in lower case (`Keller-Sensor` -> `keller-sensor`, as The Things Stack spells
+    its device ids). Ingest looks devices up the same way, so the two always meet."""
+    text = raw.strip()
+    if _EUI_AS_TYPED.match(text):
+        return _SEPARATORS.sub("", text).lower()
+    return canonical_device_id(text).lower()
 
 
 class RegistryError(ValueError):
@@ -45,21 +62,58 @@ def mapping_of(node: Node, device: Device) -> DeviceMapping:
     )
 
 
+@dataclass(frozen=True)
+class Known:
+    """What ingest needs of the registered devices, built once per registry change."""
+
+    mappings: dict[str, DeviceMapping]
+    ids: dict[str, str]
+    """Each stored id by its `registry_id`, so that `Keller-Sensor` finds `keller-sensor`
+    (and devices registered before ids were stored in lower case keep theirs)."""
+    checks: dict[str, dict[str, Check]]
+    refusing: frozenset[str]
+    """Devices whose implausible readings are refused instead of flagged."""
+
+
 class Registry:
     """Mappings by canonical device id, cached until the next registry change."""
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self._cache: dict[str, DeviceMapping] | None = None
+        self._cache: Known | None = None
         self._lock = threading.Lock()
 
-    def mappings(self) -> dict[str, DeviceMapping]:
+    def known(self) -> Known:
         with self._lock:
             if self._cache is None:
                 with Session(self.node.engine) as session:
                     devices = session.exec(select(Device)).all()
-                self._cache = {d.id: mapping_of(self.node, d) for d in devices}
+                profiles = {d.id: json.loads(d.profile) for d in devices}
+                self._cache = Known(
+                    mappings={d.id: mapping_of(self.node, d) for d in devices},
+                    ids={registry_id(d.id): d.id for d in devices},
+                    checks={d: checks_of(p) for d, p in profiles.items()},
+                    refusing=frozenset(
+                        d for d, p in profiles.items() if p.get("implausible", FLAG) != FLAG
+                    ),
+                )
             return self._cache
+
+    def mappings(self) -> dict[str, DeviceMapping]:
+        return self.known().mappings
+
+    def resolve(self, device_id: str, *aliases: str | None) -> str | None:
+        """The stored id of a device as a network server names it: by DevEUI, or by its
+        device id or name (The Things Stack sends both; it may be registered by either)."""
+        known = self.known()
+        if device_id in known.mappings:
+            return device_id
+        for name in (device_id, *aliases):
+            if name:
+                found = known.ids.get(registry_id(name))
+                if found is not None:
+                    return found
+        return None
 
     def clear(self) -> None:
         with self._lock:
@@ -83,7 +137,9 @@ def prepare_device(node: Node, body: Any) -> tuple[Device, dict[str, Any]]:
         raise RegistryError(
             "device", "a device id (DevEUI or network server device id) is required"
         )
-    device_id = canonical_device_id(raw_id)
+    device_id = registry_id(raw_id)
+    if not device_id:
+        raise RegistryError("device", "the device id is empty")
     dataset_id = body.get("dataset")
     if not isinstance(dataset_id, str) or not dataset_exists(node, dataset_id):
         raise RegistryError("dataset", f"there is no published dataset {dataset_id!r}")
@@ -107,24 +163,14 @@ def prepare_device(node: Node, body: Any) -> tuple[Device, dict[str, Any]]:
         registered=datetime.now(UTC),
     )
     try:
-        mapping = mapping_of(node, row)
+        mapping_of(node, row)
     except (ValueError, KeyError, TypeError) as exc:
         raise RegistryError("profile", f"the device cannot be mapped: {exc}") from exc
-    graph = sensor_graph(node.base_url, dataset_id, device_id)
-    event = node.event(
+    event = sensor_event(
+        node,
         REGISTERED,
-        {
-            "device": device_id,
-            "dataset": dataset_id,
-            "profile": profile.get("name"),
-            "label": row.label,
-            "lat": row.lat,
-            "lon": row.lon,
-            "graph": graph,
-            "format": "application/n-triples",
-            "content": to_ntriples(sensor_description_quads(mapping, node.base_url)),
-        },
-        subject=dataset_id,
+        row,
+        {"profile": profile.get("name"), "label": row.label, "lat": row.lat, "lon": row.lon},
     )
     return row, event
 
@@ -143,8 +189,74 @@ async def register(node: Node, registry: Registry, body: Any) -> Device:
     return row
 
 
+def stored_id(node: Node, device_id: str) -> str:
+    """The id a device is stored under, however the operator typed it."""
+    wanted = registry_id(device_id)
+    with Session(node.engine) as session:
+        if session.get(Device, device_id) is not None:
+            return device_id
+        if session.get(Device, wanted) is not None:
+            return wanted
+        for stored in session.exec(select(Device.id)).all():
+            if registry_id(stored) == wanted:
+                return stored
+    return wanted
+
+
+def sensor_event(node: Node, event_type: str, row: Device, extra: dict[str, Any]) -> dict[str, Any]:
+    """A device event carrying the sensor's new description, for this node's store and peers'."""
+    mapping = mapping_of(node, row)
+    return node.event(
+        event_type,
+        {
+            "device": row.id,
+            "dataset": row.dataset_id,
+            **extra,
+            "graph": sensor_graph(node.base_url, row.dataset_id, row.id),
+            "format": "application/n-triples",
+            "content": to_ntriples(sensor_description_quads(mapping, node.base_url)),
+        },
+        subject=row.dataset_id,
+    )
+
+
+async def remap(node: Node, registry: Registry, device_id: str, body: Any) -> Device | None:
+    """Change how a device's fields map (and whether implausible readings are refused): one
+    signed event with the new mapping and sensor description, committed with the row."""
+    device_id = stored_id(node, device_id)
+    with Session(node.engine) as session:
+        row = session.get(Device, device_id)
+    if row is None:
+        return None
+    try:
+        profile = changed_profile(json.loads(row.profile), body)
+    except MappingError as exc:
+        raise RegistryError(exc.field, str(exc)) from None
+    changed = Device(**{**row.model_dump(), "profile": json.dumps(profile, ensure_ascii=False)})
+    try:
+        mapping_of(node, changed)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RegistryError("fields", f"the device cannot be mapped: {exc}") from exc
+    event = sensor_event(
+        node,
+        MAPPED,
+        changed,
+        {"fields": profile["fields"], "implausible": profile["implausible"]},
+    )
+
+    def replace(session: Session) -> None:
+        current = session.get(Device, device_id)
+        if current is not None:
+            current.profile = changed.profile
+            session.add(current)
+
+    await node.publish([event], before=replace)
+    registry.clear()
+    return changed
+
+
 async def remove(node: Node, registry: Registry, device_id: str) -> Device | None:
-    device_id = canonical_device_id(device_id)
+    device_id = stored_id(node, device_id)
     found: list[Device] = []
 
     def delete(session: Session) -> None:

@@ -34,14 +34,29 @@ from node.ingest import registry as devices
 from node.ingest import sources, timeseries
 from node.ingest.access import authorize_observations
 from node.ingest.committer import Committer
-from node.ingest.intake import ingest, latest_rows, prepare, prepare_in_steps, refuse
-from node.ingest.latest import upsert
-from node.ingest.models import Device, IngestProblem, LatestValue
+from node.ingest.intake import (
+    Prepared,
+    ingest,
+    latest_rows,
+    prepare,
+    prepare_in_steps,
+    refuse,
+)
+from node.ingest.latest import upsert, write_device_state
+from node.ingest.models import (
+    Device,
+    DevicePayload,
+    ImplausibleReading,
+    IngestProblem,
+    LatestValue,
+)
 from node.runtime import Node
 
 JSON_LIMIT = 4 * 1024 * 1024
 CSV_LIMIT = 2 * 1024 * 1024 * 1024
 PROBLEMS_KEPT = 500
+IMPLAUSIBLE_LISTED = 50
+PROBLEM = {"$ref": "#/components/responses/Problem"}
 WEBHOOK = {
     "200": {"description": "acknowledged (ignored event type)"},
     "202": {"description": "committed to the event log"},
@@ -69,9 +84,15 @@ async def read_json(request: web.Request) -> Any:
 
 
 async def record_problem(
-    request: web.Request, source: str, problem: Problem, excerpt: bytes
+    request: web.Request,
+    source: str,
+    problem: Problem,
+    excerpt: bytes,
+    prepared: Prepared | None = None,
 ) -> None:
-    """Keep the refusal for the operator console; the secret is never part of it."""
+    """Keep the refusal for the operator console; the secret is never part of it. What the
+    refused payload showed of registered devices (their fields, implausible readings) is
+    kept for their device pages, so the operator can map what was refused."""
     node: Node = request.app["node"]
     row = IngestProblem(
         time=datetime.now(UTC),
@@ -84,6 +105,8 @@ async def record_problem(
     def write() -> None:
         with Session(node.engine) as session:
             session.add(row)
+            if prepared is not None:
+                write_device_state(session, list(prepared.payloads), list(prepared.implausible))
             session.commit()
             if (row.id or 0) % 50 == 0:
                 newest = session.exec(
@@ -104,6 +127,7 @@ def webhook(source: str, parse: Any) -> Any:
     async def handle(request: web.Request) -> web.Response:
         room = request.app["ingest"]
         payload: Any = None
+        prepared: Prepared | None = None
         # Outside the recording block: an unauthenticated caller must not fill the
         # operator's problem log (and evict the real entries from its bounded history).
         sources.check(request, source, room["secrets"])
@@ -121,7 +145,7 @@ def webhook(source: str, parse: Any) -> Any:
                 )
             accepted = await ingest(room["registry"], room["committer"], prepared)
         except Problem as problem:
-            await record_problem(request, source, problem, _excerpt(payload))
+            await record_problem(request, source, problem, _excerpt(payload), prepared)
             raise
         if accepted.reported:
             refused = refuse(accepted.reported, status=202)
@@ -144,6 +168,38 @@ ttn_uplink = describe(
     request_body=json_request(component("TtnUplink", load_schema(ttn.SCHEMA))),
     responses=WEBHOOK,
 )(webhook("ttn", lambda _r, p: ttn.parse(p)))
+TTS_MESSAGES = {
+    "uplink": "uplink messages (the readings)",
+    "join": "join-accept messages (acknowledged)",
+    "location": "location-solved messages (acknowledged)",
+    "service/data": "service data messages (acknowledged)",
+    "downlink/queued": "downlink queued (acknowledged)",
+    "downlink/sent": "downlink sent (acknowledged)",
+    "downlink/ack": "downlink acknowledged by the device (acknowledged)",
+    "downlink/nack": "downlink not acknowledged (acknowledged)",
+    "downlink/failed": "downlink failed (acknowledged)",
+}
+"""The message-type paths The Things Stack appends to a webhook's base URL. Each is read
+as the message it carries (an uplink posted to `/join` is still an uplink); only uplinks
+hold readings, the others are acknowledged with 200."""
+
+
+def _tts_path(message: str) -> Any:
+    return describe(
+        f"The Things Stack v3 webhook, base URL /ingest/ttn plus /{message}: {TTS_MESSAGES[message]}",
+        tags=["ingest"],
+        request_body=json_request(component("TtnUplink", load_schema(ttn.SCHEMA))),
+        responses=WEBHOOK,
+    )(_same_as_base())
+
+
+def _same_as_base() -> Any:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await ttn_uplink(request)
+
+    return handle
+
+
 chirpstack_event = describe(
     "ChirpStack v4 HTTP integration (?event=up; other event types are acknowledged and ignored)",
     tags=["ingest"],
@@ -229,7 +285,8 @@ def _each_chunk(
     """
     observations = events = 0
     for chunk in iter_csv_observations(spooled, mapping):
-        chunk_events, accepted, reported = prepare(node, room["registry"], chunk, "csv")
+        prepared = prepare(node, room["registry"], chunk, "csv")
+        chunk_events, accepted, reported = prepared.events, prepared.accepted, prepared.reported
         if reported:
             raise refuse(reported)
         wrong = [e for e in chunk_events if e["subject"] != dataset_id]
@@ -241,6 +298,7 @@ def _each_chunk(
             )
         if session is not None and chunk_events:
             upsert(session, latest_rows(room["registry"], accepted))
+            write_device_state(session, list(prepared.payloads), list(prepared.implausible))
             node.log.append(session, chunk_events)
         observations += len(accepted)
         events += len(chunk_events)
@@ -354,6 +412,120 @@ async def device_add(request: web.Request) -> web.Response:
             errors=[{"field": exc.field, "message": str(exc)}],
         ) from None
     return web.json_response(_device_json(row), status=201)
+
+
+def device_detail(node: Node, device_id: str) -> dict[str, Any] | None:
+    """A device with its mapping, its newest payload (fields as decoded, and those its
+    mapping leaves out) and its latest implausible readings: what the device page shows."""
+    stored = devices.stored_id(node, device_id)
+    with Session(node.engine) as session:
+        device = session.get(Device, stored)
+        if device is None:
+            return None
+        payload = session.get(DevicePayload, stored)
+        flagged = session.exec(
+            select(ImplausibleReading)
+            .where(ImplausibleReading.device_id == stored)
+            .order_by(col(ImplausibleReading.id).desc())
+            .limit(IMPLAUSIBLE_LISTED)
+        ).all()
+    profile = json.loads(device.profile)
+    return {
+        **_device_json(device),
+        "mapping": profile.get("fields", {}),
+        "implausible": profile.get("implausible", "flag"),
+        "lastPayload": None
+        if payload is None
+        else {
+            "time": payload.time.isoformat(),
+            "source": payload.source,
+            "fields": json.loads(payload.fields),
+            "unmapped": json.loads(payload.unmapped),
+        },
+        "implausibleReadings": [
+            {
+                "field": r.field,
+                "time": r.time.isoformat(),
+                "value": r.value,
+                "reason": r.reason,
+                "refused": r.refused,
+            }
+            for r in flagged
+        ],
+    }
+
+
+@describe(
+    "A device: its mapping, newest payload, unmapped fields and implausible readings",
+    tags=["devices"],
+    admin=True,
+    responses={"200": {"description": "the device"}, "404": PROBLEM},
+)
+@admin_only
+async def device_show(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    found = await asyncio.to_thread(device_detail, node, request.match_info["device"])
+    if found is None:
+        raise Problem(404, "Not Found", "no such device")
+    return web.json_response(found)
+
+
+FIELD_MAPPING = {
+    "type": "object",
+    "description": "How one decoded field maps; null unmaps it",
+    "properties": {
+        "property": {**TEXT, "description": "observable property: IRI or short name"},
+        "unit": {**TEXT, "description": "QUDT unit: IRI or code such as DEG_C"},
+        "datatype": {"enum": ["decimal", "integer", "boolean", "string"]},
+        "feature": {"enum": ["environment", "device"]},
+        "scale": {"type": "number"},
+        "offset": {"type": "number"},
+        "min": {"type": "number", "description": "lowest plausible value (after scaling)"},
+        "max": {"type": "number", "description": "highest plausible value (after scaling)"},
+        "label": TEXT,
+    },
+    "required": ["property"],
+}
+
+
+@describe(
+    "Change how a device's decoded fields map (property, unit, datatype, scale, offset, "
+    "plausible range) and whether implausible readings are flagged or refused",
+    tags=["devices"],
+    admin=True,
+    request_body=json_request(
+        {
+            "type": "object",
+            "properties": {
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"anyOf": [FIELD_MAPPING, {"type": "null"}]},
+                },
+                "implausible": {"enum": ["flag", "refuse"]},
+            },
+        }
+    ),
+    responses={"200": {"description": "the device"}, "400": PROBLEM, "404": PROBLEM},
+)
+@admin_only
+async def device_map(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    body = await read_json(request)
+    try:
+        changed = await devices.remap(
+            node, request.app["ingest"]["registry"], request.match_info["device"], body
+        )
+    except devices.RegistryError as exc:
+        raise Problem(
+            400,
+            "Bad Request",
+            f"{exc.field}: {exc}",
+            errors=[{"field": exc.field, "message": str(exc)}],
+        ) from None
+    if changed is None:
+        raise Problem(404, "Not Found", "no such device")
+    found = await asyncio.to_thread(device_detail, node, changed.id)
+    return web.json_response(found)
 
 
 @describe("Remove a device from the registry", tags=["devices"], admin=True)
@@ -486,6 +658,8 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(lifecycle)
     router = app.router
     router.add_post("/ingest/ttn", ttn_uplink)
+    for message in TTS_MESSAGES:
+        router.add_post(f"/ingest/ttn/{message}", _tts_path(message))
     router.add_post("/ingest/chirpstack", chirpstack_event)
     router.add_post("/ingest/observations", observation_batch)
     router.add_post("/ingest/csv/{dataset:[a-z0-9-]{1,64}}", csv_upload)
@@ -493,6 +667,8 @@ def setup(app: web.Application) -> None:
     router.add_get("/sensors/latest", latest)
     router.add_get("/admin/devices", device_list)
     router.add_post("/admin/devices", device_add)
+    router.add_get("/admin/devices/{device}", device_show)
+    router.add_post("/admin/devices/{device}/mapping", device_map)
     router.add_delete("/admin/devices/{device}", device_remove)
     router.add_get("/admin/ingest/problems", problems)
     router.add_get("/admin/ingest/sources", secret_list)
