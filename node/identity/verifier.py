@@ -48,10 +48,19 @@ class Partner:
 
     @property
     def attributes(self) -> dict[str, Any]:
-        """Verified facts for policies (policies.evaluator.Request.attributes)."""
+        """Verified facts for policies (policies.evaluator.Request.attributes): the party
+        collections its credentials say it is a member of (`memberOf` in a credential
+        subject), and the credential types and issuers it proved."""
+        member_of: set[str] = set()
+        for credential in self.credentials:
+            value = credential.claims.get("memberOf")
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and item:
+                    member_of.add(item)
         return {
-            "memberOf": sorted({c.issuer for c in self.credentials}),
+            "memberOf": sorted(member_of),
             "credentialTypes": sorted({t for c in self.credentials for t in c.types}),
+            "credentialIssuers": sorted({c.issuer for c in self.credentials}),
         }
 
 

@@ -108,6 +108,7 @@ async def test_verifier_accepts_the_nodes_presentation(
     assert partner.did == holder.did
     assert [c.issuer for c in partner.credentials] == [dataspace.issuer.did]
     assert "MembershipCredential" in partner.attributes["credentialTypes"]
+    assert partner.attributes["memberOf"] == ["Amt Beispiel (sample data)"]
 
 
 async def test_node_negotiates_with_a_dcp_provider(
