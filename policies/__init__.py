@@ -13,11 +13,15 @@ from policies.evaluator import (
     Request,
     compile_policy,
     evaluate,
+    obligations,
     permits_federation_sharing,
     policy_problems,
 )
+from policies.inheritance import atomic, inherit
 from policies.jsonld import from_jsonld, to_jsonld
 from policies.model import (
+    Collection,
+    CollectionKind,
     ConflictTerm,
     Constraint,
     Literal,
@@ -31,6 +35,8 @@ from policies.model import (
 )
 
 __all__ = [
+    "Collection",
+    "CollectionKind",
     "CompiledPolicy",
     "ConflictTerm",
     "Constraint",
@@ -46,9 +52,12 @@ __all__ = [
     "Request",
     "Rule",
     "RuleKind",
+    "atomic",
     "compile_policy",
     "evaluate",
     "from_jsonld",
+    "inherit",
+    "obligations",
     "permits_federation_sharing",
     "policy_problems",
     "to_jsonld",

@@ -17,10 +17,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import product
 from typing import Any
 
 from policies.model import (
     AnyConstraint,
+    Collection,
+    CollectionKind,
     ConflictTerm,
     Constraint,
     Literal,
@@ -42,6 +45,7 @@ from policies.terms import (
     LOGICAL_OPERATORS,
     ODRL,
     ODRL_CONTEXT,
+    PARTY_FUNCTIONS,
     RDF,
     RDFS,
     XSD,
@@ -102,6 +106,11 @@ _ODRL_TERMS = [
     "profile",
     "inheritFrom",
     "uid",
+    "source",
+    "partOf",
+    "AssetCollection",
+    "PartyCollection",
+    *PARTY_FUNCTIONS,
 ]
 _BASE_TERMS = {
     **{name: ODRL + name for name in _ODRL_TERMS},
@@ -259,6 +268,10 @@ def from_jsonld(
         ctx.nodes[node_ctx.iri_value(ids[0], at)] = (node_ctx, body)
     fields: dict[str, Any] = {}
     rules: dict[RuleKind, list[Rule]] = {kind: [] for kind in RuleKind}
+    shared: tuple[_Action, ...] = ()
+    for key, value in document.items():
+        if key != "@context" and ctx.key(key, key) == ODRL + "action":
+            shared = tuple(_actions(ctx, value, key))
     for key, value in document.items():
         if key == "@context":
             continue
@@ -282,9 +295,11 @@ def from_jsonld(
         elif iri in _RULE_LISTS:
             kind = _RULE_LISTS[iri]
             for index, item in enumerate(_many(value)):
-                rules[kind].append(_rule(ctx, item, kind, f"{key}[{index}]"))
+                rules[kind].extend(_rules(ctx, item, kind, f"{key}[{index}]", shared))
+        elif iri == ODRL + "action":
+            continue  # shared by the rules (read above)
         elif iri == ODRL + "inheritFrom":
-            raise PolicyError(key, "policy inheritance is not supported")
+            fields["inherit_from"] = tuple(ctx.iri_value(v, key) for v in _many(value))
         else:
             raise PolicyError(key, f"unsupported policy property {iri}")
     return Policy(
@@ -335,10 +350,22 @@ def _texts(ctx: _Context, value: Any, path: str) -> tuple[Literal, ...]:
     return tuple(texts)
 
 
-def _rule(ctx: _Context, node: Any, kind: RuleKind, path: str) -> Rule:
+_Action = tuple[str, tuple[AnyConstraint, ...]]
+_FUNCTIONS = {ODRL + name for name in PARTY_FUNCTIONS}
+
+
+def _rules(
+    ctx: _Context, node: Any, kind: RuleKind, path: str, shared: tuple[_Action, ...] = ()
+) -> list[Rule]:
+    """A rule as written, made atomic (ODRL 2.2 model, 2.7): one rule per action, target,
+    assigner and assignee when several are given, and the policy's shared actions for a
+    rule that names none (a compact policy)."""
     if not isinstance(node, dict):
         raise PolicyError(path, f"a {kind.value} is a JSON object")
     fields: dict[str, Any] = {}
+    actions: list[_Action] = []
+    several: dict[str, list[tuple[str, Collection | None]]] = {}
+    parties: list[tuple[str, str]] = []
     allowed_nested = _NESTED_RULES[kind]
     for key, value in node.items():
         at = f"{path}.{key}"
@@ -350,27 +377,106 @@ def _rule(ctx: _Context, node: Any, kind: RuleKind, path: str) -> Rule:
             if ctx.vocab_value(value, at) != ODRL + expected:
                 raise PolicyError(at, f"expected type {expected}")
         elif iri == ODRL + "action":
-            fields["action"], fields["refinements"] = _action(ctx, value, at)
+            actions = _actions(ctx, value, at)
         elif iri in (ODRL + "target", ODRL + "assigner", ODRL + "assignee"):
-            fields[iri.removeprefix(ODRL)] = ctx.iri_value(value, at)
+            name = iri.removeprefix(ODRL)
+            several[name] = [
+                _party_or_asset(ctx, item, name, f"{at}[{index}]")
+                for index, item in enumerate(_many(value))
+            ]
+        elif iri in _FUNCTIONS:
+            parties += [(iri, ctx.iri_value(item, at)) for item in _many(value)]
         elif iri == ODRL + "constraint":
             fields["constraints"] = _constraints(ctx, value, at)
         elif iri == _DESCRIPTION:
             fields["description"] = _texts(ctx, value, at)
         elif iri in allowed_nested:
             fields[allowed_nested[iri]] = tuple(
-                _rule(ctx, item, RuleKind.DUTY, f"{at}[{index}]")
+                duty
                 for index, item in enumerate(_many(value))
+                for duty in _rules(ctx, item, RuleKind.DUTY, f"{at}[{index}]")
             )
         else:
             raise PolicyError(at, f"unsupported {kind.value} property {iri}")
-    if "action" not in fields:
+    actions = actions or list(shared)
+    if not actions:
         raise PolicyError(path, f"a {kind.value} needs an action")
-    return Rule(kind=kind, **fields)
+    if parties:
+        fields["parties"] = tuple(parties)
+    return atomic_rules(kind, fields, actions, several)
 
 
-def _action(ctx: _Context, value: Any, path: str) -> tuple[str, tuple[AnyConstraint, ...]]:
-    value = _one(value, path)
+def atomic_rules(
+    kind: RuleKind,
+    fields: Mapping[str, Any],
+    actions: list[_Action],
+    several: Mapping[str, list[tuple[str, Collection | None]]],
+) -> list[Rule]:
+    """One rule for each combination of action, target, assigner and assignee."""
+    names = list(several)
+    out: list[Rule] = []
+    for (action, refinements), *choice in product(actions, *(several[n] for n in names)):
+        values: dict[str, Any] = dict(fields, action=action, refinements=refinements)
+        for name, (iri, collection) in zip(names, choice, strict=True):
+            values[name] = iri
+            if collection is not None:
+                values[f"{name}_collection"] = collection
+        out.append(Rule(kind=kind, **values))
+    return out
+
+
+def _party_or_asset(
+    ctx: _Context, value: Any, name: str, path: str
+) -> tuple[str, Collection | None]:
+    """A target, assigner or assignee: an IRI, or a node that may be a collection."""
+    if not isinstance(value, dict):
+        return ctx.iri_value(value, path), None
+    expanded = {ctx.key(key, f"{path}.{key}"): (key, item) for key, item in value.items()}
+    if set(expanded) <= {"@id"}:
+        return ctx.iri_value(value, path), None
+    allowed = {"@id", "@type", ODRL + "source", ODRL + "refinement"}
+    if set(expanded) - allowed:
+        extra = sorted(set(expanded) - allowed)
+        raise PolicyError(path, f"unsupported {name} properties {extra}")
+    types = (
+        {ctx.vocab_value(t, path) for t in _many(expanded["@type"][1])}
+        if "@type" in expanded
+        else set()
+    )
+    kinds = {
+        CollectionKind(t.removeprefix(ODRL))
+        for t in types
+        if t.removeprefix(ODRL) in ("AssetCollection", "PartyCollection")
+    }
+    plain = {ODRL + "Asset"} if name == "target" else {ODRL + "Party"}
+    if types - plain - {ODRL + k.value for k in kinds}:
+        raise PolicyError(path, f"unsupported {name} type {sorted(types)}")
+    expected = CollectionKind.ASSET if name == "target" else CollectionKind.PARTY
+    if kinds - {expected} or (kinds and name == "assigner"):
+        raise PolicyError(path, f"a {name} cannot be a {sorted(k.value for k in kinds)}")
+    has_id, has_source = "@id" in expanded, ODRL + "source" in expanded
+    if has_id == has_source:
+        raise PolicyError(path, f"a {name} has either a uid or a source")
+    refinements: tuple[AnyConstraint, ...] = ()
+    if ODRL + "refinement" in expanded:
+        key, item = expanded[ODRL + "refinement"]
+        refinements = _constraints(ctx, item, f"{path}.{key}")
+    if refinements and has_id:
+        raise PolicyError(path, "a refined collection is named by source, not uid")
+    if (refinements or has_source) and not kinds:
+        raise PolicyError(path, "only a collection has a source and refinements")
+    key, item = expanded["@id" if has_id else ODRL + "source"]
+    iri = ctx.iri_value(item, f"{path}.{key}")
+    if not kinds:
+        return iri, None
+    return iri, Collection(expected, refinements, by_source=has_source)
+
+
+def _actions(ctx: _Context, value: Any, path: str) -> list[_Action]:
+    return [_action(ctx, item, f"{path}[{index}]") for index, item in enumerate(_many(value))]
+
+
+def _action(ctx: _Context, value: Any, path: str) -> _Action:
     if not isinstance(value, dict) or set(value) <= {"@id", "@type", "uid"}:
         return ctx.vocab_value(value, path), ()
     action: str | None = None
@@ -585,6 +691,20 @@ class _Writer:
         for name in ("target", "assigner", "assignee"):
             if getattr(rule, name) is not None:
                 out[name] = getattr(rule, name)
+        for name, collection in (
+            ("target", rule.target_collection),
+            ("assignee", rule.assignee_collection),
+        ):
+            if collection is not None and name in out:
+                node: dict[str, Any] = {"@type": collection.kind.value}
+                node["source" if collection.by_source else "@id"] = out[name]
+                if collection.refinements:
+                    node["refinement"] = [self.constraint(c) for c in collection.refinements]
+                out[name] = node
+        functions: dict[str, list[str]] = {}
+        for function, party in rule.parties:
+            functions.setdefault(self.vocab(function), []).append(party)
+        out.update((name, ps[0] if len(ps) == 1 else ps) for name, ps in functions.items())
         if rule.constraints:
             out["constraint"] = [self.constraint(item) for item in rule.constraints]
         for name, rules in (
@@ -612,6 +732,8 @@ def to_jsonld(policy: Policy, *, with_context: bool = True) -> dict[str, Any]:
     body["@type"] = policy.type.value
     if policy.profile:
         body["profile"] = policy.profile[0] if len(policy.profile) == 1 else list(policy.profile)
+    if policy.inherit_from:
+        body["inheritFrom"] = list(policy.inherit_from)
     if policy.conflict is not None:
         body["conflict"] = policy.conflict.value
     for name in ("assigner", "assignee", "target", "timestamp"):

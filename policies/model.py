@@ -94,13 +94,34 @@ class LogicalConstraint:
 AnyConstraint: TypeAlias = Constraint | LogicalConstraint
 
 
+class CollectionKind(StrEnum):
+    ASSET = "AssetCollection"
+    PARTY = "PartyCollection"
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """How a rule's target (AssetCollection) or assignee (PartyCollection) is a collection.
+
+    The rule is about every member: an asset `partOf` the collection, a party `memberOf`
+    (or `partOf`) it. `refinements` narrow the members by their own characteristics; the
+    model then names the collection by `source` instead of `uid` (`by_source`).
+    """
+
+    kind: CollectionKind
+    refinements: tuple[AnyConstraint, ...] = ()
+    by_source: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A Permission, Prohibition or Duty.
 
     `duties` are a permission's (or duty's) pre-conditions, `remedies` what a violated
     prohibition requires, `consequences` what an unfulfilled duty adds. `refinements`
-    narrow the action itself (ODRL `action.refinement`).
+    narrow the action itself (ODRL `action.refinement`). `parties` are the further
+    functions of the Common Vocabulary (`attributedParty`, `compensatedParty`, ...) as
+    (function IRI, party IRI) pairs, e.g. whom to attribute or to pay.
     """
 
     kind: RuleKind
@@ -111,6 +132,9 @@ class Rule:
     assignee: str | None = None
     refinements: tuple[AnyConstraint, ...] = ()
     constraints: tuple[AnyConstraint, ...] = ()
+    target_collection: Collection | None = None
+    assignee_collection: Collection | None = None
+    parties: tuple[tuple[str, str], ...] = ()
     duties: tuple[Rule, ...] = ()
     remedies: tuple[Rule, ...] = ()
     consequences: tuple[Rule, ...] = ()
@@ -134,7 +158,9 @@ class Policy:
 
     Policy-level `assigner`, `assignee` and `target` apply to every rule that does not name
     its own. `conflict` stays `None` when the document does not say; the evaluator then uses
-    `prohibit`. `timestamp` is the DSP agreement time (xsd:dateTime, as written).
+    `invalid`, as the ODRL 2.2 model says. `timestamp` is the DSP agreement time
+    (xsd:dateTime, as written). `inherit_from` names parent policies whose rules this one
+    takes on (`policies.inheritance.inherit` resolves them; until then nothing is decided).
     """
 
     uid: str | None = None
@@ -147,6 +173,7 @@ class Policy:
     obligations: tuple[Rule, ...] = ()
     conflict: ConflictTerm | None = None
     profile: tuple[str, ...] = ()
+    inherit_from: tuple[str, ...] = ()
     timestamp: str | None = None
     license: str | None = None
     title: tuple[Literal, ...] = ()

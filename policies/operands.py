@@ -94,12 +94,15 @@ class Env:
         "assignee",
         "attributes",
         "count",
+        "part_of",
         "place",
         "purpose",
         "purpose_up",
         "recipient",
         "start",
         "target",
+        "target_attributes",
+        "target_env",
         "time",
     )
 
@@ -117,8 +120,13 @@ class Env:
         start: datetime | None,
         aggregated: bool | None,
         recipient: str | None,
+        part_of: frozenset[str] = frozenset(),
+        target_attributes: Mapping[str, Any] | None = None,
     ) -> None:
         self.action = action_iri(action)
+        self.part_of = part_of
+        self.target_attributes = target_attributes if target_attributes is not None else _EMPTY
+        self.target_env: Env | None = None
         self.assignee = assignee
         self.target = target
         self.attributes = attributes if attributes is not None else _EMPTY
@@ -145,7 +153,34 @@ class Env:
         return frozenset(str(item) for item in value)
 
     def member_of(self) -> frozenset[str]:
-        return self.attribute("memberOf") or frozenset()
+        """Party collections the assignee belongs to (`memberOf` or ODRL's `partOf`)."""
+        return (self.attribute("memberOf") or frozenset()) | (
+            self.attribute("partOf") or frozenset()
+        )
+
+    def of_target(self) -> Env:
+        """The target asset as a member of an AssetCollection sees a refinement.
+
+        `spatial` is where the asset is about, `dateTime` when it is from, any other left
+        operand reads the asset's attributes; nothing about the request leaks in.
+        """
+        if self.target_env is None:
+            facts = self.target_attributes
+            moment = facts.get("dateTime")
+            self.target_env = Env(
+                action=self.action,
+                assignee=None,
+                target=self.target,
+                attributes=facts,
+                purpose=None,
+                time=moment if isinstance(moment, datetime) else None,
+                place=facts.get("spatial") if isinstance(facts.get("spatial"), str) else None,
+                count=None,
+                start=None,
+                aggregated=None,
+                recipient=None,
+            )
+        return self.target_env
 
 
 Test = Callable[[Env], bool | None]

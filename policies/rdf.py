@@ -14,12 +14,14 @@ from typing import Any, TypeVar
 
 from rdflib import BNode, Graph, URIRef
 from rdflib import Literal as RDFLiteral
-from rdflib.collection import Collection
+from rdflib.collection import Collection as RDFList
 from rdflib.term import Node
 
-from policies.jsonld import native_literal, sort_key
+from policies.jsonld import atomic_rules, native_literal, sort_key
 from policies.model import (
     AnyConstraint,
+    Collection,
+    CollectionKind,
     ConflictTerm,
     Constraint,
     Literal,
@@ -38,6 +40,7 @@ from policies.terms import (
     LOGICAL_OPERATORS,
     ODRL,
     ODRL_ACTIONS,
+    PARTY_FUNCTIONS,
     RDF,
     XSD,
     ActionVocabulary,
@@ -82,6 +85,8 @@ def to_graph(policy: Policy, graph: Graph | None = None) -> Graph:
     graph.add((node, _TYPE, _o(policy.type.value)))
     for profile in policy.profile:
         graph.add((node, _o("profile"), URIRef(profile)))
+    for parent in policy.inherit_from:
+        graph.add((node, _o("inheritFrom"), URIRef(parent)))
     if policy.conflict is not None:
         graph.add((node, _o("conflict"), _o(policy.conflict.value)))
     for name in ("assigner", "assignee", "target"):
@@ -129,7 +134,9 @@ def _add_rule(graph: Graph, rule: Rule) -> URIRef | BNode:
         graph.add((node, _o("action"), URIRef(rule.action)))
     for name in ("target", "assigner", "assignee"):
         if getattr(rule, name) is not None:
-            graph.add((node, _o(name), URIRef(getattr(rule, name))))
+            graph.add((node, _o(name), _add_party_or_asset(graph, rule, name)))
+    for function, party in rule.parties:
+        graph.add((node, URIRef(function), URIRef(party)))
     for constraint in rule.constraints:
         graph.add((node, _o("constraint"), _add_constraint(graph, constraint)))
     for name, predicate in _NESTED:
@@ -140,12 +147,27 @@ def _add_rule(graph: Graph, rule: Rule) -> URIRef | BNode:
     return node
 
 
+def _add_party_or_asset(graph: Graph, rule: Rule, name: str) -> URIRef | BNode:
+    iri = URIRef(getattr(rule, name))
+    collection: Collection | None = getattr(rule, f"{name}_collection", None)
+    if collection is None:
+        return iri
+    node: URIRef | BNode = iri
+    if collection.by_source:
+        node = BNode()
+        graph.add((node, _o("source"), iri))
+    graph.add((node, _TYPE, _o(collection.kind.value)))
+    for refinement in collection.refinements:
+        graph.add((node, _o("refinement"), _add_constraint(graph, refinement)))
+    return node
+
+
 def _add_constraint(graph: Graph, constraint: AnyConstraint) -> URIRef | BNode:
     node = _node(constraint.uid)
     if isinstance(constraint, LogicalConstraint):
         graph.add((node, _TYPE, _o("LogicalConstraint")))
         items = BNode()
-        Collection(graph, items, [_add_constraint(graph, c) for c in constraint.constraints])
+        RDFList(graph, items, [_add_constraint(graph, c) for c in constraint.constraints])
         graph.add((node, URIRef(constraint.operator), items))
         return node
     graph.add((node, _TYPE, _o("Constraint")))
@@ -181,6 +203,9 @@ def from_graph(graph: Graph, subject: Node | None = None) -> Policy:
     by_predicate: dict[Node, tuple[str, RuleKind]] = {
         predicate: (name, kind) for name, predicate, kind in _POLICY_RULES
     }
+    shared = tuple(
+        _read_action(graph, obj, str(_o("action"))) for obj in graph.objects(subject, _o("action"))
+    )
     for predicate, obj in graph.predicate_objects(subject):
         at = str(predicate)
         if predicate == _TYPE:
@@ -188,9 +213,13 @@ def from_graph(graph: Graph, subject: Node | None = None) -> Policy:
                 fields["type"] = _POLICY_TYPES[obj]
         elif predicate in by_predicate:
             name, kind = by_predicate[predicate]
-            rule_lists[name].append(_read_rule(graph, obj, kind, at))
+            rule_lists[name] += _read_rules(graph, obj, kind, at, shared)
+        elif predicate == _o("action"):
+            continue  # shared by the rules (read above)
         elif predicate == _o("profile"):
             fields["profile"] = (*fields.get("profile", ()), _iri(obj, at))
+        elif predicate == _o("inheritFrom"):
+            fields["inherit_from"] = (*fields.get("inherit_from", ()), _iri(obj, at))
         elif predicate == _o("conflict"):
             try:
                 fields["conflict"] = ConflictTerm(_iri(obj, at).removeprefix(ODRL))
@@ -208,6 +237,7 @@ def from_graph(graph: Graph, subject: Node | None = None) -> Policy:
         else:
             raise PolicyError(at, "unsupported policy property")
     fields["profile"] = tuple(sorted(fields.get("profile", ())))
+    fields["inherit_from"] = tuple(sorted(fields.get("inherit_from", ())))
     for name in ("title", "description"):
         fields[name] = _sorted(list(fields.get(name, ())))
     fields.update((name, _sorted(rules)) for name, rules in rule_lists.items())
@@ -236,9 +266,18 @@ def _text(obj: Node, at: str) -> Literal:
     return value
 
 
-def _read_rule(graph: Graph, node: Node, kind: RuleKind, at: str) -> Rule:
+_FUNCTIONS = {_o(name) for name in PARTY_FUNCTIONS}
+_Action = tuple[str, tuple[AnyConstraint, ...]]
+
+
+def _read_rules(
+    graph: Graph, node: Node, kind: RuleKind, at: str, shared: tuple[_Action, ...] = ()
+) -> list[Rule]:
+    """A rule made atomic, as in `policies.jsonld` (several actions, targets or parties)."""
     fields: dict[str, Any] = {} if isinstance(node, BNode) else {"uid": _iri(node, at)}
     lists: dict[str, list[Any]] = {}
+    actions: list[_Action] = []
+    several: dict[str, list[tuple[str, Collection | None]]] = {}
 
     def add(name: str, item: Any) -> None:
         lists.setdefault(name, []).append(item)
@@ -250,22 +289,47 @@ def _read_rule(graph: Graph, node: Node, kind: RuleKind, at: str) -> Rule:
             if obj != _RULE_TYPES[kind]:
                 raise PolicyError(where, f"expected a {kind.value}")
         elif predicate == _o("action"):
-            fields["action"], refinements = _read_action(graph, obj, where)
-            lists["refinements"] = list(refinements)
+            actions.append(_read_action(graph, obj, where))
         elif predicate in (_o("target"), _o("assigner"), _o("assignee")):
-            fields[str(predicate).removeprefix(ODRL)] = _iri(obj, where)
+            name = str(predicate).removeprefix(ODRL)
+            several.setdefault(name, []).append(_read_party_or_asset(graph, obj, name, where))
+        elif predicate in _FUNCTIONS:
+            add("parties", (str(predicate), _iri(obj, where)))
         elif predicate == _o("constraint"):
             add("constraints", _read_constraint(graph, obj, where))
         elif predicate in nested:
-            add(nested[predicate], _read_rule(graph, obj, RuleKind.DUTY, where))
+            for duty in _read_rules(graph, obj, RuleKind.DUTY, where):
+                add(nested[predicate], duty)
         elif predicate == _DESCRIPTION:
             add("description", _text(obj, where))
         else:
             raise PolicyError(where, f"unsupported {kind.value} property")
-    if "action" not in fields:
+    actions = sorted(actions, key=lambda a: (a[0], [sort_key(r) for r in a[1]])) or list(shared)
+    if not actions:
         raise PolicyError(at, f"a {kind.value} needs an action")
+    if "parties" in lists:
+        fields["parties"] = tuple(sorted(lists.pop("parties")))
     fields.update((name, _sorted(items)) for name, items in lists.items())
-    return Rule(kind=kind, **fields)
+    for options in several.values():
+        options.sort(key=lambda option: option[0])
+    return atomic_rules(kind, fields, actions, several)
+
+
+def _read_party_or_asset(
+    graph: Graph, node: Node, name: str, at: str
+) -> tuple[str, Collection | None]:
+    """A target or party: an IRI, typed as a collection or not, or a refined collection."""
+    expected = CollectionKind.ASSET if name == "target" else CollectionKind.PARTY
+    typed = (node, _TYPE, _o(expected.value)) in graph
+    if isinstance(node, URIRef) and (node, _o("source"), None) not in graph:
+        return str(node), (Collection(expected) if typed and name != "assigner" else None)
+    sources = list(graph.objects(node, _o("source")))
+    if len(sources) != 1 or not typed or name == "assigner":
+        raise PolicyError(at, f"a {name} node is a {expected.value} with one source")
+    refinements = _sorted(
+        [_read_constraint(graph, r, at) for r in graph.objects(node, _o("refinement"))]
+    )
+    return _iri(sources[0], at), Collection(expected, refinements, by_source=True)
 
 
 def _read_action(graph: Graph, node: Node, at: str) -> tuple[str, tuple[AnyConstraint, ...]]:
@@ -297,7 +361,7 @@ def _operands(
     objects = properties[operator]
     head = objects[0]
     if len(objects) == 1 and (head == _NIL or (head, _FIRST, None) in graph):
-        return tuple(_read_constraint(graph, item, at) for item in Collection(graph, head))
+        return tuple(_read_constraint(graph, item, at) for item in RDFList(graph, head))
     if operator == ODRL + "andSequence" and len(objects) > 1:
         raise PolicyError(at, "andSequence needs an RDF list: repeated objects have no order")
     return _sorted([_read_constraint(graph, item, at) for item in objects])
@@ -370,3 +434,19 @@ def actions_from_graph(graph: Graph, base: ActionVocabulary = ODRL_ACTIONS) -> A
         if len(matches) == 1 and isinstance(action, URIRef):
             replaced[str(action)] = matches[0]
     return base.extend(parent, implies, replaced)
+
+
+def collections_of(graph: Graph, member: str) -> frozenset[str]:
+    """Every collection `member` is `odrl:partOf`, transitively (model, 2.2.2 and 2.3.2).
+
+    The membership is metadata about the asset or party, kept apart from the policy; the
+    result is what `Request.target_part_of` (or a party's `partOf` attribute) expects.
+    """
+    found: set[str] = set()
+    todo = [URIRef(member)]
+    while todo:
+        for parent in graph.objects(todo.pop(), _o("partOf")):
+            if isinstance(parent, URIRef) and str(parent) not in found:
+                found.add(str(parent))
+                todo.append(parent)
+    return frozenset(found)

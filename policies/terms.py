@@ -40,6 +40,14 @@ OPERATORS = frozenset(
     {EQ, NEQ, GT, GTEQ, LT, LTEQ, IS_A, HAS_PART, IS_PART_OF, IS_ALL_OF, IS_ANY_OF, IS_NONE_OF}
 )
 AND, OR, XONE, AND_SEQUENCE = (odrl(n) for n in ("and", "or", "xone", "andSequence"))
+
+# Party functions of the Common Vocabulary besides assigner and assignee (a duty's
+# `attributedParty` is whom to attribute, its `compensatedParty` whom to pay, ...).
+PARTY_FUNCTIONS = tuple(
+    f"{verb}{role}Party"
+    for verb in ("attribut", "compensat", "consent", "contract", "inform", "track")
+    for role in ("ed", "ing")
+)
 LOGICAL_OPERATORS = (AND, OR, XONE, AND_SEQUENCE)
 
 # Left operands we evaluate: ODRL's own ...

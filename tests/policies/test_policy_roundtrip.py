@@ -330,7 +330,7 @@ def test_dsp_example_agreement_reads_and_evaluates() -> None:
     ("change", "field"),
     [
         (lambda d: d.update({"@context": "https://example.org/context.jsonld"}), "@context"),
-        (lambda d: d.update({"inheritFrom": "urn:parent"}), "inheritFrom"),
+        (lambda d: d.update({"inheritFrom": {"@value": "urn:parent"}}), "inheritFrom"),
         (lambda d: d.update({"colour": "blue"}), "colour"),
         (lambda d: d.update({"@type": "Ticket"}), "@type"),
         (lambda d: d.update({"conflict": "maybe"}), "conflict"),
