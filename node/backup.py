@@ -45,6 +45,7 @@ from sqlalchemy.engine import make_url
 from node.catalog.files import SHA256_HEX, files_directory
 from node.config import CONFIG_FILE, KEY_FILE, ConfigError, Settings, load_settings
 from node.file_modes import open_private, private_directory
+from node.identity.credentials import CREDENTIALS_DIR
 from node.keys import RETIRED
 from node.reindex import rebuild_store
 
@@ -115,6 +116,8 @@ def _node_files(settings: Settings) -> Iterator[tuple[str, Path]]:
     yield KEY_FILE, directory / KEY_FILE
     for retired in sorted((directory / RETIRED).glob("*.pem")):
         yield f"{RETIRED}/{retired.name}", retired
+    for held in sorted((directory / CREDENTIALS_DIR).glob("*.jwt")):  # node.identity
+        yield f"{CREDENTIALS_DIR}/{held.name}", held
     plans = settings.dsp.plans
     if plans and not Path(plans).is_absolute() and (directory / plans).is_file():
         yield Path(plans).as_posix(), directory / plans

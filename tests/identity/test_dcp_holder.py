@@ -283,3 +283,18 @@ async def test_did_document(nodes: tuple[Served, Served]) -> None:
         "CredentialService": holder.node.base_url + "/dcp",
         "ProtocolEndpoint": holder.node.base_url + "/dsp",
     }
+
+
+async def test_backup_keeps_the_nodes_credentials(
+    nodes: tuple[Served, Served], dataspace: Dataspace, tmp_path: Path
+) -> None:
+    from node.backup import backup, restore
+    from node.identity.credentials import held
+
+    holder, _ = nodes
+    token = credential(dataspace.issuer, holder.did)
+    assert import_credential(holder.node, token, tmp_path).exit_code == 0
+    archive = tmp_path / "village.tar.gz"
+    backup(holder.node.settings.directory, archive)
+    restore(archive, tmp_path / "restored")
+    assert [t for t, _ in held(tmp_path / "restored")] == [token]

@@ -5,6 +5,7 @@ HTTPS on loopback, and every way they can be wrong is refused with the reason.""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -293,3 +294,19 @@ async def test_bearer_tokens_of_the_node_still_work(provider: Provider) -> None:
     assert status == 201, negotiation
     agreement = (await provider.next("/agreement"))["agreement"]
     assert agreement["assignee"] == "https://kreis.example/"
+
+
+async def test_no_token_in_the_log(
+    provider: Provider, dataspace: Dataspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refused or accepted, the log names the reason and the DID, never a token."""
+    caplog.set_level(logging.DEBUG)
+    did = own_did(provider.node)
+    accepted = dataspace.id_token(did)
+    await provider.post("/dsp/negotiations/request", contract_request(provider), accepted)
+    refused_token = dataspace.id_token(did, exp=1_000_000)
+    await provider.post("/dsp/negotiations/request", contract_request(provider), refused_token)
+    assert "has expired" in caplog.text and dataspace.partner.did in caplog.text
+    for token in (accepted, refused_token):
+        for part in token.split("."):
+            assert part not in caplog.text
