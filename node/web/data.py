@@ -18,6 +18,8 @@ import pyoxigraph as ox
 
 from node.access import Scope, dataset_of_graph
 from node.runtime import Node
+from node.web import labels
+from node.web.i18n import LANGUAGES, texts
 
 PREFIXES = """
 PREFIX sosa: <http://www.w3.org/ns/sosa/>
@@ -98,12 +100,6 @@ class Sensor:
 
 def local_name(iri: str) -> str:
     return iri.rstrip("/").replace("#", "/").rsplit("/", 1)[-1]
-
-
-def property_label(iri: str) -> str:
-    name = local_name(iri)
-    spaced = "".join(" " + c.lower() if c.isupper() else c for c in name).replace("_", " ")
-    return spaced.strip().capitalize()
 
 
 def unit_symbol(iri: str | None) -> str:
@@ -309,7 +305,10 @@ def series(node: Node, scope: Scope, sensor: str, since: str, limit: int = 10000
             row["property"],
             {
                 "property": row["property"],
-                "label": dict.fromkeys(("de", "en"), property_label(row["property"])),
+                "label": {
+                    language: labels.observable_property(texts(language), row["property"])
+                    for language in LANGUAGES
+                },
                 "points": [],
             },
         )
@@ -372,11 +371,3 @@ def property_labels(node: Node, language: str) -> dict[str, str]:
                 if label:
                     names[spec["observableProperty"]] = label.get(language) or label.get("de", "")
     return names
-
-
-def shown_value(value: str, language: str) -> str:
-    """Booleans as words people read; everything else as it is."""
-    words = {"true": ("ja", "yes"), "false": ("nein", "no")}
-    if value in words:
-        return words[value][0 if language == "de" else 1]
-    return value

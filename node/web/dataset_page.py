@@ -11,10 +11,11 @@ from aiohttp import web
 
 from node.access import is_open
 from node.runtime import Node
+from node.web import i18n, labels
 from policies.explain import explain, plain_terms
 from policies.jsonld import from_jsonld
 from policies.model import Policy, PolicyError
-from vocab.catalog import LICENCES_BY_IRI, THEMES
+from vocab.catalog import THEMES
 
 
 def _text(value: Any, language: str) -> str:
@@ -66,14 +67,13 @@ def policy_terms(
 async def render(request: web.Request, data: dict[str, Any]) -> web.StreamResponse:
     node: Node = request.app["node"]
     language = request.get("lang") or "de"
-    licence = LICENCES_BY_IRI.get(data.get("license", ""))
     theme_names = [
         _text(dict(zip(("de", "en"), THEMES[iri.rsplit("/", 1)[-1]], strict=True)), language)
         for iri in data.get("themes", [])
         if iri.rsplit("/", 1)[-1] in THEMES
     ]
     query = example_query(node, data["id"])
-    licence_label = licence.label if licence else str(data.get("license", ""))
+    licence_label = labels.licence(i18n.texts(language), data.get("license", "")).name
     context = {
         "dataset": data,
         "title": _text(data.get("title"), language),

@@ -17,8 +17,7 @@ from node import access
 from node.http.openapi import describe, query_param
 from node.http.problems import Problem
 from node.runtime import Node
-from node.web import data, dataset_page, i18n
-from vocab.catalog import LICENCES_BY_IRI
+from node.web import data, dataset_page, i18n, labels
 
 DEVICE = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
@@ -37,8 +36,10 @@ async def home(request: web.Request) -> dict[str, Any]:
         asyncio.to_thread(data.property_labels, node, language),
     )
 
+    texts = i18n.texts(language)
+
     def label(iri: str) -> str:
-        return names.get(iri) or data.property_label(iri)
+        return labels.observable_property(texts, iri, names)
 
     return {
         "readings": readings,
@@ -50,7 +51,6 @@ async def home(request: web.Request) -> dict[str, Any]:
         "pooled_count": sum(1 for sensor in sensors if sensor.village is not None),
         "dataset_count": len(datasets),
         "label": label,
-        "shown": lambda value: data.shown_value(value, language),
     }
 
 
@@ -69,6 +69,7 @@ async def sensor_map(request: web.Request) -> dict[str, Any]:
 @describe("Sensor positions and latest readings as GeoJSON", tags=["portal"])
 async def sensor_geojson(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
+    texts = i18n.texts(i18n.negotiate(request))
     scope = await access.scope(request)
     sensors, readings = await asyncio.gather(
         asyncio.to_thread(data.sensors, node, scope),
@@ -78,10 +79,13 @@ async def sensor_geojson(request: web.Request) -> web.Response:
     for reading in readings:
         latest.setdefault(reading.sensor, []).append(
             {
-                "property": data.property_label(reading.property),
+                "property": labels.observable_property(texts, reading.property),
                 "value": reading.value,
                 "unit": reading.unit,
                 "time": reading.time,
+                # the reading as the page's language writes it, for the map's pop-ups
+                "text": f"{texts.reading(reading.value)} {reading.unit}".strip(),
+                "when": texts.datetime_text(reading.time),
             }
         )
     features = [
@@ -122,18 +126,24 @@ async def sensor_page(request: web.Request) -> dict[str, Any]:
     sensors = [s for s in await asyncio.to_thread(data.sensors, node, scope) if s.iri == iri]
     if not sensors:
         raise Problem(404, "Not Found", f"no sensor {device!r} in this node's registry")
+    language = i18n.negotiate(request)
     dataset, recent = await asyncio.gather(
         asyncio.to_thread(data.sensor_dataset, node, scope, iri),
         asyncio.to_thread(data.recent_readings, node, scope, iri),
     )
+    titles = await asyncio.to_thread(data.datasets, node, scope, language) if dataset else []
+    texts = i18n.texts(language)
     return {
         "sensor": sensors[0],
         "dataset": dataset,
+        "dataset_title": next(
+            (row["title"] for row in titles if str(row["dataset"]).endswith(f"/{dataset}")), None
+        ),
         "recent": recent,
         "ranges": RANGES,
         "chosen": chosen,
         "days": RANGES[chosen],
-        "label": data.property_label,
+        "label": lambda iri: labels.observable_property(texts, iri),
     }
 
 
@@ -181,8 +191,7 @@ async def pooled_sensor_page(request: web.Request) -> dict[str, Any]:
         asyncio.to_thread(data.recent_readings, node, scope, iri),
         asyncio.to_thread(data.series, node, scope, iri, since),
     )
-    licence = LICENCES_BY_IRI.get(str(document.get("license", "")))
-    licence_label = licence.label if licence else str(document.get("license", ""))
+    licence_label = labels.licence(i18n.texts(language), document.get("license", "")).name
     return {
         "sensor": found[0],
         "village": village,
@@ -196,8 +205,7 @@ async def pooled_sensor_page(request: web.Request) -> dict[str, Any]:
         "points": points,
         "ranges": RANGES,
         "chosen": chosen,
-        "label": data.property_label,
-        "shown": lambda value: data.shown_value(value, language),
+        "label": lambda iri: labels.observable_property(i18n.texts(language), iri),
     }
 
 
@@ -207,7 +215,7 @@ async def dataset_list(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
     scope = await access.scope(request)
     rows = await asyncio.to_thread(data.datasets, node, scope, request.get("lang", "de"))
-    return {"datasets": rows, "local_name": data.local_name}
+    return {"datasets": rows}
 
 
 def setup(app: web.Application) -> None:

@@ -21,10 +21,10 @@ from node.catalog.rdf import dataset_iri
 from node.http.forms import read_form
 from node.http.openapi import CSRF, TEXT, describe, form_body
 from node.runtime import Node
-from node.web import i18n, sessions
+from node.web import i18n, labels, sessions
 from node.web.console import signed_in
 from policies.templates import TemplateInfo, list_templates, template_document
-from vocab.catalog import FREQUENCIES, LICENCES, LICENCES_BY_IRI, THEMES
+from vocab.catalog import FREQUENCIES, LICENCES, THEMES
 
 FORM_FIELDS = (
     "id",
@@ -44,27 +44,100 @@ FORM_FIELDS = (
 )
 
 
+# the form's fields by the names their labels give them, for the errors the catalog reports
+FIELD_NAMES = {
+    "id": i18n.N_("Identifier"),
+    "title": i18n.N_("Title (German)"),
+    "title_de": i18n.N_("Title (German)"),
+    "title_en": i18n.N_("Title (English)"),
+    "description": i18n.N_("Description (German)"),
+    "description_de": i18n.N_("Description (German)"),
+    "description_en": i18n.N_("Description (English)"),
+    "keywords": i18n.N_("Keywords, separated by commas"),
+    "theme": i18n.N_("Theme"),
+    "themes": i18n.N_("Theme"),
+    "license": i18n.N_("Licence"),
+    "frequency": i18n.N_("Update frequency"),
+    "publisher": i18n.N_("Publisher"),
+    "contact": i18n.N_("Contact (e-mail)"),
+    "contact_email": i18n.N_("Contact (e-mail)"),
+    "temporal": i18n.N_("Data from"),
+    "temporal_start": i18n.N_("Data from"),
+    "policy": i18n.N_("Usage policy"),
+    "amt": i18n.N_("Amt (only for “members of the same Amt”)"),
+}
+
+# The ready-made policies' names as the form shows them (without codes).
+POLICY_TITLES = {
+    "open-data-attribution": i18n.N_("Open data with attribution"),
+    "non-commercial": i18n.N_("Non-commercial use only"),
+    "research-only": i18n.N_("Research purposes only"),
+    "aggregated-only": i18n.N_("Aggregated use only"),
+    "amt-members-only": i18n.N_("Members of the same Amt only"),
+    "time-limited-deletion": i18n.N_("Time-limited use with deletion duty"),
+}
+
+# What each ready-made policy means and who could then use the data, in one sentence.
+POLICY_SENTENCES = {
+    "open-data-attribution": i18n.N_(
+        "Open data: anyone may use and share the data if they name the municipality as the "
+        "source – e.g. a pupil for a school presentation or a company for a weather app."
+    ),
+    "non-commercial": i18n.N_(
+        "Non-commercial: under an agreement, anyone who earns no money with it may use the "
+        "data – e.g. a local history society for its website, not an advertising agency."
+    ),
+    "research-only": i18n.N_(
+        "Research only: only under an agreement and only for research – e.g. a university "
+        "studying the village pond's water level."
+    ),
+    "aggregated-only": i18n.N_(
+        "Aggregated only: under an agreement, only averages over several sensors or periods, "
+        "never single values – e.g. the county for statistics of monthly means."
+    ),
+    "amt-members-only": i18n.N_(
+        "Own Amt only: under an agreement, only municipalities and offices of the same Amt "
+        "(enter its identifier below) – e.g. the neighbouring municipality planning winter "
+        "road service."
+    ),
+    "time-limited-deletion": i18n.N_(
+        "Time-limited: under an agreement, use for 30 days, then delete every copy – e.g. an "
+        "engineering firm for an expert report."
+    ),
+}
+
+
 def choices(language: str) -> dict[str, Any]:
+    texts = i18n.texts(language)
     return {
         "themes": [
             (code, names[0] if language == "de" else names[1]) for code, names in THEMES.items()
         ],
-        "licences": [(code, licence.label) for code, licence in LICENCES.items() if licence.open],
-        "frequencies": sorted(FREQUENCIES),
+        "licences": [
+            (code, labels.licence(texts, code).name)
+            for code, licence in LICENCES.items()
+            if licence.open
+        ],
+        "frequencies": sorted(FREQUENCIES, key=lambda code: labels.frequency(texts, code)),
+        "field_names": {field: texts.gettext(name) for field, name in FIELD_NAMES.items()},
         "templates": [
-            (t.name, t.title.get(language, t.title["de"]), policy_sentence(t, language))
+            (
+                t.name,
+                texts.gettext(POLICY_TITLES[t.name])
+                if t.name in POLICY_TITLES
+                else t.title.get(language, t.title["de"]),
+                policy_sentence(t, language),
+            )
             for t in list_templates()
         ],
-        "licence_label": lambda iri: LICENCES_BY_IRI[iri].label if iri in LICENCES_BY_IRI else iri,
     }
 
 
 def policy_sentence(template: TemplateInfo, language: str) -> str:
     """What the choice means and who could then use the data; a template without a
     sentence of ours says what its own description says."""
-    key = f"publish.policy.{template.name}"
-    if key in i18n.TEXT:
-        return i18n.translate(language, key)
+    if template.name in POLICY_SENTENCES:
+        return i18n.texts(language).gettext(POLICY_SENTENCES[template.name])
     return template.description.get(language) or template.description.get("de", "")
 
 
@@ -137,7 +210,13 @@ async def publish(request: web.Request) -> web.StreamResponse:
     language = request.get("lang", "de")
     if not form["policy"]:
         errors = [
-            {"field": "policy", "message": i18n.translate(language, "publish.policy.missing")}
+            {
+                "field": "policy",
+                "message": i18n.texts(language).gettext(
+                    "Please choose a usage policy: who may use the data is the "
+                    "municipality's decision, not a default."
+                ),
+            }
         ]
         return await _refused(request, form, errors)
     try:

@@ -22,32 +22,32 @@ from node.web import (
     publishing,
     sessions,
 )
+from node.web.i18n import N_
 
 HERE = Path(__file__).parent
 NAV = [
-    ("/", "nav.home"),
-    ("/map", "nav.map"),
-    ("/data", "nav.data"),
-    ("/region", "nav.federation"),
-    ("/usage", "nav.usage"),
-    ("/sparql", "nav.sparql"),
-    ("/admin/", "nav.admin"),
+    ("/", N_("Home")),
+    ("/map", N_("Map")),
+    ("/data", N_("Datasets")),
+    ("/region", N_("Region")),
+    ("/usage", N_("Usage")),
+    ("/sparql", N_("SPARQL")),
+    ("/admin/", N_("Console")),
 ]
 
 
 async def page_context(request: web.Request) -> dict[str, Any]:
-    """What every template sees: language, translator, node name, navigation."""
+    """What every template sees: language, node name, navigation (the texts come from the
+    catalogs through `_()` and `{% trans %}`, see `node.web.i18n.install`)."""
     node: Node = request.app["node"]
     language = i18n.negotiate(request)
     request["lang"] = language
-
-    def t(key: str, **values: object) -> str:
-        return i18n.translate(language, key, **values)
-
+    other = "en" if language == "de" else "de"
     return {
         "lang": language,
-        "other_lang": "en" if language == "de" else "de",
-        "t": t,
+        "other_lang": other,
+        # the same page in the other language, its other query parameters kept
+        "other_lang_url": str(request.rel_url.update_query(lang=other)),
         "node_name": node.settings.node.name,
         "nav": [(href, key) for href, key in NAV if href in request.app["web_paths"]],
         "current": request.path,
@@ -70,12 +70,13 @@ async def _known_paths(app: web.Application) -> None:
 
 def setup(app: web.Application) -> None:
     node: Node = app["node"]
-    aiohttp_jinja2.setup(
+    environment = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
         context_processors=[page_context],
     )
+    i18n.install(environment)
     app.middlewares.append(remember_language)
     # Outside the problem middleware, so it sees finished problems and can re-render them.
     app.middlewares.insert(1, errors.html_errors)

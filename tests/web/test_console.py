@@ -154,7 +154,7 @@ async def test_dataset_page_for_people_and_dcat_for_machines(
     html = await (await client.get(path, headers={"Accept": "text/html"})).text()
     assert "<h1>Straßenlicht (Beispieldaten)</h1>" in html
     assert "Erlaubt: nutzen wenn der Zweck ist eine Art von Forschung" in html
-    assert "Datenlizenz Deutschland Namensnennung 2.0" in html
+    assert "Datenlizenz Deutschland – Namensnennung – Version 2.0" in html
     assert f"GRAPH &lt;{node.base_url}/graphs{path}&gt;" in html
     turtle = await client.get(path, headers={"Accept": "text/turtle"})
     assert turtle.content_type == "text/turtle"
@@ -345,9 +345,9 @@ async def test_the_dataspace_page_lists_negotiations_and_transfers_of_both_roles
         "https://kreis-nf.example/",
         "https://luetjenholm.example/",
         "wasserstand-au",
-        "FINALIZED",
-        "REQUESTED",
-        "STARTED",
+        "geschlossen",  # FINALIZED, in words
+        "angefragt",  # REQUESTED
+        "läuft",  # STARTED
         "urn:uuid:agreement-7",
         "Anbieterin",
         "Nutzerin",

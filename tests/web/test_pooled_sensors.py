@@ -126,11 +126,14 @@ async def test_pooled_sensor_has_its_own_page_linked_from_the_map(
         assert features[device.label]["village"] is None
         assert features[device.label]["url"] == f"/sensors/{device.device}"
 
-    for language, words in (("de", "Alle: offene Daten"), ("en", "Anyone: open data")):
+    for language, words, place in (
+        ("de", "Alle: offene Daten", "54,70000° N"),  # German decimal comma
+        ("en", "Anyone: open data", "54.70000° N"),
+    ):
         page = await client.get(pooled["url"], headers={"Accept-Language": language})
         text = await page.text()
         assert page.status == 200, text
-        for expected in (POOLED.label, NEIGHBOUR, POOLED.value, words, "54.70000"):
+        for expected in (POOLED.label, NEIGHBOUR, POOLED.value, words, place):
             assert expected in text, f"{expected!r} missing ({language})"
     chart = re.search(r'<script type="application/json" id="chart-points">(.*?)</script>', text)
     assert chart, "the page carries its chart's points"
@@ -155,10 +158,10 @@ async def test_home_counts_own_sensors_apart_from_the_neighbours(
 ) -> None:
     client = await two_villages(tmp_path, aiohttp_client)
     german = await (await client.get("/", headers={"Accept-Language": "de"})).text()
-    assert "2 eigene Sensoren, 1 aus Nachbargemeinden" in german
+    assert "2 eigene Sensoren, 1 aus einer Nachbargemeinde" in german  # plural forms
     assert f"aus {NEIGHBOUR}" in german  # the neighbour's reading says whose it is
     english = await (await client.get("/", headers={"Accept-Language": "en"})).text()
-    assert "2 own sensors, 1 from neighbouring villages" in english
+    assert "2 own sensors, 1 from a neighbouring village" in english
     links = set(re.findall(r'href="(/(?:sensors|villages)/[^"]+)"', german))
     assert any(link.startswith("/villages/") for link in links)
     for link in links:

@@ -34,7 +34,9 @@
           }
           (feature.properties.latest || []).forEach(function (reading) {
             var line = document.createElement("div");
-            line.textContent = reading.property + ": " + reading.value + " " + reading.unit;
+            // "text" and "when" are written by the node in the page's language
+            line.textContent = reading.property + ": " + (reading.text || reading.value + " " + reading.unit) +
+              (reading.when ? " (" + reading.when + ")" : "");
             box.appendChild(line);
           });
           marker.bindPopup(box);

@@ -1,0 +1,69 @@
+"""What gives away an English text or a raw code on a German page: the English catalog's
+texts that German writes differently, and the shapes of codes and US numbers and dates.
+
+Used by tests/web/test_i18n_catalogs.py on rendered pages and handed to the browser test
+(tests/browser/i18n.test.mjs) as JSON, so both look for the same things.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from node.web.i18n import DOMAIN, LOCALES
+
+PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
+# A raw code people should never read: a snake_case key, a DCAT-AP.de licence code, an
+# all-caps code like UPDATE_CONT, an IRI.
+RAW_CODE = re.compile(
+    r"\b[a-z]+_[a-z_]+\b|\bdl-(?:de|by|zero)[-/][\w./-]+|\b[A-Z]+_[A-Z_]+\b|https?://\S+"
+)
+# 1,234 or 1,234.5 (US thousands), and a decimal point where German writes a comma: 21.50,
+# 54.70000 (a version like "2.0" in a licence's name and a date like 07.12.2026 are German)
+US_NUMBER = re.compile(
+    r"\b\d{1,3}(?:,\d{3})+(?:\.\d+)?\b|(?<![\d.])(?:\d{2,}\.\d+|\d\.\d{2,})(?![\d.])"
+)
+US_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
+
+
+def catalog(language: str) -> Catalog:
+    path = LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with Path(path).open("rb") as source:
+        return read_po(source, locale=language)
+
+
+def _strings(value: object) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value or ()]  # type: ignore[attr-defined]
+
+
+@cache
+def english_phrases() -> tuple[str, ...]:
+    """Pieces of English texts (between placeholders) that the German catalog does not
+    contain: if one shows on a German page, a text was not translated."""
+    german_texts = " | ".join(
+        text for message in catalog("de") if message.id for text in _strings(message.string)
+    )
+    phrases: set[str] = set()
+    for message in catalog("en"):
+        if not message.id:
+            continue
+        for text in _strings(message.string):
+            for piece in PLACEHOLDER.split(text):
+                piece = piece.strip(" .,:;–-()“”\"'")
+                if len(piece) < 4 or piece in german_texts:
+                    continue
+                phrases.add(piece)
+    return tuple(sorted(phrases, key=lambda p: (-len(p), p)))
+
+
+def english_on_page(text: str) -> list[str]:
+    """English phrases found in a German page's text (whole words only)."""
+    return [
+        phrase
+        for phrase in english_phrases()
+        if re.search(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", text)
+    ]
