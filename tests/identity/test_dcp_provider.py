@@ -5,6 +5,7 @@ HTTPS on loopback, and every way they can be wrong is refused with the reason.""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import jwt
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlmodel import Session, select
 
 from node.catalog import service
 from node.config import DcpSection
@@ -25,13 +27,15 @@ from node.identity.did import own_did
 from node.identity.fetch import Fetcher, FetchError
 from node.runtime import Node
 from node.usage.enforcement import decide
-from policies.terms import DSP_CONTEXT
+from node.usage.models import Agreement
+from policies.templates import template_document
+from policies.terms import ALLMENDE, DSP_CONTEXT
 from tests.identity.parties import Dataspace, credential
 from tests.ingest.conftest import dataset_body
 from tests.services.ports import free_port
 from tests.support import make_node
 
-OPEN = "parken-dorfplatz"
+OPEN, RESTRICTED = "parken-dorfplatz", "raumklima-dgh"
 
 
 @dataclass
@@ -80,6 +84,10 @@ async def provider(tmp_path: Path, dataspace: Dataspace, ca_file: Path) -> Async
         },
     )
     await service.create(node, dataset_body(OPEN))
+    research = template_document("research-only", assigner=node.id)
+    await service.create(
+        node, {**dataset_body(RESTRICTED), "license": "other-closed", "policy": research}
+    )
     runner = web.AppRunner(create_app(node))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -310,3 +318,39 @@ async def test_no_token_in_the_log(
     for token in (accepted, refused_token):
         for part in token.split("."):
             assert part not in caplog.text
+
+
+async def test_purpose_bound_data_keeps_its_policy_for_a_dcp_partner(
+    provider: Provider, dataspace: Dataspace
+) -> None:
+    """The DID is an assignee like any other: the research-only offer with its purpose is
+    agreed, the same offer for another purpose ends TERMINATED with the reason."""
+    async with provider.http.get(f"{provider.base}/dsp/catalog/datasets/{RESTRICTED}") as found:
+        offer = (await found.json())["hasPolicy"][0]
+    did = own_did(provider.node)
+
+    def request(consumer_pid: str, policy: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **contract_request(provider, consumer_pid),
+            "offer": {**policy, "target": RESTRICTED},
+        }
+
+    status, _ = await provider.post(
+        "/dsp/negotiations/request", request("urn:uuid:research", offer), dataspace.id_token(did)
+    )
+    assert status == 201
+    agreement = (await provider.next("/negotiations/urn:uuid:research/agreement"))["agreement"]
+    assert agreement["assignee"] == dataspace.partner.did
+    with Session(provider.node.engine) as session:
+        [row] = session.exec(select(Agreement)).all()
+    assert row.assignee == dataspace.partner.did and row.purpose == ALLMENDE + "research"
+
+    other = json.loads(json.dumps(offer))
+    [purpose] = [c for c in other["permission"][0]["constraint"] if c["leftOperand"] == "purpose"]
+    purpose.update(operator="eq", rightOperand={"@id": ALLMENDE + "commercial"})
+    status, _ = await provider.post(
+        "/dsp/negotiations/request", request("urn:uuid:commercial", other), dataspace.id_token(did)
+    )
+    assert status == 201
+    termination = await provider.next("/negotiations/urn:uuid:commercial/termination")
+    assert "purpose" in termination["reason"][0]
