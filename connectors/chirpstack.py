@@ -8,13 +8,16 @@ a URL does not swallow data silently. A missing type is read as `up`.
 
 The device is its DevEUI (lower case); the result time is the event's `time`. The
 Protobuf JSON mapping leaves out zero values, so a missing `fCnt`/`fPort` means 0.
+
+An `up` event without `object` (the device profile has no codec) but with `data` is
+decoded by the `decoder` the node passes (see `connectors.lorawan.Decoder`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from connectors.lorawan import best_reception, decoded_observations
+from connectors.lorawan import Decoder, best_reception, decode_raw, decoded_observations
 from connectors.model import (
     ConnectorResult,
     PayloadRejected,
@@ -32,10 +35,14 @@ IGNORED_EVENTS = frozenset({"join", "ack", "txack", "log", "status", "location",
 
 
 def parse(
-    event_type: str | None, payload: Any, *, network_server: str | None = None
+    event_type: str | None,
+    payload: Any,
+    *,
+    network_server: str | None = None,
+    decoder: Decoder | None = None,
 ) -> ConnectorResult:
     """Observations from an `up` event; raises `PayloadRejected` on schema violations
-    and unknown event types."""
+    and unknown event types. `decoder` decodes raw payloads."""
     event = "up" if event_type is None else event_type
     if event in IGNORED_EVENTS:
         if not isinstance(payload, dict):
@@ -51,7 +58,23 @@ def parse(
         result_time = parse_time(payload["time"])
     except ValueError as error:
         return ConnectorResult(rejections=(Rejection("/time", str(error), "bad-time"),))
+    device_id = canonical_device_id(info["devEui"])
     decoded = payload.get("object")
+    decoded_at = "/object"
+    if decoded is None and "data" in payload:
+        decoded, problem = decode_raw(
+            decoder,
+            payload["data"],
+            device_id=device_id,
+            f_port=payload.get("fPort", 0),
+            received=result_time,
+            path="/data",
+            device_name=info.get("deviceName"),
+        )
+        if problem is not None:
+            return ConnectorResult(rejections=(problem,))
+        if decoded is not None:
+            decoded_at = "/data"
     if decoded is None:
         reason = "no decoder result: configure a codec in the device profile"
         return ConnectorResult(rejections=(Rejection("/object", reason, "no-decoder-result"),))
@@ -71,12 +94,12 @@ def parse(
     )
     observations, rejections = decoded_observations(
         decoded,
-        device_id=canonical_device_id(info["devEui"]),
+        device_id=device_id,
         result_time=result_time,
         source=SOURCE,
         provenance=provenance,
-        path="/object",
+        path=decoded_at,
     )
     if not decoded:
-        rejections.append(Rejection("/object", "decoder result is empty", "empty"))
+        rejections.append(Rejection(decoded_at, "decoder result is empty", "empty"))
     return ConnectorResult(tuple(observations), tuple(rejections))

@@ -9,6 +9,10 @@ by its TTS device id; the TTS device id is kept as `provenance.device_name`.
 The result time is when the Network Server received the uplink
 (`uplink_message.received_at`, else the Application Server's `received_at`). TTS leaves
 out members whose value is 0, so a missing `f_cnt`/`f_port` means 0.
+
+An uplink without `decoded_payload` but with `frm_payload` is decoded by the `decoder`
+the node passes (the device model's codec, see `connectors.lorawan.Decoder`), given the
+message's `version_ids` so that a model can be chosen from them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.lorawan import best_reception, decoded_observations
+from connectors.lorawan import Decoder, best_reception, decode_raw, decoded_observations
 from connectors.model import (
     ConnectorResult,
     Observation,
@@ -44,9 +48,12 @@ _OTHER_MESSAGES = (
 )
 
 
-def parse(payload: Any, *, network_server: str | None = None) -> ConnectorResult:
+def parse(
+    payload: Any, *, network_server: str | None = None, decoder: Decoder | None = None
+) -> ConnectorResult:
     """Observations from one TTS message or a batch; raises `PayloadRejected` on schema
-    violations. `network_server` overrides the name taken from `network_ids`."""
+    violations. `network_server` overrides the name taken from `network_ids`; `decoder`
+    decodes raw payloads."""
     check(payload, SCHEMA)
     if isinstance(payload, list):
         observations: list[Observation] = []
@@ -56,13 +63,13 @@ def parse(payload: Any, *, network_server: str | None = None) -> ConnectorResult
                 reason = f"not an uplink message ({_kind(message)})"
                 rejections.append(Rejection(f"/{index}", reason, "not-an-uplink"))
                 continue
-            found, problems = _uplink(message, f"/{index}", network_server)
+            found, problems = _uplink(message, f"/{index}", network_server, decoder)
             observations.extend(found)
             rejections.extend(problems)
         return ConnectorResult(tuple(observations), tuple(rejections))
     if "uplink_message" not in payload:
         return ConnectorResult.ignore(f"The Things Stack {_kind(payload)} message: no data")
-    found, problems = _uplink(payload, "", network_server)
+    found, problems = _uplink(payload, "", network_server, decoder)
     return ConnectorResult(tuple(found), tuple(problems))
 
 
@@ -71,7 +78,7 @@ def _kind(message: Mapping[str, Any]) -> str:
 
 
 def _uplink(
-    message: Mapping[str, Any], path: str, network_server: str | None
+    message: Mapping[str, Any], path: str, network_server: str | None, decoder: Decoder | None
 ) -> tuple[list[Observation], list[Rejection]]:
     ids = message["end_device_ids"]
     up = message["uplink_message"]
@@ -84,11 +91,29 @@ def _uplink(
         where = path + ("/uplink_message/received_at" if "received_at" in up else "/received_at")
         return [], [Rejection(where, str(error), "bad-time")]
 
+    dev_eui = ids.get("dev_eui")
+    device_id = canonical_device_id(dev_eui) if dev_eui else ids["device_id"]
     decoded = up.get("decoded_payload")
+    decoded_at = path + "/uplink_message/decoded_payload"
+    if decoded is None and "frm_payload" in up:
+        version_ids = up.get("version_ids")
+        decoded, problem = decode_raw(
+            decoder,
+            up["frm_payload"],
+            device_id=device_id,
+            f_port=up.get("f_port", 0),
+            received=result_time,
+            path=path + "/uplink_message/frm_payload",
+            device_name=ids["device_id"],
+            version_ids=version_ids if isinstance(version_ids, Mapping) else None,
+        )
+        if problem is not None:
+            return [], [problem]
+        if decoded is not None:
+            decoded_at = path + "/uplink_message/frm_payload"
     if decoded is None:
         reason = "no decoder result: set a payload formatter for this device in TTS"
-        where = path + "/uplink_message/decoded_payload"
-        return [], [Rejection(where, reason, "no-decoder-result")]
+        return [], [Rejection(decoded_at, reason, "no-decoder-result")]
 
     receptions = up.get("rx_metadata", ())
     rssi, snr = best_reception((r.get("rssi"), r.get("snr")) for r in receptions)
@@ -110,19 +135,16 @@ def _uplink(
         f_cnt=up.get("f_cnt", 0),
         simulated=bool(message.get("simulated", False)),
     )
-    dev_eui = ids.get("dev_eui")
     observations, rejections = decoded_observations(
         decoded,
-        device_id=canonical_device_id(dev_eui) if dev_eui else ids["device_id"],
+        device_id=device_id,
         result_time=result_time,
         source=SOURCE,
         provenance=provenance,
-        path=path + "/uplink_message/decoded_payload",
+        path=decoded_at,
     )
     if not decoded:
-        rejections.append(
-            Rejection(path + "/uplink_message/decoded_payload", "decoder result is empty", "empty")
-        )
+        rejections.append(Rejection(decoded_at, "decoder result is empty", "empty"))
     return observations, rejections
 
 

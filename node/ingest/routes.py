@@ -30,6 +30,7 @@ from node.http.openapi import (
 )
 from node.http.problems import Problem
 from node.http.security import admin_only
+from node.ingest import codecs as raw_codecs
 from node.ingest import registry as devices
 from node.ingest import sources, timeseries
 from node.ingest.access import authorize_observations
@@ -167,7 +168,7 @@ ttn_uplink = describe(
     tags=["ingest"],
     request_body=json_request(component("TtnUplink", load_schema(ttn.SCHEMA))),
     responses=WEBHOOK,
-)(webhook("ttn", lambda _r, p: ttn.parse(p)))
+)(webhook("ttn", lambda r, p: ttn.parse(p, decoder=r.app["ingest"]["decoders"])))
 TTS_MESSAGES = {
     "uplink": "uplink messages (the readings)",
     "join": "join-accept messages (acknowledged)",
@@ -206,7 +207,14 @@ chirpstack_event = describe(
     parameters=[query_param("event", "ChirpStack event type")],
     request_body=json_request(component("ChirpStackEvent", load_schema(chirpstack.SCHEMA))),
     responses=WEBHOOK,
-)(webhook("chirpstack", lambda r, p: chirpstack.parse(r.query.get("event"), p)))
+)(
+    webhook(
+        "chirpstack",
+        lambda r, p: chirpstack.parse(
+            r.query.get("event"), p, decoder=r.app["ingest"]["decoders"]
+        ),
+    )
+)
 observation_batch = describe(
     "A generic JSON batch of observations",
     tags=["ingest"],
@@ -674,3 +682,4 @@ def setup(app: web.Application) -> None:
     router.add_get("/admin/ingest/sources", secret_list)
     router.add_post("/admin/ingest/sources/{source}/secret", rotate_secret)
     router.add_delete("/admin/ingest/sources/{source}/secret", revoke_secret)
+    raw_codecs.setup(app)

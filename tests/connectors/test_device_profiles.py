@@ -7,7 +7,7 @@ from connector_support import BASE
 
 from connectors.model import DeviceMapping, Observation, parse_time
 from connectors.sosa import map_observations
-from vocab.devices import list_profiles, load_profile
+from vocab.devices import list_profiles, load_profile, models
 
 EXPECTED = {
     "parking-occupancy",
@@ -20,7 +20,8 @@ EXPECTED = {
 
 
 def test_the_common_municipal_sensors_are_there() -> None:
-    assert set(list_profiles()) == EXPECTED
+    """The generic profiles, and beside them the device library's models."""
+    assert set(list_profiles()) == EXPECTED | {m["name"] for m in models()}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -30,6 +30,7 @@ WITHOUT_BODY = {
     ("DELETE", "/admin/datasets/{dataset}"): "a retraction names only the dataset",
     ("DELETE", "/admin/datasets/{dataset}/distributions/{distribution}"): "by path only",
     ("DELETE", "/admin/devices/{device}"): "by path only",
+    ("DELETE", "/admin/devices/{device}/codec"): "by path only",
     ("DELETE", "/admin/federation/peers"): "the peer is a query parameter",
     ("DELETE", "/rdf-graphs"): "the graph is a query parameter",
 }

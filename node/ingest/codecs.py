@@ -1,0 +1,298 @@
+"""Raw uplinks decoded on the node: the device's codec chosen, run in the sandbox, uploaded.
+
+When a network server sends only the raw payload (no payload formatter configured), the
+connectors call `Decoders` (a `connectors.lorawan.Decoder`). The codec is, in order: the
+one the operator uploaded for the device; the codec of the device model it is registered
+with (`vocab.devices`); the codec of the model The Things Stack's `version_ids` name. It
+runs in `connectors.codecs.CodecRunner` (QuickJS, time and memory limits per call).
+
+Uploaded codecs live in the control plane (`ingest_device_codec`): they steer how this
+node reads its own devices and are nothing a peer needs. Routes:
+`PUT|GET|DELETE /admin/devices/{device}/codec`, and `GET /admin/device-models` (the
+library, to offer models by name). CLI: `allmende device codec DIR --device ID FILE`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from aiohttp import web
+from sqlmodel import Field, Session, SQLModel, select
+
+from connectors.codecs import MAX_SOURCE, Codec, CodecFailed, CodecRunner
+from connectors.lorawan import RawUplink
+from node.http.openapi import TEXT, describe, json_request
+from node.http.problems import Problem
+from node.http.security import admin_only
+from node.ingest.commands import DIRECTORY, device
+from node.runtime import Node
+from vocab.devices import codec_source, model_for_version_ids, models
+
+NO_CONTENT = {"204": {"description": "removed"}, "404": {"description": "no codec uploaded"}}
+
+
+class DeviceCodec(SQLModel, table=True):
+    """A codec the operator uploaded for one device; it wins over the model's."""
+
+    __tablename__ = "ingest_device_codec"
+
+    device_id: str = Field(primary_key=True, max_length=128)
+    source: str
+    sha256: str = Field(max_length=64)
+    uploaded: datetime
+
+
+class Decoders:
+    """The node's `Decoder`: finds a raw uplink's codec and runs it in the sandbox."""
+
+    def __init__(self, node: Node, registry: Any, runner: CodecRunner | None = None) -> None:
+        self.node = node
+        self.registry = registry
+        self.runner = runner or CodecRunner()
+        self._uploaded: dict[str, Codec] | None = None
+        self._lock = threading.Lock()
+
+    def uploaded(self) -> dict[str, Codec]:
+        with self._lock:
+            if self._uploaded is None:
+                with Session(self.node.engine) as session:
+                    rows = session.exec(select(DeviceCodec)).all()
+                self._uploaded = {r.device_id: Codec(r.device_id, r.source) for r in rows}
+            return self._uploaded
+
+    def clear(self) -> None:
+        with self._lock:
+            self._uploaded = None
+
+    def codec_for(self, raw: RawUplink) -> Codec | None:
+        """The device's codec: uploaded, else its registered model's, else the model
+        `version_ids` name; None when there is none."""
+        mappings = self.registry.mappings()
+        stored = next(
+            (
+                name
+                for name in (raw.device_id, raw.device_name, (raw.device_name or "").lower())
+                if name and name in mappings
+            ),
+            None,
+        )
+        uploaded = self.uploaded()
+        if stored is not None and stored in uploaded:
+            return uploaded[stored]
+        if raw.device_id in uploaded:
+            return uploaded[raw.device_id]
+        name = mappings[stored].profile if stored is not None else None
+        if name:
+            try:
+                source = codec_source(name)
+            except KeyError:
+                source = None  # a generic profile, not a device model
+            if source is not None:
+                return Codec(name, source)
+        chosen = model_for_version_ids(raw.version_ids)
+        if chosen is not None and chosen.get("codec"):
+            source = codec_source(chosen["name"])
+            return Codec(chosen["name"], source) if source else None
+        return None
+
+    def __call__(self, raw: RawUplink) -> Mapping[str, Any] | None:
+        codec = self.codec_for(raw)
+        if codec is None:
+            return None
+        return self.runner.decode(codec, raw.payload, raw.f_port, raw.received).data
+
+
+def _room(request: web.Request) -> dict[str, Any]:
+    room: dict[str, Any] = request.app["ingest"]
+    return room
+
+
+def _known_device(request: web.Request) -> str:
+    device_id = request.match_info["device"]
+    mappings = _room(request)["registry"].mappings()
+    for name in (device_id, device_id.lower()):
+        if name in mappings:
+            return name
+    raise Problem(404, "Not Found", f"no registered device {device_id[:64]!r}")
+
+
+def store_codec(node: Node, runner: CodecRunner, device_id: str, source: str) -> DeviceCodec:
+    """Check a codec in the sandbox (compiles, defines decodeUplink) and store it."""
+    runner.check(Codec(device_id, source))
+    row = DeviceCodec(
+        device_id=device_id,
+        source=source,
+        sha256=hashlib.sha256(source.encode()).hexdigest(),
+        uploaded=datetime.now(UTC),
+    )
+    with Session(node.engine) as session:
+        existing = session.get(DeviceCodec, device_id)
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+    return row
+
+
+def _codec_json(row: DeviceCodec) -> dict[str, Any]:
+    return {
+        "device": row.device_id,
+        "sha256": row.sha256,
+        "bytes": len(row.source.encode()),
+        "uploaded": row.uploaded.isoformat(),
+    }
+
+
+@describe(
+    "Upload a codec for a device (JavaScript, The Things Network's decodeUplink format)",
+    tags=["devices"],
+    admin=True,
+    request_body=json_request(
+        {
+            "type": "object",
+            "required": ["codec"],
+            "properties": {"codec": {**TEXT, "maxLength": MAX_SOURCE}},
+        }
+    ),
+    responses={
+        "200": {"description": "stored"},
+        "400": {"$ref": "#/components/responses/Problem"},
+        "404": {"$ref": "#/components/responses/Problem"},
+    },
+)
+@admin_only
+async def codec_put(request: web.Request) -> web.Response:
+    from node.ingest.routes import read_json
+
+    node: Node = request.app["node"]
+    device_id = _known_device(request)
+    body = await read_json(request)
+    source = body.get("codec") if isinstance(body, dict) else None
+    if not isinstance(source, str) or not source.strip():
+        raise Problem(400, "Bad Request", "codec: give the JavaScript source as a string")
+    decoders: Decoders = _room(request)["decoders"]
+    try:
+        row = await node.write(lambda: store_codec(node, decoders.runner, device_id, source))
+    except CodecFailed as failure:
+        raise Problem(
+            400,
+            "Bad Request",
+            f"codec: {failure.reason}",
+            errors=[{"field": "codec", "code": failure.code, "message": failure.reason}],
+        ) from None
+    decoders.clear()
+    return web.json_response(_codec_json(row))
+
+
+@describe("The codec uploaded for a device", tags=["devices"], admin=True)
+@admin_only
+async def codec_get(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    device_id = _known_device(request)
+
+    def read() -> DeviceCodec | None:
+        with Session(node.engine) as session:
+            return session.get(DeviceCodec, device_id)
+
+    row = await asyncio.to_thread(read)
+    if row is None:
+        raise Problem(404, "Not Found", f"no codec uploaded for {device_id!r}")
+    return web.json_response({**_codec_json(row), "codec": row.source})
+
+
+@describe(
+    "Remove a device's uploaded codec (its model's codec applies again)",
+    tags=["devices"],
+    admin=True,
+    responses=NO_CONTENT,
+)
+@admin_only
+async def codec_delete(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    device_id = _known_device(request)
+
+    def delete() -> bool:
+        with Session(node.engine) as session:
+            row = session.get(DeviceCodec, device_id)
+            if row is None:
+                return False
+            session.delete(row)
+            session.commit()
+            return True
+
+    if not await node.write(delete):
+        raise Problem(404, "Not Found", f"no codec uploaded for {device_id!r}")
+    _room(request)["decoders"].clear()
+    return web.Response(status=204)
+
+
+@describe(
+    "The device library: real device models to register devices with",
+    tags=["devices"],
+    admin=True,
+)
+@admin_only
+async def model_list(request: web.Request) -> web.Response:
+    return web.json_response({"items": models()})
+
+
+def setup(app: web.Application) -> None:
+    """Add the decoder to the ingest room and the codec routes (after routes.setup)."""
+    room = app["ingest"]
+    room["decoders"] = Decoders(app["node"], room["registry"])
+    app.router.add_put("/admin/devices/{device}/codec", codec_put)
+    app.router.add_get("/admin/devices/{device}/codec", codec_get)
+    app.router.add_delete("/admin/devices/{device}/codec", codec_delete)
+    app.router.add_get("/admin/device-models", model_list)
+
+
+@device.command("codec")
+@DIRECTORY
+@click.option("--device", "device_id", required=True, help="DevEUI or device id.")
+@click.argument("codec_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def codec_command(directory: Path, device_id: str, codec_file: Path) -> None:
+    """Upload a codec (JavaScript with decodeUplink) for a device's raw uplinks."""
+    from urllib.parse import quote
+
+    from node.catalog.commands import CommandError, _fail, _running_node
+
+    source = codec_file.read_text(encoding="utf-8")
+    try:
+        remote = _running_node(directory)
+        if remote is not None:
+            path = f"/admin/devices/{quote(device_id, safe='')}/codec"
+            result = remote.call("PUT", path, {"codec": source})
+        else:
+            result = _offline_store(directory, device_id, source)
+    except CommandError as exc:
+        _fail(exc)
+    click.echo(
+        f"codec {result['sha256'][:12]} ({result['bytes']} bytes) stored for {result['device']}"
+    )
+
+
+def _offline_store(directory: Path, device_id: str, source: str) -> dict[str, Any]:
+    from node.catalog.commands import CommandError
+    from node.ingest.registry import Registry
+
+    node = Node.open(directory)
+    try:
+        mappings = Registry(node).mappings()
+        stored = next((n for n in (device_id, device_id.lower()) if n in mappings), None)
+        if stored is None:
+            raise CommandError(f"there is no registered device {device_id!r}")
+        try:
+            return _codec_json(store_codec(node, CodecRunner(), stored, source))
+        except CodecFailed as failure:
+            raise CommandError(f"codec: {failure.reason}") from None
+    finally:
+        node.close()
