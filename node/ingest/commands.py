@@ -394,6 +394,3 @@ def list_sources(directory: Path, as_json: bool) -> None:
 
 
 from node.ingest import codecs as _codecs  # noqa: E402, F401  (adds `device codec`)
-
-
-from node.ingest import codecs as _codecs  # noqa: E402, F401  (adds `device codec`)
