@@ -100,6 +100,26 @@ def credential(
     return issuer.sign(claims)
 
 
+def credential_v2(issuer: Party, holder: str, *, valid_for: float = 3600) -> str:
+    """A VC data model 2.0 credential secured with JOSE (vc+jwt): the payload is the credential."""
+    now = time.time()
+    stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    return jwt.encode(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": f"urn:uuid:{uuid.uuid4()}",
+            "type": ["VerifiableCredential", "MembershipCredential"],
+            "issuer": {"id": issuer.did},
+            "validFrom": stamp(now - 60),
+            "validUntil": stamp(now + valid_for),
+            "credentialSubject": {"id": holder, "memberOf": "Amt Beispiel (sample data)"},
+        },
+        issuer.key,
+        algorithm=issuer.alg,
+        headers={"kid": issuer.kid, "typ": "vc+jwt"},
+    )
+
+
 def status_list(issuer: Party, url: str, revoked: set[int]) -> str:
     now = int(time.time())
     return issuer.sign(
@@ -149,6 +169,8 @@ class Dataspace:
         self.revoked: set[int] = set()
         self.credentials: list[str] = [credential(self.issuer, self.partner.did)]
         self.queries: list[dict[str, Any]] = []
+        self.data_model = 1
+        """1: a VP as JWT with a `vp` claim; 2: VC-JOSE-COSE, credentials enveloped."""
         self.runner: web.AppRunner | None = None
 
     def server_context(self) -> ssl.SSLContext:
@@ -215,21 +237,44 @@ class Dataspace:
         if access["sub"] != bearer["iss"]:
             return web.json_response({"error": "token for another verifier"}, status=403)
         now = int(time.time())
-        vp = self.partner.sign(
-            {
-                "iss": self.partner.did,
-                "aud": bearer["iss"],
-                "iat": now,
-                "exp": now + 300,
-                "jti": str(uuid.uuid4()),
-                "vp": {
-                    "@context": [VC_CONTEXT],
+        if self.data_model == 2:
+            vp = jwt.encode(
+                {
+                    "@context": ["https://www.w3.org/ns/credentials/v2"],
                     "type": ["VerifiablePresentation"],
                     "holder": self.partner.did,
-                    "verifiableCredential": self.credentials,
+                    "verifiableCredential": [
+                        {
+                            "@context": ["https://www.w3.org/ns/credentials/v2"],
+                            "type": "EnvelopedVerifiableCredential",
+                            "id": f"data:application/vc+jwt,{c}",
+                        }
+                        for c in self.credentials
+                    ],
+                    "iss": self.partner.did,
+                    "aud": bearer["iss"],
+                    "exp": now + 300,
                 },
-            }
-        )
+                self.partner.key,
+                algorithm=self.partner.alg,
+                headers={"kid": self.partner.kid, "typ": "vp+jwt"},
+            )
+        else:
+            vp = self.partner.sign(
+                {
+                    "iss": self.partner.did,
+                    "aud": bearer["iss"],
+                    "iat": now,
+                    "exp": now + 300,
+                    "jti": str(uuid.uuid4()),
+                    "vp": {
+                        "@context": [VC_CONTEXT],
+                        "type": ["VerifiablePresentation"],
+                        "holder": self.partner.did,
+                        "verifiableCredential": self.credentials,
+                    },
+                }
+            )
         return web.json_response(
             {
                 "@context": [DCP_CONTEXT],

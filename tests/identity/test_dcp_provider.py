@@ -30,7 +30,7 @@ from node.usage.enforcement import decide
 from node.usage.models import Agreement
 from policies.templates import template_document
 from policies.terms import ALLMENDE, DSP_CONTEXT
-from tests.identity.parties import Dataspace, credential
+from tests.identity.parties import Dataspace, credential, credential_v2
 from tests.ingest.conftest import dataset_body
 from tests.services.ports import free_port
 from tests.support import make_node
@@ -354,3 +354,18 @@ async def test_purpose_bound_data_keeps_its_policy_for_a_dcp_partner(
     assert status == 201
     termination = await provider.next("/negotiations/urn:uuid:commercial/termination")
     assert "purpose" in termination["reason"][0]
+
+
+async def test_data_model_2_credentials_are_read(provider: Provider, dataspace: Dataspace) -> None:
+    """VC data model 2.0 as EDC 0.15 can hold it: the presentation and credential are the JWT
+    payloads, the credential enveloped; validUntil in the past is refused all the same."""
+    dataspace.data_model = 2
+    dataspace.credentials = [credential_v2(dataspace.issuer, dataspace.partner.did)]
+    did = own_did(provider.node)
+    status, body = await provider.post(
+        "/dsp/negotiations/request", contract_request(provider), dataspace.id_token(did)
+    )
+    assert status == 201, body
+    dataspace.credentials = [credential_v2(dataspace.issuer, dataspace.partner.did, valid_for=-60)]
+    status, reason = await refused(provider, dataspace.id_token(did))
+    assert status == 403 and "expired" in reason
