@@ -273,3 +273,45 @@ def unit_problem(property_iri_: str, unit: str | None) -> str | None:
         allowed = ", ".join(known.units)
         return f"{known.en.lower()} is measured in {allowed}, not {code or unit}"
     return None
+
+
+_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("soil", "vwc", "moist"), "soil_moisture"),
+    (("co2",), "co2"),
+    (("hum", "rh"), "relative_humidity"),
+    (("press", "baro"), "air_pressure"),
+    (("temp", "tmp"), "air_temperature"),
+    (("level", "water", "dist"), "water_level"),
+    (("occup", "park", "car"), "parking_space_occupied"),
+    (("lamp", "light_on"), "lamp_switched_on"),
+    (("dim",), "dim_level"),
+    (("energy", "kwh"), "electric_energy"),
+    (("power", "watt"), "electric_power"),
+)
+
+
+def suggest(field: str, value: object) -> tuple[Property, str | None, float | None] | None:
+    """A likely property, unit and scale for a decoded field, from its name and value, to
+    fill the console's form (the operator confirms; nothing is mapped by guessing):
+    `BatV` 3.05 -> battery voltage in V, `BatV` 3050 -> in mV, `bat` 87 -> battery level in
+    per cent, `TempC_SHT` -> air temperature in °C."""
+    name = field.lower()
+    number = (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    )
+    if "bat" in name or name in {"vdd", "vbat", "volt"}:
+        if number is not None and number > 100:
+            return PROPERTIES["battery_voltage"], "MilliV", None
+        if "v" in name.replace("bat", "") or name == "vdd" or (number is not None and number < 5):
+            return PROPERTIES["battery_voltage"], "V", None
+        return PROPERTIES["battery_level"], "PERCENT", None
+    for words, key in _HINTS:
+        if any(word in name for word in words):
+            found = PROPERTIES[key]
+            unit = found.default_unit
+            if key == "water_level" and ("mm" in name or "dist" in name):
+                unit = "MilliM"
+            if key == "air_temperature" and number is not None and abs(number) > 200:
+                return found, unit, 0.01
+            return found, unit, None
+    return None

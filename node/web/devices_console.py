@@ -2,8 +2,14 @@
 register one from a ready-made profile, and a button to remove it; and the webhook secrets
 of the ingest sources, made or rotated (the new one shown once) and revoked.
 
-The form calls the ingest room's own `register` and `remove`, so a device registered here
-is the same signed registration as one made with `allmende device add` or the admin API.
+Each device has its own page (`/admin/console/devices/{device}`): the newest payload it
+sent, every field marked mapped or unmapped, a form per field to map it (property, unit,
+datatype, scale, offset, plausible range; filled with a suggestion from the field's name
+and value, which the operator confirms), whether implausible readings are flagged or
+refused, and the latest implausible readings.
+
+The forms call the ingest room's own `register`, `remap` and `remove`, so a change made here
+is the same signed event as one made with `allmende device ...` or the admin API.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -19,9 +26,10 @@ from sqlmodel import Session, col, select
 from node.catalog.models import PUBLISHED, CatalogDataset
 from node.http.forms import read_form
 from node.http.openapi import CSRF, TEXT, describe, form_body
-from node.ingest import sources
+from node.ingest import properties, sources
 from node.ingest.models import Device
-from node.ingest.registry import RegistryError, register, remove
+from node.ingest.registry import RegistryError, register, remap, remove, stored_id
+from node.ingest.routes import device_detail
 from node.runtime import Node
 from node.web import sessions
 from node.web.console import signed_in
@@ -138,6 +146,163 @@ async def _secret(request: web.Request, action: str, source: str) -> web.StreamR
     raise web.HTTPSeeOther("/admin/console/devices#secrets")
 
 
+MAP_FIELDS = ("field", "property", "unit", "datatype", "feature", "scale", "offset", "min", "max")
+DEVICE_ACTIONS = ("map", "unmap", "implausible")
+
+
+def _form_for(name: str, value: Any, spec: dict[str, Any] | None) -> dict[str, Any]:
+    """The mapping form of one field: its mapping if it has one, else a suggestion."""
+    if spec is not None:
+        bounds = spec.get("range") or {}
+        return {
+            "field": name,
+            "property": spec["observableProperty"],
+            "unit": properties.unit_code(spec.get("unit")) or spec.get("unit") or "",
+            "datatype": spec["datatype"],
+            "feature": spec.get("featureOfInterest", "environment"),
+            "scale": spec.get("scale", ""),
+            "offset": spec.get("offset", ""),
+            "min": bounds.get("min", ""),
+            "max": bounds.get("max", ""),
+            "suggested": False,
+        }
+    guess = properties.suggest(name, value)
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    form: dict[str, Any] = {
+        "field": name,
+        "property": "",
+        "unit": "",
+        "datatype": "decimal" if numeric else "boolean" if isinstance(value, bool) else "string",
+        "feature": "environment",
+        "scale": "",
+        "offset": "",
+        "min": "",
+        "max": "",
+        "suggested": guess is not None,
+    }
+    if guess is not None:
+        prop, unit, scale = guess
+        form.update(
+            property=prop.name,
+            unit=unit or "",
+            datatype=prop.datatype,
+            feature=prop.feature,
+            scale=scale if scale is not None else "",
+        )
+    return form
+
+
+def _device_context(node: Node, device_id: str) -> dict[str, Any] | None:
+    found = device_detail(node, device_id)
+    if found is None:
+        return None
+    mapping: dict[str, Any] = found["mapping"]
+    payload = found["lastPayload"] or {"fields": {}, "unmapped": []}
+    fields = dict(payload["fields"])
+    rows = [
+        {
+            "name": name,
+            "value": json.dumps(value, ensure_ascii=False),
+            "spec": mapping.get(name),
+            "unit": properties.symbol(mapping.get(name, {}).get("unit")),
+        }
+        for name, value in sorted(fields.items())
+    ]
+    forms = [_form_for(name, fields[name], None) for name in sorted(payload["unmapped"])]
+    forms += [_form_for(name, fields.get(name), spec) for name, spec in sorted(mapping.items())]
+    return {
+        "device": found,
+        "rows": rows,
+        "forms": forms,
+        "property_names": sorted(properties.PROPERTIES),
+        "property_list": [properties.PROPERTIES[k] for k in sorted(properties.PROPERTIES)],
+        "units": properties.UNITS,
+    }
+
+
+async def _render_device(
+    request: web.Request, device_id: str, status: int = 200, **extra: Any
+) -> web.StreamResponse:
+    node: Node = request.app["node"]
+    context = await asyncio.to_thread(_device_context, node, device_id)
+    if context is None:
+        raise web.HTTPNotFound(text="no such device")
+    response = aiohttp_jinja2.render_template(
+        "admin/device.html",
+        request,
+        {"csrf": request["csrf"], "error": None, **context, **extra},
+        status=status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@describe(
+    "Console: one device's newest payload, its unmapped fields and the forms to map them",
+    tags=["console"],
+)
+@signed_in
+async def device_page(request: web.Request) -> web.StreamResponse:
+    return await _render_device(request, request.match_info["device"])
+
+
+def _mapping_body(form: dict[str, str]) -> dict[str, Any]:
+    """The form as a mapping change: numbers where numbers are asked, blanks left out."""
+    spec: dict[str, Any] = {}
+    for key in ("property", "unit", "datatype", "feature"):
+        if form[key]:
+            spec[key] = form[key]
+    for key in ("scale", "offset", "min", "max"):
+        if form[key]:
+            try:
+                spec[key] = float(form[key].replace(",", "."))
+            except ValueError:
+                raise RegistryError(key, f"{key} is a number, e.g. 0.01") from None
+    return {"fields": {form["field"]: spec}}
+
+
+@describe(
+    "Console: map or unmap a field of a device, or choose whether its implausible readings "
+    "are flagged or refused",
+    tags=["console"],
+    request_body=form_body(
+        {
+            **CSRF,
+            **dict.fromkeys(MAP_FIELDS, TEXT),
+            "action": {"type": "string", "enum": list(DEVICE_ACTIONS)},
+            "implausible": {"type": "string", "enum": ["flag", "refuse"]},
+        },
+        ["csrf_token", "action"],
+    ),
+)
+@signed_in
+async def device_post(request: web.Request) -> web.StreamResponse:
+    await sessions.check_csrf(request)
+    node: Node = request.app["node"]
+    registry = request.app["ingest"]["registry"]
+    device_id = await asyncio.to_thread(stored_id, node, request.match_info["device"])
+    posted = await read_form(request)
+    action = str(posted.get("action", ""))
+    form = {k: str(posted.get(k, "")).strip()[:512] for k in MAP_FIELDS}
+    try:
+        if action == "map" and form["field"]:
+            body = _mapping_body(form)
+        elif action == "unmap" and form["field"]:
+            body = {"fields": {form["field"]: None}}
+        elif action == "implausible":
+            body = {"implausible": str(posted.get("implausible", ""))}
+        else:
+            raise RegistryError("action", "choose map (with a field), unmap or implausible")
+        changed = await remap(node, registry, device_id, body)
+    except RegistryError as exc:
+        return await _render_device(request, device_id, 422, error=f"{exc.field}: {exc}", form=form)
+    if changed is None:
+        raise web.HTTPNotFound(text="no such device")
+    raise web.HTTPSeeOther(f"/admin/console/devices/{quote(changed.id, safe='')}")
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/admin/console/devices", devices_page)
     app.router.add_post("/admin/console/devices", devices_post)
+    app.router.add_get("/admin/console/devices/{device}", device_page)
+    app.router.add_post("/admin/console/devices/{device}", device_post)
