@@ -284,6 +284,7 @@ class _Rule:
     __slots__ = (
         "assignee",
         "assignee_checks",
+        "before_use",
         "checks",
         "duties",
         "permit_reason",
@@ -304,6 +305,7 @@ class _Rule:
         self.duties = _duties(rule.duties, f"{ref}.duty")
         self.remedies = _duties(rule.remedies, f"{ref}.remedy")
         self.static_duties = _statics(self.duties)
+        self.before_use = any(duty.before_use for duty in self.duties)
         self.permit_reason = (f"{ref} permits it",)
 
     def all_checks(self) -> tuple[Check, ...]:
@@ -324,11 +326,12 @@ class _Rule:
             elif env.assignee != self.assignee and self.assignee not in env.member_of():
                 reasons.append(f"{self.ref}: is for assignee {self.assignee}")
                 return False
-        checks = [(check, env) for check in self.checks]
-        checks += [(check, env) for check in self.assignee_checks]
-        if self.target_checks:
+        checks: Any = self.checks
+        if self.target_checks or self.assignee_checks:
+            checks = [(check, env) for check in (*self.checks, *self.assignee_checks)]
             checks += [(check, env.of_target()) for check in self.target_checks]
-        for check, facts in checks:
+        for item in checks:
+            check, facts = item if isinstance(item, tuple) else (item, env)
             result = check.test(facts)
             if result is False:
                 reasons.append(f"{self.ref}: {check.label} is not satisfied")
@@ -368,10 +371,12 @@ class CompiledPolicy:
 
     def _prohibitions(self, action: str) -> tuple[tuple[_Rule, str | None], ...]:
         """Prohibitions about the action, then those about an action it implies (named)."""
-        found: tuple[tuple[_Rule, str | None], ...] = tuple(
-            (rule, None) for rule in self.prohibitions.get(action, ())
-        )
-        for implied in self.actions.implied(action):
+        implies = self.actions.implied(action) if self.actions.implies else ()
+        direct = self.prohibitions.get(action)
+        if direct is None and not implies:
+            return ()
+        found: tuple[tuple[_Rule, str | None], ...] = tuple((rule, None) for rule in direct or ())
+        for implied in implies:
             seen = {id(rule) for rule, _ in found}
             found += tuple(
                 (rule, implied)
@@ -417,6 +422,9 @@ class CompiledPolicy:
                     reasons.append(str(exc))
                     permission_unknown = True
                     continue
+                if not (states or rule.before_use):
+                    granted.append((rule, duties))
+                    continue
                 unusable = [d for d in duties if _blocks(d, env, states)]
                 unknown = [d for d in duties if d.before_use and d.rule not in states]
                 if unusable:
@@ -459,6 +467,8 @@ class CompiledPolicy:
         states: Mapping[str, bool],
     ) -> Decision:
         uid = self.uid
+        if not prohibited and granted and not prohibition_unknown:
+            return self._permit(env, granted, states)  # the common case, first
         refs = tuple(rule.ref for rule, _ in prohibited)
         why = tuple(
             f"{rule.ref} prohibits it"

@@ -194,7 +194,15 @@ class ActionVocabulary:
     the profile's RDF, e.g. `ex:myAction odrl:includedIn odrl:use; odrl:implies odrl:distribute`).
     """
 
-    __slots__ = ("_ancestors", "_covered", "_implied", "implies", "parent", "replaced_by")
+    __slots__ = (
+        "_ancestors",
+        "_covered",
+        "_implied",
+        "_replaced",
+        "implies",
+        "parent",
+        "replaced_by",
+    )
 
     def __init__(
         self,
@@ -208,6 +216,7 @@ class ActionVocabulary:
         self._covered = _descendants(self.parent)
         self._ancestors = _ancestors(self.parent)
         self._implied: dict[str, frozenset[str]] = {}
+        self._replaced = dict(self.replaced_by)  # a plain dict: looked up on every decision
 
     def extend(
         self,
@@ -227,7 +236,7 @@ class ActionVocabulary:
 
     def canonical(self, action: str) -> str:
         """The term to reason with: a replaced (deprecated) action becomes its replacement."""
-        return self.replaced_by.get(action, action)
+        return self._replaced.get(action, action)
 
     def covered(self, action: str) -> frozenset[str]:
         """The action and every action it includes, transitively."""
