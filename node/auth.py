@@ -18,10 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from node.keys import NodeKey
 
-ROLES = ("admin", "access", "participant")
+ROLES = ("admin", "access", "participant", "resident")
 """admin: the operator's API; access: data under one agreement (node.usage); participant:
 a partner organisation negotiating and transferring over the Dataspace Protocol (node.dsp),
-its `sub` the participant id agreements are made out to."""
+its `sub` the participant id agreements are made out to; resident: a person of the
+village (street lights on demand, node.actuation), its `sub` the resident's account name."""
 DEFAULT_TTL = 12 * 3600
 
 

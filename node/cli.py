@@ -77,13 +77,19 @@ def serve(directory: Path, host: str | None, port: int | None) -> None:
 @DIRECTORY
 @click.option(
     "--role",
-    type=click.Choice(["admin", "participant"]),
+    type=click.Choice(["admin", "participant", "resident"]),
     default="admin",
     show_default=True,
-    help="admin: the operator's API; participant: a partner's Dataspace Protocol client.",
+    help="admin: the operator's API; participant: a partner's Dataspace Protocol client; "
+    "resident: a person of the village who may switch street lights.",
 )
 @click.option("--ttl", type=int, default=12 * 3600, show_default=True, help="Lifetime in seconds.")
-@click.option("--subject", default="operator", show_default=True, help="For a participant: its id.")
+@click.option(
+    "--subject",
+    default="operator",
+    show_default=True,
+    help="For a participant: its id; for a resident: the account name.",
+)
 def token(directory: Path, role: str, ttl: int, subject: str) -> None:
     """Print a bearer token (JWT) for the admin API or a Dataspace Protocol participant."""
     from node.auth import mint_token
