@@ -384,6 +384,8 @@ def _rules(
                 _party_or_asset(ctx, item, name, f"{at}[{index}]")
                 for index, item in enumerate(_many(value))
             ]
+            if not several[name]:
+                raise PolicyError(at, f"a {name} needs a value")
         elif iri in _FUNCTIONS:
             parties += [(iri, ctx.iri_value(item, at)) for item in _many(value)]
         elif iri == ODRL + "constraint":
@@ -473,7 +475,10 @@ def _party_or_asset(
 
 
 def _actions(ctx: _Context, value: Any, path: str) -> list[_Action]:
-    return [_action(ctx, item, f"{path}[{index}]") for index, item in enumerate(_many(value))]
+    actions = [_action(ctx, item, f"{path}[{index}]") for index, item in enumerate(_many(value))]
+    if not actions:
+        raise PolicyError(path, "an action needs a value")
+    return actions
 
 
 def _action(ctx: _Context, value: Any, path: str) -> _Action:

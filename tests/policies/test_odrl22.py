@@ -701,3 +701,34 @@ def test_inheritance_errors_and_conflict_terms() -> None:
         inherit(replace(child, conflict=ConflictTerm.PERM), strict).conflict is ConflictTerm.INVALID
     )
     assert inherit(child, strict).conflict is ConflictTerm.PROHIBIT
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda rule: rule.update(target=[]), "permission[0].target"),
+        (lambda rule: rule.update(action=[]), "permission[0].action"),
+        (lambda rule: rule.update(target={"@type": "AssetCollection"}), "permission[0].target[0]"),
+        (
+            lambda rule: rule.update(
+                target={"uid": MOVIE, "source": MOVIE, "@type": "AssetCollection"}
+            ),
+            "permission[0].target[0]",
+        ),
+        (lambda rule: rule.update(target={"source": MOVIE}), "permission[0].target[0]"),
+        (
+            lambda rule: rule.update(assigner={"@type": "PartyCollection", "uid": "urn:x"}),
+            "permission[0].assigner[0]",
+        ),
+        (
+            lambda rule: rule.update(target={"@type": "PartyCollection", "uid": "urn:x"}),
+            "permission[0].target[0]",
+        ),
+    ],
+)
+def test_malformed_collections_and_empty_values_are_refused(change: Any, field: str) -> None:
+    document = _single("permission", "use")
+    change(document["permission"][0])
+    with pytest.raises(PolicyError) as caught:
+        from_jsonld(document)
+    assert caught.value.field == field
