@@ -4,6 +4,7 @@ each wrong value is refused with its own reason, on the function and on an admin
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,13 @@ def signed(node: Node, drop: str = "", **override: Any) -> str:
     return jwt.encode(claims, node.key.private, algorithm="EdDSA", headers={"kid": node.key.kid})
 
 
-WRONG = {
-    "wrong issuer": ({"iss": OTHER}, "another issuer"),
-    "wrong audience": ({"aud": OTHER}, "another audience"),
-    "expired": ({"exp": int(time.time()) - 60, "iat": int(time.time()) - 600}, "expired"),
-    "not yet valid": ({"nbf": int(time.time()) + 600}, "not yet valid"),
+# claims as functions of the time of signing: a time read when the module is collected may
+# be long past when the test runs
+WRONG: dict[str, tuple[Callable[[int], dict[str, Any]], str]] = {
+    "wrong issuer": (lambda now: {"iss": OTHER}, "another issuer"),
+    "wrong audience": (lambda now: {"aud": OTHER}, "another audience"),
+    "expired": (lambda now: {"exp": now - 60, "iat": now - 600}, "expired"),
+    "not yet valid": (lambda now: {"nbf": now + 600}, "not yet valid"),
 }
 
 
@@ -60,7 +63,7 @@ def test_a_well_formed_token_passes(node: Node) -> None:
 def test_each_wrong_value_is_refused(node: Node, case: str) -> None:
     override, reason = WRONG[case]
     with pytest.raises(AuthError, match=reason):
-        verify_token(signed(node, **override), keys(node), node.id)
+        verify_token(signed(node, **override(int(time.time()))), keys(node), node.id)
 
 
 @pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
@@ -81,7 +84,8 @@ def test_a_peer_token_must_name_its_signer_as_issuer(node: Node) -> None:
 
 async def test_admin_route_refuses_each_wrong_claim(node: Node, aiohttp_client: Any) -> None:
     client = await aiohttp_client(create_app(node))
-    tokens = {case: signed(node, **override) for case, (override, _) in WRONG.items()}
+    now = int(time.time())
+    tokens = {case: signed(node, **override(now)) for case, (override, _) in WRONG.items()}
     tokens |= {f"no {claim}": signed(node, drop=claim) for claim in REQUIRED_CLAIMS}
     for case, token in tokens.items():
         response = await client.get("/admin/events", headers={"Authorization": f"Bearer {token}"})
