@@ -32,7 +32,8 @@ Semantics (ODRL 2.2, made explicit where the spec leaves room):
 - Among several applicable permissions, the one with the fewest duties wins (then document
   order), so an Amt member is not asked for what a stranger must do.
 - A policy that inherits from a parent (`inheritFrom`) decides nothing until the parent is
-  merged in (`policies.inheritance.inherit`).
+  merged in (`policies.inheritance.inherit`); one that `dct:isReplacedBy` another is void
+  (the model: process the replacement instead), so it decides nothing either.
 
 Policies are compiled once (and cached per policy object) so that a decision costs a few
 microseconds: the node checks every download and every federated observation.
@@ -59,7 +60,7 @@ from policies.model import (
     RuleKind,
 )
 from policies.operands import Check, Env, action_iri, compile_constraint, due_from, label, short
-from policies.terms import DISTRIBUTE, LT, ODRL, ODRL_ACTIONS, ActionVocabulary
+from policies.terms import DISTRIBUTE, IS_REPLACED_BY, LT, ODRL, ODRL_ACTIONS, ActionVocabulary
 from policies.values import parse_datetime
 
 
@@ -354,6 +355,7 @@ class CompiledPolicy:
         "obligations",
         "permissions",
         "prohibitions",
+        "replaced_by",
         "start",
         "uid",
         "unresolved",
@@ -362,6 +364,11 @@ class CompiledPolicy:
     def __init__(self, policy: Policy, actions: ActionVocabulary = ODRL_ACTIONS) -> None:
         self.uid = policy.uid  # no reference to the policy itself: see compile_policy
         self.unresolved = policy.inherit_from
+        self.replaced_by = tuple(
+            value.iri if isinstance(value, Ref) else str(value.value)
+            for prop, value in policy.metadata
+            if prop == IS_REPLACED_BY
+        )
         self.actions = actions
         self.conflict = policy.conflict or ConflictTerm.INVALID
         self.start = parse_datetime(policy.timestamp) if policy.timestamp else None
@@ -386,6 +393,9 @@ class CompiledPolicy:
         return found
 
     def evaluate(self, request: Request) -> Decision:
+        if self.replaced_by:
+            why = f"the policy is replaced by {', '.join(self.replaced_by)} (dct:isReplacedBy)"
+            return Decision(Outcome.INDETERMINATE, self.uid, (), (), (why,))
         if self.unresolved:
             parents = ", ".join(self.unresolved)
             why = (

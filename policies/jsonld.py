@@ -46,6 +46,7 @@ from policies.terms import (
     ODRL,
     ODRL_CONTEXT,
     PARTY_FUNCTIONS,
+    POLICY_METADATA,
     RDF,
     RDFS,
     XSD,
@@ -269,6 +270,7 @@ def from_jsonld(
     fields: dict[str, Any] = {}
     rules: dict[RuleKind, list[Rule]] = {kind: [] for kind in RuleKind}
     shared: tuple[_Action, ...] = ()
+    metadata: list[tuple[str, Value]] = []
     for key, value in document.items():
         if key != "@context" and ctx.key(key, key) == ODRL + "action":
             shared = tuple(_actions(ctx, value, key))
@@ -288,6 +290,8 @@ def from_jsonld(
             fields["conflict"] = _conflict(ctx.vocab_value(value, key), key)
         elif iri in _TIMESTAMP_KEYS:
             fields["timestamp"] = _timestamp(value, key)
+        elif iri in POLICY_METADATA:
+            metadata += [(iri, _literal(ctx, item, key)) for item in _many(value)]
         elif iri == _LICENSE:
             fields["license"] = ctx.iri_value(value, key)
         elif iri in (_TITLE, _DESCRIPTION):
@@ -302,6 +306,8 @@ def from_jsonld(
             fields["inherit_from"] = tuple(ctx.iri_value(v, key) for v in _many(value))
         else:
             raise PolicyError(key, f"unsupported policy property {iri}")
+    if metadata:
+        fields["metadata"] = tuple(metadata)
     return Policy(
         permissions=tuple(rules[RuleKind.PERMISSION]),
         prohibitions=tuple(rules[RuleKind.PROHIBITION]),
@@ -750,6 +756,10 @@ def to_jsonld(policy: Policy, *, with_context: bool = True) -> dict[str, Any]:
         body["dct:description"] = writer.texts(policy.description)
     if policy.license is not None:
         body["dct:license"] = {"@id": policy.license}
+    grouped: dict[str, list[Any]] = {}
+    for prop, value in policy.metadata:
+        grouped.setdefault(writer.compact(prop), []).append(writer.value(value))
+    body.update((key, vs[0] if len(vs) == 1 else vs) for key, vs in grouped.items())
     for name, rules in (
         ("permission", policy.permissions),
         ("prohibition", policy.prohibitions),

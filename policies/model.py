@@ -161,6 +161,9 @@ class Policy:
     `invalid`, as the ODRL 2.2 model says. `timestamp` is the DSP agreement time
     (xsd:dateTime, as written). `inherit_from` names parent policies whose rules this one
     takes on (`policies.inheritance.inherit` resolves them; until then nothing is decided).
+    `metadata` keeps the Dublin Core terms the model recommends besides title, description
+    and licence (`creator`, `issued`, `modified`, `coverage`, `replaces`, `isReplacedBy`) as
+    (property IRI, value) pairs; a policy that `isReplacedBy` another is void.
     """
 
     uid: str | None = None
@@ -178,6 +181,7 @@ class Policy:
     license: str | None = None
     title: tuple[Literal, ...] = ()
     description: tuple[Literal, ...] = ()
+    metadata: tuple[tuple[str, Value], ...] = ()
 
     def __post_init__(self) -> None:
         for name, rules, kind in (

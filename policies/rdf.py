@@ -41,6 +41,7 @@ from policies.terms import (
     ODRL,
     ODRL_ACTIONS,
     PARTY_FUNCTIONS,
+    POLICY_METADATA,
     RDF,
     XSD,
     ActionVocabulary,
@@ -98,6 +99,8 @@ def to_graph(policy: Policy, graph: Graph | None = None) -> Graph:
         )
     if policy.license is not None:
         graph.add((node, _LICENSE, URIRef(policy.license)))
+    for prop, value in policy.metadata:
+        graph.add((node, URIRef(prop), _term(value)))
     for predicate, texts in ((_TITLE, policy.title), (_DESCRIPTION, policy.description)):
         for text in texts:
             graph.add((node, predicate, _term(text)))
@@ -229,6 +232,8 @@ def from_graph(graph: Graph, subject: Node | None = None) -> Policy:
             fields[at.removeprefix(ODRL)] = _iri(obj, at)
         elif predicate == _TIMESTAMP:
             fields["timestamp"] = str(obj)
+        elif at in POLICY_METADATA:
+            fields["metadata"] = (*fields.get("metadata", ()), (at, _value(obj, at)))
         elif predicate == _LICENSE:
             fields["license"] = _iri(obj, at)
         elif predicate in (_TITLE, _DESCRIPTION):
@@ -238,6 +243,9 @@ def from_graph(graph: Graph, subject: Node | None = None) -> Policy:
             raise PolicyError(at, "unsupported policy property")
     fields["profile"] = tuple(sorted(fields.get("profile", ())))
     fields["inherit_from"] = tuple(sorted(fields.get("inherit_from", ())))
+    fields["metadata"] = tuple(
+        sorted(fields.get("metadata", ()), key=lambda pair: (pair[0], sort_key(pair[1])))
+    )
     for name in ("title", "description"):
         fields[name] = _sorted(list(fields.get(name, ())))
     fields.update((name, _sorted(rules)) for name, rules in rule_lists.items())

@@ -21,6 +21,12 @@ DCAT = "http://www.w3.org/ns/dcat#"
 DSPACE = "https://w3id.org/dspace/2025/1/"
 
 DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
+
+# Policy metadata the ODRL 2.2 model recommends (section 2.8), beyond title and description.
+POLICY_METADATA = tuple(
+    DCT + name for name in ("creator", "issued", "modified", "coverage", "replaces", "isReplacedBy")
+)
+IS_REPLACED_BY = DCT + "isReplacedBy"
 ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
 
 

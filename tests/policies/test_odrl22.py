@@ -29,6 +29,7 @@ from policies.model import (
     LogicalConstraint,
     Policy,
     PolicyError,
+    Ref,
 )
 from policies.model import Literal as Lit
 from policies.rdf import actions_from_graph, collections_of, from_graph, to_graph
@@ -732,3 +733,43 @@ def test_malformed_collections_and_empty_values_are_refused(change: Any, field: 
     with pytest.raises(PolicyError) as caught:
         from_jsonld(document)
     assert caught.value.field == field
+
+
+# 2.8 Policy Metadata.
+
+DCT_ = "http://purl.org/dc/terms/"
+
+
+def example_30_with_a_rule() -> dict[str, Any]:
+    """Example 30's permission is an empty placeholder: Example 25's rule stands in for it."""
+    document = example(30)
+    assert document["permission"] == [{}]
+    with pytest.raises(PolicyError, match="needs an action"):
+        from_jsonld(document)
+    document["permission"] = example(25)["permission"]
+    return document
+
+
+def test_example_30_metadata_is_kept() -> None:
+    policy = from_jsonld(example_30_with_a_rule())
+    assert policy.description == (Lit("This policy covers..."),)
+    assert dict(policy.metadata) == {
+        DCT_ + "creator": Lit("Billie Enterprises LLC"),
+        DCT_ + "issued": Lit("2017-01-01T12:00"),
+        DCT_ + "coverage": Ref("https://www.iso.org/obp/ui/#iso:code:3166:AU-QLD"),
+        DCT_ + "replaces": Ref("http://example.com/policy:8887"),
+    }
+    assert from_jsonld(to_jsonld(policy)) == policy
+    assert from_graph(to_graph(policy)) == from_graph(to_graph(from_jsonld(to_jsonld(policy))))
+    assert set(from_graph(to_graph(policy)).metadata) == set(policy.metadata)
+    assert decide(policy, "play", target=MP3) is PERMIT
+
+
+def test_a_replaced_policy_is_void() -> None:
+    document = example_30_with_a_rule()
+    document["dc:isReplacedBy"] = {"@id": "http://example.com/policy:8889"}
+    decision = evaluate(from_jsonld(document), Request("play", target=MP3))
+    assert decision.outcome is INDETERMINATE
+    assert decision.reasons == (
+        "the policy is replaced by http://example.com/policy:8889 (dct:isReplacedBy)",
+    )

@@ -81,6 +81,7 @@ def test_every_example_is_read() -> None:
         ("xone", Request("read", target=PEGEL, purpose="research"), Outcome.PERMIT),
         ("perm", Request("print", target=PEGEL), Outcome.PERMIT),
         ("child", Request("display", target=PEGEL), Outcome.INDETERMINATE),
+        ("old", Request("read", target=PEGEL), Outcome.INDETERMINATE),
     ],
 )
 def test_examples_decide_as_the_page_says(uid: str, request_: Request, outcome: Outcome) -> None:
