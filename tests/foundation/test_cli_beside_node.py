@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shlex
 import signal
@@ -374,3 +375,23 @@ def test_bad_config_and_unexpected_errors_are_one_line(tmp_path: Path) -> None:
     assert "run with --debug for details" in unexpected.stderr
     debug = CliRunner().invoke(main, ["--debug", "device", "list", str(village)])
     assert debug.exception is not None and not isinstance(debug.exception, SystemExit)
+
+
+def test_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
+    village = tmp_path / "village"
+    cli("init", str(village))
+    serve = [*ALLMENDE, "serve", str(village), "--port", str(free_port())]
+    if os.geteuid() == 0:
+        # root writes past permission bits; a read-only mount (in a mount namespace of the
+        # command's own, so nothing outside sees it) stops root too
+        remount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+        serve = ["unshare", "--mount", "sh", "-c", remount, str(village), *serve]
+    else:
+        village.chmod(0o500)
+    try:
+        process = subprocess.run(serve, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        village.chmod(0o700)
+    stderr = SITE_NOISE.sub("", process.stderr).strip()
+    assert process.returncode != 0 and "ready" not in process.stdout, process.stdout
+    assert f"cannot write to {village}" in stderr and "\n" not in stderr, stderr
