@@ -44,14 +44,15 @@ def update() -> None:
             )  # fmt: skip
         else:
             _pybabel("init", "-i", str(POT), "-o", str(po), "-l", language)
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=language)
         if language == "en":
-            with po.open("rb") as source:
-                catalog = read_po(source, locale=language)
             for message in catalog:
                 if message.id and not any(_strings(message.string)):
                     message.string = message.id
-            with po.open("wb") as target:
-                write_po(target, catalog, no_location=True, sort_output=True, width=100)
+        # one layout for both catalogs, whoever wrote them last: sorted, lines up to 100
+        with po.open("wb") as target:
+            write_po(target, catalog, no_location=True, sort_output=True, width=100)
     compile_catalogs()
 
 

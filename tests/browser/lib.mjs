@@ -50,3 +50,11 @@ export function watchOrigins(page) {
   });
   return foreign;
 }
+
+// Sign in to the console with an admin token, in whichever language the page is.
+export async function signIn(page, token) {
+  await page.goto(BASE + "/admin/login");
+  await page.locator("#token").fill(token);
+  await page.locator("form[action='/admin/login'] button[type=submit]").click();
+  await page.waitForURL(BASE + "/admin/");
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.village import Village, browser_environment, serve_village
+from tests.web.i18n_words import browser_rules
 
 HERE = Path(__file__).parent
 ARTIFACTS = HERE.parents[1] / "test-artifacts" / "screenshots"
@@ -35,10 +37,10 @@ def village(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Village]:
     served.stop()
 
 
-def run_walk(script: str, village: Village) -> None:
+def run_walk(script: str, village: Village, extra: dict[str, str] | None = None) -> None:
     result = subprocess.run(
         ["node", "--test", "--test-reporter=spec", str(HERE / script)],
-        env=browser_environment(village, ARTIFACTS),
+        env={**browser_environment(village, ARTIFACTS), **(extra or {})},
         capture_output=True,
         text=True,
         timeout=600,
@@ -53,3 +55,9 @@ def test_operator_walks_the_console(village: Village) -> None:
 
 def test_citizen_walks_the_portal(village: Village) -> None:
     run_walk("portal.test.mjs", village)
+
+
+def test_every_page_reads_in_its_language(village: Village) -> None:
+    """German and English portal and console pages: no untranslated label, no raw code, no
+    US-formatted number or date on German pages (the rules of tests/web/i18n_words.py)."""
+    run_walk("i18n.test.mjs", village, {"ALLMENDE_I18N": json.dumps(browser_rules())})

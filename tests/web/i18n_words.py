@@ -41,29 +41,64 @@ def _strings(value: object) -> list[str]:
 
 
 @cache
-def english_phrases() -> tuple[str, ...]:
-    """Pieces of English texts (between placeholders) that the German catalog does not
-    contain: if one shows on a German page, a text was not translated."""
-    german_texts = " | ".join(
-        text for message in catalog("de") if message.id for text in _strings(message.string)
+def phrases(language: str) -> tuple[str, ...]:
+    """Pieces of one language's texts (between placeholders) that the other language's
+    catalog does not contain: if one shows on the other language's page, a text was not
+    translated."""
+    other = "de" if language == "en" else "en"
+    other_texts = " | ".join(
+        text for message in catalog(other) if message.id for text in _strings(message.string)
     )
-    phrases: set[str] = set()
-    for message in catalog("en"):
+    found: set[str] = set()
+    for message in catalog(language):
         if not message.id:
             continue
         for text in _strings(message.string):
             for piece in PLACEHOLDER.split(text):
                 piece = piece.strip(" .,:;–-()“”\"'")
-                if len(piece) < 4 or piece in german_texts:
+                if len(piece) < 4 or piece in other_texts:
                     continue
-                phrases.add(piece)
-    return tuple(sorted(phrases, key=lambda p: (-len(p), p)))
+                found.add(piece)
+    return tuple(sorted(found, key=lambda p: (-len(p), p)))
 
 
-def english_on_page(text: str) -> list[str]:
-    """English phrases found in a German page's text (whole words only)."""
-    return [
-        phrase
-        for phrase in english_phrases()
-        if re.search(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", text)
-    ]
+def english_phrases() -> tuple[str, ...]:
+    return phrases("en")
+
+
+def browser_rules() -> dict[str, object]:
+    """The same rules for the browser test (tests/browser/i18n.test.mjs), as JSON."""
+    return {
+        "phrases": {language: list(phrases(language)) for language in ("de", "en")},
+        "rawCode": RAW_CODE.pattern,
+        "usNumber": US_NUMBER.pattern,
+        "usDate": US_DATE.pattern,
+    }
+
+
+def untranslated(parts: list[str], language: str) -> list[str]:
+    """The other language's texts among a page's text parts: a phrase of several words
+    anywhere, a single word only as a whole label (so that a German word inside a dataset's
+    German title, which is data, does not count, but a German column heading does)."""
+    other = "de" if language == "en" else "en"
+    text = " ".join(parts)
+    whole = {part.strip().rstrip(":").strip() for part in parts}
+    found = []
+    for phrase in phrases(other):
+        if " " not in phrase:
+            if phrase in whole:
+                found.append(phrase)
+        elif re.search(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", text):
+            found.append(phrase)
+    return found
+
+
+def page_problems(parts: list[str], language: str) -> list[str]:
+    """Untranslated texts and raw codes on any page; US numbers and dates on German ones."""
+    text = re.sub(r"\s+", " ", " ".join(parts))
+    found = [f"untranslated: {p}" for p in untranslated(parts, language)]
+    found += [f"code: {m}" for m in RAW_CODE.findall(text)]
+    if language == "de":
+        found += [f"US number: {m}" for m in US_NUMBER.findall(text)]
+        found += [f"US date: {m}" for m in US_DATE.findall(text)]
+    return found

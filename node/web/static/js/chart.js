@@ -27,8 +27,13 @@
       series.forEach(function (s) { (s.points || []).forEach(function (p) { times[p.time] = true; }); });
       var xs = Object.keys(times).sort();
       var columns = [xs.map(function (t) { return Date.parse(t) / 1000; })];
-      var config = [{}];
       var language = document.documentElement.lang || "de";
+      // times in Europe/Berlin and numbers as the page's language writes them (1.234,5)
+      var when = new Intl.DateTimeFormat(language === "de" ? "de-DE" : "en-GB", {
+        dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Berlin" });
+      var number = new Intl.NumberFormat(language === "de" ? "de-DE" : "en-GB");
+      var config = [{ label: element.getAttribute("data-time-label") || "Time",
+                      value: function (u, v) { return v == null ? "–" : when.format(new Date(v * 1000)); } }];
       var symbols = { DEG_C: "°C", PERCENT_RH: "%", PERCENT: "%", V: "V", CentiM: "cm", W: "W" };
       series.forEach(function (s, index) {
         var byTime = {};
@@ -37,9 +42,17 @@
         var name = (s.label && (s.label[language] || s.label.de)) || s.property || "value";
         var unit = s.unit ? s.unit.split("/").pop() : "";
         config.push({ label: name + (unit ? " (" + (symbols[unit] || unit) + ")" : ""),
+                      value: function (u, v) { return v == null ? "–" : number.format(v); },
                       stroke: ["#0b5d3b", "#8a1c00", "#1f4e9c", "#6b4a00"][index % 4], width: 2 });
       });
       element.setAttribute("data-points", String(xs.length));
-      new uPlot({ width: Math.max(300, element.clientWidth), height: 320, series: config }, columns, element);
+      var day = new Intl.DateTimeFormat(language === "de" ? "de-DE" : "en-GB", {
+        day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin" });
+      var axes = [
+        { values: function (u, splits) { return splits.map(function (s) { return day.format(new Date(s * 1000)); }); } },
+        { values: function (u, splits) { return splits.map(function (v) { return number.format(v); }); } },
+      ];
+      new uPlot({ width: Math.max(300, element.clientWidth), height: 320, series: config, axes: axes },
+                columns, element);
     });
 })();
