@@ -75,14 +75,7 @@ class Decoders:
         """The device's codec: uploaded, else its registered model's, else the model
         `version_ids` name; None when there is none."""
         mappings = self.registry.mappings()
-        stored = next(
-            (
-                name
-                for name in (raw.device_id, raw.device_name, (raw.device_name or "").lower())
-                if name and name in mappings
-            ),
-            None,
-        )
+        stored = self.registry.resolve(raw.device_id, raw.device_name)
         uploaded = self.uploaded()
         if stored is not None and stored in uploaded:
             return uploaded[stored]
@@ -116,11 +109,10 @@ def _room(request: web.Request) -> dict[str, Any]:
 
 def _known_device(request: web.Request) -> str:
     device_id = request.match_info["device"]
-    mappings = _room(request)["registry"].mappings()
-    for name in (device_id, device_id.lower()):
-        if name in mappings:
-            return name
-    raise Problem(404, "Not Found", f"no registered device {device_id[:64]!r}")
+    stored: str | None = _room(request)["registry"].resolve(device_id)
+    if stored is None:
+        raise Problem(404, "Not Found", f"no registered device {device_id[:64]!r}")
+    return stored
 
 
 def store_codec(node: Node, runner: CodecRunner, device_id: str, source: str) -> DeviceCodec:
@@ -286,8 +278,7 @@ def _offline_store(directory: Path, device_id: str, source: str) -> dict[str, An
 
     node = Node.open(directory)
     try:
-        mappings = Registry(node).mappings()
-        stored = next((n for n in (device_id, device_id.lower()) if n in mappings), None)
+        stored = Registry(node).resolve(device_id)
         if stored is None:
             raise CommandError(f"there is no registered device {device_id!r}")
         try:

@@ -140,3 +140,26 @@ async def test_the_device_library_is_listed_for_the_console(village: Village) ->
     items = (await response.json())["items"]
     assert {"dragino-lht65", "elsys-ers-co2", "milesight-em400-mud"} <= {i["name"] for i in items}
     assert all(i["codec"] for i in items)
+
+
+async def test_version_ids_choose_the_model_codec(village: Village) -> None:
+    """A device without a model of its own: The Things Stack names its model, whose codec
+    decodes (EM300-TH channels 03 67 temperature, 04 68 humidity)."""
+    message = raw_uplink(
+        CLIMATE,
+        bytes.fromhex("03671001046871"),
+        brand_id="milesight-iot",
+        model_id="em300-th",
+        firmware_version="1.0",
+    )
+    status, body = await post(village, message)
+    assert status == 202, body
+    assert latest(village, CLIMATE) == {"temperature": "27.2", "humidity": "56.5"}
+
+
+async def test_codecs_are_uploaded_for_devices_as_people_write_their_ids(
+    village: Village,
+) -> None:
+    status, stored = await upload(village, "70-B3-D5-7E-D0-0A-B0-01", ROOM_CODEC)
+    assert status == 200, stored
+    assert stored["device"] == CLIMATE
