@@ -312,6 +312,42 @@ _SCHEMES: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
+LANGUAGE_NAMES: dict[str, tuple[str, str]] = {
+    "DEU": ("Deutsch", "German"),
+    "ENG": ("Englisch", "English"),
+    "DAN": ("Dänisch", "Danish"),
+    "FRA": ("Französisch", "French"),
+    "NLD": ("Niederländisch", "Dutch"),
+    "POL": ("Polnisch", "Polish"),
+}
+ACCESS_RIGHT_NAMES: dict[str, tuple[str, str]] = {
+    "PUBLIC": ("öffentlich", "public"),
+    "RESTRICTED": ("eingeschränkt", "restricted"),
+    "NON_PUBLIC": ("nicht öffentlich", "non-public"),
+}
+
+
+def concept_labels(iri: str) -> list[tuple[str, str | None]]:
+    """`(text, language)` of a controlled term's preferred label, for a catalog without the
+    vocabularies loaded: DCAT-AP requires one on every `skos:Concept`, which `concept_facts`
+    makes the term. German and English where we know the term's name, else its code."""
+    if not any(iri.startswith(prefix) for prefix, _scheme, _classes in _SCHEMES):
+        return []
+    code = code_of(iri)
+    named: tuple[str, str] | None = None
+    if iri.startswith(THEME_SCHEME + "/"):
+        named = THEMES.get(code)
+    elif iri.startswith(LANGUAGE_SCHEME + "/"):
+        named = LANGUAGE_NAMES.get(code)
+    elif iri.startswith(ACCESS_RIGHT_SCHEME + "/"):
+        named = ACCESS_RIGHT_NAMES.get(code)
+    elif iri in LICENCES_BY_IRI:
+        return [(LICENCES_BY_IRI[iri].label, "de")]
+    if named is not None:
+        return [(named[0], "de"), (named[1], "en")]
+    return [(code, None)]
+
+
 def concept_facts(iri: str) -> list[tuple[str, str, str]]:
     """`(s, p, o)` IRIs stating what a harvester must know about a controlled term."""
     for prefix, scheme, classes in _SCHEMES:

@@ -22,7 +22,21 @@ from rdflib.compare import to_canonical_graph
 from rdflib.term import Node
 
 from vocab import catalog as terms
-from vocab.namespaces import ADMS, DCAT, DCATDE, DCT, FOAF, GSP, LOCN, ODRL, RDF, SPDX, VCARD, XSD
+from vocab.namespaces import (
+    ADMS,
+    DCAT,
+    DCATDE,
+    DCT,
+    FOAF,
+    GSP,
+    LOCN,
+    ODRL,
+    RDF,
+    SKOS,
+    SPDX,
+    VCARD,
+    XSD,
+)
 
 # `title` and `format` are also methods of `str` (a Namespace is one), so spell them out.
 TITLE = DCT["title"]
@@ -428,7 +442,14 @@ def completion(
 
 @functools.lru_cache(maxsize=4096)
 def _facts(iri: str) -> tuple[Triple, ...]:
-    return tuple((URIRef(s), URIRef(p), URIRef(o)) for s, p, o in terms.concept_facts(iri))
+    facts: list[Triple] = [
+        (URIRef(s), URIRef(p), URIRef(o)) for s, p, o in terms.concept_facts(iri)
+    ]
+    facts += [
+        (URIRef(iri), SKOS.prefLabel, Literal(text, lang=language))
+        for text, language in terms.concept_labels(iri)
+    ]
+    return tuple(facts)
 
 
 @functools.lru_cache(maxsize=4096)

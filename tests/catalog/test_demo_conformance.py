@@ -1,5 +1,5 @@
-"""The demo's catalogs conform to DCAT-AP.de 3.0: a village's own and its federated catalog,
-every page, by the official shapes (tests/catalog/shacl_official.py)."""
+"""The demo's catalogs conform to DCAT-AP.de 3.0 and DCAT-AP 3: a village's own and its federated
+catalog, every page, by the official shapes (tests/catalog/shacl_official.py, shacl_dcat_ap_3.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import aiohttp
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from tests.catalog import shacl_official
+from tests.catalog import shacl_dcat_ap_3, shacl_official
 from tests.federation.villages import Running
 from vocab.namespaces import DCAT, DCT, GSP, HYDRA, LOCN, ODRL
 
@@ -65,3 +65,5 @@ async def test_a_village_and_its_federated_catalog_violate_no_official_shape(
             ]
     assert shacl_official.violations(own) == []
     assert shacl_official.violations(pooled) == []
+    assert shacl_dcat_ap_3.violations(own) == []
+    assert shacl_dcat_ap_3.violations(pooled) == []
