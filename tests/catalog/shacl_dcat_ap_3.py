@@ -32,7 +32,9 @@ def resource_class_shapes(graph: Graph) -> set[URIRef]:
     resources, and are instances of the class rdfs:Resource"), so every IRI has it by RDFS
     entailment; the SHACL file turns that range into `sh:class rdfs:Resource`, which without
     inference fails on every URL no one typed. DCAT-AP.de deactivates exactly these shapes
-    ("Klassentyp unangebracht"), and the 3.0.1 release no longer defines them. We set them aside.
+    ("Klassentyp unangebracht"), and the 3.0.1 release still names those of access URL,
+    download URL, related resource, is referenced by and relation but no longer defines them.
+    We set them aside.
     """
     found = set()
     for shape in graph.subjects(SH["class"], RDFS.Resource):
