@@ -605,7 +605,8 @@ def evaluate(
 ) -> Decision:
     """Decide `request` under `policy` (pure: same inputs, same decision).
 
-    `actions` replaces the ODRL Common Vocabulary's actions, e.g. with a profile's extension.
+    `actions` replaces the ODRL Common Vocabulary's actions, e.g. with a profile's extension;
+    a `CompiledPolicy` keeps the vocabulary it was compiled with.
     """
     if isinstance(policy, Policy):
         policy = compile_policy(policy, actions)

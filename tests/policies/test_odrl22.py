@@ -773,3 +773,17 @@ def test_a_replaced_policy_is_void() -> None:
     assert decision.reasons == (
         "the policy is replaced by http://example.com/policy:8889 (dct:isReplacedBy)",
     )
+
+
+def test_prohibition_of_a_broader_action_covers_a_narrower_one_transitively() -> None:
+    """Example 35 with its prohibition on play: display is included in play."""
+    document = example(35)
+    document["prohibition"][0]["action"] = "play"
+    document["conflict"] = "prohibit"
+    policy = from_jsonld(document)
+    decision = evaluate(policy, Request("display", target=ASSET_1212))
+    assert decision.outcome is DENY and decision.reasons == ("prohibition[0] prohibits it",)
+    document["prohibition"][0]["action"] = "use"
+    assert decide(from_jsonld(document), "display", target=ASSET_1212) is DENY
+    document["prohibition"][0]["action"] = "print"  # a sibling, not an ancestor
+    assert decide(from_jsonld(document), "display", target=ASSET_1212) is PERMIT
