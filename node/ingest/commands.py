@@ -162,6 +162,15 @@ def _print_detail(item: dict[str, Any]) -> None:
         for name, value in sorted(payload["fields"].items()):
             mark = "  (unmapped)" if name in payload["unmapped"] else ""
             click.echo(f"  {name} = {json.dumps(value)}{mark}")
+    earlier = [
+        f
+        for f in item.get("unmappedFields", [])
+        if f["field"] not in (payload or {}).get("fields", {})
+    ]
+    if earlier:
+        click.echo("unmapped fields of earlier payloads:")
+        for f in earlier:
+            click.echo(f"  {f['field']} = {json.dumps(f['value'])}  (unmapped)  sent {f['time']}")
     for reading in item.get("implausibleReadings", []):
         kept = "refused" if reading["refused"] else "flagged"
         click.echo(f"{kept}: {reading['time']} {reading['field']}: {reading['reason']}")

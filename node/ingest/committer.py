@@ -44,6 +44,7 @@ class Pending:
     done: asyncio.Future[None] = field(repr=False)
     payloads: Sequence[Row] = ()
     implausible: Sequence[Row] = ()
+    unmapped: Sequence[Row] = ()
 
     @property
     def observations(self) -> int:
@@ -62,11 +63,12 @@ class Committer:
         latest: Sequence[Row] = (),
         payloads: Sequence[Row] = (),
         implausible: Sequence[Row] = (),
+        unmapped: Sequence[Row] = (),
     ) -> None:
         """Return once the events are committed; raise if their transaction failed. The
         devices' newest payloads and implausible readings are written with them."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait(Pending(events, list(latest), done, payloads, implausible))
+        self.queue.put_nowait(Pending(events, list(latest), done, payloads, implausible, unmapped))
         await done
 
     def start(self) -> None:
@@ -126,6 +128,7 @@ class Committer:
                 session,
                 [row for pending in group for row in pending.payloads],
                 [row for pending in group for row in pending.implausible],
+                [row for pending in group for row in pending.unmapped],
             )
             self.node.log.append(session, events)
             return EventLog.last_seq(session)

@@ -47,6 +47,7 @@ class Prepared:
     reported: list[Rejection]
     payloads: Sequence[Row] = ()
     implausible: Sequence[Row] = ()
+    unmapped: Sequence[Row] = ()
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.events, self.accepted, self.reported))
@@ -61,6 +62,7 @@ class Checked:
     refused: list[Rejection] = field(default_factory=list)
     implausible: list[Row] = field(default_factory=list)
     payloads: dict[str, Row] = field(default_factory=dict)
+    unmapped: dict[tuple[str, str], Row] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -150,11 +152,18 @@ def check(registry: Registry, observations: Sequence[Observation]) -> Checked:
                     "time": observation.result_time,
                     "source": observation.source,
                     "fields": {},
-                    "unmapped": [],
                 }
             payload["fields"][observation.field] = observation.value
-            if observation.field not in known.mappings[device].fields:
-                payload["unmapped"].append(observation.field)
+        if observation.field not in known.mappings[device].fields:
+            key = (device, observation.field)
+            seen_field = out.unmapped.get(key)
+            if seen_field is None or observation.result_time >= seen_field["time"]:
+                out.unmapped[key] = {
+                    "device_id": device,
+                    "field": observation.field[:128],
+                    "time": observation.result_time,
+                    "value": json.dumps(observation.value, ensure_ascii=False)[:1024],
+                }
         rule = known.checks[device].get(observation.field)
         if rule is None:
             out.observations.append(observation)
@@ -266,14 +275,11 @@ def _events(
             )
         )
     payloads = [
-        {
-            **row,
-            "fields": json.dumps(row["fields"], ensure_ascii=False)[:100_000],
-            "unmapped": json.dumps(sorted(set(row["unmapped"]))),
-        }
+        {**row, "fields": json.dumps(row["fields"], ensure_ascii=False)[:100_000], "unmapped": "[]"}
         for row in checked.payloads.values()
     ]
-    return Prepared(events, accepted, reported, payloads, checked.implausible)
+    unmapped = list(checked.unmapped.values())
+    return Prepared(events, accepted, reported, payloads, checked.implausible, unmapped)
 
 
 def latest_rows(registry: Registry, observations: list[Observation]) -> list[Row]:
@@ -287,6 +293,10 @@ async def ingest(registry: Registry, committer: Committer, prepared: Prepared) -
     if not events:
         raise refuse(reported or [Rejection("", "the payload holds no observations", "empty")])
     await committer.submit(
-        events, latest_rows(registry, accepted), prepared.payloads, prepared.implausible
+        events,
+        latest_rows(registry, accepted),
+        prepared.payloads,
+        prepared.implausible,
+        prepared.unmapped,
     )
     return Accepted(len(accepted), [event["id"] for event in events], reported)

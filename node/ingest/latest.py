@@ -7,7 +7,7 @@ INSERT ... ON CONFLICT DO UPDATE ... WHERE).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
 
 from connectors.model import Observation
-from node.ingest.models import DevicePayload, ImplausibleReading, LatestValue
+from node.ingest.models import DevicePayload, ImplausibleReading, LatestValue, UnmappedField
 
 IMPLAUSIBLE_KEPT = 1000
 """Implausible readings kept for the device pages (the oldest go first)."""
@@ -63,19 +63,28 @@ def _statement(dialect: str) -> Insert:
     )
 
 
-def write_device_state(session: Session, payloads: list[Row], implausible: list[Row]) -> None:
-    """Each device's newest payload (an older one arriving late is not kept) and the
-    implausible readings, trimmed now and then to the newest IMPLAUSIBLE_KEPT."""
+def write_device_state(
+    session: Session,
+    payloads: Sequence[Row],
+    implausible: Sequence[Row],
+    unmapped: Sequence[Row] = (),
+) -> None:
+    """Each device's last payload received, the fields its mapping leaves out (with the
+    last value sent) and the implausible readings, trimmed now and then to the newest
+    IMPLAUSIBLE_KEPT."""
+    dialect = session.get_bind().dialect.name
+    if unmapped:
+        session.execute(_unmapped_statement(dialect), list(unmapped))
     if payloads:
         newest: dict[str, Row] = {}
         for row in payloads:
             seen = newest.get(row["device_id"])
             if seen is None or row["time"] >= seen["time"]:
                 newest[row["device_id"]] = row
-        session.execute(_payload_statement(session.get_bind().dialect.name), list(newest.values()))
+        session.execute(_payload_statement(dialect), list(newest.values()))
     if implausible:
         table = ImplausibleReading.__table__  # type: ignore[attr-defined]
-        session.execute(table.insert(), implausible)
+        session.execute(table.insert(), list(implausible))
         last = session.execute(select(func.max(table.c.id))).scalar() or 0
         if last % 50 < len(implausible):
             session.execute(table.delete().where(table.c.id <= last - IMPLAUSIBLE_KEPT))
@@ -89,5 +98,15 @@ def _payload_statement(dialect: str) -> Insert:
     return statement.on_conflict_do_update(
         index_elements=["device_id"],
         set_={name: statement.excluded[name] for name in ("time", "source", "fields", "unmapped")},
-        where=table.c.time <= statement.excluded.time,
+    )
+
+
+@cache
+def _unmapped_statement(dialect: str) -> Insert:
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = UnmappedField.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=["device_id", "field"],
+        set_={name: statement.excluded[name] for name in ("time", "value")},
     )

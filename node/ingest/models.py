@@ -82,3 +82,16 @@ class ImplausibleReading(SQLModel, table=True):
     value: str = Field(max_length=1024)
     reason: str = Field(max_length=500)
     refused: bool = False
+
+
+class UnmappedField(SQLModel, table=True):
+    """A decoded field of a registered device that its mapping leaves out, with the last
+    value sent: kept until the field is mapped, so the operator sees every such field, also
+    when the device's later messages do not carry it."""
+
+    __tablename__ = "ingest_unmapped_field"
+
+    device_id: str = Field(primary_key=True, max_length=128)
+    field: str = Field(primary_key=True, max_length=128)
+    time: datetime
+    value: str = Field(max_length=1024)

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
 from connectors.model import DeviceMapping, canonical_device_id
 from connectors.sosa import sensor_description_quads
 from node.ingest.graphs import sensor_graph, to_ntriples
 from node.ingest.mapping import FLAG, Check, MappingError, changed_profile, checks_of
-from node.ingest.models import Device
+from node.ingest.models import Device, UnmappedField
 from node.runtime import Node
 from vocab.devices import list_profiles, load_profile
 
@@ -249,6 +249,13 @@ async def remap(node: Node, registry: Registry, device_id: str, body: Any) -> De
         if current is not None:
             current.profile = changed.profile
             session.add(current)
+        mapped = list(profile["fields"])
+        if mapped:
+            session.exec(
+                delete(UnmappedField).where(
+                    col(UnmappedField.device_id) == device_id, col(UnmappedField.field).in_(mapped)
+                )
+            )
 
     await node.publish([event], before=replace)
     registry.clear()

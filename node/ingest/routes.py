@@ -50,6 +50,7 @@ from node.ingest.models import (
     ImplausibleReading,
     IngestProblem,
     LatestValue,
+    UnmappedField,
 )
 from node.runtime import Node
 
@@ -107,7 +108,9 @@ async def record_problem(
         with Session(node.engine) as session:
             session.add(row)
             if prepared is not None:
-                write_device_state(session, list(prepared.payloads), list(prepared.implausible))
+                write_device_state(
+                    session, prepared.payloads, prepared.implausible, prepared.unmapped
+                )
             session.commit()
             if (row.id or 0) % 50 == 0:
                 newest = session.exec(
@@ -210,9 +213,7 @@ chirpstack_event = describe(
 )(
     webhook(
         "chirpstack",
-        lambda r, p: chirpstack.parse(
-            r.query.get("event"), p, decoder=r.app["ingest"]["decoders"]
-        ),
+        lambda r, p: chirpstack.parse(r.query.get("event"), p, decoder=r.app["ingest"]["decoders"]),
     )
 )
 observation_batch = describe(
@@ -306,7 +307,7 @@ def _each_chunk(
             )
         if session is not None and chunk_events:
             upsert(session, latest_rows(room["registry"], accepted))
-            write_device_state(session, list(prepared.payloads), list(prepared.implausible))
+            write_device_state(session, prepared.payloads, prepared.implausible, prepared.unmapped)
             node.log.append(session, chunk_events)
         observations += len(accepted)
         events += len(chunk_events)
@@ -431,6 +432,11 @@ def device_detail(node: Node, device_id: str) -> dict[str, Any] | None:
         if device is None:
             return None
         payload = session.get(DevicePayload, stored)
+        unmapped_rows = session.exec(
+            select(UnmappedField)
+            .where(UnmappedField.device_id == stored)
+            .order_by(col(UnmappedField.field))
+        ).all()
         flagged = session.exec(
             select(ImplausibleReading)
             .where(ImplausibleReading.device_id == stored)
@@ -438,18 +444,25 @@ def device_detail(node: Node, device_id: str) -> dict[str, Any] | None:
             .limit(IMPLAUSIBLE_LISTED)
         ).all()
     profile = json.loads(device.profile)
+    mapping = profile.get("fields", {})
+    fields = json.loads(payload.fields) if payload is not None else {}
     return {
         **_device_json(device),
-        "mapping": profile.get("fields", {}),
+        "mapping": mapping,
         "implausible": profile.get("implausible", "flag"),
         "lastPayload": None
         if payload is None
         else {
             "time": payload.time.isoformat(),
             "source": payload.source,
-            "fields": json.loads(payload.fields),
-            "unmapped": json.loads(payload.unmapped),
+            "fields": fields,
+            "unmapped": sorted(name for name in fields if name not in mapping),
         },
+        "unmappedFields": [
+            {"field": r.field, "value": json.loads(r.value), "time": r.time.isoformat()}
+            for r in unmapped_rows
+            if r.field not in mapping
+        ],
         "implausibleReadings": [
             {
                 "field": r.field,

@@ -208,7 +208,14 @@ def _device_context(node: Node, device_id: str) -> dict[str, Any] | None:
         }
         for name, value in sorted(fields.items())
     ]
-    forms = [_form_for(name, fields[name], None) for name in sorted(payload["unmapped"])]
+    seen = {f["field"]: f["value"] for f in found["unmappedFields"]}
+    unmapped = {**seen, **{name: fields[name] for name in payload["unmapped"]}}
+    rows += [
+        {"name": name, "value": json.dumps(value, ensure_ascii=False), "spec": None, "unit": ""}
+        for name, value in sorted(seen.items())
+        if name not in fields
+    ]
+    forms = [_form_for(name, value, None) for name, value in sorted(unmapped.items())]
     forms += [_form_for(name, fields.get(name), spec) for name, spec in sorted(mapping.items())]
     return {
         "device": found,
