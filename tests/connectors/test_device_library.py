@@ -31,7 +31,19 @@ def test_at_least_25_models_of_many_brands_and_kinds() -> None:
     brands = Counter(m["brand"] for m in models())
     assert len(brands) >= 7, brands
     kinds = {m["category"] for m in models()}
-    assert {"climate", "co2", "door-window", "distance", "soil", "tracker", "meter"} <= kinds
+    assert {
+        "climate",
+        "co2",
+        "door-window",
+        "distance",
+        "water-level",
+        "soil",
+        "parking",
+        "people-counting",
+        "street-light",
+        "meter",
+        "tracker",
+    } <= kinds
 
 
 @pytest.mark.parametrize("name", NAMES)
