@@ -11,12 +11,16 @@ Protobuf JSON mapping leaves out zero values, so a missing `fCnt`/`fPort` means 
 
 An `up` event without `object` (the device profile has no codec) but with `data` is
 decoded by the `decoder` the node passes (see `connectors.lorawan.Decoder`).
+
+ChirpStack v3's events (`devEUI` at the top) are read too, renamed to v4's form by
+`connectors.chirpstack_v3`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from connectors.chirpstack_v3 import is_v3, to_v4
 from connectors.lorawan import Decoder, best_reception, decode_raw, decoded_observations
 from connectors.model import (
     ConnectorResult,
@@ -51,6 +55,8 @@ def parse(
     if event != "up":
         shown = event[:32]
         raise PayloadRejected([Rejection("?event", f"unknown event type {shown!r}", "event")])
+    if is_v3(payload):
+        payload = to_v4(payload)
     check(payload, SCHEMA)
 
     info = payload["deviceInfo"]

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, col, delete, select
 
-from connectors import chirpstack, csv_table, generic, ttn
+from connectors import chirpstack, chirpstack_v3, csv_table, generic, ttn
 from connectors.csv_table import CsvMapping, iter_csv_observations
 from connectors.model import ConnectorResult, PayloadRejected, parse_time
 from connectors.validation import load_schema
@@ -205,10 +205,18 @@ def _same_as_base() -> Any:
 
 
 chirpstack_event = describe(
-    "ChirpStack v4 HTTP integration (?event=up; other event types are acknowledged and ignored)",
+    "ChirpStack v4 (or v3, JSON marshaler) HTTP integration (?event=up; other event types "
+    "are acknowledged and ignored)",
     tags=["ingest"],
     parameters=[query_param("event", "ChirpStack event type")],
-    request_body=json_request(component("ChirpStackEvent", load_schema(chirpstack.SCHEMA))),
+    request_body=json_request(
+        {
+            "anyOf": [
+                component("ChirpStackEvent", load_schema(chirpstack.SCHEMA)),
+                component("ChirpStackV3Event", load_schema(chirpstack_v3.SCHEMA)),
+            ]
+        }
+    ),
     responses=WEBHOOK,
 )(
     webhook(
