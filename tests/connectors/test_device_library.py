@@ -123,6 +123,7 @@ def test_unknown_models() -> None:
             "elsys-ers-co2",
         ),
         ({"brand_id": "milesight-iot", "model_id": "am103"}, "milesight-am103"),
+        ({"brand_id": "sensative", "model_id": "strips"}, "sensative-strips-comfort"),
         ({"brand_id": "dragino", "model_id": "nope"}, None),
         ({"brand_id": "dragino"}, None),
         (None, None),
