@@ -12,26 +12,25 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from node.web import labels
+from node.web.i18n import N_, texts
 from vocab import catalog as terms
 from vocab.namespaces import DCAT, DCT, FOAF, RDF
 
+# English source texts, translated by the web pages' catalogs (node/web/locales)
 _TEXT = {
-    "catalog": {"de": "Datenkatalog", "en": "Data catalogue"},
-    "datasets": {"de": "Datensätze", "en": "Datasets"},
-    "distributions": {"de": "Zugänge", "en": "Access"},
-    "licence": {"de": "Lizenz", "en": "Licence"},
-    "themes": {"de": "Kategorien", "en": "Themes"},
-    "keywords": {"de": "Schlagwörter", "en": "Keywords"},
-    "publisher": {"de": "Veröffentlicht von", "en": "Published by"},
-    "modified": {"de": "Geändert", "en": "Modified"},
-    "page": {"de": "Seite", "en": "Page"},
-    "of": {"de": "von", "en": "of"},
-    "next": {"de": "weiter", "en": "next"},
-    "previous": {"de": "zurück", "en": "previous"},
-    "search": {"de": "Suchen", "en": "Search"},
-    "results": {"de": "Treffer", "en": "results"},
-    "formats": {"de": "Auch als", "en": "Also as"},
-    "none": {"de": "Keine Datensätze.", "en": "No datasets."},
+    "datasets": N_("Datasets"),
+    "distributions": N_("Access"),
+    "licence": N_("Licence"),
+    "themes": N_("Themes"),
+    "keywords": N_("Keywords"),
+    "publisher": N_("Published by"),
+    "modified": N_("Last modified"),
+    "search": N_("Search"),
+    "previous": N_("previous"),
+    "next": N_("next"),
+    "formats": N_("Also as"),
+    "none": N_("No datasets."),
 }
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
@@ -60,7 +59,16 @@ def _text(values: list[Any], language: str) -> str:
 
 
 def _say(key: str, language: str) -> str:
-    return _TEXT[key].get(language, _TEXT[key]["de"])
+    return escape(texts(language).gettext(_TEXT[key]))
+
+
+def _count(total: int, language: str) -> str:
+    return texts(language).ngettext("%(num)s dataset", "%(num)s datasets", total)
+
+
+def _page(page: int, last: int, language: str) -> str:
+    say = texts(language)
+    return say.gettext("page %(page)s of %(last)s", page=say.number(page), last=say.number(last))
 
 
 def _iri(value: Any) -> str:
@@ -72,7 +80,6 @@ def _dataset(index: dict[str, dict[str, list[Any]]], iri: str, language: str) ->
     title = _text(props.get(str(DCT["title"]), []), language) or iri
     description = _text(props.get(str(DCT.description), []), language)
     licence_iri = _iri(next(iter(props.get(str(DCT.license), [])), None))
-    licence = terms.LICENCES_BY_IRI.get(licence_iri)
     themes = [
         terms.THEMES.get(terms.code_of(_iri(t)), (terms.code_of(_iri(t)),) * 2)[
             0 if language == "de" else 1
@@ -84,7 +91,7 @@ def _dataset(index: dict[str, dict[str, list[Any]]], iri: str, language: str) ->
     )
     publisher = next(iter(props.get(str(DCT.publisher), [])), None)
     publisher_name = _text(index.get(_iri(publisher), {}).get(str(FOAF.name), []), language)
-    modified = _text(props.get(str(DCT.modified), []), language)[:10]
+    modified = texts(language).date_text(_text(props.get(str(DCT.modified), []), language))
     parts = [
         f'<article><h2><a href="{escape(iri)}">{escape(title)}</a></h2>',
         f"<p>{escape(description)}</p>" if description else "",
@@ -93,10 +100,10 @@ def _dataset(index: dict[str, dict[str, list[Any]]], iri: str, language: str) ->
     if publisher_name:
         parts.append(f"<dt>{_say('publisher', language)}</dt><dd>{escape(publisher_name)}</dd>")
     if licence_iri:
-        label = licence.label if licence else licence_iri
+        licence = labels.licence(texts(language), licence_iri)
         parts.append(
             f"<dt>{_say('licence', language)}</dt>"
-            f'<dd><a href="{escape(licence_iri)}">{escape(label)}</a></dd>'
+            f'<dd><a href="{escape(licence.url)}">{escape(licence.name)}</a></dd>'
         )
     if themes:
         parts.append(f"<dt>{_say('themes', language)}</dt><dd>{escape(', '.join(themes))}</dd>")
@@ -186,8 +193,8 @@ def render_list(
         f'value="{escape(query)}" aria-label="{_say("search", language)}">'
         f'<input type="hidden" name="format" value="html"> <button>{_say("search", language)}'
         f"</button></form>"
-        f'<p class="meta">{total} {_say("datasets", language)} · {_say("page", language)} {page} '
-        f"{_say('of', language)} {last}</p></header>"
+        f'<p class="meta">{escape(_count(total, language))} · {escape(_page(page, last, language))}'
+        "</p></header>"
         + ("".join(articles) or f"<p>{_say('none', language)}</p>")
         + f"<nav>{''.join(navigation)}</nav>"
     )
@@ -200,13 +207,3 @@ def render_dataset(
     index = _index(triples)
     title = _text(index.get(iri, {}).get(str(DCT["title"]), []), language) or iri
     return _document(title, _dataset(index, iri, language), language, alternates)
-
-
-def language_of(query_language: str | None, accept_language: str) -> str:
-    if query_language in ("de", "en"):
-        return query_language
-    for item in accept_language.split(","):
-        tag = item.split(";")[0].strip().lower()[:2]
-        if tag in ("de", "en"):
-            return tag
-    return "de"

@@ -61,6 +61,7 @@ from node.http.openapi import FILE, TEXT, describe, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
 from node.runtime import Node
+from node.web.i18n import negotiate as negotiate_language
 from vocab import catalog as terms
 from vocab.namespaces import SCHEMA
 
@@ -102,7 +103,8 @@ def _problem(exc: service.CatalogError) -> Problem:
 
 
 def _language(request: web.Request) -> str:
-    return html.language_of(request.query.get("lang"), request.headers.get("Accept-Language", ""))
+    """The same choice as the portal's: ?lang=, the remembered cookie, Accept-Language."""
+    return negotiate_language(request)
 
 
 def _alternates(path: str, params: dict[str, Any]) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from node.web.i18n import DOMAIN, LANGUAGES, LOCALES
 ROOT = Path(__file__).resolve().parents[2]
 POT = LOCALES / f"{DOMAIN}.pot"
 BABEL_CONFIG = ROOT / "babel.cfg"
-SOURCES = ROOT / "node" / "web"
+SOURCES = ROOT / "node"
 EXTRACT_OPTIONS = ("--no-location", "--sort-output", "--omit-header", "-k", "N_")
 
 

@@ -11,7 +11,7 @@ if (!RULES) throw new Error("ALLMENDE_I18N is not set");
 const RAW_CODE = new RegExp(RULES.rawCode, "g");
 const US_NUMBER = new RegExp(RULES.usNumber, "g");
 const US_DATE = new RegExp(RULES.usDate, "g");
-const PORTAL = ["/", "/map", "/data", "/region", "/usage", "/sparql"];
+const PORTAL = ["/", "/map", "/data", "/region", "/usage", "/sparql", "/catalog"];
 const CONSOLE = [
   "/admin/", "/admin/console/devices", "/admin/console/datasets", "/admin/console/agreements",
   "/admin/console/audit", "/admin/console/dataspace", "/admin/console/sessions",

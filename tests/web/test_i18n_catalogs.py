@@ -170,7 +170,7 @@ async def test_german_portal_pages_have_no_english_no_codes_no_us_formats(
             r'href="(/(?:sensors|villages)/[^"?]+)"', await (await client.get("/map")).text()
         )
     )
-    paths = ["/", "/map", "/data", "/usage", "/sparql", "/region", *sorted(links)]
+    paths = ["/", "/map", "/data", "/usage", "/sparql", "/region", "/catalog", *sorted(links)]
     assert len(paths) > 8
     for path in paths:
         response = await client.get(path, headers={"Accept-Language": "de", "Accept": "text/html"})
