@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 
 from connectors.model import DeviceMapping, canonical_device_id
+from connectors.positions import Position
 from connectors.sosa import sensor_description_quads
 from node.ingest.graphs import sensor_graph, to_ntriples
 from node.ingest.mapping import FLAG, Check, MappingError, changed_profile, checks_of
@@ -260,6 +262,51 @@ async def remap(node: Node, registry: Registry, device_id: str, body: Any) -> De
     await node.publish([event], before=replace)
     registry.clear()
     return changed
+
+
+async def locate(node: Node, registry: Registry, positions: Sequence[Position]) -> list[str]:
+    """Give devices registered without a position the one their network server reports
+    (see `connectors.positions`): a registration event with the sensor's new description,
+    naming where the position came from. Devices with a position keep theirs."""
+    known = registry.known()
+    wanted: dict[str, Position] = {}
+    for position in positions:
+        device = registry.resolve(position.device_id, position.alias)
+        if device is not None and known.mappings[device].lat is None:
+            seen = wanted.get(device)
+            if seen is None or (seen.source == "gateway" and position.source == "device"):
+                wanted[device] = position
+    placed = []
+    for device, position in wanted.items():
+        with Session(node.engine) as session:
+            row = session.get(Device, device)
+        if row is None or row.lat is not None:
+            continue
+        changed = Device(**{**row.model_dump(), "lat": position.lat, "lon": position.lon})
+        event = sensor_event(
+            node,
+            REGISTERED,
+            changed,
+            {
+                "profile": json.loads(row.profile).get("name"),
+                "label": row.label,
+                "lat": position.lat,
+                "lon": position.lon,
+                "position": position.source,
+            },
+        )
+
+        def place(session: Session, device: str = device, position: Position = position) -> None:
+            current = session.get(Device, device)
+            if current is not None and current.lat is None:
+                current.lat, current.lon = position.lat, position.lon
+                session.add(current)
+
+        await node.publish([event], before=place)
+        placed.append(device)
+    if placed:
+        registry.clear()
+    return placed
 
 
 async def remove(node: Node, registry: Registry, device_id: str) -> Device | None:

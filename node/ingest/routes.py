@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from sqlmodel import Session, col, delete, select
 from connectors import chirpstack, chirpstack_v3, csv_table, generic, ttn
 from connectors.csv_table import CsvMapping, iter_csv_observations
 from connectors.model import ConnectorResult, PayloadRejected, parse_time
+from connectors.positions import chirpstack_positions, tts_positions
 from connectors.validation import load_schema
 from node import access, db
 from node.http.admin import int_param
@@ -54,6 +56,7 @@ from node.ingest.models import (
 )
 from node.runtime import Node
 
+log = logging.getLogger(__name__)
 JSON_LIMIT = 4 * 1024 * 1024
 CSV_LIMIT = 2 * 1024 * 1024 * 1024
 PROBLEMS_KEPT = 500
@@ -125,8 +128,9 @@ async def record_problem(
     await node.write(write)
 
 
-def webhook(source: str, parse: Any) -> Any:
-    """A JSON webhook handler: authenticate, parse, map, commit, acknowledge."""
+def webhook(source: str, parse: Any, positions: Any = None) -> Any:
+    """A JSON webhook handler: authenticate, parse, map, commit, acknowledge; then give
+    devices registered without a position the one the message reports (`positions`)."""
 
     async def handle(request: web.Request) -> web.Response:
         room = request.app["ingest"]
@@ -143,6 +147,7 @@ def webhook(source: str, parse: Any) -> Any:
                 except PayloadRejected as exc:
                     raise refuse(exc.rejections) from None
                 if result.ignored:
+                    await _place(request, positions, payload)
                     return web.json_response({"ignored": result.reason}, status=200)
                 prepared = await prepare_in_steps(
                     request.app["node"], room["registry"], result, source
@@ -154,9 +159,22 @@ def webhook(source: str, parse: Any) -> Any:
         if accepted.reported:
             refused = refuse(accepted.reported, status=202)
             await record_problem(request, source, refused, _excerpt(payload))
+        await _place(request, positions, payload)
         return web.json_response(accepted.to_json(), status=202)
 
     return handle
+
+
+async def _place(request: web.Request, positions: Any, payload: Any) -> None:
+    """Positions for unplaced devices; a failure here is logged, the readings stay."""
+    if positions is None:
+        return
+    try:
+        found = positions(request, payload)
+        if found:
+            await devices.locate(request.app["node"], request.app["ingest"]["registry"], found)
+    except Exception:
+        log.exception("could not place a device from its network server's position")
 
 
 def _excerpt(payload: Any) -> bytes:
@@ -171,7 +189,13 @@ ttn_uplink = describe(
     tags=["ingest"],
     request_body=json_request(component("TtnUplink", load_schema(ttn.SCHEMA))),
     responses=WEBHOOK,
-)(webhook("ttn", lambda r, p: ttn.parse(p, decoder=r.app["ingest"]["decoders"])))
+)(
+    webhook(
+        "ttn",
+        lambda r, p: ttn.parse(p, decoder=r.app["ingest"]["decoders"]),
+        lambda _r, p: tts_positions(p),
+    )
+)
 TTS_MESSAGES = {
     "uplink": "uplink messages (the readings)",
     "join": "join-accept messages (acknowledged)",
@@ -222,6 +246,7 @@ chirpstack_event = describe(
     webhook(
         "chirpstack",
         lambda r, p: chirpstack.parse(r.query.get("event"), p, decoder=r.app["ingest"]["decoders"]),
+        lambda r, p: chirpstack_positions(r.query.get("event"), p),
     )
 )
 observation_batch = describe(
