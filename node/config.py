@@ -374,6 +374,12 @@ class DcpSection(_Section):
         "credential services and status lists (besides the system's); relative to the node "
         "folder",
     )
+    private_addresses: bool = Field(
+        default=False,
+        description="also fetch DID documents, credential services and status lists at "
+        "private, loopback and link-local addresses (a data space inside an intranet); off: "
+        "only public addresses, so a token cannot make the node call into its own network",
+    )
     fetch_timeout: float = Field(
         default=5.0,
         gt=0,

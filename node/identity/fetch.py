@@ -8,7 +8,10 @@ making the node fetch without end (SSRF): nothing but https is ever requested.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
+import socket
 import ssl
 import time
 from pathlib import Path
@@ -16,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from node.config import DcpSection
 from node.http.bodies import BodyTooLarge, response_body
@@ -39,6 +44,36 @@ def check_url(url: str) -> str:
     return url
 
 
+class PrivateAddress(OSError):
+    """A name that leads into a private network, which the node does not call."""
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global
+
+
+class PublicResolver(AbstractResolver):
+    """Name resolution that refuses private, loopback and link-local addresses, checked at
+    connection time (a name that resolves differently later is checked again)."""
+
+    def __init__(self) -> None:
+        self._inner = ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        if not all(is_public(entry["host"]) for entry in found):
+            raise PrivateAddress(f"{host} is not a public address")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 class Fetcher:
     """One HTTP client session for DCP, opened on first use and closed with the app."""
 
@@ -52,9 +87,10 @@ class Fetcher:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            resolver = None if self.settings.private_addresses else PublicResolver()
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.settings.fetch_timeout),
-                connector=aiohttp.TCPConnector(ssl=self.context, limit=20),
+                connector=aiohttp.TCPConnector(ssl=self.context, limit=20, resolver=resolver),
             )
         return self._session
 
@@ -93,6 +129,10 @@ class Fetcher:
         if data is not None:
             sent["Content-Type"] = "application/json"
         host = urlsplit(url).netloc
+        literal = urlsplit(url).hostname or ""
+        with contextlib.suppress(ValueError):  # a name, not an address: the resolver checks
+            if not self.settings.private_addresses and not is_public(literal):
+                raise FetchError(f"{what}: {literal} is not a public address")
         try:
             async with self._client().request(
                 method, url, data=data, headers=sent, allow_redirects=False
@@ -110,6 +150,10 @@ class Fetcher:
             ) from exc
         except aiohttp.ClientSSLError as exc:
             raise FetchError(f"{what} at {host}: its TLS certificate is not trusted") from exc
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, PrivateAddress):
+                raise FetchError(f"{what}: {exc.os_error}") from exc
+            raise FetchError(f"{what} at {host} could not be reached") from exc
         except (aiohttp.ClientError, ValueError, OSError) as exc:
             raise FetchError(
                 f"{what} at {host} could not be fetched ({type(exc).__name__})"

@@ -58,6 +58,7 @@ async def serve_https(
             "ALLMENDE_NODE_BASE_URL": f"https://127.0.0.1:{port}",
             "ALLMENDE_DCP_TRUSTED_ISSUERS": dataspace.issuer.did,
             "ALLMENDE_DCP_CA_FILE": str(ca_file),
+            "ALLMENDE_DCP_PRIVATE_ADDRESSES": "true",  # everyone is on loopback
         },
     )
     app = create_app(node)

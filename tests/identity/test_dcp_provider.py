@@ -81,6 +81,7 @@ async def provider(tmp_path: Path, dataspace: Dataspace, ca_file: Path) -> Async
             "ALLMENDE_DCP_TRUSTED_ISSUERS": dataspace.issuer.did,
             "ALLMENDE_DCP_CA_FILE": str(ca_file),
             "ALLMENDE_DCP_CACHE_SECONDS": "0",  # a revocation shows at the next request
+            "ALLMENDE_DCP_PRIVATE_ADDRESSES": "true",  # the partner is on loopback
         },
     )
     await service.create(node, dataset_body(OPEN))
@@ -263,7 +264,8 @@ async def test_oversized_document_is_not_read(provider: Provider, dataspace: Dat
 
 
 async def test_slow_address_is_given_up(dataspace: Dataspace, ca_file: Path) -> None:
-    fetcher = Fetcher(DcpSection(fetch_timeout=0.5, ca_file=str(ca_file)), ca_file.parent)
+    settings = DcpSection(fetch_timeout=0.5, ca_file=str(ca_file), private_addresses=True)
+    fetcher = Fetcher(settings, ca_file.parent)
     started = time.monotonic()
     try:
         with pytest.raises(FetchError, match=r"did not arrive within 0\.5 s"):
@@ -276,7 +278,11 @@ async def test_slow_address_is_given_up(dataspace: Dataspace, ca_file: Path) -> 
 async def test_untrusted_certificate_is_refused(tmp_path: Path, dataspace: Dataspace) -> None:
     """Without the test CA in dcp.ca_file, the partner's DID cannot be resolved."""
     node = make_node(
-        tmp_path / "plain", environ={"ALLMENDE_DCP_TRUSTED_ISSUERS": dataspace.issuer.did}
+        tmp_path / "plain",
+        environ={
+            "ALLMENDE_DCP_TRUSTED_ISSUERS": dataspace.issuer.did,
+            "ALLMENDE_DCP_PRIVATE_ADDRESSES": "true",
+        },
     )
     from node.identity.verifier import Identity
 
@@ -320,11 +326,22 @@ async def test_no_token_in_the_log(
             assert part not in caplog.text
 
 
+async def agreements(provider: Provider, at_least: int) -> list[Agreement]:
+    """The stored agreements, once there are `at_least` (the message may come first)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with Session(provider.node.engine) as session:
+            found = list(session.exec(select(Agreement)).all())
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.05)
+
+
 async def test_purpose_bound_data_keeps_its_policy_for_a_dcp_partner(
     provider: Provider, dataspace: Dataspace
 ) -> None:
     """The DID is an assignee like any other: the research-only offer with its purpose is
-    agreed, the same offer for another purpose ends TERMINATED with the reason."""
+    agreed, the same offer for another purpose is refused with the reason."""
     async with provider.http.get(f"{provider.base}/dsp/catalog/datasets/{RESTRICTED}") as found:
         offer = (await found.json())["hasPolicy"][0]
     did = own_did(provider.node)
@@ -341,19 +358,23 @@ async def test_purpose_bound_data_keeps_its_policy_for_a_dcp_partner(
     assert status == 201
     agreement = (await provider.next("/negotiations/urn:uuid:research/agreement"))["agreement"]
     assert agreement["assignee"] == dataspace.partner.did
-    with Session(provider.node.engine) as session:
-        [row] = session.exec(select(Agreement)).all()
+    [row] = await agreements(provider, 1)
     assert row.assignee == dataspace.partner.did and row.purpose == ALLMENDE + "research"
 
     other = json.loads(json.dumps(offer))
-    [purpose] = [c for c in other["permission"][0]["constraint"] if c["leftOperand"] == "purpose"]
+    constraints = other["permission"][0]["constraint"]
+    [purpose] = [c for c in constraints if str(c["leftOperand"]).endswith("purpose")]
     purpose.update(operator="eq", rightOperand={"@id": ALLMENDE + "commercial"})
-    status, _ = await provider.post(
+    status, body = await provider.post(
         "/dsp/negotiations/request", request("urn:uuid:commercial", other), dataspace.id_token(did)
     )
-    assert status == 201
-    termination = await provider.next("/negotiations/urn:uuid:commercial/termination")
-    assert "purpose" in termination["reason"][0]
+    if status == 201:  # refused later, by a termination
+        reason = (await provider.next("/negotiations/urn:uuid:commercial/termination"))["reason"]
+    else:  # or at once, in the answer
+        assert status == 400 and body["@type"] == "ContractNegotiationError", body
+        reason = body["reason"]
+    assert "purpose" in reason[0]
+    assert len(await agreements(provider, 1)) == 1  # still only the research one
 
 
 async def test_data_model_2_credentials_are_read(provider: Provider, dataspace: Dataspace) -> None:
@@ -369,3 +390,24 @@ async def test_data_model_2_credentials_are_read(provider: Provider, dataspace: 
     dataspace.credentials = [credential_v2(dataspace.issuer, dataspace.partner.did, valid_for=-60)]
     status, reason = await refused(provider, dataspace.id_token(did))
     assert status == 403 and "expired" in reason
+
+
+async def test_private_addresses_are_not_fetched_by_default(
+    dataspace: Dataspace, ca_file: Path
+) -> None:
+    """A token names the address the node fetches; by default only public ones are, so a
+    stranger cannot make the node call into its own network, neither by address nor by a
+    name that resolves to one."""
+    fetcher = Fetcher(DcpSection(ca_file=str(ca_file)), ca_file.parent)
+    try:
+        with pytest.raises(FetchError, match=r"127\.0\.0\.1 is not a public address"):
+            await fetcher.get(dataspace.base + "/partner/did.json", "a DID document")
+        with pytest.raises(FetchError, match="localhost is not a public address"):
+            await fetcher.get(
+                f"https://localhost:{dataspace.port}/partner/did.json", "a DID document"
+            )
+        with pytest.raises(FetchError, match="not a public address"):
+            await fetcher.get("https://[::ffff:10.0.0.1]/did.json", "a DID document")
+    finally:
+        await fetcher.close()
+    assert dataspace.queries == []
