@@ -102,8 +102,13 @@ for (const language of ["de", "en"]) {
       assert.ok(extra.some((p) => p.startsWith("/sensors/")), "a sensor page is linked");
       assert.ok(extra.some((p) => p.startsWith("/datasets/")), "a dataset page is linked");
       await signIn(page, process.env.ALLMENDE_ADMIN_TOKEN);
+      // each registered sensor's console page too
+      await page.goto(BASE + "/admin/console/devices");
+      const devices = [...new Set((await page.$$eval("main a[href^='/admin/console/devices/']",
+        (links) => links.map((a) => new URL(a.href).pathname))))];
+      assert.ok(devices.length > 0, "the console links each sensor's page");
       const report = [];
-      for (const path of [...PORTAL, ...extra, ...CONSOLE]) {
+      for (const path of [...PORTAL, ...extra, ...CONSOLE, ...devices]) {
         const response = await page.goto(BASE + path);
         assert.equal(response.status(), 200, path);
         assert.equal(await page.getAttribute("html", "lang"), language, `${path} is in ${language}`);

@@ -101,7 +101,9 @@ async def test_the_device_page_shows_unmapped_fields_and_maps_them(village: Vill
     )
     assert again.status == 202, await again.text()
     shown = html.unescape(await (await client.get(f"/admin/console/devices/{DEVICE}")).text())
-    assert "http://vocab.nerc.ac.uk/standard_name/air_temperature/ (°C) × 0.01" in shown
+    # the property in words, its IRI beside it as code
+    assert "Air temperature (°C) × 0.01" in shown
+    assert "<code>http://vocab.nerc.ac.uk/standard_name/air_temperature/</code>" in shown
     assert 'value="refuse" checked' in shown
     # BatP, and BatV of the first message: listed until mapped, though not sent again
     assert shown.count("unmapped – not stored") == 2
