@@ -37,6 +37,7 @@ IDENTITY = "dcp_identity"
 DCP_CONTEXT = "https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"
 PRESENTATION_EXCHANGE_CONTEXT = "https://identity.foundation/presentation-exchange/submission/v1"
 SI_CLAIMS = ("iss", "sub", "aud", "exp", "jti")
+MAX_TOKEN_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,11 @@ class Identity:
         verified = check_signature(
             token, key, "the self-issued ID token", audience=audiences, require=SI_CLAIMS
         )
+        if float(verified["exp"]) > time.time() + MAX_TOKEN_SECONDS:
+            # its jti would have to be remembered that long; EDC's tokens live 5 minutes
+            raise TokenError(
+                f"the self-issued ID token is valid for more than {MAX_TOKEN_SECONDS} s"
+            )
         if not self.replay.first_use(str(verified["jti"]), float(verified["exp"])):
             raise TokenError("this self-issued ID token was used before (jti)")
         return verified

@@ -232,6 +232,10 @@ async def test_token_problems_are_refused(provider: Provider, dataspace: Dataspa
     did = own_did(provider.node)
     cases = {
         "expired": (dataspace.id_token(did, exp=1_000_000), "expired"),
+        "valid for a day": (
+            dataspace.id_token(did, exp=int(time.time()) + 86400),
+            "valid for more than 3600 s",
+        ),
         "iss differs from sub": (dataspace.id_token(did, sub="did:web:x.example"), "iss = sub"),
         "no token claim": (dataspace.id_token(did, token=None), "`token` claim"),
         "signed by another key": (
