@@ -7,7 +7,7 @@ function u16(b, i) { return b[i] | (b[i + 1] << 8); }
 function s16(b, i) { var v = u16(b, i); return v > 0x7fff ? v - 0x10000 : v; }
 function u32(b, i) { return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16)) + b[i + 3] * 16777216; }
 
-var SKIP = { 0x01: 1, 0x09: 2, 0x0a: 2, 0x0b: 1, 0x0f: 1, 0x16: 8, 0x18: 2 };
+var SKIP = { 0x01: 1, 0x08: 6, 0x09: 2, 0x0a: 2, 0x0b: 1, 0x0f: 1, 0x16: 8, 0x18: 2 };
 var PRESS = { 1: "short", 2: "long", 3: "double" };
 
 function decodeUplink(input) {
