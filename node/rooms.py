@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def route_setups() -> list[Callable[[web.Application], None]]:
-    from node import catalog, dsp, federation, identity, ingest, sparql, usage
+    from node import actuation, apps, catalog, dsp, federation, identity, ingest, reports, sparql, usage
     from node import web as web_room
     from node.http import admin, foundation
 
@@ -27,8 +27,11 @@ def route_setups() -> list[Callable[[web.Application], None]]:
         web_room.setup,
         catalog.setup,
         ingest.setup,
+        actuation.setup,
+        reports.setup,
         sparql.setup,
         usage.setup,
+        apps.setup,
         dsp.setup,
         identity.setup,
         federation.setup,

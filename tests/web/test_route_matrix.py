@@ -268,6 +268,27 @@ ROUTES: dict[str, tuple[str, Filler]] = {
     "/federation/catalog": (NEVER, same("/federation/catalog")),
     "/federation/catalog/search": (NEVER, same("/federation/catalog/search?q=matrix")),
     "/region": (NEVER, same("/region")),
+    "/open311/v2/discovery.{format}": (NEVER, same("/open311/v2/discovery.json")),
+    "/open311/v2/services.{format}": (NEVER, same("/open311/v2/services.json")),
+    "/open311/v2/services/{service_code}.{format}": (NEVER, same("/open311/v2/services/muell.xml")),
+    "/open311/v2/requests.{format}": (NEVER, same("/open311/v2/requests.json")),
+    "/open311/v2/requests/{service_request_id}.{format}": (
+        NEVER,
+        same("/open311/v2/requests/0.json"),
+    ),
+    "/open311/v2/tokens/{token}.{format}": (NEVER, same("/open311/v2/tokens/0.json")),
+    "/open311/v2/servicerequestupdates.{format}": (
+        NEVER,
+        same("/open311/v2/servicerequestupdates.xml"),
+    ),
+    "/open311/v2/areas.{format}": (NEVER, same("/open311/v2/areas.json")),
+    "/open311/v2/coverage.{format}": (NEVER, same("/open311/v2/coverage.json?lat=54.6&long=8.9")),
+    "/actuation/segments": (NEVER, same("/actuation/segments")),
+    "/actuation/segments/{segment}": (NEVER, same("/actuation/segments/dorfstrasse")),
+    "/actuation/switchings/{switching}": (NEVER, same("/actuation/switchings/0")),
+    "/actuation/switchings/{switching}/events": (NEVER, same("/actuation/switchings/0/events")),
+    "/actuation/policy": (NEVER, same("/actuation/policy")),
+    "/actuation/energy": (NEVER, same("/actuation/energy")),
     "/static": (STATIC, same("")),
 }
 
