@@ -137,3 +137,9 @@ def test_models_are_chosen_by_version_ids(ids: dict[str, str] | None, expected: 
 def test_models_are_fresh_copies() -> None:
     load_model("dragino-lht65")["fields"].clear()
     assert field_specs("dragino-lht65")
+
+
+def test_the_library_readme_lists_every_model() -> None:
+    readme = resources.files("vocab.devices").joinpath("README.md").read_text(encoding="utf-8")
+    for name in NAMES:
+        assert f"| `{name}` |" in readme, name
