@@ -247,10 +247,20 @@ async def test_reindex_after_a_mapping_change_gives_the_same_store(village: Vill
         {"fields": {"TempC_SHT": {"property": "air_temperature", "unit": "DEG_C"}}},
     )
     await post(village, "/ingest/ttn", lht65_uplink("A840414121826B43", "d", {"TempC_SHT": 18.2}))
-    await remap(village, "a840414121826b43", {"fields": {"temperature": None}})
+    await remap(
+        village,
+        "a840414121826b43",
+        {"fields": {"temperature": None, "dist": {"property": "water_level", "unit": "MilliM"}}},
+    )
     await village.node.projected()
     before = sorted(village.node.store.dump_nquads().splitlines())
-    assert any(b"air_temperature" in line and b"a840414121826b43" in line for line in before)
+    observed = village.node.store.query(
+        f"""SELECT ?p WHERE {{ GRAPH ?g {{
+          <{village.node.base_url.rstrip("/")}/sensors/a840414121826b43>
+            <http://www.w3.org/ns/sosa/observes> ?p }} }}"""
+    )
+    # the sensor's description follows the last mapping: water level in, `temperature` out
+    assert CF + "water_surface_height_above_reference_datum/" in {r["p"].value for r in observed}
 
     node = village.node
     fresh = Node(node.settings, node.key, store=OxigraphStore(node.settings.directory / "fresh"))
