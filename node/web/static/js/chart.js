@@ -49,7 +49,7 @@
       var day = new Intl.DateTimeFormat(language === "de" ? "de-DE" : "en-GB", {
         day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin" });
       var axes = [
-        { values: function (u, splits) { return splits.map(function (s) { return day.format(new Date(s * 1000)); }); } },
+        { space: 110, values: function (u, splits) { return splits.map(function (s) { return day.format(new Date(s * 1000)); }); } },
         { values: function (u, splits) { return splits.map(function (v) { return number.format(v); }); } },
       ];
       new uPlot({ width: Math.max(300, element.clientWidth), height: 320, series: config, axes: axes },
