@@ -45,9 +45,35 @@ the ODRL Agreement, so a consumer comparing it with its offer finds nothing adde
 AGREEMENTS_PATH = PATH + "/agreements"
 
 
+PROFILE_TERMS = frozenset(
+    {"use", "eq", "gt", "gteq", "lt", "lteq", "neq", "isA", "hasPart", "isPartOf"}
+    | {"isAllOf", "isAnyOf", "isNoneOf", "and", "or", "xone", "andSequence"}
+)
+"""The ODRL values the DSP 2025-1 context names (its odrl-profile.jsonld); it has no
+@vocab, so any other bare action, left operand or operator would be a relative IRI to
+EDC and every JSON-LD processor."""
+_VOCAB_KEYS = ("action", "leftOperand", "operator")
+
+
+def _profiled(value: Any) -> Any:
+    """ODRL names outside the DSP profile written as `odrl:` compact IRIs."""
+    if isinstance(value, list):
+        return [_profiled(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    body = {key: _profiled(item) for key, item in value.items()}
+    for key in _VOCAB_KEYS:
+        name = body.get(key)
+        if isinstance(name, str) and ":" not in name and name not in PROFILE_TERMS:
+            body[key] = "odrl:" + name
+    return body
+
+
 def embedded(document: dict[str, Any]) -> dict[str, Any]:
-    """A policy as a DSP message embeds it: no @context, full IRIs beyond the DSP prefixes."""
-    return to_jsonld(from_jsonld(document), with_context=False)
+    """A policy as a DSP message embeds it: no @context (the message's DSP context applies),
+    full IRIs beyond the DSP prefixes."""
+    body: dict[str, Any] = _profiled(to_jsonld(from_jsonld(document), with_context=False))
+    return body
 
 
 def signed_agreement_url(base_url: str, agreement_id: str) -> str:
@@ -80,7 +106,12 @@ class Negotiations(NegotiationProcesses):
         except DspError as exc:
             exc.pids.update(pids)
             raise
-        _readable(body, pids)
+        requested = _readable(body, pids)
+        refusal = await asyncio.to_thread(self._refusal, dataset_id, participant, requested)
+        if refusal is not None:
+            # refused in the answer, not by a later termination: EDC keeps the answer's
+            # reason as the negotiation's errorDetail, a termination's reason it drops
+            raise DspError(400, refusal, code="Refused", pids=pids)
         now = datetime.now(UTC)
         return await self.insert(
             Negotiation(
@@ -99,7 +130,8 @@ class Negotiations(NegotiationProcesses):
 
     async def counter(self, participant: str, pid: str, body: dict[str, Any]) -> Negotiation:
         """A counter-offer: back to REQUESTED; the plan says what the provider does then."""
-        _readable(body, {"providerPid": pid, "consumerPid": body["consumerPid"]})
+        pids = {"providerPid": pid, "consumerPid": body["consumerPid"]}
+        _readable(body, pids)
         return await self.move(
             pid,
             "request",
@@ -129,7 +161,9 @@ class Negotiations(NegotiationProcesses):
     async def _agree(self, row: Negotiation) -> None:
         requested = load(row.received)
         try:
-            refusal = await asyncio.to_thread(self._refusal, row, requested)
+            refusal = await asyncio.to_thread(
+                self._refusal, row.dataset_id, row.participant, requested
+            )
             if refusal is not None:
                 raise AgreementError(refusal)
             agreement = await asyncio.to_thread(
@@ -153,22 +187,25 @@ class Negotiations(NegotiationProcesses):
             **link,
         )
 
-    def _refusal(self, row: Negotiation, requested: Requested) -> str | None:
+    def _refusal(self, dataset_id: str, participant: str, requested: Requested) -> str | None:
         """Why the requested policy cannot be agreed, if it is not the offer's: what the
         offer does not permit (e.g. another purpose), else what differs."""
         if requested.policy is None:
             return None
-        offer = from_jsonld(dataset_offer(self.node, row.dataset_id))
+        try:
+            offer = from_jsonld(dataset_offer(self.node, dataset_id))
+        except AgreementError as exc:
+            return str(exc)
         problem = differences(requested.policy, offer)
         if problem is None:
             return None
         now = datetime.now(UTC)
-        bound = dataclasses.replace(offer, type=PolicyType.AGREEMENT, assignee=row.participant)
+        bound = dataclasses.replace(offer, type=PolicyType.AGREEMENT, assignee=participant)
         decision = evaluate(
             bound,
             Request(
                 action=terms.USE,
-                assignee=row.participant,
+                assignee=participant,
                 target=offer.target,
                 purpose=requested.purpose,
                 recipient=requested.recipient,
@@ -191,9 +228,10 @@ class Negotiations(NegotiationProcesses):
         return self.node.base_url + PATH
 
 
-def _readable(body: dict[str, Any], pids: dict[str, str]) -> None:
-    """Refuse a request whose policy the node cannot read, before anything is written."""
+def _readable(body: dict[str, Any], pids: dict[str, str]) -> Requested:
+    """The request's terms; a policy the node cannot read is refused before anything is
+    written."""
     try:
-        read_request(body["offer"], body.get("@context"))
+        return read_request(body["offer"], body.get("@context"))
     except PolicyError as exc:
         raise DspError(400, f"offer: {exc}", pids=pids) from exc

@@ -70,12 +70,49 @@ def _declared(rules: tuple[Rule, ...], left_operand: str) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
+def _readable_context(context: Any) -> list[Any]:
+    """The message's context as far as it can bear on the offer: the DSP context and inline
+    definitions. Other remote contexts (EDC adds `https://w3id.org/edc/dspace/v0.0.1`) are
+    left out: the DSP context is protected, so they cannot change its terms, and a key
+    only they could define stays unknown, which the reader refuses."""
+    entries = context if isinstance(context, list) else [context]
+    return [DSP_CONTEXT, *(entry for entry in entries if isinstance(entry, dict))]
+
+
+def _unquoted(value: Any) -> Any:
+    """EDC 0.15 sends an IRI right operand as the JSON text of `{"@id": ...}`: the object."""
+    if isinstance(value, dict):
+        return {
+            key: _unquoted(_operand(item) if key.endswith("rightOperand") else item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_unquoted(item) for item in value]
+    return value
+
+
+def _operand(value: Any) -> Any:
+    return [_parsed(item) for item in value] if isinstance(value, list) else _parsed(value)
+
+
+def _parsed(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("{") and '"@id"' in value:
+        try:
+            found = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(found, dict) and set(found) == {"@id"} and isinstance(found["@id"], str):
+            return found
+    return value
+
+
 def read_request(offer: Mapping[str, Any], context: Any = DSP_CONTEXT) -> Requested:
     """The terms of a request's offer; raises PolicyError (naming the field) if its policy
     cannot be read."""
     if not any(key in offer for key in RULE_KEYS):
         return Requested()
-    policy = from_jsonld({"@context": context, **offer, "@type": "Offer"})
+    document = _unquoted({**offer, "@type": "Offer"})
+    policy = from_jsonld({"@context": _readable_context(context), **document})
     return Requested(
         policy=policy,
         purpose=_declared(policy.permissions, terms.PURPOSE),
@@ -97,8 +134,9 @@ def load(received: str | None) -> Requested:
     return read_request(kept["offer"], kept["@context"])
 
 
-def _rules_only(policy: Policy) -> dict[str, Any]:
-    """The policy's rules as JSON, without what DSP adds (ids, parties, target, time)."""
+def _rules_only(policy: Policy) -> Any:
+    """The policy's rules as JSON, without what DSP adds (ids, parties, target, time) and
+    without titles and descriptions: words for people, which EDC does not keep."""
     bare = dataclasses.replace(
         policy,
         uid=None,
@@ -107,8 +145,22 @@ def _rules_only(policy: Policy) -> dict[str, Any]:
         assignee=None,
         target=None,
         timestamp=None,
+        title=(),
+        description=(),
     )
-    return to_jsonld(bare, with_context=False)
+    return _wordless(to_jsonld(bare, with_context=False))
+
+
+def _wordless(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _wordless(item)
+            for key, item in value.items()
+            if not key.endswith(("title", "description"))
+        }
+    if isinstance(value, list):
+        return [_wordless(item) for item in value]
+    return value
 
 
 def differences(requested: Policy, offered: Policy) -> str | None:

@@ -106,11 +106,14 @@ class Transfers(TransferProcesses):
         agreement = await asyncio.to_thread(self._agreement, row.agreement_id, row.participant)
         row = await self.move(row.pid, "start")
         token = access_token(self.node, agreement, ttl=TOKEN_TTL, transfer=row.pid)
+        endpoint = await asyncio.to_thread(self._endpoint, row.dataset_id)
         address = {
             "@type": "DataAddress",
             "endpointType": HTTP_ENDPOINT,
-            "endpoint": await asyncio.to_thread(self._endpoint, row.dataset_id),
+            "endpoint": endpoint,
             "endpointProperties": [
+                # EDC reads the endpoint only from here (its EDR's `endpoint`)
+                {"@type": "EndpointProperty", "name": "endpoint", "value": endpoint},
                 {"@type": "EndpointProperty", "name": "authorization", "value": f"Bearer {token}"},
                 {"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
             ],

@@ -14,7 +14,7 @@ import jwt
 import pytest
 from sqlmodel import Session, select
 
-from node.dsp.negotiations import SIGNED_AGREEMENT
+from node.dsp.negotiations import PROFILE_TERMS, SIGNED_AGREEMENT
 from node.usage.models import Agreement
 from policies.jws import SignatureError, keys_from_jwks
 from policies.signing import verify_document
@@ -38,7 +38,15 @@ async def catalog_offer(village: Village, dataset_id: str) -> dict[str, Any]:
 
 async def request_offer(village: Village, offer: dict[str, Any], dataset_id: str) -> str:
     """Send the offer back as EDC does (the whole policy, with its target); the providerPid."""
-    status, negotiation = await village.post(
+    status, negotiation = await send_offer(village, offer, dataset_id)
+    assert status == 201, negotiation
+    return str(negotiation["providerPid"])
+
+
+async def send_offer(
+    village: Village, offer: dict[str, Any], dataset_id: str
+) -> tuple[int, dict[str, Any]]:
+    return await village.post(
         "/dsp/negotiations/request",
         {
             "@context": [DSP_CONTEXT],
@@ -48,8 +56,6 @@ async def request_offer(village: Village, offer: dict[str, Any], dataset_id: str
             "callbackAddress": village.consumer.address,
         },
     )
-    assert status == 201, negotiation
-    return str(negotiation["providerPid"])
 
 
 def agreements(village: Village) -> list[Agreement]:
@@ -122,24 +128,35 @@ async def test_agreement_is_the_offer_and_its_signature_verifies_from_the_jwks(
         verify_document(tampered, keys)
 
 
-async def test_wrong_purpose_is_terminated_with_the_reason(village: Village) -> None:
+async def test_wrong_purpose_is_refused_with_the_reason(village: Village) -> None:
     offer = copy.deepcopy(await catalog_offer(village, RESTRICTED))
-    [purpose] = [c for c in offer["permission"][0]["constraint"] if c["leftOperand"] == "purpose"]
+    constraints = offer["permission"][0]["constraint"]
+    [purpose] = [c for c in constraints if c["leftOperand"] == "odrl:purpose"]
     purpose.update(operator="eq", rightOperand={"@id": ALLMENDE + "commercial"})
-    await request_offer(village, offer, RESTRICTED)
-    termination = await village.consumer.next("/termination")
-    assert termination["@type"] == "ContractNegotiationTerminationMessage"
-    assert "does not permit" in termination["reason"][0]
-    assert "purpose" in termination["reason"][0]
+    status, refusal = await send_offer(village, offer, RESTRICTED)
+    # refused in the answer, which EDC shows its user (it drops a later termination's reason)
+    assert status == 400 and refusal["@type"] == "ContractNegotiationError", refusal
+    assert "does not permit" in refusal["reason"][0] and "purpose" in refusal["reason"][0]
     assert agreements(village) == []
 
 
-async def test_a_request_dropping_a_duty_is_terminated(village: Village) -> None:
+async def test_edc_quoting_an_iri_operand_is_read_as_the_iri(village: Village) -> None:
+    """EDC 0.15 sends `rightOperand: '{"@id":"..."}'` (a string) and drops descriptions."""
+    offer = copy.deepcopy(await catalog_offer(village, RESTRICTED))
+    for constraint in offer["permission"][0]["constraint"]:
+        constraint["rightOperand"] = json.dumps(constraint["rightOperand"])
+    del offer["permission"][0]["duty"][0]["dct:description"]
+    await request_offer(village, offer, RESTRICTED)
+    await village.consumer.next("/agreement")
+    [row] = agreements(village)
+    assert row.purpose == ALLMENDE + "research"
+
+
+async def test_a_request_dropping_a_duty_is_refused(village: Village) -> None:
     offer = copy.deepcopy(await catalog_offer(village, RESTRICTED))
     del offer["permission"][0]["duty"]
-    await request_offer(village, offer, RESTRICTED)
-    termination = await village.consumer.next("/termination")
-    assert "differs from the offer" in termination["reason"][0]
+    status, refusal = await send_offer(village, offer, RESTRICTED)
+    assert status == 400 and "differs from the offer" in refusal["reason"][0], refusal
     assert agreements(village) == []
 
 
@@ -163,3 +180,24 @@ async def test_an_unreadable_requested_policy_is_refused(village: Village) -> No
 async def test_unknown_agreement_is_404(village: Village) -> None:
     async with village.http.get(f"{village.base}/dsp/agreements/urn:uuid:nope") as found:
         assert found.status == 404
+
+
+async def test_offer_names_only_terms_the_dsp_context_defines(village: Village) -> None:
+    """The DSP 2025-1 context has no @vocab: a bare `attribute` or `purpose` would be a
+    relative IRI to EDC, so ODRL names outside its profile are written `odrl:...`."""
+    offer = await catalog_offer(village, RESTRICTED)
+    names: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, list):
+            for item in value:
+                collect(item)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("action", "leftOperand", "operator") and isinstance(item, str):
+                    names.append(item)
+                collect(item)
+
+    collect(offer)
+    assert {"use", "isA", "odrl:purpose", "odrl:attribute"} <= set(names)
+    assert all(name in PROFILE_TERMS or ":" in name for name in names), names

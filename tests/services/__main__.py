@@ -2,7 +2,8 @@
 
 kafka     start a broker in the foreground, print its bootstrap address, stop on Ctrl-C
 postgres  start a server in the foreground, print a database URL, stop on Ctrl-C
-prepare   resolve the Kafka broker and DSP TCK jars from Maven Central (CI runs this first)
+prepare   resolve the Kafka broker, DSP TCK and Eclipse EDC jars from Maven Central (CI runs
+          this first)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import time
 from types import FrameType
 
-from tests.services import KafkaBroker, PostgresServer, ServiceUnavailable, dsp_tck
+from tests.services import KafkaBroker, PostgresServer, ServiceUnavailable, dsp_tck, edc
 from tests.services.kafka import prepare
 
 USAGE = "usage: python -m tests.services kafka|postgres|prepare"
@@ -37,7 +38,11 @@ def main(argv: list[str]) -> int:
     try:
         if what == "prepare":
             started = time.monotonic()
-            for name, resolve in (("Kafka", prepare), ("DSP TCK", dsp_tck.prepare)):
+            for name, resolve in (
+                ("Kafka", prepare),
+                ("DSP TCK", dsp_tck.prepare),
+                ("Eclipse EDC", edc.prepare),
+            ):
                 libs = resolve()
                 count = len(list(libs.glob("*.jar")))
                 print(f"{name} jars ready: {count} in {libs} ({time.monotonic() - started:.1f} s)")
