@@ -57,7 +57,7 @@ def test_the_corpus_covers_network_servers_models_and_both_kinds() -> None:
     captures = [load(path) for path in CAPTURES]
     assert len(captures) >= 30
     kinds = Counter((c["network_server"], c["kind"]) for c in captures)
-    for server in ("tts-v3", "chirpstack-v4"):
+    for server in ("tts-v3", "chirpstack-v4", "chirpstack-v3"):
         for kind in ("decoded", "raw"):
             assert kinds[(server, kind)] >= 1, (server, kind)
     assert len({c["model"] for c in captures}) >= 6
