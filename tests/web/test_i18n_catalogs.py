@@ -27,7 +27,7 @@ from node.web.catalogs import BABEL_CONFIG, POT, SOURCES
 from node.web.i18n import DOMAIN, LANGUAGES, LOCALES, texts
 from tests.support import make_node
 from tests.web.i18n_words import catalog, page_problems
-from tests.web.test_console import signed_in_client
+from tests.web.test_console import csrf_of, signed_in_client
 from tests.web.test_pooled_sensors import two_villages
 
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None}
@@ -197,6 +197,32 @@ async def test_german_console_pages_have_no_english_no_codes_no_us_formats(
         html = await response.text()
         assert response.status == 200, path
         assert german_page_problems(html) == [], path
+
+
+async def test_refusals_name_fields_and_errors_in_words(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    node = make_node(tmp_path, name="Bredstedt")
+    client = await signed_in_client(aiohttp_client, node)
+    page = await (await client.get("/admin/console/datasets")).text()
+    refused = await client.post(
+        "/admin/console/datasets",
+        data={
+            "csrf_token": csrf_of(page),
+            "title_de": "Pegel (Beispieldaten)",
+            "description_de": "Beispieldaten.",
+            "contact_email": "keine Adresse",
+            "policy": "research-only",
+            "temporal_start": "gestern",
+        },
+        headers={"Accept-Language": "de"},
+    )
+    html = await refused.text()
+    assert refused.status == 422
+    assert "Kontakt (E-Mail):" in html and "Daten ab:" in html  # the labels, not contact.email
+    assert german_page_problems(html) == []
+    missing = await client.get("/sensors/nope", headers={"Accept": "text/html"})
+    assert missing.status == 404 and "404 – Seite nicht gefunden" in await missing.text()
 
 
 async def test_the_language_switch_is_remembered(tmp_path: Path, aiohttp_client: Any) -> None:
