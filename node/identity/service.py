@@ -15,7 +15,7 @@ import jwt
 from node.identity.credentials import held
 from node.identity.did import own_did
 from node.identity.jwts import TokenError
-from node.identity.sts import _sign
+from node.identity.sts import sign
 from node.identity.verifier import DCP_CONTEXT, Identity
 
 TYPE_ALIASES = ("org.eclipse.edc.vc.type", "org.eclipse.dspace.dcp.vc.type")
@@ -106,7 +106,7 @@ def presentation(identity: Identity, verifier: str, credentials: list[str]) -> s
     """A verifiable presentation as JWT (VC data model 1.1) for `verifier`."""
     did = identity.did
     now = int(time.time())
-    return _sign(
+    return sign(
         identity.node,
         {
             "iss": did,

@@ -19,7 +19,8 @@ from node.identity.did import own_did, own_key_id
 from node.runtime import Node
 
 
-def _sign(node: Node, claims: dict[str, Any]) -> str:
+def sign(node: Node, claims: dict[str, Any]) -> str:
+    """A JWT signed with the node's key, naming it by its DID verification method."""
     headers = {"kid": own_key_id(node), "typ": "JWT"}
     return jwt.encode(claims, node.key.private, algorithm="EdDSA", headers=headers)
 
@@ -28,7 +29,7 @@ def access_token(node: Node, audience: str, scopes: Iterable[str]) -> str:
     """An access token for the node's credential service: `audience` may read `scopes`."""
     did = own_did(node)
     now = int(time.time())
-    return _sign(
+    return sign(
         node,
         {
             "iss": did,
@@ -60,4 +61,4 @@ def self_issued_token(node: Node, audience: str, scopes: Iterable[str] | None = 
     }
     if chosen:
         claims["token"] = access_token(node, audience, chosen)
-    return _sign(node, claims)
+    return sign(node, claims)

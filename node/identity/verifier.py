@@ -23,12 +23,12 @@ from node.identity.did import (
     DidError,
     document_url,
     own_did,
-    own_key_id,
     parse_document,
     service_endpoint,
 )
 from node.identity.fetch import Fetcher, FetchError, check_url
 from node.identity.jwts import TokenError, check_signature, signer_key, unverified
+from node.identity.sts import sign
 from node.runtime import Node
 
 log = logging.getLogger(__name__)
@@ -132,8 +132,7 @@ class Identity:
             "jti": str(uuid.uuid4()),
             **extra,
         }
-        headers = {"kid": own_key_id(self.node), "typ": "JWT"}
-        return jwt.encode(claims, self.node.key.private, algorithm="EdDSA", headers=headers)
+        return sign(self.node, claims)
 
     async def partner(self, token: str) -> Partner:
         """Who sent this DSP request, proven by its token and its credentials."""
