@@ -180,7 +180,7 @@ def description_from_form(node: Node, form: dict[str, str]) -> dict[str, Any]:
         info = next((t for t in list_templates() if t.name == template), None)
         if info is not None and any(p.name == "attribution" for p in info.parameters):
             # name the source as people know it, not by the node's IRI
-            params["attribution"] = f"Quelle: {body['publisher']['name']}"
+            params["attribution"] = body["publisher"]["name"]
         body["policy"] = template_document(template, **params)
     return {key: value for key, value in body.items() if value not in (None, {}, [])}
 
