@@ -12,9 +12,10 @@ import aiohttp_jinja2
 import jwt
 from aiohttp import web
 from aiohttp_session import get_session
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from node.auth import AuthError, verify_token
+from node.catalog.models import CatalogDataset
 from node.events import EventLog
 from node.http.forms import read_form
 from node.http.openapi import CSRF, TEXT, describe, form_body, query_param
@@ -95,6 +96,10 @@ async def overview(request: web.Request) -> dict[str, Any]:
                 "graphs": len(node.store.graphs()),
                 "devices": health.device_states(session),
                 "problems": health.recent_problems(session),
+                # datasets by their titles, not their ids
+                "dataset_titles": dict(
+                    session.exec(select(CatalogDataset.id, CatalogDataset.title)).all()
+                ),
             }
 
     federation = request.app.get("federation_status")
