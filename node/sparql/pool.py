@@ -469,7 +469,13 @@ class QueryPool:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise QueryTimeout
-            if await _readable(item.conn, min(remaining, LOOK_EVERY) if gone else remaining):
+            try:
+                readable = await _readable(
+                    item.conn, min(remaining, LOOK_EVERY) if gone else remaining
+                )
+            except OSError:  # stop() closed the pipe: the node is shutting down
+                raise QueryFailed(503, "the node is stopping; ask again shortly") from None
+            if readable:
                 break
             if gone and gone():
                 raise ClientGone

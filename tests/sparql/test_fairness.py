@@ -22,6 +22,7 @@ from node.keys import NodeKey
 from node.runtime import Node
 from node.sparql.analysis import analyse
 from node.sparql.pool import QueryPool
+from tests.sparql.conftest import Client
 from tests.sparql.test_safety import SLOW, load_numbers
 from tests.support import make_node
 
@@ -284,3 +285,18 @@ async def test_a_query_whose_caller_left_has_its_worker_stopped(
     await until(lambda: not alive(abandoned) and not pool.heavy_by_client, seconds=10)
     after = await ask(client, COUNT)
     assert after.status == 200, await after.text()
+
+
+async def test_a_query_running_while_the_node_stops_gets_503_not_an_error(
+    sparql_node: Client,
+) -> None:
+    """Stopping the pool closes the pipe a running query waits on: that is a 503, not a 500."""
+    node, client = await sparql_node(query_timeout=30, workers=1)
+    await load_numbers(client, node, 300)
+    pool = client.server.app["sparql_pool"]
+    slow = asyncio.create_task(client.get("/sparql", params={"query": SLOW}))
+    await until(lambda: len(pool.running_pids(heavy=True)) == 1)
+    await pool.stop()
+    response = await slow
+    assert response.status == 503, await response.text()
+    assert "stopping" in (await response.json())["detail"]
