@@ -22,6 +22,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from node.auth import mint_token
 from node.http.app import create_app
 from node.web.catalogs import BABEL_CONFIG, POT, SOURCES
 from node.web.i18n import DOMAIN, LANGUAGES, LOCALES, texts
@@ -182,8 +183,19 @@ async def test_german_portal_pages_have_no_english_no_codes_no_us_formats(
 async def test_german_console_pages_have_no_english_no_codes_no_us_formats(
     tmp_path: Path, aiohttp_client: Any
 ) -> None:
-    node = make_node(tmp_path, name="Bredstedt")
-    client = await signed_in_client(aiohttp_client, node)
+    """With sensors, readings, datasets and a neighbouring village to show."""
+    client = await two_villages(tmp_path, aiohttp_client)
+    node = client.server.app["node"]
+    form = await (await client.get("/admin/login")).text()
+    signed = await client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_of(form), "token": mint_token(node.key, node.id)},
+        allow_redirects=False,
+    )
+    assert signed.status == 303
+    devices = await (await client.get("/admin/console/devices")).text()
+    pages = set(re.findall(r'href="(/admin/console/devices/[^"?#]+)"', devices))
+    assert pages, "the sensor list links each sensor's page"
     for path in (
         "/admin/",
         "/admin/console/devices",
@@ -192,6 +204,7 @@ async def test_german_console_pages_have_no_english_no_codes_no_us_formats(
         "/admin/console/audit",
         "/admin/console/dataspace",
         "/admin/console/sessions",
+        *sorted(pages),
     ):
         response = await client.get(path, headers={"Accept-Language": "de"})
         html = await response.text()
