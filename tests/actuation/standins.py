@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,6 +73,10 @@ class StandIn:
     accepted: list[dict[str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     replies: list[tuple[str, int, Any]] = field(default_factory=list)
+    arrivals: dict[str, float] = field(default_factory=dict)
+    """perf_counter() when a downlink was taken, by its first correlation id (benchmarks)."""
+    devices: set[str] | None = None
+    """The device ids known to the server (default: the one sample device)."""
     url: str = ""
     _runner: web.AppRunner | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -165,6 +170,10 @@ class TheThingsStack(StandIn):
             (info["webhook"], self.webhook_id),
             (info["device"], self.device),
         ]
+        if self.devices is not None:
+            wrong = [(info["app"], self.application), (info["webhook"], self.webhook_id)]
+            if info["device"] not in self.devices:
+                wrong.append((info["device"], ""))
         if any(a != b for a, b in wrong):
             return web.json_response({"code": 5, "message": "entity not found"}, status=404)
         body = await request.json()
@@ -177,8 +186,10 @@ class TheThingsStack(StandIn):
         if failure is not None:
             return failure
         self.accepted.append(body)
+        ids = body["downlinks"][0].get("correlation_ids") or ["-"]
+        self.arrivals[ids[0]] = time.perf_counter()
         if self.behaviour.events:
-            self.later(self.events(body["downlinks"][0]))
+            self.later(self.events(body["downlinks"][0], info["device"]))
         return web.json_response({})
 
     @staticmethod
@@ -245,7 +256,9 @@ class TheThingsStack(StandIn):
             f"webhooks/{self.webhook_id}/devices/{self.device}/down/replace",
         }
 
-    async def events(self, downlink: dict[str, Any]) -> None:
+    async def events(self, downlink: dict[str, Any], device: str | None = None) -> None:
+        if device is not None and device != self.device:
+            return  # events only for the sample device (benchmarks send none)
         if self.behaviour.delay:
             await asyncio.sleep(self.behaviour.delay)
         inner = {
