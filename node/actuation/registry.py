@@ -351,13 +351,15 @@ def switchings(node: Node, limit: int = 200) -> list[dict[str, Any]]:
         rows = session.exec(
             select(Switching).order_by(col(Switching.created).desc()).limit(limit)
         ).all()
-    return [switching_json(r) for r in rows]
+    return [switching_json(r, person=True) for r in rows]
 
 
-def switching_json(row: Switching) -> dict[str, Any]:
+def switching_json(row: Switching, *, person: bool = False) -> dict[str, Any]:
     from node.actuation.service import STATES_DE, utc
 
+    shown = {"person": row.pseudonym} if person else {}
     return {
+        **shown,
         "id": row.id,
         "segment": row.segment_id,
         "state": row.state,
