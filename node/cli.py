@@ -178,3 +178,7 @@ main.add_command(restore_command)
 from node.identity.commands import credentials as credentials_command  # noqa: E402
 
 main.add_command(credentials_command)
+
+from node.actuation.commands import lights as lights_command  # noqa: E402
+
+main.add_command(lights_command)
