@@ -182,3 +182,7 @@ main.add_command(credentials_command)
 from node.actuation.commands import lights as lights_command  # noqa: E402
 
 main.add_command(lights_command)
+
+from node.reports.commands import reports as reports_command  # noqa: E402
+
+main.add_command(reports_command)

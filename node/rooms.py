@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def route_setups() -> list[Callable[[web.Application], None]]:
-    from node import actuation, catalog, dsp, federation, identity, ingest, sparql, usage
+    from node import actuation, catalog, dsp, federation, identity, ingest, reports, sparql, usage
     from node import web as web_room
     from node.http import admin, foundation
 
@@ -28,6 +28,7 @@ def route_setups() -> list[Callable[[web.Application], None]]:
         catalog.setup,
         ingest.setup,
         actuation.setup,
+        reports.setup,
         sparql.setup,
         usage.setup,
         dsp.setup,

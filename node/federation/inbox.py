@@ -30,8 +30,9 @@ from node.events.envelope import check_envelope, parse_time
 from node.events.log import EventLog, SignedEvent
 from node.events.signing import VerificationError, batch_statement, verify_event
 from node.federation.models import PooledDataset, Position
-from node.federation.sharing import CATALOG, OBSERVATIONS, stream_of
+from node.federation.sharing import CATALOG, OBSERVATIONS, REPORTS, stream_of
 from node.federation.trust import PeerEntry, TrustList
+from node.reports import events as report_events
 from node.runtime import Node
 from policies import jws
 
@@ -111,6 +112,11 @@ def _check_namespace(signed: SignedEvent, peer: PeerEntry) -> None:
             raise Refused(OUT_OF_NAMESPACE, f"graph {graph!r} is not the peer's")
         if "content" in data and not isinstance(data["content"], str):
             raise Refused(MALFORMED, "content must be N-Triples text")
+    elif stream == REPORTS:
+        try:
+            report_events.check(event, peer.owns)
+        except ValueError as exc:
+            raise Refused(MALFORMED, str(exc)) from None
     else:
         raise Refused(UNSUPPORTED, f"event type {event['type']!r} is not shared")
 
@@ -200,8 +206,11 @@ class Inbox:
                     continue
                 receipt.counts[ACCEPTED] += 1
                 self.totals[(signed.event["source"], ACCEPTED)] += 1
-                if stream_of(signed.event["type"]) == CATALOG:
+                stream = stream_of(signed.event["type"])
+                if stream == CATALOG:
                     session.merge(_pooled_row(signed.event))
+                elif stream == REPORTS:
+                    report_events.receive(session, signed.event, self.node.id, self.node.log.append)
             if position is not None:
                 _save_position(session, *position)
 

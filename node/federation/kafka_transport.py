@@ -29,7 +29,7 @@ from node.events.log import EventLog, SignedEvent
 from node.events.projector import PAGE_BYTES
 from node.federation.feed import CommitSignal
 from node.federation.inbox import Inbox, _save_position, load_position
-from node.federation.sharing import CATALOG, shareable, stream_of
+from node.federation.sharing import CATALOG, REPORTS, shareable, stream_of
 from node.federation.wire import WireError, pack, unpack
 from node.kafka import client_options
 from node.logs import Repeated, retry_counts
@@ -43,7 +43,11 @@ log = logging.getLogger(__name__)
 
 def topics(node: Node) -> dict[str, str]:
     settings = node.settings.federation
-    return {CATALOG: settings.catalog_topic, "observations": settings.observations_topic}
+    return {
+        CATALOG: settings.catalog_topic,
+        "observations": settings.observations_topic,
+        REPORTS: settings.catalog_topic,  # few and for every member, like catalog events
+    }
 
 
 def group_id(node: Node) -> str:

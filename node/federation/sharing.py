@@ -19,9 +19,10 @@ from node.catalog.projection import EVENT_TYPES as CATALOG_TYPES
 from node.events.log import SignedEvent
 from node.ingest.projection import RECORDED
 from node.ingest.registry import MAPPED, REGISTERED, REMOVED
+from node.reports.events import EVENT_TYPES as REPORT_TYPES
 
 OBSERVATION_TYPES = (RECORDED, REGISTERED, REMOVED, MAPPED)
-CATALOG, OBSERVATIONS = "catalog", "observations"
+CATALOG, OBSERVATIONS, REPORTS = "catalog", "observations", "reports"
 
 
 def stream_of(event_type: str) -> str | None:
@@ -30,6 +31,8 @@ def stream_of(event_type: str) -> str | None:
         return CATALOG
     if event_type in OBSERVATION_TYPES:
         return OBSERVATIONS
+    if event_type in REPORT_TYPES:
+        return REPORTS  # defect reports between villages: never the reporter's data
     return None
 
 
@@ -42,6 +45,6 @@ def shareable(session: Session, events: Sequence[SignedEvent]) -> list[SignedEve
     return [
         s
         for s in events
-        if (stream := stream_of(s.event["type"])) == CATALOG
+        if (stream := stream_of(s.event["type"])) in (CATALOG, REPORTS)
         or (stream == OBSERVATIONS and s.event.get("subject") in open_datasets)
     ]

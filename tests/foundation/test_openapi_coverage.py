@@ -33,6 +33,7 @@ WITHOUT_BODY = {
     ("DELETE", "/admin/devices/{device}/codec"): "by path only",
     ("DELETE", "/admin/federation/peers"): "the peer is a query parameter",
     ("DELETE", "/rdf-graphs"): "the graph is a query parameter",
+    ("DELETE", "/admin/reports/categories/{code}"): "by path only",
 }
 
 

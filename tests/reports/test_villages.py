@@ -1,0 +1,176 @@
+"""Three demo villages: a report made in Lütjenholm (A) for a spot in Bredstedt (B) reaches
+B's console within 2 s, over the HTTP feed and over a real Kafka broker; B acknowledges it,
+sets it "erledigt" with a note, and A's Open311 answer shows it. The reporter's name, e-mail
+and phone are nowhere on B: not in its files (database, store), not in any log line."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlmodel import Session
+
+from node.reports.models import Report
+from node.reports.samples import sample_feature
+from tests.federation.villages import Running, eventually, federation
+from tests.reports.conftest import CATEGORIES
+from tests.services.kafka import KafkaBroker
+
+REPORTER = {
+    "email": "erika.mustermann@example.org",
+    "first_name": "Erika",
+    "last_name": "Mustermann",
+    "phone": "04671 918273",
+}
+PERSONAL = ("erika.mustermann", "Mustermann", "918273")
+
+
+async def configure(session: aiohttp.ClientSession, running: Running) -> None:
+    admin = running.admin()
+    for category in CATEGORIES:
+        async with session.post(
+            f"{running.url}/admin/reports/categories", json=category, headers=admin
+        ) as r:
+            assert r.status in (200, 201), await r.text()
+    async with session.put(
+        f"{running.url}/admin/reports/boundary",
+        params={"sample": "true"},
+        json=sample_feature(running.village.slug, running.village.name),
+        headers=admin,
+    ) as r:
+        assert r.status == 200, await r.text()
+
+
+async def knows_all_villages(session: aiohttp.ClientSession, running: Running) -> bool:
+    """Every village's boundary announced here (one point of each is covered)."""
+    async with session.get(
+        f"{running.url}/open311/v2/coverage.json",
+        params={"lat": "54.62", "long": "8.96"},  # Bredstedt
+    ) as r:
+        found = (await r.json())["villages"]
+    async with session.get(
+        f"{running.url}/open311/v2/coverage.json", params={"lat": "54.58", "long": "8.98"}
+    ) as r:
+        found += (await r.json())["villages"]
+    return len(found) == 2
+
+
+async def console(session: aiohttp.ClientSession, running: Running) -> list[dict[str, Any]]:
+    async with session.get(f"{running.url}/admin/reports", headers=running.admin()) as r:
+        assert r.status == 200, await r.text()
+        return list((await r.json())["reports"])
+
+
+def every_byte(directory: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
+
+
+async def run_scenario(tmp_path: Path, environ: dict[str, str], caplog: Any) -> float:
+    caplog.set_level(logging.DEBUG)
+    async with federation(tmp_path, environ) as villages, aiohttp.ClientSession() as session:
+        a, b, c = villages
+        for running in villages:
+            await configure(session, running)
+        async with session.post(
+            f"{a.url}/admin/reports/clients", json={"name": "Portal-App"}, headers=a.admin()
+        ) as r:
+            key = (await r.json())["api_key"]
+        await eventually(lambda: knows_all_villages(session, a), 60, "A knows B's and C's area")
+
+        form = {
+            "api_key": key,
+            "service_code": "strassenlicht",
+            "lat": "54.6197",
+            "long": "8.9647",  # Bredstedt's demo spot
+            "description": "Laterne vor Hausnummer 12 flackert. Erreichbar unter 04671 918273",
+            **REPORTER,
+        }
+        started = time.monotonic()
+        async with session.post(f"{a.url}/open311/v2/requests.json", data=form) as r:
+            assert r.status == 201, await r.text()
+            answer = (await r.json())[0]
+        assert "Bredstedt" in answer["service_notice"]
+        request_id = answer["service_request_id"]
+
+        async def in_b_console() -> bool:
+            return any(q["service_request_id"] == request_id for q in await console(session, b))
+
+        await eventually(in_b_console, 30, "the report in B's console")
+        latency = time.monotonic() - started
+        [shown] = await console(session, b)
+        assert shown["origin"] == a.node.id and shown["status"] == "open"
+        assert "[Telefonnummer entfernt]" in shown["description"]
+        assert await console(session, c) == []  # C saw the event and left it alone
+
+        def acknowledged() -> bool:
+            with Session(a.node.engine) as s:
+                row = s.get(Report, request_id)
+                return row is not None and row.acknowledged is not None
+
+        await eventually(acknowledged, 30, "B's acknowledgement at A")
+
+        async with session.post(
+            f"{b.url}/admin/reports/{request_id}/status",
+            json={"status": "erledigt", "note": "Leuchtmittel getauscht"},
+            headers=b.admin(),
+        ) as r:
+            assert r.status == 200, await r.text()
+
+        async def closed_at_a() -> Any:
+            async with session.get(f"{a.url}/open311/v2/requests/{request_id}.json") as r:
+                body = (await r.json())[0]
+            return body if body["status"] == "closed" else None
+
+        shown_at_a = await eventually(closed_at_a, 30, "the status back at A")
+        assert shown_at_a["status_notes"] == "Leuchtmittel getauscht"
+        assert shown_at_a["agency_responsible"] == "Bredstedt"
+        # A cannot change B's report; B's own copy cannot be changed by A
+        async with session.post(
+            f"{a.url}/admin/reports/{request_id}/status",
+            json={"status": "offen"},
+            headers=a.admin(),
+        ) as r:
+            assert r.status == 404
+
+        # nothing of the reporter on B: files, store, logs
+        await b.node.projected()
+        everything = every_byte(Path(b.node.settings.directory))
+        quads = " ".join(str(q) for q in b.node.store.query("SELECT * { GRAPH ?g { ?s ?p ?o } }"))
+        lines = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+        for personal in PERSONAL:
+            assert personal.encode() not in everything, personal
+            assert personal not in quads, personal
+            assert personal not in lines, personal
+        # ... while A keeps them (the search would find them)
+        assert PERSONAL[0].encode() in every_byte(Path(a.node.settings.directory))
+        return latency
+
+
+async def test_report_for_the_neighbour_over_the_feed(tmp_path: Path, caplog: Any) -> None:
+    latency = await run_scenario(tmp_path, {}, caplog)
+    print(f"\nsubmit at A -> B's console over the HTTP feed: {latency:.2f} s")
+    assert latency < 2.0
+
+
+@pytest.fixture
+def kafka_env(kafka_broker: KafkaBroker) -> dict[str, str]:
+    suffix = uuid.uuid4().hex[:8]
+    return {
+        "ALLMENDE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap,
+        "ALLMENDE_FEDERATION_CATALOG_TOPIC": f"allmende.catalog.v1.{suffix}",
+        "ALLMENDE_FEDERATION_OBSERVATIONS_TOPIC": f"allmende.observations.v1.{suffix}",
+        "ALLMENDE_FEDERATION_RETRY_INTERVAL": "0.5",
+    }
+
+
+async def test_report_for_the_neighbour_over_kafka(
+    tmp_path: Path, kafka_env: dict[str, str], caplog: Any
+) -> None:
+    latency = await run_scenario(tmp_path, kafka_env, caplog)
+    print(f"\nsubmit at A -> B's console over Kafka: {latency:.2f} s")
+    assert latency < 2.0
