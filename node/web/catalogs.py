@@ -30,9 +30,12 @@ def _pybabel(*arguments: str) -> None:
 
 
 def update() -> None:
-    """Extract, merge into both languages, fill new English entries, compile."""
+    """Extract, merge into both languages, fill new English entries, compile. A file whose
+    messages did not change keeps its bytes (no new dates in headers to commit)."""
     from babel.messages.pofile import read_po, write_po
 
+    files = [POT, *(LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po" for language in LANGUAGES)]
+    before = {path: path.read_bytes() for path in files if path.exists()}
     POT.parent.mkdir(parents=True, exist_ok=True)
     _pybabel("extract", "-F", str(BABEL_CONFIG), "-o", str(POT), *EXTRACT_OPTIONS, str(SOURCES))
     for language in LANGUAGES:
@@ -53,7 +56,18 @@ def update() -> None:
         # one layout for both catalogs, whoever wrote them last: sorted, lines up to 100
         with po.open("wb") as target:
             write_po(target, catalog, no_location=True, sort_output=True, width=100)
+    for path, old in before.items():
+        if _messages(path.read_bytes()) == _messages(old):
+            path.write_bytes(old)
     compile_catalogs()
+
+
+def _messages(content: bytes) -> list[tuple[object, ...]]:
+    from io import BytesIO
+
+    from babel.messages.pofile import read_po
+
+    return [(m.id, m.string, m.context, sorted(m.flags)) for m in read_po(BytesIO(content)) if m.id]
 
 
 def _strings(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
