@@ -123,7 +123,7 @@ def person(request: web.Request) -> Person:
     },
 )
 async def segment_list(request: web.Request) -> web.Response:
-    now = room(request).clock()
+    now = room(request).now()
     rows = await asyncio.to_thread(registry.segments, request.app["node"], now)
     return web.json_response({"segments": rows})
 
@@ -134,7 +134,7 @@ async def segment_list(request: web.Request) -> web.Response:
     responses={"200": {"description": "the segment"}, "404": PROBLEM},
 )
 async def segment_show(request: web.Request) -> web.Response:
-    now = room(request).clock()
+    now = room(request).now()
     rows = await asyncio.to_thread(registry.segments, request.app["node"], now)
     wanted = request.match_info["segment"]
     for row in rows:

@@ -152,6 +152,10 @@ class Actuation:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def now(self) -> datetime:
+        """The clock in UTC: the database keeps times without their zone."""
+        return self.clock().astimezone(UTC)
+
     def pseudonym(self, subject: str) -> str:
         """Keyed with the node's secret: the same person gives the same pseudonym here, and
         nobody without the key can tell who it is."""
@@ -220,7 +224,7 @@ class Actuation:
     async def _press(
         self, segment_id: str, person: Person, channel: str
     ) -> tuple[Switching, Verdict]:
-        now = self.clock()
+        now = self.now()
         pseudonym = self.pseudonym(person.subject)
         segment, controller, policy, used, window = await asyncio.to_thread(
             self._facts, segment_id, pseudonym, now
@@ -403,7 +407,7 @@ class Actuation:
         for delay in delays:
             if delay:
                 await asyncio.sleep(delay)
-            if self.clock() >= utc(row.expires):
+            if self.now() >= utc(row.expires):
                 reason = "Befehl abgelaufen, bevor der Netzwerkserver ihn annahm"
                 break
             row.attempts += 1
@@ -415,7 +419,7 @@ class Actuation:
                     text = await answer.read()
             except TimeoutError:
                 row.reason = "Netzwerkserver antwortete nicht; ob der Befehl ankam, ist offen"
-                row.updated = self.clock()
+                row.updated = self.now()
                 await self._commit([row], [self._event(row)])
                 return  # not retried: it may have arrived; the events or the expiry tell
             except aiohttp.ClientError as exc:
@@ -451,7 +455,7 @@ class Actuation:
             if fresh.state in FINAL:
                 return
             fresh.reason = fresh.reason or self._latency_note(controller)
-            fresh.updated = self.clock()
+            fresh.updated = self.now()
             await self._commit([fresh], [self._event(fresh)])
 
     @staticmethod
@@ -465,7 +469,7 @@ class Actuation:
         return "Das Steuergerät empfängt sofort; meist in wenigen Sekunden."
 
     async def _finish(self, row: Switching, state: str, reason: str) -> None:
-        row.state, row.reason, row.updated = state, reason[:500], self.clock()
+        row.state, row.reason, row.updated = state, reason[:500], self.now()
         segment = await asyncio.to_thread(self._segment, row.segment_id)
         rows: list[Any] = [row]
         if segment is not None and segment.window_switching == row.id:
@@ -536,7 +540,7 @@ class Actuation:
                 return row  # our own enqueue answer and the server's queued event
             if target == ACKED and not controller.confirmed:
                 raise Problem(422, "Unprocessable Content", "an ack for an unconfirmed command")
-            row.state, row.updated = target, self.clock()
+            row.state, row.updated = target, self.now()
             rows: list[Any] = [row]
             events = [self._event(row)]
             if (
@@ -548,7 +552,7 @@ class Actuation:
         if event.kind is EventKind.NACK and controller.lorawan_class == "A":
             row.reason, row.updated = (
                 "Nicht bestätigt; der Netzwerkserver sendet erneut.",
-                self.clock(),
+                self.now(),
             )
             await self._commit([row], [self._event(row)])
             return row
@@ -559,7 +563,7 @@ class Actuation:
 
     async def _actuated(self, row: Switching, controller: Controller) -> dict[str, Any]:
         """The public record: a sosa:Actuation without any person (into `sosa.DATASET`)."""
-        row.on_from = self.clock()
+        row.on_from = self.now()
         row.on_until = row.on_from + timedelta(seconds=row.seconds)
         return self.node.event(
             sosa.RECORDED,
@@ -583,7 +587,7 @@ class Actuation:
             fresh = await asyncio.to_thread(self.switching, row.id)
             if fresh is None or fresh.state not in (SENT, ACKED):
                 return None
-            fresh.state, fresh.updated = CONFIRMED, self.clock()
+            fresh.state, fresh.updated = CONFIRMED, self.now()
             fresh.reason = "Das Steuergerät meldet: Licht ist an."
             events = [self._event(fresh)]
             if fresh.on_from is None:
@@ -621,7 +625,7 @@ class Actuation:
 
     async def sweep(self) -> None:
         """Expire commands past their expiry; send the extensions that are due."""
-        now = self.clock()
+        now = self.now()
         due, extend = await asyncio.to_thread(self._due, now)
         for row in due:
             lock = self._locks.setdefault(row.segment_id, asyncio.Lock())

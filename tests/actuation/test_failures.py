@@ -99,6 +99,8 @@ async def test_a_command_nobody_reports_on_expires(lights: Lights) -> None:
     await lights.room.sweep()
     assert await lights.state(body["id"]) == "expired"
     assert len(lights.tts.accepted) == 1
+    row = lights.room.switching(body["id"])
+    assert row is not None and row.reason == "keine Bestätigung bis 00:00 UTC"  # 01:00 in Berlin
 
 
 async def test_downlink_failed_event_fails_the_switching(lights: Lights) -> None:
