@@ -8,12 +8,15 @@ understand them; the admin API speaks JSON and RFC 9457 problems like the rest o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
+import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +28,7 @@ from node.http.forms import read_form, read_json
 from node.http.openapi import describe, form_body, json_request, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
-from node.reports import events, geo, service
+from node.reports import events, geo, photos, service
 from node.reports.models import STATUSES, Boundary, Category, Report
 from node.reports.open311 import (
     FORMATS,
@@ -40,6 +43,7 @@ from node.reports.open311 import (
 from node.runtime import Node
 
 PREFIX = "/open311/v2"
+log = logging.getLogger(__name__)
 FMT = "{format:json|xml}"
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -192,6 +196,7 @@ REQUEST_FIELDS: dict[str, dict[str, Any]] = {
     "phone": {"type": "string"},
     "device_id": {"type": "string"},
     "account_id": {"type": "string"},
+    "media": {"type": "string", "format": "binary", "description": "a photo (multipart)"},
 }
 
 
@@ -230,6 +235,7 @@ async def create(request: web.Request) -> web.Response:
     node = node_of(request)
     form = await read_form(request)
     fmt = request.match_info["format"]
+    photo = await _photo(form.get("media"))
 
     def work() -> dict[str, Any]:
         with transaction(node.engine) as session:
@@ -250,6 +256,9 @@ async def create(request: web.Request) -> web.Response:
                 released=released,
                 client=client.id,
             )
+            if photo is not None:
+                photos.store(Path(node.settings.directory), report.id, photo)
+                report.media_url = f"{node.base_url}/reports/photos/{report.id}.jpg"
             session.add(report)
             session.add(reporter)
             if routing == "forwarded":
@@ -267,6 +276,35 @@ async def create(request: web.Request) -> web.Response:
     answer = await node.write(work)
     node.project_soon()  # wakes the feed and the relay for a forwarded report
     return respond(fmt, "service_requests", [answer], status=201 if fmt == "json" else 200)
+
+
+async def _photo(media: Any) -> bytes | None:
+    """The uploaded photo (`media`, as Open311 apps and Klarschiff send it), re-encoded."""
+    if media is None or isinstance(media, str):
+        return None
+    data = media.file.read(photos.MAX_BYTES + 1)
+    try:
+        return await asyncio.to_thread(photos.reencode, data)
+    except photos.BadPhoto as exc:
+        raise Open311Error(400, f"media: {exc}") from None
+
+
+@describe(
+    "A report's photo (re-encoded, without metadata)",
+    tags=["reports"],
+    responses={
+        "200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+        "404": PROBLEM,
+    },
+)
+async def photo(request: web.Request) -> web.StreamResponse:
+    node = node_of(request)
+    wanted = request.match_info["report"][:32]
+    row = await _read(request, lambda s: s.get(Report, wanted))
+    path = photos.path_of(Path(node.settings.directory), wanted)
+    if row is None or not row.released or path is None:
+        raise Problem(404, "Not Found", f"no photo of report {wanted!r}")
+    return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
 
 
 def _text(value: Any) -> str | None:
@@ -741,8 +779,49 @@ async def admin_set_status(request: web.Request) -> web.Response:
     return web.json_response(answer)
 
 
+@describe(
+    "Erase now the reporters whose reports were closed longer ago than the retention period",
+    tags=["reports"],
+    admin=True,
+    request_body=json_request({"type": "object"}, required=False),
+    responses={"200": {"description": "how many reporters were erased"}},
+)
+@admin_only
+async def admin_purge(request: web.Request) -> web.Response:
+    return web.json_response({"erased": await purge(node_of(request))})
+
+
+async def purge(node: Node) -> int:
+    def work() -> int:
+        with transaction(node.engine) as session:
+            days = int(service.settings(session)["retention_days"])
+            return service.anonymise(session, service.now(), days)
+
+    return await node.write(work)
+
+
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    """Erase reporters past the retention period at start and every six hours."""
+
+    async def keep() -> None:
+        while True:
+            try:
+                await purge(app["node"])
+            except Exception:  # a locked database now is tried again next round
+                log.exception("erasing reporters past the retention period failed")
+            await asyncio.sleep(6 * 3600)
+
+    task = asyncio.create_task(keep())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def setup(app: web.Application) -> None:
     app["reports_rate"] = RateLimit()
+    app.cleanup_ctx.append(_retention)
+    app.router.add_post("/admin/reports/purge", admin_purge)
     add = app.router
     add.add_get(f"{PREFIX}/discovery.{FMT}", discovery)
     add.add_get(f"{PREFIX}/services.{FMT}", services)
@@ -754,6 +833,7 @@ def setup(app: web.Application) -> None:
     add.add_get(f"{PREFIX}/servicerequestupdates.{FMT}", request_updates)
     add.add_get(f"{PREFIX}/areas.{FMT}", areas)
     add.add_get(f"{PREFIX}/coverage.{FMT}", coverage)
+    add.add_get("/reports/photos/{report}.jpg", photo)
     add.add_get("/admin/reports", admin_reports)
     add.add_post("/admin/reports/{report}/status", admin_set_status)
     add.add_get("/admin/reports/categories", admin_categories)

@@ -528,3 +528,20 @@ def listed(text: str, name: str) -> list[str]:
 
 def by_ids(session: Session, ids: Sequence[str]) -> dict[str, Report]:
     return {r.id: r for r in session.exec(select(Report).where(col(Report.id).in_(list(ids))))}
+
+
+def anonymise(session: Session, moment: datetime, retention_days: int) -> int:
+    """Erase the reporters of reports closed more than `retention_days` ago (Art. 5(1)(e)
+    GDPR: kept no longer than needed to tell them the outcome); the reports stay."""
+    cutoff = moment - timedelta(days=retention_days)
+    done = list(
+        session.exec(
+            select(Reporter)
+            .where(Reporter.report_id == Report.id)
+            .where(col(Report.closed).is_not(None))
+            .where(col(Report.closed) < cutoff)
+        )
+    )
+    for reporter in done:
+        session.delete(reporter)
+    return len(done)

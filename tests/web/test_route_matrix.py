@@ -283,6 +283,7 @@ ROUTES: dict[str, tuple[str, Filler]] = {
     ),
     "/open311/v2/areas.{format}": (NEVER, same("/open311/v2/areas.json")),
     "/open311/v2/coverage.{format}": (NEVER, same("/open311/v2/coverage.json?lat=54.6&long=8.9")),
+    "/reports/photos/{report}.jpg": (NEVER, same("/reports/photos/0.jpg")),
     "/actuation/segments": (NEVER, same("/actuation/segments")),
     "/actuation/segments/{segment}": (NEVER, same("/actuation/segments/dorfstrasse")),
     "/actuation/switchings/{switching}": (NEVER, same("/actuation/switchings/0")),
