@@ -12,20 +12,26 @@ EDC's configuration-only identity service (`iam-mock`). What the registry does n
 0.15.1 is left out (see edc/pom.xml): the management API's EDR cache, and the remote token
 service that EDC's Decentralized Claims Protocol needs to present any identity (there is
 no other). So EDC's protocol messages carry iam-mock's token (a JSON object naming the
-participant), and the tests put an identity bridge in front of it
-(`EdcBridge` in tests/dsp/test_edc_consumer.py).
+participant), and the tests put an identity bridge (`IdentityBridge`) between it and a node.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import shutil
 import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import aiohttp
+from aiohttp import web
 
 from tests.services.maven import CACHE, copy_dependencies
 from tests.services.ports import ServiceStartError, ServiceUnavailable, free_port, tail
@@ -111,12 +117,19 @@ class EdcConnector:
         started = time.monotonic()
         with self.log_file.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        readiness = f"http://127.0.0.1:{self.ports['api']}/api/check/readiness"
+        # ready when the management API answers a query: EDC's readiness check says 200
+        # while the management API's resources are still being registered
+        query = urllib.request.Request(
+            f"{self.management}/v3/assets/request",
+            data=json.dumps(vocab(**{"@type": "QuerySpec"})).encode(),
+            headers={"x-api-key": API_KEY, "Content-Type": "application/json"},
+            method="POST",
+        )
         deadline = started + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServiceStartError(f"EDC ended at start-up: {tail(self.log_file)}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(readiness, timeout=1) as r:
+            with contextlib.suppress(OSError), urllib.request.urlopen(query, timeout=2) as r:
                 if r.status == 200:
                     self.startup_seconds = time.monotonic() - started
                     return self
@@ -146,3 +159,214 @@ class EdcConnector:
 def vocab(**fields: Any) -> dict[str, Any]:
     """A management API request body under EDC's vocabulary."""
     return {"@context": {"@vocab": EDC}, **fields}
+
+
+OFFER_CONTEXT = ["http://www.w3.org/ns/odrl.jsonld", {"dct": "http://purl.org/dc/terms/"}]
+"""The context under which an offer copied from a DSP catalog goes into a ContractRequest
+(EDC's management API reads ODRL's context, not the DSP one)."""
+
+
+@dataclass
+class Management:
+    """EDC's management API, as a partner's scripts call it."""
+
+    edc: EdcConnector
+    http: aiohttp.ClientSession
+    poll: float = 0.02
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        async with self.http.request(
+            method, self.edc.management + path, json=body, headers={"x-api-key": API_KEY}
+        ) as answer:
+            text = await answer.text()
+            if answer.status >= 300:
+                raise RuntimeError(f"EDC {method} {path}: {answer.status} {text[:2000]}")
+            return json.loads(text) if text else None
+
+    async def offer(self, address: str, counterparty: str, dataset_id: str) -> dict[str, Any]:
+        """The dataset's first offer in the counterpart's catalog (EDC passes it through)."""
+        catalog = await self.call(
+            "POST",
+            "/v3/catalog/request",
+            vocab(
+                **{"@type": "CatalogRequest"},
+                counterPartyAddress=address,
+                counterPartyId=counterparty,
+                protocol=PROTOCOL,
+            ),
+        )
+        datasets = catalog.get("dataset", catalog.get("dcat:dataset", []))
+        datasets = datasets if isinstance(datasets, list) else [datasets]
+        found = [d for d in datasets if d.get("@id") == dataset_id]
+        if len(found) != 1:
+            raise LookupError(f"{dataset_id!r} not in the catalog: {catalog}")
+        policy = found[0].get("hasPolicy", found[0].get("odrl:hasPolicy"))
+        offer: dict[str, Any] = policy[0] if isinstance(policy, list) else policy
+        return offer
+
+    async def request(
+        self, address: str, offer: dict[str, Any], target: str, assigner: str | None = None
+    ) -> str:
+        """Start a negotiation for the offer; EDC's negotiation id. An offer from an EDC
+        catalog names no assigner (the catalog's participantId is it)."""
+        policy = {"@context": OFFER_CONTEXT, **offer, "target": target}
+        if assigner is not None:
+            policy.setdefault("assigner", assigner)
+        started = await self.call(
+            "POST",
+            "/v3/contractnegotiations",
+            vocab(
+                **{"@type": "ContractRequest"},
+                counterPartyAddress=address,
+                protocol=PROTOCOL,
+                policy=policy,
+            ),
+        )
+        return str(started["@id"])
+
+    async def until(self, negotiation: str, wait: float = 30.0) -> dict[str, Any]:
+        """The negotiation once FINALIZED or TERMINATED (or as it is after `wait` s)."""
+        deadline = time.monotonic() + wait
+        while True:
+            found: dict[str, Any] = await self.call(
+                "GET", f"/v3/contractnegotiations/{negotiation}"
+            )
+            if found.get("state") in {"FINALIZED", "TERMINATED"} or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(self.poll)
+
+    async def negotiate(
+        self, address: str, offer: dict[str, Any], target: str, assigner: str | None = None
+    ) -> dict[str, Any]:
+        return await self.until(await self.request(address, offer, target, assigner))
+
+    async def transfer(self, address: str, agreement_id: str, hook: str) -> None:
+        """An HTTP-pull transfer; its `transfer.process.started` event goes to `hook`."""
+        await self.call(
+            "POST",
+            "/v3/transferprocesses",
+            vocab(
+                **{"@type": "TransferRequest"},
+                counterPartyAddress=address,
+                contractId=agreement_id,
+                protocol=PROTOCOL,
+                transferType="HttpData-PULL",
+                callbackAddresses=[
+                    {"uri": hook, "events": ["transfer.process.started"], "transactional": False}
+                ],
+            ),
+        )
+
+    async def provide(self, asset_id: str) -> None:
+        """As provider: an asset under an open access and contract policy."""
+        await self.call(
+            "POST",
+            "/v3/assets",
+            vocab(
+                **{"@id": asset_id},
+                properties={"name": asset_id},
+                dataAddress={"type": "HttpData", "baseUrl": "http://127.0.0.1:9/unused"},
+            ),
+        )
+        await self.call(
+            "POST",
+            "/v3/policydefinitions",
+            vocab(
+                **{"@id": f"{asset_id}-policy"},
+                policy={
+                    "@context": "http://www.w3.org/ns/odrl.jsonld",
+                    "@type": "Set",
+                    "permission": [{"action": "use"}],
+                },
+            ),
+        )
+        await self.call(
+            "POST",
+            "/v3/contractdefinitions",
+            vocab(
+                **{"@id": f"{asset_id}-contract"},
+                accessPolicyId=f"{asset_id}-policy",
+                contractPolicyId=f"{asset_id}-policy",
+                assetsSelector=[],
+            ),
+        )
+
+
+@dataclass
+class IdentityBridge:
+    """Loopback stand-in for a partner's identity between an EDC with `iam-mock` and a node:
+    passes every protocol message unchanged and only swaps the Authorization header — EDC's
+    mock token for the participant token the node issued to the partner (`token()`), the
+    node's token for a mock token naming the node. `/hook` collects EDC's callback events.
+
+    Paths: `/node/...` -> the node's `/dsp/...`; `/edc/...` -> EDC's protocol endpoint.
+    """
+
+    edc: EdcConnector
+    node_url: str
+    node_id: str
+    token: Callable[[], str]
+    port: int
+    events: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    _runner: web.AppRunner | None = None
+    _http: aiohttp.ClientSession | None = None
+
+    @property
+    def node_address(self) -> str:
+        return f"http://127.0.0.1:{self.port}/node"
+
+    @property
+    def edc_address(self) -> str:
+        """What EDC's `edc.dsp.callback.address` must be."""
+        return f"http://127.0.0.1:{self.port}/edc"
+
+    @property
+    def hook(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def start(self) -> IdentityBridge:
+        self._http = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_route("*", "/node/{tail:.*}", self._to_node)
+        app.router.add_route("*", "/edc/{tail:.*}", self._to_edc)
+        app.router.add_post("/hook", self._hook)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._http is not None:
+            await self._http.close()
+
+    async def _forward(self, request: web.Request, url: str, authorization: str) -> web.Response:
+        assert self._http is not None
+        headers = {"Content-Type": request.headers.get("Content-Type", "application/json")}
+        if "Authorization" in request.headers:
+            headers["Authorization"] = authorization
+        async with self._http.request(
+            request.method, url, data=await request.read(), headers=headers
+        ) as answer:
+            return web.Response(
+                status=answer.status, body=await answer.read(), content_type=answer.content_type
+            )
+
+    async def _to_node(self, request: web.Request) -> web.Response:
+        url = f"{self.node_url}/dsp/{request.match_info['tail']}"
+        return await self._forward(request, url, f"Bearer {self.token()}")
+
+    async def _to_edc(self, request: web.Request) -> web.Response:
+        """The node's messages (its bearer token) reach EDC as the node's; another EDC's
+        (a mock token already) pass unchanged."""
+        sent = request.headers.get("Authorization", "")
+        mock = json.dumps(
+            {"region": "eu", "audience": self.edc.participant_id, "clientId": self.node_id}
+        )
+        url = f"{self.edc.protocol}/{request.match_info['tail']}"
+        return await self._forward(request, url, mock if sent.startswith("Bearer ") else sent)
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        await self.events.put(await request.json())
+        return web.Response(status=204)
