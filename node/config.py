@@ -453,6 +453,18 @@ class ConsoleSection(_Section):
     )
 
 
+class IngestSection(_Section):
+    """What happens to sensor readings that cannot be right."""
+
+    implausible: Literal["flag", "refuse"] = Field(
+        default="flag",
+        description="a reading outside what its property and unit allow (a battery voltage of "
+        "87 V, -300 °C): flag stores it with a quality annotation, refuse does not store it; "
+        "both list it on the device's page. A device's own setting (allmende device map "
+        "--implausible) comes first",
+    )
+
+
 class Peer(_Section):
     id: str
     jwk: dict[str, str] | None = None
@@ -495,6 +507,7 @@ class Settings(_Section):
     dcp: DcpSection = DcpSection()
     connections: ConnectionsSection = ConnectionsSection()
     console: ConsoleSection = ConsoleSection()
+    ingest: IngestSection = IngestSection()
     directory: Path = Path()
 
     @model_validator(mode="after")

@@ -144,7 +144,8 @@ def _print_detail(item: dict[str, Any]) -> None:
     from node.ingest.properties import symbol
 
     click.echo(f"{item['device']}\t{item['dataset']}\t{item.get('label') or ''}")
-    click.echo(f"implausible readings are {DONE[item['implausible']]}")
+    by = " (the node's setting)" if item.get("implausibleSetBy") == "node" else ""
+    click.echo(f"implausible readings are {DONE[item['implausible']]}{by}")
     for name, spec in sorted(item["mapping"].items()):
         extra = "".join(
             f" {key} {spec[key]}" for key in ("scale", "offset") if spec.get(key) is not None
@@ -222,8 +223,9 @@ def show(directory: Path, device_id: str, as_json: bool) -> None:
 @click.option("--remove", is_flag=True, help="Unmap the field: its readings are reported again.")
 @click.option(
     "--implausible",
-    type=click.Choice(["flag", "refuse"]),
-    help="Store implausible readings with a quality flag (default), or refuse them.",
+    type=click.Choice(["flag", "refuse", "node"]),
+    help="Store implausible readings with a quality flag, or refuse them; 'node' follows the "
+    "node's setting (ingest.implausible, by default flag).",
 )
 def map_field(
     directory: Path,
@@ -267,7 +269,7 @@ def map_field(
             }
             body["fields"] = {field: {k: v for k, v in given.items() if v is not None}}
     if implausible is not None:
-        body["implausible"] = implausible
+        body["implausible"] = None if implausible == "node" else implausible
     if not body:
         _fail(CommandError("name a FIELD to map, or give --implausible"))
     try:
@@ -295,7 +297,10 @@ def map_field(
                 f"mapped {field} of {item['device']} to {spec['observableProperty']}{unit_shown}"
             )
     if implausible is not None:
-        click.echo(f"implausible readings of {item['device']} are now {DONE[implausible]}")
+        by = " (the node's setting)" if implausible == "node" else ""
+        click.echo(
+            f"implausible readings of {item['device']} are now {DONE[item['implausible']]}{by}"
+        )
 
 
 @device.command("remove")

@@ -145,7 +145,8 @@ def field_spec(name: str, body: Any) -> dict[str, Any]:
 
 def changed_profile(profile: Mapping[str, Any], body: Any) -> dict[str, Any]:
     """The device's profile after a mapping change: `fields` maps a decoded field name to
-    its mapping, or to null to unmap it; `implausible` is `flag` or `refuse`."""
+    its mapping, or to null to unmap it; `implausible` is `flag` or `refuse`, or null to
+    follow the node's setting (`ingest.implausible`)."""
     if not isinstance(body, Mapping):
         raise MappingError("(body)", "must be a JSON object")
     unknown = sorted(set(body) - {"fields", "implausible"})
@@ -164,12 +165,16 @@ def changed_profile(profile: Mapping[str, Any], body: Any) -> dict[str, Any]:
             fields[name] = field_spec(name, spec)
     if len(fields) > MAX_FIELDS:
         raise MappingError("fields", f"a device has at most {MAX_FIELDS} mapped fields")
-    policy = body.get("implausible", profile.get("implausible", FLAG))
-    if policy not in POLICIES:
-        raise MappingError("implausible", f"must be one of {list(POLICIES)}")
+    policy = body.get("implausible", profile.get("implausible"))
+    if policy is not None and policy not in POLICIES:
+        raise MappingError("implausible", f"must be one of {list(POLICIES)}, or null")
     if not changes and "implausible" not in body:
         raise MappingError("(body)", "give fields to map or unmap, or implausible")
-    return {**profile, "fields": fields, "implausible": policy}
+    changed = {k: v for k, v in profile.items() if k != "implausible"}
+    changed["fields"] = fields
+    if policy is not None:
+        changed["implausible"] = policy
+    return changed
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,12 +91,13 @@ class Registry:
                 with Session(self.node.engine) as session:
                     devices = session.exec(select(Device)).all()
                 profiles = {d.id: json.loads(d.profile) for d in devices}
+                default = self.node.settings.ingest.implausible
                 self._cache = Known(
                     mappings={d.id: mapping_of(self.node, d) for d in devices},
                     ids={registry_id(d.id): d.id for d in devices},
                     checks={d: checks_of(p) for d, p in profiles.items()},
                     refusing=frozenset(
-                        d for d, p in profiles.items() if p.get("implausible", FLAG) != FLAG
+                        d for d, p in profiles.items() if p.get("implausible", default) != FLAG
                     ),
                 )
             return self._cache
@@ -243,7 +244,7 @@ async def remap(node: Node, registry: Registry, device_id: str, body: Any) -> De
         node,
         MAPPED,
         changed,
-        {"fields": profile["fields"], "implausible": profile["implausible"]},
+        {"fields": profile["fields"], "implausible": profile.get("implausible")},
     )
 
     def replace(session: Session) -> None:

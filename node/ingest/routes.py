@@ -482,7 +482,8 @@ def device_detail(node: Node, device_id: str) -> dict[str, Any] | None:
     return {
         **_device_json(device),
         "mapping": mapping,
-        "implausible": profile.get("implausible", "flag"),
+        "implausible": profile.get("implausible") or node.settings.ingest.implausible,
+        "implausibleSetBy": "device" if profile.get("implausible") else "node",
         "lastPayload": None
         if payload is None
         else {
@@ -555,7 +556,10 @@ FIELD_MAPPING = {
                     "type": "object",
                     "additionalProperties": {"anyOf": [FIELD_MAPPING, {"type": "null"}]},
                 },
-                "implausible": {"enum": ["flag", "refuse"]},
+                "implausible": {
+                    "enum": ["flag", "refuse", None],
+                    "description": "null: as the node's ingest.implausible says",
+                },
             },
         }
     ),

@@ -6,6 +6,7 @@ mapping is an event that a rebuilt store and peers read the same way."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +15,12 @@ from sqlmodel import Session
 from node.events.log import EventLog
 from node.federation.projection import HANDLERS
 from node.federation.sharing import OBSERVATIONS, stream_of
+from node.http.app import create_app
 from node.ingest.registry import MAPPED, registry_id
 from node.runtime import Node
+from node.setup_files import init_directory
 from node.store import OxigraphStore
-from tests.ingest.conftest import Village, payload
+from tests.ingest.conftest import Village, payload, prepare_village
 from tests.support import admin_headers
 
 DQV = "http://www.w3.org/ns/dqv#"
@@ -292,3 +295,28 @@ async def test_a_mapping_change_reaches_peers_like_other_sensor_events(village: 
         )
     )
     assert CF + "water_surface_height_above_reference_datum/" in {r["p"].value for r in observes}
+
+
+async def test_the_node_setting_decides_for_devices_without_their_own(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    """`[ingest] implausible = "refuse"` refuses for every device that does not say
+    otherwise; a device set to flag keeps flagging."""
+    init_directory(tmp_path, name="Struckum", node_id="https://struckum.example/")
+    with (tmp_path / "allmende.toml").open("a", encoding="utf-8") as config:
+        config.write('\n[ingest]\nimplausible = "refuse"\n')
+    node = Node.open(tmp_path)  # closed with the app, as in the village fixture
+    secrets = await prepare_village(node)
+    village = Village(node, await aiohttp_client(create_app(node)), secrets)
+    for device in ("A840414121826B45", "A840414121826B46"):
+        await register(village, device)
+    shown = await remap(village, "a840414121826b46", {"implausible": "flag"})
+    assert (shown["implausible"], shown["implausibleSetBy"]) == ("flag", "device")
+    shown = await detail(village, "a840414121826b45")
+    assert (shown["implausible"], shown["implausibleSetBy"]) == ("refuse", "node")
+    for device, status in (("A840414121826B45", 422), ("A840414121826B46", 202)):
+        cold = lht65_uplink(device, "cold", {"temperature": -300})
+        answer = await post(village, "/ingest/ttn/uplink", cold)
+        assert answer.status == status, await answer.text()
+    back = await remap(village, "a840414121826b46", {"implausible": None})
+    assert (back["implausible"], back["implausibleSetBy"]) == ("refuse", "node")
