@@ -21,6 +21,7 @@ from node.web import (
     portal,
     publishing,
     sessions,
+    streetlights,
 )
 from node.web.i18n import N_
 
@@ -28,6 +29,7 @@ HERE = Path(__file__).parent
 NAV = [
     ("/", N_("Home")),
     ("/map", N_("Map")),
+    ("/licht", N_("Street lights")),
     ("/data", N_("Datasets")),
     ("/region", N_("Region")),
     ("/usage", N_("Usage")),
@@ -83,6 +85,7 @@ def setup(app: web.Application) -> None:
     sessions.install(app, node)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
     portal.setup(app)
+    streetlights.setup(app)
     console.setup(app)
     app.on_startup.append(_known_paths)
     publishing.setup(app)
