@@ -197,6 +197,10 @@ REQUEST_FIELDS: dict[str, dict[str, Any]] = {
     "device_id": {"type": "string"},
     "account_id": {"type": "string"},
     "media": {"type": "string", "format": "binary", "description": "a photo (multipart)"},
+    "acknowledge_duplicate": {
+        "type": "string",
+        "description": "true: file even though an open report of the category is near",
+    },
 }
 
 
@@ -236,6 +240,10 @@ async def create(request: web.Request) -> web.Response:
     form = await read_form(request)
     fmt = request.match_info["format"]
     photo = await _photo(form.get("media"))
+    acknowledged = (
+        str(form.get("acknowledge_duplicate", "")).lower() == "true"
+        or request.headers.get("X-Acknowledge-Duplicate", "").lower() == "true"
+    )
 
     def work() -> dict[str, Any]:
         with transaction(node.engine) as session:
@@ -247,6 +255,21 @@ async def create(request: web.Request) -> web.Response:
             ):
                 raise Open311Error(429, "too many reports from this address; try again later")
             responsible, routing = route(session, node, filing)
+            if filing.lat is not None and filing.long is not None and not acknowledged:
+                close = service.nearby(
+                    session,
+                    filing.lat,
+                    filing.long,
+                    float(config["duplicate_radius"]),
+                    [filing.category.code],
+                )
+                if close:
+                    raise Open311Error(
+                        409,
+                        "100 - Duplicate: an open report of this category is "
+                        f"{close[0][0]:.0f} m away ({', '.join(r.id for _, r in close)}); "
+                        "support it, or send acknowledge_duplicate=true to file anyway",
+                    )
             released = not config["moderation"]
             report, reporter = service.new_report(
                 filing,
@@ -348,6 +371,9 @@ def notice(session: Session, responsible: str, node: Node) -> str:
         query_param("start_date", "earliest requested_datetime (W3C, with zone)"),
         query_param("end_date", "latest requested_datetime (W3C, with zone)"),
         query_param("status", "open or closed, comma-separated"),
+        query_param("lat", "with long and radius: open reports near a point", {"type": "number"}),
+        query_param("long", "WGS 84 longitude", {"type": "number"}),
+        query_param("radius", "metres around lat/long (at most 5000)", {"type": "number"}),
     ],
     responses=_answers("requests", "400", "404"),
 )
@@ -366,7 +392,49 @@ async def requests(request: web.Request) -> web.Response:
         end=end,
         statuses=service.statuses_of(q.get("status", "")),
     )
-    rows = await _read(request, lambda s: _requests_json(s, service.find_reports(s, query)))
+    if q.get("lat") or q.get("long") or q.get("radius"):
+        lat = service._coordinate(q.get("lat", ""), "lat", -90, 90)
+        long = service._coordinate(q.get("long", ""), "long", -180, 180)
+        radius = service._coordinate(q.get("radius", "250"), "radius", 1, 5000)
+
+        def near(s: Session) -> list[dict[str, Any]]:
+            found = service.nearby(s, lat, long, radius, query.codes)
+            return _requests_json(s, [r for _, r in found])
+
+        rows = await _read(request, near)
+    else:
+        rows = await _read(request, lambda s: _requests_json(s, service.find_reports(s, query)))
+    return respond(request.match_info["format"], "service_requests", rows)
+
+
+@describe(
+    "Support an open report instead of filing the same again (api_key of a client app)",
+    tags=["reports"],
+    request_body=form_body({"api_key": {"type": "string"}}, ["api_key"]),
+    responses={**_answers("the request with its supporters", "403", "404"), "429": OPEN311_ERROR},
+)
+@open311
+async def support(request: web.Request) -> web.Response:
+    node = node_of(request)
+    form = await read_form(request)
+    wanted = request.match_info["service_request_id"][:32]
+
+    def work() -> list[dict[str, Any]]:
+        with transaction(node.engine) as session:
+            service.client_for(session, _text(form.get("api_key")))
+            config = service.settings(session)
+            row = session.get(Report, wanted)
+            if row is None or not row.released:
+                raise Open311Error(404, f"no request {wanted!r}")
+            if not request.app["reports_rate"].admit(
+                request.remote or "-", int(config["rate_per_hour"])
+            ):
+                raise Open311Error(429, "too many reports from this address; try again later")
+            row.supporters += 1
+            session.add(row)
+            return _requests_json(session, [row])
+
+    rows = await node.write(work)
     return respond(request.match_info["format"], "service_requests", rows)
 
 
@@ -829,6 +897,7 @@ def setup(app: web.Application) -> None:
     add.add_get(f"{PREFIX}/requests.{FMT}", requests)
     add.add_post(f"{PREFIX}/requests.{FMT}", create)
     add.add_get(f"{PREFIX}/requests/{{service_request_id}}.{FMT}", one_request)
+    add.add_post(f"{PREFIX}/requests/{{service_request_id}}/support.{FMT}", support)
     add.add_get(f"{PREFIX}/tokens/{{token}}.{FMT}", token)
     add.add_get(f"{PREFIX}/servicerequestupdates.{FMT}", request_updates)
     add.add_get(f"{PREFIX}/areas.{FMT}", areas)

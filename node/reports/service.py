@@ -545,3 +545,37 @@ def anonymise(session: Session, moment: datetime, retention_days: int) -> int:
     for reporter in done:
         session.delete(reporter)
     return len(done)
+
+
+EARTH_RADIUS = 6_371_000.0
+
+
+def metres(lat1: float, long1: float, lat2: float, long2: float) -> float:
+    """Great-circle distance (haversine), good to a metre at village scale."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(long2 - long1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS * math.asin(math.sqrt(h))
+
+
+def nearby(
+    session: Session, lat: float, long: float, radius: float, codes: Sequence[str] = ()
+) -> list[tuple[float, Report]]:
+    """Open, released reports within `radius` metres, nearest first (duplicate suggestions)."""
+    dlat = radius / 111_320.0
+    dlong = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+    query = (
+        select(Report)
+        .where(col(Report.released).is_(True), Report.status != ERLEDIGT)
+        .where(col(Report.lat).between(lat - dlat, lat + dlat))
+        .where(col(Report.long).between(long - dlong, long + dlong))
+    )
+    if codes:
+        query = query.where(col(Report.service_code).in_(list(codes)))
+    found = []
+    for row in session.exec(query.limit(500)):
+        assert row.lat is not None and row.long is not None
+        distance = metres(lat, long, row.lat, row.long)
+        if distance <= radius:
+            found.append((distance, row))
+    return sorted(found, key=lambda pair: pair[0])[:5]

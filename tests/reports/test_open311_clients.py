@@ -220,6 +220,7 @@ async def test_floods_from_one_address_are_refused(served: Served) -> None:
                 "lat": str(INSIDE[0]),
                 "long": str(INSIDE[1]),
                 "description": f"Nr. {n}",
+                "acknowledge_duplicate": "true",
             }
             async with session.post(f"{served.open311}/requests.json", data=form) as r:
                 statuses.append(r.status)

@@ -18,6 +18,7 @@ async def file(session: aiohttp.ClientSession, served: Served, email: str) -> st
         "service_code": "vandalismus",
         "email": email,
         "first_name": "Jan",
+        "acknowledge_duplicate": "true",
         "lat": str(INSIDE[0]),
         "long": str(INSIDE[1]),
     }
