@@ -290,6 +290,8 @@ ROUTES: dict[str, tuple[str, Filler]] = {
     "/actuation/switchings/{switching}/events": (NEVER, same("/actuation/switchings/0/events")),
     "/actuation/policy": (NEVER, same("/actuation/policy")),
     "/actuation/energy": (NEVER, same("/actuation/energy")),
+    "/licht": (NEVER, same("/licht")),
+    "/licht/schaltungen/{switching}": (NEVER, same("/licht/schaltungen/0")),
     "/static": (STATIC, same("")),
 }
 
