@@ -184,8 +184,16 @@ async def register(
 
 
 @pytest.fixture
-async def lights(tmp_path: Path, aiohttp_client: Any) -> AsyncIterator[Lights]:
-    node = make_node(tmp_path, name="Lütjenholm", node_id="https://luetjenholm.example/")
+async def lights(
+    tmp_path: Path, aiohttp_client: Any, database_url: str | None
+) -> AsyncIterator[Lights]:
+    """Runs on SQLite and on a real PostgreSQL server (tests/conftest.py)."""
+    node = make_node(
+        tmp_path,
+        name="Lütjenholm",
+        node_id="https://luetjenholm.example/",
+        database_url=database_url,
+    )
     secrets = {source: new_secret(node, source) for source in ("ttn", "chirpstack")}
     app = create_app(node)
     room: Actuation = app["actuation"]
