@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import copy
 import html
+import json
+import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 from tests.ingest.conftest import Village, payload
 from tests.web.test_sessions import csrf_of, sign_in
 
 DEVICE = "a840414121826b3f"
+UPLINKS = Path(__file__).resolve().parents[1] / "data" / "uplinks"
 
 
 class _Text(HTMLParser):
@@ -107,7 +111,7 @@ async def test_the_device_page_shows_unmapped_fields_and_maps_them(village: Vill
     assert 'value="refuse" checked' in shown
     # BatP, and BatV of the first message: listed until mapped, though not sent again
     assert shown.count("unmapped – not stored") == 2
-    assert '<code>BatV</code></td><td><code>3.05</code>' in shown
+    assert "<code>BatV</code></td><td><code>3.05</code>" in shown
 
     without = await client.post(
         f"/admin/console/devices/{DEVICE}", data={"action": "map", "field": "x"}
@@ -121,3 +125,45 @@ async def test_the_device_page_shows_unmapped_fields_and_maps_them(village: Vill
         assert english not in shown_de
     missing = await client.get("/admin/console/devices/0000000000000000")
     assert missing.status == 404
+
+
+async def test_a_newcomer_registers_a_model_and_its_first_uplink_shows_right(
+    village: Village,
+) -> None:
+    """Registered in the console by the DevEUI from the label and the model's name, a real
+    LHT65 uplink (tests/data/uplinks) shows its values mapped on the device page, with no
+    hand-written mapping; only the fields the model leaves out are offered for mapping."""
+    capture = json.loads((UPLINKS / "01-tts-v3-decoded-lht65.json").read_text(encoding="utf-8"))
+    client = village.client
+    await sign_in(client, village.node)
+    form = await (await client.get("/admin/console/devices")).text()
+    registered = await client.post(
+        "/admin/console/devices",
+        data={
+            "csrf_token": csrf_of(form),
+            "device": "A8-40-41-00-00-5A-00-01",
+            "dataset": "raumklima-dgh",
+            "profile": "dragino-lht65",
+            "label": "Keller",
+            "lat": "",
+            "lon": "",
+        },
+        allow_redirects=False,
+    )
+    assert registered.status == 303
+    sent = await client.post(
+        "/ingest/ttn/uplink", json=capture["message"], headers=village.headers()
+    )
+    assert sent.status == 202, await sent.text()
+    assert (await sent.json())["accepted"] == 4
+    page = html.unescape(
+        await (await client.get("/admin/console/devices/a8404100005a0001?lang=en")).text()
+    )
+    for expected in capture["expected"]:
+        start = page.index(f"<tr><td><code>{expected['field']}</code>")
+        row = page[start : page.index("</tr>", start)]
+        assert f"<code>{expected['value']}</code>" in row, row
+        assert f"<code>{expected['property']}</code>" in row, row
+    offered = set(re.findall(r'name="field" value="([^"]+)"', page))
+    assert offered == {"Bat_status", "Ext_sensor", *(e["field"] for e in capture["expected"])}
+    assert page.count("unmapped – not stored") == 2  # Bat_status, Ext_sensor
