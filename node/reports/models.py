@@ -120,3 +120,13 @@ class Setting(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=2000)
+
+
+class Mail(SQLModel, table=True):
+    """A status change mailed to its reporter (or why it could not be): each at most once."""
+
+    __tablename__ = "report_mail"
+
+    update_id: str = Field(primary_key=True, max_length=40)
+    sent: datetime
+    outcome: str = Field(max_length=300)

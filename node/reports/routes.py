@@ -28,7 +28,7 @@ from node.http.forms import read_form, read_json
 from node.http.openapi import describe, form_body, json_request, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
-from node.reports import events, geo, photos, service
+from node.reports import events, geo, mail, photos, service
 from node.reports.models import STATUSES, Boundary, Category, Report
 from node.reports.open311 import (
     FORMATS,
@@ -703,7 +703,8 @@ async def admin_settings(request: web.Request) -> web.Response:
 
 
 @describe(
-    "Change settings: moderation, retention_days, rate_per_hour, duplicate_radius, border_buffer",
+    "Change settings: moderation, retention_days, rate_per_hour, duplicate_radius, "
+    "border_buffer, notify, smtp_host, smtp_port, mail_from",
     tags=["reports"],
     admin=True,
     request_body=json_request({"type": "object"}),
@@ -889,6 +890,7 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     app["reports_rate"] = RateLimit()
     app.cleanup_ctx.append(_retention)
+    app.cleanup_ctx.append(mail.notifier)
     app.router.add_post("/admin/reports/purge", admin_purge)
     add = app.router
     add.add_get(f"{PREFIX}/discovery.{FMT}", discovery)

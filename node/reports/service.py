@@ -44,6 +44,10 @@ DEFAULTS: dict[str, Any] = {
     "rate_per_hour": 10,  # reports one client address may file per hour
     "duplicate_radius": 250,  # metres around an open report of the same category
     "border_buffer": 0,  # metres: a point this close to a border asks the reporter
+    "notify": False,  # mail reporters who left an address on each status change
+    "smtp_host": "",
+    "smtp_port": 25,
+    "mail_from": "",
 }
 STATUS_DE = {OFFEN: "offen", IN_BEARBEITUNG: "in Bearbeitung", ERLEDIGT: "erledigt"}
 STATUS_EN = {OFFEN: "open", IN_BEARBEITUNG: "in progress", ERLEDIGT: "done"}
@@ -86,6 +90,8 @@ def change_settings(session: Session, body: Mapping[str, Any]) -> dict[str, Any]
             raise Invalid(f"{name}: must be a whole number")
         if expected is int and not 0 <= value <= 100_000:
             raise Invalid(f"{name}: must be between 0 and 100000")
+        if expected is str and (not isinstance(value, str) or len(value) > 300):
+            raise Invalid(f"{name}: text of at most 300 characters")
     for name, value in body.items():
         session.merge(Setting(name=name, value=json.dumps(value)))
     return {**settings(session), **body}

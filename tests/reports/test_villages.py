@@ -19,6 +19,7 @@ from node.reports.models import Report
 from node.reports.samples import sample_feature
 from tests.federation.villages import Running, eventually, federation
 from tests.reports.conftest import CATEGORIES
+from tests.reports.smtp import Inbox, smtp_server
 from tests.services.kafka import KafkaBroker
 
 REPORTER = {
@@ -72,10 +73,22 @@ def every_byte(directory: Path) -> bytes:
 
 async def run_scenario(tmp_path: Path, environ: dict[str, str], caplog: Any) -> float:
     caplog.set_level(logging.DEBUG)
+    with smtp_server() as (mails, port):
+        return await _scenario(tmp_path, environ, caplog, mails, port)
+
+
+async def _scenario(
+    tmp_path: Path, environ: dict[str, str], caplog: Any, mails: Inbox, port: int
+) -> float:
     async with federation(tmp_path, environ) as villages, aiohttp.ClientSession() as session:
         a, b, c = villages
         for running in villages:
             await configure(session, running)
+        mail = {"notify": True, "smtp_host": "127.0.0.1", "smtp_port": port}
+        async with session.put(
+            f"{a.url}/admin/reports/settings", json=mail, headers=a.admin()
+        ) as r:
+            assert r.status == 200
         async with session.post(
             f"{a.url}/admin/reports/clients", json={"name": "Portal-App"}, headers=a.admin()
         ) as r:
@@ -127,6 +140,11 @@ async def run_scenario(tmp_path: Path, environ: dict[str, str], caplog: Any) -> 
             return body if body["status"] == "closed" else None
 
         shown_at_a = await eventually(closed_at_a, 30, "the status back at A")
+        # A, where the address is, mails the reporter what B did
+        await eventually(lambda: mails.messages, 30, "the status mail from A")
+        [sent] = mails.messages
+        assert sent["To"] == REPORTER["email"] and "ist erledigt" in sent["Subject"]
+        assert "Leuchtmittel getauscht" in sent.get_content()
         assert shown_at_a["status_notes"] == "Leuchtmittel getauscht"
         assert shown_at_a["agency_responsible"] == "Bredstedt"
         # A cannot change B's report; B's own copy cannot be changed by A
@@ -141,7 +159,11 @@ async def run_scenario(tmp_path: Path, environ: dict[str, str], caplog: Any) -> 
         await b.node.projected()
         everything = every_byte(Path(b.node.settings.directory))
         quads = " ".join(str(q) for q in b.node.store.query("SELECT * { GRAPH ?g { ?s ?p ?o } }"))
-        lines = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+        lines = " ".join(
+            f"{r.getMessage()} {r.__dict__}"
+            for r in caplog.records
+            if not r.name.startswith("mail.log")  # the test's own SMTP server, not a node
+        )
         for personal in PERSONAL:
             assert personal.encode() not in everything, personal
             assert personal not in quads, personal
