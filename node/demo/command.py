@@ -21,6 +21,7 @@ import click
 from node import db
 from node.auth import mint_token
 from node.config import load_settings
+from node.demo import streetlights
 from node.demo.simulator import uplink
 from node.demo.villages import VILLAGES, Village
 from node.federation.trust import add_peer, checked_peer
@@ -83,8 +84,10 @@ def prepare(folder: Path, base_port: int) -> list[tuple[Village, Path, int]]:
     return placed
 
 
-def start(directory: Path, port: int, kafka: str) -> subprocess.Popen[bytes]:
+def start(directory: Path, port: int, kafka: str, lights: bool = False) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ALLMENDE_HTTP_PORT": str(port), "ALLMENDE_HTTP_HOST": "127.0.0.1"}
+    if lights:  # the street lights run on a winter night's clock (node.demo.streetlights)
+        env[streetlights.ENVIRONMENT] = "night"
     env["ALLMENDE_NODE_BASE_URL"] = f"http://127.0.0.1:{port}"
     if kafka:
         env["ALLMENDE_KAFKA_BOOTSTRAP_SERVERS"] = kafka
@@ -125,10 +128,13 @@ async def _send(
         return await response.json() if response.content_type == "application/json" else None
 
 
+def _admin_token(village: Village, directory: Path) -> str:
+    return mint_token(load_key(directory / "node-key.pem"), village.node_id, ttl=ADMIN_TTL)
+
+
 async def seed(session: aiohttp.ClientSession, village: Village, directory: Path, url: str) -> str:
     """Datasets, devices and a TTN webhook secret; returns the secret."""
-    key = load_key(directory / "node-key.pem")
-    admin = {"Authorization": f"Bearer {mint_token(key, village.node_id, ttl=ADMIN_TTL)}"}
+    admin = {"Authorization": f"Bearer {_admin_token(village, directory)}"}
     for dataset in village.datasets(url):
         await _send(session, "POST", f"{url}/admin/datasets", admin, dataset)
     for sensor in village.sensors():
@@ -181,6 +187,8 @@ def banner(placed: list[tuple[Village, Path, int]], kafka: str, folder: Path) ->
             f"  {'':<11} SPARQL             {url}/sparql",
             f"  {'':<11} console token      allmende token {directory}",
         ]
+        if village is VILLAGES[0]:
+            lines.append(f"  {'':<11} street lights      {url}/licht  (simulated controllers)")
     via = f"Kafka at {kafka}" if kafka else "the embedded HTTP event feed"
     lines += [
         "",
@@ -206,11 +214,15 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
 
 async def run(folder: Path, base_port: int, kafka: str, interval: float) -> None:
     placed = prepare(folder, base_port)
-    processes = [start(directory, port, kafka) for _v, directory, port in placed]
+    processes = [
+        start(directory, port, kafka, lights=village is VILLAGES[0])
+        for village, directory, port in placed
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    network: streetlights.Network | None = None
     try:
         async with aiohttp.ClientSession() as session:
             targets = []
@@ -218,10 +230,18 @@ async def run(folder: Path, base_port: int, kafka: str, interval: float) -> None
                 url = f"http://127.0.0.1:{port}"
                 await wait_ready(session, url, process, directory / "node.log")
                 targets.append((village, url, await seed(session, village, directory, url)))
+            village, directory, _port = placed[0]
+            url, secret = targets[0][1], targets[0][2]
+            network = streetlights.Network(url, secret)
+            await network.start()
+            admin = {"Authorization": f"Bearer {_admin_token(village, directory)}"}
+            await streetlights.seed(session, url, admin, network.url)
             click.echo(banner(placed, kafka, folder), nl=False)
             sys.stdout.flush()
             await simulate(session, targets, interval, stop)
     finally:
+        if network is not None:
+            await network.stop()
         await asyncio.to_thread(stop_all, processes)
 
 

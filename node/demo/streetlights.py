@@ -136,6 +136,7 @@ class Network:
             "/api/v3/as/applications/{app}/webhooks/{webhook}/devices/{device}/down/{op}",
             self.down,
         )
+        app.router.add_get("/sample/downlinks", self.status)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -153,6 +154,10 @@ class Network:
 
     def count(self, device: str) -> int:
         return sum(1 for d in self.downlinks if d["device"] == device)
+
+    async def status(self, _request: web.Request) -> web.Response:
+        """The stand-in's own page (not The Things Stack's): downlinks taken per device."""
+        return web.json_response({light.device: self.count(light.device) for light in LIGHTS})
 
     async def down(self, request: web.Request) -> web.Response:
         info = request.match_info

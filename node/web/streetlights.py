@@ -46,6 +46,11 @@ def latency_text(texts: i18n.Texts, latency: dict[str, Any]) -> str:
     return texts.gettext("The light usually comes on within a few seconds.")
 
 
+def minutes_text(texts: i18n.Texts, seconds: int) -> str:
+    minutes = max(1, seconds // 60)
+    return texts.ngettext("%(num)s minute", "%(num)s minutes", minutes)
+
+
 def energy_rows(texts: i18n.Texts, months: list[dict[str, Any]]) -> list[dict[str, str]]:
     """The months as the page's language writes them, in kWh."""
     rows = []
@@ -76,7 +81,7 @@ async def _page(request: web.Request, refusal: str | None = None) -> dict[str, A
     )
     for segment in segments:
         segment["latency_text"] = latency_text(texts, segment["latency"])
-        segment["minutes"] = texts.number(segment["duration_seconds"] // 60)
+        segment["minutes"] = minutes_text(texts, segment["duration_seconds"])
         segment["until_text"] = texts.datetime_text(segment["on_until"] or "")
     return {
         "segments": segments,
@@ -147,7 +152,7 @@ async def licht_switching(request: web.Request) -> dict[str, Any]:
         "state_texts": {state: state_text(texts, state) for state in STATES},
         "segment": segment,
         "latency_text": latency_text(texts, segment["latency"]),
-        "minutes": texts.number(segment["duration_seconds"] // 60),
+        "minutes": minutes_text(texts, segment["duration_seconds"]),
         "tiles": request.app["web_tiles"],
     }
 
