@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -10,7 +11,7 @@ from sqlmodel import Session, col, select
 from node.catalog.models import CatalogDataset
 from node.runtime import Node
 from node.usage.enforcement import PERMIT
-from node.usage.models import AuditEntry
+from node.usage.models import Agreement, AuditEntry
 
 FILTERS = {
     "dataset": AuditEntry.dataset_id,
@@ -56,4 +57,28 @@ def usage_counts(node: Node) -> list[dict[str, Any]]:
             "purposes": dict(purposes.get(dataset_id, Counter())),
         }
         for dataset_id, counts in sorted(totals.items())
+    ]
+
+
+def agreements_in_force(node: Node) -> list[dict[str, Any]]:
+    """Agreements neither revoked nor expired: dataset, purpose and date, not the partner
+    (the public page names no one; the partner and the operator reach the signed
+    document at `/dsp/agreements/{id}`)."""
+    now = datetime.now(UTC)
+    with Session(node.engine) as session:
+        rows = session.exec(
+            select(Agreement)
+            .where(col(Agreement.revoked).is_(None))
+            .order_by(col(Agreement.created).desc())
+        ).all()
+        titles = dict(session.exec(select(CatalogDataset.id, CatalogDataset.title)).all())
+    return [
+        {
+            "dataset": row.dataset_id,
+            "title": titles.get(row.dataset_id, row.dataset_id),
+            "purpose": row.purpose,
+            "since": row.created.date().isoformat(),
+        }
+        for row in rows
+        if row.expires is None or row.expires.replace(tzinfo=row.expires.tzinfo or UTC) > now
     ]

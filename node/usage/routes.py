@@ -169,19 +169,25 @@ async def admin_audit(request: web.Request) -> web.Response:
 
 
 @describe(
-    "How often each restricted dataset was used, and for what (aggregated); a page for "
-    "browsers, JSON otherwise",
+    "How often each restricted dataset was used, and for what (aggregated), and the "
+    "agreements in force with links to their signed documents; a page for browsers, JSON "
+    "otherwise",
     tags=["usage"],
     parameters=[query_param("format", "json for JSON whatever the Accept header says")],
 )
 async def public_usage(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     counts = await asyncio.to_thread(audit.usage_counts, node)
+    agreements = await asyncio.to_thread(audit.agreements_in_force, node)
     if wants_html(request) and request.query.get("format") != "json":
         language = request.get("lang", "de")
-        context = {"datasets": counts, "label": lambda iri: term_label(iri, language)}
+        context = {
+            "datasets": counts,
+            "agreements": agreements,
+            "label": lambda iri: term_label(iri, language),
+        }
         return aiohttp_jinja2.render_template("usage.html", request, context)
-    return web.json_response({"datasets": counts})
+    return web.json_response({"datasets": counts, "agreements": agreements})
 
 
 async def guard(request: web.Request, dataset: dict[str, Any], channel: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 from sqlmodel import Session, select
 
 from node.dsp.negotiations import PROFILE_TERMS, SIGNED_AGREEMENT
+from node.usage.agreements import revoke
 from node.usage.models import Agreement
 from policies.jws import SignatureError, keys_from_jwks
 from policies.signing import verify_document
@@ -201,3 +202,21 @@ async def test_offer_names_only_terms_the_dsp_context_defines(village: Village) 
     collect(offer)
     assert {"use", "isA", "odrl:purpose", "odrl:attribute"} <= set(names)
     assert all(name in PROFILE_TERMS or ":" in name for name in names), names
+
+
+async def test_agreements_in_force_are_public_without_naming_the_partner(
+    village: Village,
+) -> None:
+    """The usage page lists agreements in force (dataset, purpose, date) and names no one;
+    the operator's console links each to its signed document."""
+    await request_offer(village, await catalog_offer(village, RESTRICTED), RESTRICTED)
+    message = await village.consumer.next("/agreement")
+    async with village.http.get(f"{village.base}/usage?format=json") as found:
+        [shown] = (await found.json())["agreements"]
+    assert (shown["dataset"], shown["purpose"]) == (RESTRICTED, ALLMENDE + "research")
+    async with village.http.get(f"{village.base}/usage", headers={"Accept": "text/html"}) as page:
+        text = await page.text()
+    assert "Geltende Vereinbarungen" in text and "kreis-nf" not in text
+    revoke(village.node, message["agreement"]["@id"])
+    async with village.http.get(f"{village.base}/usage?format=json") as found:
+        assert (await found.json())["agreements"] == []
