@@ -20,7 +20,7 @@ from node.http.security import CHALLENGE, bearer
 from node.ingest.models import SourceSecret
 from node.runtime import Node
 
-SOURCES = ("ttn", "chirpstack", "observations", "csv")
+SOURCES = ("ttn", "chirpstack", "observations", "csv", "phone")
 HEADER = "X-Allmende-Webhook-Secret"
 
 
