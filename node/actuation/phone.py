@@ -4,7 +4,7 @@ A telephony provider calls `POST /actuation/phone` when someone rings the villag
 (form fields as Twilio documents its voice webhooks: `CallSid`, `From`, `To`, and `Digits`
 once the caller has typed them) and plays what the node answers: TwiML (`<Response>` with
 `<Gather>`, `<Say language="de-DE">`, `<Hangup>`), or JSON for providers that take JSON
-(`Accept: application/json`). docs/reference/phone.md describes both.
+(`Accept: application/json`). docs/tutorials/streetlights.md describes both.
 
 - The caller's number is a person like any other: it is normalised and handed to the
   switching service as `phone:<number>`, which keeps only its keyed pseudonym; the number
