@@ -183,3 +183,21 @@ async def test_a_replayed_ack_is_refused_and_changes_nothing(lights: Lights) -> 
     assert answer.status == 409
     assert await lights.state(body["id"]) == "confirmed"
     assert len(lights.tts.accepted) == 1
+
+
+async def test_without_a_policy_nobody_switches(lights: Lights) -> None:
+    from sqlmodel import Session
+
+    from node.actuation.models import ActuationPolicy
+
+    with Session(lights.node.engine) as session:
+        row = session.get(ActuationPolicy, 1)
+        assert row is not None
+        session.delete(row)
+        session.commit()
+    answer = await lights.press("dorfstrasse")
+    assert answer.status == 403
+    assert (await answer.json())["reason"]["de"] == (
+        "Die Gemeinde hat noch nicht festgelegt, wer schalten darf."
+    )
+    await nothing_switched(lights)

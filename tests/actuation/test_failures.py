@@ -117,3 +117,42 @@ async def test_downlink_failed_event_fails_the_switching(lights: Lights) -> None
     row = lights.room.switching(body["id"])
     assert row is not None and row.state == "failed"
     assert row.reason == "Netzwerkserver: application_downlink_too_long"
+
+
+async def test_chirpstack_reports_the_queue_item_expired(lights: Lights) -> None:
+    lights.chirpstack.behaviour.events = False
+    body = await (await lights.press("kirchweg")).json()
+    await lights.settled()
+    assert lights.chirpstack.replies == []  # the stand-in sent no event
+    row = lights.room.switching(body["id"])
+    assert row is not None and row.queue_item
+    log = {
+        "time": "2026-12-08T00:00:00Z",
+        "deviceInfo": lights.chirpstack.info(),
+        "level": "ERROR",
+        "code": "EXPIRED",
+        "description": "Device queue-item discarded because it has expired",
+        "context": {"queue_item_id": row.queue_item},
+    }
+    headers = {"X-Allmende-Webhook-Secret": lights.chirpstack.secret}
+    answer = await lights.client.post("/actuation/chirpstack?event=log", json=log, headers=headers)
+    assert answer.status == 200
+    row = lights.room.switching(body["id"])
+    assert row is not None and row.state == "expired"
+    assert row.reason is not None and row.reason.startswith("Netzwerkserver: EXPIRED")
+
+
+async def test_a_class_a_nack_waits_for_the_servers_own_retry(lights: Lights) -> None:
+    lights.chirpstack.behaviour.ack = lights.chirpstack.behaviour.uplink = False
+    body = await (await lights.press("kirchweg")).json()
+    await lights.settled()
+    row = lights.room.switching(body["id"])
+    assert row is not None and row.state == "sent" and row.queue_item
+    nack = {"deviceInfo": lights.chirpstack.info(), "queueItemId": row.queue_item}
+    headers = {"X-Allmende-Webhook-Secret": lights.chirpstack.secret}
+    answer = await lights.client.post("/actuation/chirpstack?event=ack", json=nack, headers=headers)
+    assert answer.status == 200
+    row = lights.room.switching(body["id"])
+    assert row is not None and row.state == "sent"
+    assert row.reason == "Nicht bestätigt; der Netzwerkserver sendet erneut."
+    assert len(lights.chirpstack.accepted) == 1  # the node itself sends nothing again
