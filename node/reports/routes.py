@@ -236,7 +236,6 @@ class RateLimit:
 )
 @open311
 async def create(request: web.Request) -> web.Response:
-    node = node_of(request)
     form = await read_form(request)
     fmt = request.match_info["format"]
     photo = await _photo(form.get("media"))
@@ -245,9 +244,22 @@ async def create(request: web.Request) -> web.Response:
         or request.headers.get("X-Acknowledge-Duplicate", "").lower() == "true"
     )
 
+    answer = await submit(request, form, photo, acknowledged, portal=False)
+    return respond(fmt, "service_requests", [answer], status=201 if fmt == "json" else 200)
+
+
+async def submit(
+    request: web.Request, form: Any, photo: bytes | None, acknowledged: bool, *, portal: bool
+) -> dict[str, Any]:
+    """File a report from an Open311 app (its api_key) or the portal's own form: checked,
+    routed, kept with its reporter apart, forwarded if another village is responsible."""
+    node = node_of(request)
+
     def work() -> dict[str, Any]:
         with transaction(node.engine) as session:
-            client = service.client_for(session, _text(form.get("api_key")))
+            client = (
+                "portal" if portal else service.client_for(session, _text(form.get("api_key"))).id
+            )
             config = service.settings(session)
             filing = service.checked_filing(session, form, node.settings.node.ags)
             if not request.app["reports_rate"].admit(
@@ -264,11 +276,11 @@ async def create(request: web.Request) -> web.Response:
                     [filing.category.code],
                 )
                 if close:
-                    raise Open311Error(
-                        409,
+                    raise Duplicate(
                         "100 - Duplicate: an open report of this category is "
                         f"{close[0][0]:.0f} m away ({', '.join(r.id for _, r in close)}); "
                         "support it, or send acknowledge_duplicate=true to file anyway",
+                        [r.id for _, r in close],
                     )
             released = not config["moderation"]
             report, reporter = service.new_report(
@@ -277,7 +289,7 @@ async def create(request: web.Request) -> web.Response:
                 responsible=responsible,
                 routing=routing,
                 released=released,
-                client=client.id,
+                client=client,
             )
             if photo is not None:
                 photos.store(Path(node.settings.directory), report.id, photo)
@@ -289,6 +301,7 @@ async def create(request: web.Request) -> web.Response:
             answer: dict[str, Any] = {
                 "service_notice": notice(session, responsible, node),
                 "account_id": None,
+                "_token": report.token,
             }
             if released:
                 answer["service_request_id"] = report.id
@@ -298,7 +311,17 @@ async def create(request: web.Request) -> web.Response:
 
     answer = await node.write(work)
     node.project_soon()  # wakes the feed and the relay for a forwarded report
-    return respond(fmt, "service_requests", [answer], status=201 if fmt == "json" else 200)
+    if not portal:
+        answer.pop("_token")
+    return answer
+
+
+class Duplicate(Open311Error):
+    """Open reports of the same category nearby (their ids in `ids`)."""
+
+    def __init__(self, description: str, ids: list[str]) -> None:
+        super().__init__(409, description)
+        self.ids = ids
 
 
 async def _photo(media: Any) -> bytes | None:

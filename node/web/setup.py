@@ -30,6 +30,7 @@ NAV = [
     ("/", N_("Home")),
     ("/map", N_("Map")),
     ("/licht", N_("Street lights")),
+    ("/meldungen", N_("Reports")),
     ("/data", N_("Datasets")),
     ("/region", N_("Region")),
     ("/usage", N_("Usage")),

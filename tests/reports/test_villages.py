@@ -140,6 +140,11 @@ async def _scenario(
             return body if body["status"] == "closed" else None
 
         shown_at_a = await eventually(closed_at_a, 30, "the status back at A")
+        # A's public list shows it done, handled by Bredstedt
+        async with session.get(f"{a.url}/meldungen") as r:
+            listing = await r.text()
+        row = listing[listing.index(f'data-report="{request_id}"') :].split("</tr>")[0]
+        assert 'data-status="erledigt"' in row and "Bredstedt" in row
         # A, where the address is, mails the reporter what B did
         await eventually(lambda: mails.messages, 30, "the status mail from A")
         [sent] = mails.messages
