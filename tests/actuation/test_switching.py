@@ -10,6 +10,7 @@ from sqlmodel import Session
 from node.actuation.sosa import DATASET
 from node.events.log import EventLog
 from node.federation.sharing import shareable
+from node.store import OxigraphStore
 from node.ingest.graphs import data_graph
 from tests.actuation.conftest import Lights
 
@@ -108,12 +109,14 @@ async def test_every_switching_is_a_logged_event_with_a_pseudonym_and_a_public_a
         SELECT ?a ?actuator ?p WHERE {{ GRAPH <{graph}> {{
           ?a a sosa:Actuation ; sosa:madeByActuator ?actuator ; sosa:actsOnProperty ?p .
           ?actuator a sosa:Actuator }} }}"""
-    rows = list(lights.node.store.raw.query(query))
+    store = lights.node.store
+    assert isinstance(store, OxigraphStore)
+    rows = list(store.raw.query(query))
     assert len(rows) == 1
     assert rows[0]["actuator"] == ox.NamedNode(
         f"{lights.node.base_url}/actuators/ws558-dorfstrasse"
     )
-    dump = lights.node.store.raw.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+    dump = store.raw.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
     assert b"anna" not in dump and events[0]["data"]["person"].encode() not in dump
     catalog = await lights.client.get(f"/datasets/{DATASET}", headers={"Accept": "text/turtle"})
     assert catalog.status == 200
