@@ -10,8 +10,8 @@ from sqlmodel import Session
 from node.actuation.sosa import DATASET
 from node.events.log import EventLog
 from node.federation.sharing import shareable
-from node.store import OxigraphStore
 from node.ingest.graphs import data_graph
+from node.store import OxigraphStore
 from tests.actuation.conftest import Lights
 
 
@@ -111,12 +111,14 @@ async def test_every_switching_is_a_logged_event_with_a_pseudonym_and_a_public_a
           ?actuator a sosa:Actuator }} }}"""
     store = lights.node.store
     assert isinstance(store, OxigraphStore)
-    rows = list(store.raw.query(query))
+    solutions = store.raw.query(query)
+    assert isinstance(solutions, ox.QuerySolutions)
+    rows = list(solutions)
     assert len(rows) == 1
     assert rows[0]["actuator"] == ox.NamedNode(
         f"{lights.node.base_url}/actuators/ws558-dorfstrasse"
     )
-    dump = store.raw.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+    dump = store.raw.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph)) or b""
     assert b"anna" not in dump and events[0]["data"]["person"].encode() not in dump
     catalog = await lights.client.get(f"/datasets/{DATASET}", headers={"Accept": "text/turtle"})
     assert catalog.status == 200
