@@ -148,10 +148,27 @@ async def list_page(request: web.Request) -> dict[str, Any]:
 
     def work(session: Session) -> dict[str, Any]:
         names = {b.node: b.name for b in session.exec(select(Boundary))}
-        return {"reports": _public(session), "villages": names}
+        reports = _public(session)
+        return {
+            "reports": reports,
+            "villages": names,
+            "per_category": service.per_category(reports),
+        }
 
     found = await asyncio.to_thread(_read, node, work)
     found["status_words"] = STATUS_WORDS
+    texts = _texts(request)
+    most = max((row["count"] for row in found["per_category"]), default=1)
+    for row in found["per_category"]:
+        row["share"] = f"{100 * row['count'] / most:.0f}"
+        hours = row["median_hours"]
+        row["median_text"] = (
+            "–"
+            if hours is None
+            else texts.ngettext("%(num)s hour", "%(num)s hours", round(hours))
+            if hours < 48
+            else texts.ngettext("%(num)s day", "%(num)s days", round(hours / 24))
+        )
     found["tiles"] = request.app.get("web_tiles", "")
     return found
 

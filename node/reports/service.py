@@ -585,3 +585,26 @@ def nearby(
         if distance <= radius:
             found.append((distance, row))
     return sorted(found, key=lambda pair: pair[0])[:5]
+
+
+def per_category(reports: Sequence[Report]) -> list[dict[str, Any]]:
+    """Reports per category with how many are done and the median time to fix (hours from
+    the report to its closing), for the chart on the portal; most reported first."""
+    groups: dict[str, list[Report]] = {}
+    for report in reports:
+        groups.setdefault(report.service_name, []).append(report)
+    rows = []
+    for name, members in groups.items():
+        hours = sorted(
+            (aware(r.closed) - aware(r.requested)).total_seconds() / 3600  # type: ignore[operator]
+            for r in members
+            if r.closed is not None
+        )
+        median = None
+        if hours:
+            middle = len(hours) // 2
+            median = hours[middle] if len(hours) % 2 else (hours[middle - 1] + hours[middle]) / 2
+        rows.append(
+            {"name": name, "count": len(members), "done": len(hours), "median_hours": median}
+        )
+    return sorted(rows, key=lambda row: (-row["count"], row["name"]))

@@ -5,9 +5,12 @@ German by default, in English on request; nothing of the reporter on the public 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import aiohttp
+from sqlmodel import Session, select
 
+from node.reports.models import Report
 from tests.reports.conftest import Served
 from tests.reports.test_photos import bomb
 
@@ -75,3 +78,41 @@ async def test_the_form_says_what_is_wrong(served: Served) -> None:
         ) as r:
             assert r.status == 400
             assert 'value="54.6467"' in await r.text()  # what was typed stays in the form
+
+
+async def test_reports_per_category_with_the_median_time_to_fix(served: Served) -> None:
+    ids = []
+    async with aiohttp.ClientSession() as session:
+        for code in ("vandalismus", "vandalismus", "vandalismus", "strassenlicht"):
+            form = {
+                "service_code": code,
+                "lat": "54.6467",
+                "long": "8.9656",
+                "acknowledge_duplicate": "true",
+            }
+            async with session.post(f"{served.url}/melden", data=form, allow_redirects=False) as r:
+                assert r.status == 303
+        with Session(served.node.engine) as db:
+            rows = db.exec(select(Report).where(Report.service_code == "vandalismus")).all()
+            ids = [row.id for row in rows]
+        for request_id in ids:
+            async with session.post(
+                f"{served.url}/admin/reports/{request_id}/status",
+                json={"status": "erledigt"},
+                headers=served.admin,
+            ) as r:
+                assert r.status == 200
+        with Session(served.node.engine) as db:
+            for days, request_id in zip((1, 3, 5), ids, strict=True):
+                row = db.get(Report, request_id)
+                assert row is not None
+                row.requested = row.requested - timedelta(days=days)
+                db.add(row)
+            db.commit()
+        async with session.get(f"{served.url}/meldungen") as r:
+            page = await r.text()
+    vandalism = page[page.index('data-category="Vandalismus"') :].split("</tr>")[0]
+    assert re.findall(r"<td>(\d+)</td>", vandalism) == ["3"] and "3 Tage" in vandalism
+    assert re.search(r"</span> 3</td>", vandalism)
+    lights = page[page.index('data-category="Straßenbeleuchtung defekt"') :].split("</tr>")[0]
+    assert "<td data-median>–</td>" in lights
