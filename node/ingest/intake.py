@@ -152,8 +152,11 @@ def check(registry: Registry, observations: Sequence[Observation]) -> Checked:
                     "time": observation.result_time,
                     "source": observation.source,
                     "fields": {},
+                    "unmapped": [],
                 }
             payload["fields"][observation.field] = observation.value
+            if observation.field not in known.mappings[device].fields:
+                payload["unmapped"].append(observation.field)
         if observation.field not in known.mappings[device].fields:
             key = (device, observation.field)
             seen_field = out.unmapped.get(key)
@@ -275,7 +278,11 @@ def _events(
             )
         )
     payloads = [
-        {**row, "fields": json.dumps(row["fields"], ensure_ascii=False)[:100_000], "unmapped": "[]"}
+        {
+            **row,
+            "fields": json.dumps(row["fields"], ensure_ascii=False)[:100_000],
+            "unmapped": json.dumps(sorted(set(row["unmapped"])), ensure_ascii=False),
+        }
         for row in checked.payloads.values()
     ]
     unmapped = list(checked.unmapped.values())

@@ -66,7 +66,8 @@ class DevicePayload(SQLModel, table=True):
     time: datetime
     source: str = Field(max_length=32)
     fields: str  # JSON object: field -> value as decoded
-    unmapped: str  # JSON array of the field names outside the mapping
+    unmapped: str  # JSON array: the fields outside the mapping when it arrived (pages show
+    # what the mapping leaves out now)
 
 
 class ImplausibleReading(SQLModel, table=True):
