@@ -1,6 +1,6 @@
 """Ingest: each device's newest decoded payload, and implausible readings.
 
-Revision ID: ingest2_mapping
+Revision ID: ingestmap1
 Revises: ingest1
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "ingest2_mapping"
+revision = "ingestmap1"
 down_revision = "ingest1"
 branch_labels = None
 depends_on = None

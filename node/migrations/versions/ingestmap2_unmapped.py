@@ -1,7 +1,7 @@
 """Ingest: the decoded fields each device sent that its mapping leaves out.
 
-Revision ID: ingest3_unmapped
-Revises: ingest2_mapping
+Revision ID: ingestmap2
+Revises: ingestmap1
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "ingest3_unmapped"
-down_revision = "ingest2_mapping"
+revision = "ingestmap2"
+down_revision = "ingestmap1"
 branch_labels = None
 depends_on = None
 
