@@ -38,6 +38,6 @@ def route_setups() -> list[Callable[[web.Application], None]]:
 
 
 def projection_setups() -> list[Callable[[Projector], None]]:
-    from node import catalog, federation, ingest
+    from node import catalog, federation, ingest, reports
 
-    return [catalog.install, ingest.install, federation.install]
+    return [catalog.install, ingest.install, federation.install, reports.install]

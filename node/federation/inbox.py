@@ -210,7 +210,13 @@ class Inbox:
                 if stream == CATALOG:
                     session.merge(_pooled_row(signed.event))
                 elif stream == REPORTS:
-                    report_events.receive(session, signed.event, self.node.id, self.node.log.append)
+                    report_events.receive(
+                        session,
+                        signed.event,
+                        self.node.id,
+                        self.node.log.append,
+                        self.node.base_url,
+                    )
             if position is not None:
                 _save_position(session, *position)
 

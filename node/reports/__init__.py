@@ -3,10 +3,12 @@ whose boundary holds the spot, without the reporter's data ever leaving the vill
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from node.events.projector import Projector
 
 
 def setup(app: web.Application) -> None:
@@ -16,3 +18,21 @@ def setup(app: web.Application) -> None:
 
     setup_routes(app)
     setup_pages(app)
+
+
+def install(projector: Projector) -> None:
+    """Each published report into its own graph, here and (pooled) from peers."""
+    import pyoxigraph as ox
+
+    from node.reports.rdf import PUBLISHED
+
+    def own(store: Any, event: dict[str, Any]) -> None:
+        data = event["data"]
+        store.replace_graph(data["graph"], data["content"].encode(), ox.RdfFormat.N_TRIPLES)
+
+    def foreign(store: Any, run: list[Any]) -> None:
+        for signed in run:
+            own(store, signed.event)
+
+    projector.register(PUBLISHED, own)
+    projector.register_foreign(PUBLISHED, foreign)

@@ -24,12 +24,13 @@ from node.events.envelope import new_event, parse_time
 from node.reports.geo import BadBoundary, boundary_row, geometry_of
 from node.reports.models import STATUSES, Boundary, Report, Update
 from node.reports.privacy import mask
+from node.reports.rdf import MAX_CONTENT, PUBLISHED, published
 
 ANNOUNCED = "de.allmende.reports.area.announced"
 FORWARDED = "de.allmende.reports.request.forwarded"
 ACKNOWLEDGED = "de.allmende.reports.request.acknowledged"
 UPDATED = "de.allmende.reports.request.updated"
-EVENT_TYPES = (ANNOUNCED, FORWARDED, ACKNOWLEDGED, UPDATED)
+EVENT_TYPES = (ANNOUNCED, FORWARDED, ACKNOWLEDGED, UPDATED, PUBLISHED)
 PERSONAL = ("email", "first_name", "last_name", "phone", "ip", "client", "device_id", "account_id")
 
 
@@ -125,6 +126,13 @@ def check(event: dict[str, Any], owns: Callable[[str], bool]) -> None:
             ):
                 raise ValueError(f"{name} must be WGS 84 degrees")
         parse_time(data.get("requested"))
+    elif kind == PUBLISHED:
+        graph = _text(data, "graph", 600)
+        if "/graphs/reports/" not in graph or not owns(graph):
+            raise ValueError(f"graph {graph!r} is not one of the peer's report graphs")
+        if data.get("format") != "application/n-triples":
+            raise ValueError("format must be application/n-triples")
+        _text(data, "content", MAX_CONTENT)
     elif kind in (ACKNOWLEDGED, UPDATED):
         _text(data, "origin", 500)
         if kind == UPDATED:
@@ -141,6 +149,7 @@ def receive(
     event: dict[str, Any],
     here: str,
     log_append: Callable[[Session, list[dict[str, Any]]], None],
+    base: str = "",
 ) -> None:
     """Act on a peer's report event inside the inbox's transaction (so a crash repeats it
     whole): keep its boundary, take a report addressed here and acknowledge it, or follow
@@ -162,6 +171,8 @@ def receive(
         )
         session.merge(row)
         return
+    if kind == PUBLISHED:
+        return  # the store's projection takes it
     if kind == FORWARDED:
         if data["to"] != here or session.get(Report, data["id"]) is not None:
             return
@@ -187,7 +198,7 @@ def receive(
             released=True,
         )
         session.add(taken)
-        log_append(session, [acknowledged(here, taken)])
+        log_append(session, [acknowledged(here, taken), published(here, base, taken)])
         return
     report = session.get(Report, data["id"])
     if report is None or data.get("origin") != here or report.responsible != source:

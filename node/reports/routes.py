@@ -28,7 +28,7 @@ from node.http.forms import read_form, read_json
 from node.http.openapi import describe, form_body, json_request, query_param
 from node.http.problems import Problem
 from node.http.security import admin_only
-from node.reports import events, geo, mail, photos, service
+from node.reports import events, geo, mail, photos, rdf, service
 from node.reports.models import STATUSES, Boundary, Category, Report
 from node.reports.open311 import (
     FORMATS,
@@ -298,6 +298,8 @@ async def submit(
             session.add(reporter)
             if routing == "forwarded":
                 node.log.append(session, [events.forwarded(node.id, report)])
+            elif released:  # the open dataset: published by the village responsible
+                node.log.append(session, [rdf.published(node.id, node.base_url, report)])
             answer: dict[str, Any] = {
                 "service_notice": notice(session, responsible, node),
                 "account_id": None,
@@ -857,8 +859,10 @@ async def admin_set_status(request: web.Request) -> web.Response:
                 return None
             update = service.apply_update(session, row, status, note, node.id, service.now())
             row.released = True
+            news = [rdf.published(node.id, node.base_url, row)]
             if row.origin != node.id:  # the village where it was reported follows it
-                node.log.append(session, [events.updated(node.id, row, status, note, update.id)])
+                news.append(events.updated(node.id, row, status, note, update.id))
+            node.log.append(session, news)
             return service.request_json(row)
 
     try:

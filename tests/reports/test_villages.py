@@ -140,6 +140,27 @@ async def _scenario(
             return body if body["status"] == "closed" else None
 
         shown_at_a = await eventually(closed_at_a, 30, "the status back at A")
+        # the open dataset: B publishes the report, A and C hold it pooled, SPARQL finds it
+        query = (
+            "PREFIX a: <https://w3id.org/allmende/ns#> SELECT ?g ?status ?village WHERE { "
+            "GRAPH ?g { ?r a a:ServiceRequest ; a:serviceCode 'strassenlicht' ; "
+            "a:detailedStatus ?status ; a:agencyResponsible ?village } }"
+        )
+
+        async def in_dataset(running: Running) -> Any:
+            async with session.get(
+                f"{running.url}/sparql",
+                params={"query": query},
+                headers={"Accept": "application/sparql-results+json"},
+            ) as r:
+                rows = (await r.json())["results"]["bindings"]
+            done = [row for row in rows if row["status"]["value"] == "erledigt"]
+            return done or None
+
+        for running in (a, b, c):
+            [row] = await eventually(lambda running=running: in_dataset(running), 30, "SPARQL")
+            assert row["village"]["value"] == b.node.id
+            assert row["g"]["value"] == f"{b.url}/graphs/reports/{request_id}"
         # A's public list shows it done, handled by Bredstedt
         async with session.get(f"{a.url}/meldungen") as r:
             listing = await r.text()
