@@ -218,18 +218,22 @@ async def switching_events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     loop = asyncio.get_running_loop()
     give_up = loop.time() + SSE_LIMIT
-    last = None
+    last: tuple[str, str | None] | None = None
+    shown = 0
     while True:
         waiter = actuation.waiter(row.id)  # before reading: no change slips between
-        fresh = await asyncio.to_thread(actuation.switching, row.id) or row
-        shown = (fresh.state, fresh.reason)
-        if shown != last:
-            body = registry.switching_json(fresh)
-            await response.write(
-                f"event: state\ndata: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
-            )
-            last = shown
-        if fresh.state in FINAL or loop.time() >= give_up:
+        steps = actuation.changes(row.id)
+        if steps is None:  # made before this process started: its current state
+            fresh = await asyncio.to_thread(actuation.switching, row.id) or row
+            steps, shown = [registry.switching_json(fresh)], 0
+        for body in steps[shown:]:
+            if (body["state"], body["reason"]) != last:
+                await response.write(
+                    f"event: state\ndata: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
+                )
+                last = (body["state"], body["reason"])
+        shown = len(steps)
+        if (last is not None and last[0] in FINAL) or loop.time() >= give_up:
             break
         try:
             await asyncio.wait_for(waiter.wait(), min(15.0, give_up - loop.time()))

@@ -21,6 +21,7 @@ Safe by construction:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import hmac
@@ -54,6 +55,8 @@ FINAL = frozenset({CONFIRMED, FAILED, EXPIRED, COALESCED})
 IN_FLIGHT = (REQUESTED, QUEUED, SENT, ACKED)
 NOT_COUNTED = (FAILED, EXPIRED)
 EVENT = "de.allmende.actuation.switching"
+HISTORY_KEPT = 10_000
+"""Switchings whose steps the live view keeps in memory (newest first out last)."""
 ANSWER_GRACE = 2.0
 """Seconds an event about an unknown queue item waits for an enqueue answer in flight."""
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -115,6 +118,9 @@ class Actuation:
         self._http: aiohttp.ClientSession | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._policy: tuple[str, SwitchPolicy] | None = None
+        self._history: collections.OrderedDict[str, list[dict[str, Any]]] = (
+            collections.OrderedDict()
+        )
         self._pending: list[tuple[list[Any], list[dict[str, Any]], asyncio.Future[None]]] = []
         self._flushing = False
         secret = node.key.private.private_bytes_raw()
@@ -333,15 +339,32 @@ class Actuation:
     async def _commit(self, rows: list[Any], events: list[dict[str, Any]]) -> None:
         """Write rows and their events in one transaction, shared with the commits that
         arrive meanwhile (group commit: one fsync for many presses); returns once durable."""
+        from node.actuation.registry import switching_json
+
+        snapshots = [switching_json(row) for row in rows if isinstance(row, Switching)]
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((rows, events, done))
         if not self._flushing:
             self._flushing = True
             self._spawn(self._flush())
         await done
-        for row in rows:
-            if isinstance(row, Switching):
-                self._notify(row.id)
+        for snapshot in snapshots:
+            kept = self._history.setdefault(snapshot["id"], [])
+            if not kept or (kept[-1]["state"], kept[-1]["reason"]) != (
+                snapshot["state"],
+                snapshot["reason"],
+            ):
+                kept.append(snapshot)
+            self._history.move_to_end(snapshot["id"])
+            while len(self._history) > HISTORY_KEPT:
+                self._history.popitem(last=False)
+            self._notify(snapshot["id"])
+
+    def changes(self, switching_id: str) -> list[dict[str, Any]] | None:
+        """Every state a switching went through while this process ran (for the live view:
+        a change seen only as its successor would hide a step), or None if none was seen."""
+        kept = self._history.get(switching_id)
+        return list(kept) if kept else None
 
     async def _flush(self) -> None:
         try:
