@@ -1,6 +1,6 @@
 """Ingest: codecs the operator uploaded for single devices.
 
-Revision ID: ingest_codecs
+Revision ID: codecs1
 Revises: ingest1
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "ingest_codecs"
+revision = "codecs1"
 down_revision = "ingest1"
 branch_labels = None
 depends_on = None
