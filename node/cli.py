@@ -186,3 +186,7 @@ main.add_command(lights_command)
 from node.reports.commands import reports as reports_command  # noqa: E402
 
 main.add_command(reports_command)
+
+from node.apps.commands import app as app_command  # noqa: E402
+
+main.add_command(app_command)

@@ -17,7 +17,18 @@ if TYPE_CHECKING:
 
 
 def route_setups() -> list[Callable[[web.Application], None]]:
-    from node import actuation, catalog, dsp, federation, identity, ingest, reports, sparql, usage
+    from node import (
+        actuation,
+        apps,
+        catalog,
+        dsp,
+        federation,
+        identity,
+        ingest,
+        reports,
+        sparql,
+        usage,
+    )
     from node import web as web_room
     from node.http import admin, foundation
 
@@ -31,6 +42,7 @@ def route_setups() -> list[Callable[[web.Application], None]]:
         reports.setup,
         sparql.setup,
         usage.setup,
+        apps.setup,
         dsp.setup,
         identity.setup,
         federation.setup,

@@ -255,6 +255,14 @@ ROUTES: dict[str, tuple[str, Filler]] = {
     "/usage": (NEVER, same("/usage?format=json")),
     "/.well-known/dspace-version": (NEVER, same("/.well-known/dspace-version")),
     "/.well-known/did.json": (NEVER, same("/.well-known/did.json")),
+    "/.well-known/oauth-authorization-server": (
+        NEVER,
+        same("/.well-known/oauth-authorization-server"),
+    ),
+    "/oauth/authorize": (NEVER, same("/oauth/authorize?client_id=x")),
+    "/oauth/register/{client_id}": (NEVER, same("/oauth/register/x")),
+    "/apps": (NEVER, same("/apps")),
+    "/apps/mine": (NEVER, same("/apps/mine")),
     "/dsp/catalog/datasets/{id}": (
         NEVER,
         own(lambda world, m: [f"/dsp/catalog/datasets/{m.dataset}"]),
