@@ -241,3 +241,16 @@ def settings_command(directory: Path, **given: Any) -> None:
         except service.Invalid as exc:
             _fail(str(exc))
     click.echo(json.dumps(answer, indent=2))
+
+
+@reports.command("publish")
+@DIRECTORY
+@click.option("--contact", required=True, help="The office's e-mail address for the dataset.")
+def publish(directory: Path, contact: str) -> None:
+    """List the reports as an open dataset in the catalog (needs the running node)."""
+    remote = _remote(directory)
+    if remote is None:
+        _fail("start the node first (allmende serve): the catalog entry is made through it")
+        return
+    answer = _call(remote, "POST", "/admin/reports/dataset", {"contact": contact})
+    click.echo(f"dataset {answer['dataset']['id']} published")

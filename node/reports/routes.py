@@ -914,8 +914,71 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+DATASET_ID = "maengelmeldungen"
+
+
+def dataset_description(node: Node, contact: str) -> dict[str, Any]:
+    """The open dataset of the reports as the catalog lists it (DCAT-AP.de)."""
+    name = node.settings.node.name
+    return {
+        "id": DATASET_ID,
+        "title": {"de": f"Mängelmeldungen {name}", "en": f"Defect reports {name}"},
+        "description": {
+            "de": "Meldungen von Einwohnerinnen und Einwohnern (Müll, Vandalismus, defekte "
+            "Straßenbeleuchtung ...) mit Kategorie, Ort, Stand und Hinweisen der Gemeinde, "
+            "ohne Angaben zu den meldenden Personen. Abrufbar über Open311 GeoReport v2 und "
+            "als Linked Data über SPARQL.",
+            "en": "Residents' reports (rubbish, vandalism, broken street lights ...) with "
+            "category, place, status and the municipality's notes, without anything about "
+            "the people who reported. Available over Open311 GeoReport v2 and as linked "
+            "data over SPARQL.",
+        },
+        "license": "dl-de/by-2-0",
+        "frequency": "CONT",
+        "themes": ["GOVE"],
+        "keywords": {"de": ["Mängelmelder", "Open311"], "en": ["defect reports", "Open311"]},
+        "landing_page": f"{node.base_url}/meldungen",
+        "contact": {"email": contact},
+    }
+
+
+@describe(
+    "Publish the reports as an open dataset in the catalog (or bring its entry up to date)",
+    tags=["reports"],
+    admin=True,
+    request_body=json_request(
+        {
+            "type": "object",
+            "properties": {"contact": {"type": "string", "format": "email"}},
+            "required": ["contact"],
+        }
+    ),
+    responses={"200": {"description": "the catalog entry"}, "400": PROBLEM},
+)
+@admin_only
+async def admin_publish_dataset(request: web.Request) -> web.Response:
+    from node.catalog import service as catalog
+
+    body = await read_json(request)
+    contact = body.get("contact") if isinstance(body, dict) else None
+    if not isinstance(contact, str) or "@" not in contact or len(contact) > 320:
+        raise Problem(400, "Bad Request", "contact: the office's e-mail address for the dataset")
+    node = node_of(request)
+    description = dataset_description(node, contact)
+    try:
+        row, _ = await asyncio.to_thread(catalog.load, node, DATASET_ID)
+        if row is not None and row.status == "published":
+            outcome = await catalog.update(node, DATASET_ID, description, patch=False)
+        else:
+            outcome = await catalog.create(node, description)
+    except catalog.CatalogError as exc:
+        raise Problem(exc.status, exc.title, exc.detail, errors=exc.errors) from None
+    return web.json_response(outcome.to_json())
+
+
 def setup(app: web.Application) -> None:
     app["reports_rate"] = RateLimit()
+    app.router.add_post("/admin/reports/dataset", admin_publish_dataset)
     app.cleanup_ctx.append(_retention)
     app.cleanup_ctx.append(mail.notifier)
     app.router.add_post("/admin/reports/purge", admin_purge)
