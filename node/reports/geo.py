@@ -105,3 +105,11 @@ def near_border(area: Area, lat: float, long: float, metres: float) -> bool:
         return False
     degrees = metres / METRES_PER_DEGREE
     return bool(area.geometry.boundary.distance(Point(long, lat)) < degrees)
+
+
+def candidates(known: list[Area], lat: float, long: float, metres: float) -> list[Area]:
+    """The areas holding the point or within `metres` of it: more than one means the spot
+    is near a border (the generalised VG250 lines are off by tens of metres)."""
+    point = Point(long, lat)
+    degrees = metres / METRES_PER_DEGREE
+    return [area for area in known if area.geometry.distance(point) <= degrees]

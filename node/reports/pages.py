@@ -20,7 +20,7 @@ from node.http.openapi import FILE, describe, form_body
 from node.reports import service
 from node.reports.models import Boundary, Category, Report, Update
 from node.reports.open311 import Open311Error
-from node.reports.routes import Duplicate, _photo, node_of, submit
+from node.reports.routes import Duplicate, NearBorder, _photo, node_of, submit
 from node.web import i18n
 from node.web.i18n import N_
 
@@ -37,6 +37,7 @@ FORM_FIELDS: dict[str, dict[str, Any]] = {
     "description": {"type": "string", "maxLength": 4000},
     "email": {"type": "string"},
     "acknowledge_duplicate": {"type": "string"},
+    "village": {"type": "string", "description": "near a border: the village chosen"},
     "media": FILE,
 }
 
@@ -54,7 +55,13 @@ def _texts(request: web.Request) -> i18n.Texts:
 async def form_page(request: web.Request) -> dict[str, Any]:
     node = node_of(request)
     rows = await asyncio.to_thread(_read, node, _categories)
-    return {"categories": rows, "values": dict(request.query), "error": None, "duplicates": []}
+    return {
+        "categories": rows,
+        "values": dict(request.query),
+        "error": None,
+        "duplicates": [],
+        "villages": [],
+    }
 
 
 def _read(node: Any, work: Any) -> Any:
@@ -78,11 +85,16 @@ async def form_send(request: web.Request) -> web.StreamResponse:
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     texts = _texts(request)
     error, duplicates, status = None, [], 400
+    villages: list[tuple[str, str]] = []
     try:
         photo = await _photo(form.get("media"))
         answer = await submit(
             request, form, photo, values.get("acknowledge_duplicate") == "true", portal=True
         )
+    except NearBorder as exc:
+        villages = exc.villages
+        error = texts.gettext("The place is close to a village border. Which village is it in?")
+        status = 409
     except Duplicate as exc:
         ids = exc.ids
         rows = await asyncio.to_thread(_read, node, lambda s: service.by_ids(s, ids))
@@ -97,7 +109,13 @@ async def form_send(request: web.Request) -> web.StreamResponse:
     else:
         raise web.HTTPSeeOther(f"/meldungen/status/{answer['_token']}")
     rows = await asyncio.to_thread(_read, node, _categories)
-    context = {"categories": rows, "values": values, "error": error, "duplicates": duplicates}
+    context = {
+        "categories": rows,
+        "values": values,
+        "error": error,
+        "duplicates": duplicates,
+        "villages": villages,
+    }
     response = aiohttp_jinja2.render_template("reports/melden.html", request, context)
     response.set_status(status)
     return response

@@ -266,7 +266,13 @@ async def submit(
                 request.remote or "-", int(config["rate_per_hour"])
             ):
                 raise Open311Error(429, "too many reports from this address; try again later")
-            responsible, routing = route(session, node, filing)
+            responsible, routing = route(
+                session,
+                node,
+                filing,
+                buffer=float(config["border_buffer"]) if portal else 0.0,
+                chosen=str(form.get("village") or ""),
+            )
             if filing.lat is not None and filing.long is not None and not acknowledged:
                 close = service.nearby(
                     session,
@@ -359,13 +365,36 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def route(session: Session, node: Node, filing: service.Filing) -> tuple[str, str]:
-    """Who handles a report: here when no boundary is known or the point is ours."""
+class NearBorder(Open311Error):
+    """The spot is near a border: the reporter says which village (`villages`: node, name)."""
+
+    def __init__(self, villages: list[tuple[str, str]]) -> None:
+        super().__init__(409, "the place is near a village border: say which village")
+        self.villages = villages
+
+
+def route(
+    session: Session,
+    node: Node,
+    filing: service.Filing,
+    *,
+    buffer: float = 0,
+    chosen: str = "",
+) -> tuple[str, str]:
+    """Who handles a report: here when no boundary is known or the point is ours; near a
+    border (within `buffer` metres of another village) the reporter's `chosen` village,
+    which must be one of those near, or NearBorder to ask."""
     if filing.lat is None or filing.long is None:
         return node.id, "here"
     known = geo.areas(session)
     if not known:
         return node.id, "here"
+    if buffer > 0:
+        near = geo.candidates(known, filing.lat, filing.long, buffer)
+        if len(near) > 1:
+            if chosen not in {area.node for area in near}:
+                raise NearBorder([(area.node, area.name) for area in near])
+            return chosen, "here" if chosen == node.id else "forwarded"
     inside = geo.containing(known, filing.lat, filing.long)
     if not inside:
         raise Open311Error(
