@@ -32,15 +32,13 @@ TIMEOUT = aiohttp.ClientTimeout(total=10)
 ATTEMPTS = 8
 DELIVERY_SECONDS = 15.0
 """How long a message is offered again (with growing pauses: 0.1 s, 0.2 s … up to 2 s)."""
-NOT_YET = frozenset({404, 408, 409, 425, 429, 502, 503, 504})
+NOT_YET = frozenset({404, 408, 425, 429, 502, 503, 504})
 """Answers after which a message about a running process is sent again. A counterpart learns a process from our
 answer to its message, and may still be taking that answer in when our reaction arrives:
 it answers 404 for a process (or a path it listens on) it does not know yet. The Eclipse
 DSP TCK does exactly this: it starts listening for the termination only after our answer
 to its ACCEPTED event, so a termination sent at once was refused and lost when the
-machine was busy (scenario CN_02_06). Eclipse EDC answers 409 to an agreement that
-arrives before it has recorded its own request as sent. A process's first message is not
-sent again on
+machine was busy (scenario CN_02_06). A process's first message is not sent again on
 these: there a 404 means a wrong address, and a request may not be repeated."""
 
 

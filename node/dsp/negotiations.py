@@ -27,7 +27,7 @@ from urllib.parse import quote
 from sqlmodel import Session, select
 
 from node.catalog.models import PUBLISHED, CatalogDataset
-from node.dsp.callbacks import check_callback
+from node.dsp.callbacks import NOT_YET, check_callback
 from node.dsp.messages import PATH, DspError
 from node.dsp.models import Negotiation
 from node.dsp.processes import NegotiationProcesses, new_pid
@@ -43,6 +43,9 @@ SIGNED_AGREEMENT = ALLMENDE + "signedAgreement"
 """The member of a ContractAgreementMessage that links to the signed agreement: outside
 the ODRL Agreement, so a consumer comparing it with its offer finds nothing added."""
 AGREEMENTS_PATH = PATH + "/agreements"
+AGREEMENT_NOT_YET = NOT_YET | {409}
+"""Eclipse EDC answers 409 to an agreement that arrives before it has recorded its own
+request as sent (seen with a few negotiations at once): offered again, like a 404."""
 
 
 PROFILE_TERMS = frozenset(
@@ -184,6 +187,7 @@ class Negotiations(NegotiationProcesses):
             "ContractAgreementMessage",
             agreement=body,
             callbackAddress=self._address(),
+            again=AGREEMENT_NOT_YET,
             **link,
         )
 

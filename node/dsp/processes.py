@@ -179,13 +179,21 @@ class Processes(ABC, Generic[Row]):
         """What else ends with the process."""
 
     async def send(
-        self, row: Row, path: str, type_: str, *, notify_failure: bool = True, **fields: Any
+        self,
+        row: Row,
+        path: str,
+        type_: str,
+        *,
+        notify_failure: bool = True,
+        again: frozenset[int] = NOT_YET,
+        **fields: Any,
     ) -> None:
-        """Post a message to the counterpart; one that cannot take it ends the process."""
+        """Post a message to the counterpart; one that cannot take it ends the process.
+        `again`: the answers after which it is offered again (callbacks.NOT_YET)."""
         body = message(type_, **row.pids, **fields)
         url = f"{row.callback}/{self.area}/{row.peer_pid}/{path}"
         try:
-            await self.sender.post(url, body, token=self.token(row), again=NOT_YET)
+            await self.sender.post(url, body, token=self.token(row), again=again)
         except (TimeoutError, CallbackFailed, OSError) as exc:
             log.warning("%s for %s not delivered: %s", type_, row.pid, exc)
             if notify_failure:

@@ -42,15 +42,20 @@ from tests.support import make_node
 
 PARTNER = "urn:partner:kreis-nf"
 OPEN, RESTRICTED = "parken-dorfplatz", "raumklima-dgh"
-BRIDGE_PORT = free_port()
 WAIT = 30.0
 
 
 @pytest.fixture(scope="module")
-def edc() -> Iterator[EdcConnector]:
+def bridge_port() -> int:
+    """Where the identity bridge listens: EDC's callback address names it."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def edc(bridge_port: int) -> Iterator[EdcConnector]:
     """One EDC runtime for the module: the partner's consumer connector."""
     connector = EdcConnector(
-        PARTNER, settings={"edc.dsp.callback.address": f"http://127.0.0.1:{BRIDGE_PORT}/edc"}
+        PARTNER, settings={"edc.dsp.callback.address": f"http://127.0.0.1:{bridge_port}/edc"}
     )
     try:
         connector.start()
@@ -99,12 +104,12 @@ class Partner:
 
 
 @pytest.fixture
-async def bridge(edc: EdcConnector, tmp_path: Path) -> AsyncIterator[Partner]:
+async def bridge(edc: EdcConnector, bridge_port: int, tmp_path: Path) -> AsyncIterator[Partner]:
     port = free_port()
     node = make_node(
         tmp_path / "node",
         port=port,
-        environ={"ALLMENDE_DSP_CALLBACK_HOSTS": f"127.0.0.1:{BRIDGE_PORT}"},
+        environ={"ALLMENDE_DSP_CALLBACK_HOSTS": f"127.0.0.1:{bridge_port}"},
     )
     await service.create(node, dataset_body(OPEN))
     research = template_document("research-only", assigner=node.id)
@@ -118,7 +123,7 @@ async def bridge(edc: EdcConnector, tmp_path: Path) -> AsyncIterator[Partner]:
     def token() -> str:
         return mint_token(node.key, node.id, role="participant", subject=PARTNER)
 
-    identity = await IdentityBridge(edc, node.base_url, node.id, token, BRIDGE_PORT).start()
+    identity = await IdentityBridge(edc, node.base_url, node.id, token, bridge_port).start()
     async with aiohttp.ClientSession() as http:
         yield Partner(node, Management(edc, http), identity, http)
     await identity.stop()

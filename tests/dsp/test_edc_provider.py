@@ -30,7 +30,6 @@ from tests.support import admin_headers, make_node
 
 PROVIDER = "urn:partner:stadtwerke"
 ASSET = "pegel-messstellen"
-BRIDGE_PORT = free_port()
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +58,11 @@ async def processes(http: aiohttp.ClientSession, node: Node) -> list[dict[str, A
 async def village(
     edc: EdcConnector, tmp_path: Path
 ) -> AsyncIterator[tuple[Node, IdentityBridge, aiohttp.ClientSession]]:
-    port = free_port()
+    port, bridge_port = free_port(), free_port()
     node = make_node(
         tmp_path / "node",
         port=port,
-        environ={"ALLMENDE_DSP_CALLBACK_HOSTS": f"127.0.0.1:{BRIDGE_PORT}"},
+        environ={"ALLMENDE_DSP_CALLBACK_HOSTS": f"127.0.0.1:{bridge_port}"},
     )
     runner = web.AppRunner(create_app(node))
     await runner.setup()
@@ -72,7 +71,7 @@ async def village(
     def token() -> str:
         return mint_token(node.key, node.id, role="participant", subject=node.id)
 
-    bridge = await IdentityBridge(edc, node.base_url, node.id, token, BRIDGE_PORT).start()
+    bridge = await IdentityBridge(edc, node.base_url, node.id, token, bridge_port).start()
     async with aiohttp.ClientSession() as http:
         yield node, bridge, http
     await bridge.stop()
