@@ -24,6 +24,9 @@ PUBLIC_PREFIXES = (
     "/map/sensors.geojson",
     "/sensors/latest",
     "/datasets/",
+    "/oauth/token",  # apps in browsers exchange codes and give tokens back (no cookie)
+    "/oauth/revoke",
+    "/oauth/introspect",
 )
 """Paths (and what lies below them) that any origin may read; one place for all rooms."""
 READ_METHODS = ("GET", "HEAD", "POST")
