@@ -13,11 +13,13 @@ if TYPE_CHECKING:
 
 def setup(app: web.Application) -> None:
     """Routes (imported here: node.federation imports node.reports.events at start-up)."""
+    from node.reports.console import setup as setup_console
     from node.reports.pages import setup as setup_pages
     from node.reports.routes import setup as setup_routes
 
     setup_routes(app)
     setup_pages(app)
+    setup_console(app)
 
 
 def install(projector: Projector) -> None:

@@ -880,6 +880,18 @@ async def admin_set_status(request: web.Request) -> web.Response:
         raise Problem(400, "Bad Request", f"status: one of {', '.join(STATUSES)}; note: text")
     node = node_of(request)
     wanted = request.match_info["report"][:32]
+    try:
+        answer = await change_status(node, wanted, status, note)
+    except service.Invalid as exc:
+        raise Problem(400, "Bad Request", str(exc)) from None
+    if answer is None:
+        raise Problem(404, "Not Found", f"no report {wanted!r} handled here")
+    return web.json_response(answer)
+
+
+async def change_status(node: Node, wanted: str, status: str, note: str) -> dict[str, Any] | None:
+    """Set the status of a report handled here (releasing it from moderation), publish it,
+    and tell the village where it was made; None when no such report is handled here."""
 
     def work() -> dict[str, Any] | None:
         with transaction(node.engine) as session:
@@ -894,14 +906,9 @@ async def admin_set_status(request: web.Request) -> web.Response:
             node.log.append(session, news)
             return service.request_json(row)
 
-    try:
-        answer = await node.write(work)
-    except service.Invalid as exc:
-        raise Problem(400, "Bad Request", str(exc)) from None
-    if answer is None:
-        raise Problem(404, "Not Found", f"no report {wanted!r} handled here")
+    answer = await node.write(work)
     node.project_soon()
-    return web.json_response(answer)
+    return answer
 
 
 @describe(
