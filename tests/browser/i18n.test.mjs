@@ -11,11 +11,19 @@ if (!RULES) throw new Error("ALLMENDE_I18N is not set");
 const RAW_CODE = new RegExp(RULES.rawCode, "g");
 const US_NUMBER = new RegExp(RULES.usNumber, "g");
 const US_DATE = new RegExp(RULES.usDate, "g");
+// At least these; every page the navigation links is visited too, so new pages are covered.
 const PORTAL = ["/", "/map", "/data", "/region", "/usage", "/sparql", "/catalog"];
 const CONSOLE = [
   "/admin/", "/admin/console/devices", "/admin/console/datasets", "/admin/console/agreements",
   "/admin/console/audit", "/admin/console/dataspace", "/admin/console/sessions",
 ];
+
+async function navigation(page, path, selector) {
+  await page.goto(BASE + path);
+  const hrefs = await page.$$eval(selector, (links) => links.map((a) => a.href));
+  return hrefs.map((href) => new URL(href)).filter((url) => url.origin === new URL(BASE).origin)
+    .map((url) => url.pathname);
+}
 const LOCALES = { de: "de-DE", en: "en-GB" };
 
 let browser;
@@ -98,17 +106,21 @@ for (const language of ["de", "en"]) {
     const page = await context.newPage();
     try {
       await page.goto(`${BASE}/?lang=${language}`); // the switch remembers the choice (cookie)
+      const portal = new Set([...PORTAL, ...await navigation(page, "/", "header nav a")]);
+      portal.delete("/admin/");
       const extra = await linkedPages(page);
       assert.ok(extra.some((p) => p.startsWith("/sensors/")), "a sensor page is linked");
       assert.ok(extra.some((p) => p.startsWith("/datasets/")), "a dataset page is linked");
       await signIn(page, process.env.ALLMENDE_ADMIN_TOKEN);
+      const consolePages = new Set([...CONSOLE, ...await navigation(page, "/admin/", "nav.subnav a")]);
       // each registered sensor's console page too
       await page.goto(BASE + "/admin/console/devices");
       const devices = [...new Set((await page.$$eval("main a[href^='/admin/console/devices/']",
         (links) => links.map((a) => new URL(a.href).pathname))))];
       assert.ok(devices.length > 0, "the console links each sensor's page");
       const report = [];
-      for (const path of [...PORTAL, ...extra, ...CONSOLE, ...devices]) {
+      console.log(`${language}: ${[...portal, ...extra, ...consolePages, ...devices].join(" ")}`);
+      for (const path of [...portal, ...extra, ...consolePages, ...devices]) {
         const response = await page.goto(BASE + path);
         assert.equal(response.status(), 200, path);
         assert.equal(await page.getAttribute("html", "lang"), language, `${path} is in ${language}`);
