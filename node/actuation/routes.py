@@ -12,7 +12,7 @@ from aiohttp import web
 
 from connectors.downlink import InvalidEvent, tts
 from connectors.downlink import chirpstack as cs
-from node.actuation import phone, registry
+from node.actuation import buttons, phone, registry
 from node.actuation.models import Switching
 from node.actuation.policy import Person
 from node.actuation.service import FINAL, Actuation
@@ -474,3 +474,4 @@ def setup(app: web.Application) -> None:
     router.add_put("/admin/actuation/policy", policy_install)
     router.add_get("/admin/actuation/switchings", switching_list)
     phone.setup(app)
+    buttons.setup(app)
