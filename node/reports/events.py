@@ -195,10 +195,13 @@ def receive(
             acknowledged=datetime.now(UTC),
             requested=requested,
             updated=moment,
-            released=True,
+            released=not service.settings(session)["moderation"],  # our own moderation
         )
         session.add(taken)
-        log_append(session, [acknowledged(here, taken), published(here, base, taken)])
+        news = [acknowledged(here, taken)]
+        if taken.released:  # a held report is published once released
+            news.append(published(here, base, taken))
+        log_append(session, news)
         return
     report = session.get(Report, data["id"])
     if report is None or data.get("origin") != here or report.responsible != source:
@@ -218,3 +221,4 @@ def receive(
             moment,
             update_id=data["update_id"],
         )
+        report.released = True  # the village responsible has acted on it: shown here too

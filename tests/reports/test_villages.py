@@ -222,3 +222,46 @@ async def test_report_for_the_neighbour_over_kafka(
     latency = await run_scenario(tmp_path, kafka_env, caplog)
     print(f"\nsubmit at A -> B's console over Kafka: {latency:.2f} s")
     assert latency < 2.0
+
+
+async def test_the_responsible_village_moderates_a_forwarded_report(tmp_path: Path) -> None:
+    """Bredstedt holds reports for release: one forwarded from Lütjenholm waits in its queue,
+    unpublished, until Bredstedt releases it; then both villages show it."""
+    async with federation(tmp_path) as villages, aiohttp.ClientSession() as session:
+        a, b, _ = villages
+        for running in villages:
+            await configure(session, running)
+        async with session.put(
+            f"{b.url}/admin/reports/settings", json={"moderation": True}, headers=b.admin()
+        ) as r:
+            assert r.status == 200
+        async with session.post(
+            f"{a.url}/admin/reports/clients", json={"name": "App"}, headers=a.admin()
+        ) as r:
+            key = (await r.json())["api_key"]
+        await eventually(lambda: knows_all_villages(session, a), 60, "A knows the areas")
+        form = {"api_key": key, "service_code": "vandalismus", "lat": "54.6197", "long": "8.9647"}
+        async with session.post(f"{a.url}/open311/v2/requests.json", data=form) as r:
+            request_id = (await r.json())[0]["service_request_id"]
+
+        async def held_at_b() -> Any:
+            rows = [q for q in await console(session, b) if q["service_request_id"] == request_id]
+            return rows[0] if rows else None
+
+        held = await eventually(held_at_b, 30, "the report in B's queue")
+        assert held["released"] is False
+        async with session.get(f"{b.url}/open311/v2/requests/{request_id}.json") as r:
+            assert r.status == 404  # not public at B while held
+        async with session.post(
+            f"{b.url}/admin/reports/{request_id}/status",
+            json={"status": "in_bearbeitung", "note": "freigegeben"},
+            headers=b.admin(),
+        ) as r:
+            assert r.status == 200
+
+        async def public_at(running: Running) -> bool:
+            async with session.get(f"{running.url}/open311/v2/requests/{request_id}.json") as r:
+                return r.status == 200 and (await r.json())[0]["status_notes"] == "freigegeben"
+
+        await eventually(lambda: public_at(b), 30, "released at B")
+        await eventually(lambda: public_at(a), 30, "shown at A")
