@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from node.http.forms import read_form
 from node.http.openapi import FILE, describe, form_body
-from node.reports import service
+from node.reports import rdf, service
 from node.reports.models import Boundary, Category, Report, Update
 from node.reports.open311 import Open311Error
 from node.reports.routes import Duplicate, NearBorder, _photo, node_of, submit
@@ -170,7 +170,7 @@ async def list_page(request: web.Request) -> dict[str, Any]:
         return {
             "reports": reports,
             "villages": names,
-            "per_category": service.per_category(reports),
+            "per_category": service.per_category(rdf.pooled(node.store)),
         }
 
     found = await asyncio.to_thread(_read, node, work)

@@ -10,6 +10,7 @@ category, status, place, times, the village responsible, supporters; never the r
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
@@ -71,3 +72,33 @@ def published(node_id: str, base: str, report: Report) -> dict[str, Any]:
         "content": triples(base, report),
     }
     return new_event(node_id, PUBLISHED, data, subject=report.id)
+
+
+POOLED = """
+PREFIX a: <https://w3id.org/allmende/ns#>
+PREFIX dct: <http://purl.org/dc/terms/>
+SELECT ?name ?created ?closed WHERE {
+  GRAPH ?g { ?r a a:ServiceRequest ; a:serviceName ?name ; dct:created ?created .
+             OPTIONAL { ?r a:closed ?closed } }
+}
+"""
+
+
+def pooled(store: Any) -> list[tuple[str, datetime, datetime | None]]:
+    """(category, reported, closed) of every report in the store: this village's and those
+    its peers published, the open dataset pooled."""
+    rows = []
+    for solution in store.query(POOLED):
+        closed = solution["closed"]
+        rows.append(
+            (
+                solution["name"].value,
+                _time(solution["created"].value),
+                _time(closed.value) if closed is not None else None,
+            )
+        )
+    return rows
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -587,18 +587,21 @@ def nearby(
     return sorted(found, key=lambda pair: pair[0])[:5]
 
 
-def per_category(reports: Sequence[Report]) -> list[dict[str, Any]]:
-    """Reports per category with how many are done and the median time to fix (hours from
-    the report to its closing), for the chart on the portal; most reported first."""
-    groups: dict[str, list[Report]] = {}
-    for report in reports:
-        groups.setdefault(report.service_name, []).append(report)
+def per_category(
+    reports: Sequence[tuple[str, datetime, datetime | None]],
+) -> list[dict[str, Any]]:
+    """Reports (category, reported, closed) per category with how many are done and the
+    median time to fix (hours from report to closing), for the portal's chart; most
+    reported first."""
+    groups: dict[str, list[tuple[datetime, datetime | None]]] = {}
+    for name, requested, closed in reports:
+        groups.setdefault(name, []).append((requested, closed))
     rows = []
     for name, members in groups.items():
         hours = sorted(
-            (aware(r.closed) - aware(r.requested)).total_seconds() / 3600  # type: ignore[operator]
-            for r in members
-            if r.closed is not None
+            (closed - requested).total_seconds() / 3600
+            for requested, closed in members
+            if closed is not None
         )
         median = None
         if hours:

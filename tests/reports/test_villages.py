@@ -6,6 +6,7 @@ and phone are nowhere on B: not in its files (database, store), not in any log l
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from pathlib import Path
@@ -166,6 +167,9 @@ async def _scenario(
             listing = await r.text()
         row = listing[listing.index(f'data-report="{request_id}"') :].split("</tr>")[0]
         assert 'data-status="erledigt"' in row and "Bredstedt" in row
+        # ... and counts it, from the pooled open dataset, among the reports per category
+        per_category = listing[listing.index('data-category="Straßenbeleuchtung defekt"') :]
+        assert re.findall(r"<td>(\d+)</td>", per_category.split("</tr>")[0]) == ["1"]
         # A, where the address is, mails the reporter what B did
         await eventually(lambda: mails.messages, 30, "the status mail from A")
         [sent] = mails.messages
