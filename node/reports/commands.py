@@ -215,6 +215,7 @@ def boundary(directory: Path, geojson: Path, name: str, sample: bool, source: st
 @click.option("--retention-days", type=int, help="Erase reporters this long after closing.")
 @click.option("--rate-per-hour", type=int, help="Reports one address may file per hour.")
 @click.option("--duplicate-radius", type=int, help="Metres for duplicate suggestions.")
+@click.option("--border-buffer", type=int, help="Metres near a border where residents choose.")
 @click.option("--notify/--no-notify", default=None, help="Mail reporters status changes.")
 @click.option("--smtp-host", help="The SMTP server that sends them.")
 @click.option("--smtp-port", type=int, help="Its port (25 by default).")
