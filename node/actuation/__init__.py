@@ -1,5 +1,17 @@
 """Street lights on demand: controllers, segments, switching under a signed policy, proof."""
 
-from node.actuation.routes import setup
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def setup(app: web.Application) -> None:
+    """The API and webhooks, then the operator's console page (which reads the room)."""
+    from node.actuation.console import setup as setup_console
+    from node.actuation.routes import setup as setup_routes
+
+    setup_routes(app)
+    setup_console(app)
+
 
 __all__ = ["setup"]
