@@ -65,7 +65,7 @@ async def ensure_topics(node: Node) -> None:
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(name, settings.partitions, settings.replication_factor)
-            for name in topics(node).values()
+            for name in dict.fromkeys(topics(node).values())  # reports share the catalog's
             if name not in existing
         ]
         if missing:
@@ -203,7 +203,7 @@ class KafkaFollower:
     async def run(self) -> None:
         def connect() -> AIOKafkaConsumer:
             return AIOKafkaConsumer(
-                *topics(self.node).values(),
+                *dict.fromkeys(topics(self.node).values()),
                 **client_options(self.node.settings.kafka),
                 group_id=group_id(self.node),
                 enable_auto_commit=False,
