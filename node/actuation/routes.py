@@ -103,12 +103,17 @@ def person(request: web.Request) -> Person:
         principal = verify_token(token, node.admin_keys(), node.id)
     except AuthError as exc:
         raise Problem(401, "Unauthorized", str(exc), headers=CHALLENGE) from None
-    if principal.role != "resident":
+    name = principal.subject
+    if principal.role == "access" and "app_token" in principal.claims:
+        from node.apps.server import acting_for  # an approved app acting for a resident
+
+        name = acting_for(node, principal.claims, "lights:switch")
+    elif principal.role != "resident":
         raise Problem(403, "Forbidden", "switching takes a resident token (or none)")
     return Person(
-        subject=f"resident:{principal.subject}",
+        subject=f"resident:{name}",
         resident=True,
-        iri=f"{node.base_url}/residents/{principal.subject}",
+        iri=f"{node.base_url}/residents/{name}",
     )
 
 

@@ -264,6 +264,15 @@ class Registry:
                     )
                 ).one()
                 manifest = json.loads(row.approved_manifest or "{}")
+                datasets = {}
+                for dataset_id in json.loads(row.agreements):
+                    found = load_dataset(session, dataset_id)
+                    if found is not None:
+                        described = found.description()
+                        datasets[dataset_id] = {
+                            "title": described.get("title", {}),
+                            "description": described.get("description", {}),
+                        }
                 listed.append(
                     {
                         "client_id": row.client_id,
@@ -271,6 +280,7 @@ class Registry:
                         "version": row.approved_version,
                         "scopes": row.approved_scopes.split(),
                         "agreements": json.loads(row.agreements),
+                        "datasets": datasets,
                         "approved": row.approved_at.isoformat() if row.approved_at else None,
                         "uses": uses,
                         "residents": residents,

@@ -19,6 +19,7 @@ from authlib.oauth2 import OAuth2Error
 from jsonschema import Draft202012Validator
 
 from node.apps import manifest as manifests
+from node.apps.dcat import directory_graph
 from node.apps.registry import Registry, ReviewError, public
 from node.apps.server import (
     Answer,
@@ -501,15 +502,25 @@ async def my_apps_withdraw(request: web.Request) -> web.Response:
 
 @describe(
     "The app directory: the apps this village approved, what they use and how often; a "
-    "page for browsers, JSON otherwise",
+    "page for browsers, DCAT (dcat:DataService per app) as Turtle, JSON otherwise",
     tags=["apps"],
-    parameters=[query_param("format", "json for JSON whatever the Accept header says")],
+    parameters=[
+        query_param(
+            "format",
+            "json for JSON, ttl for DCAT in Turtle, whatever the Accept header says",
+        )
+    ],
 )
 async def directory(request: web.Request) -> web.Response:
     from node.web.errors import wants_html
 
     apps = await asyncio.to_thread(_registry(request).directory)
-    if wants_html(request) and request.query.get("format") != "json":
+    wanted = request.query.get("format")
+    if wanted == "ttl" or (wanted is None and "text/turtle" in request.headers.get("Accept", "")):
+        node: Node = request.app["node"]
+        graph = directory_graph(node.base_url, node.settings.node.name, apps)
+        return web.Response(text=graph.serialize(format="turtle"), content_type="text/turtle")
+    if wants_html(request) and wanted != "json":
         for entry in apps:
             entry["actions"] = _action_words(request, entry["scopes"])
         context = {"apps": apps, "purpose": _purpose_words(request)}
@@ -603,6 +614,8 @@ async def admin_suspend(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    from node.apps import console
+
     node: Node = app["node"]
     app[SERVER] = AuthorizationServer(node, Registry(node))
     TOKEN_CHECKS["app_token"] = check_app_token
@@ -620,6 +633,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/apps", directory)
     app.router.add_get(MINE, my_apps)
     app.router.add_post(MINE + "/withdraw", my_apps_withdraw)
+    console.setup(app)
     app.router.add_get("/admin/apps", admin_apps)
     app.router.add_get("/admin/apps/{client_id}", admin_app)
     app.router.add_post("/admin/apps/{client_id}/approve", admin_approve)

@@ -810,3 +810,21 @@ __all__ = [
     "UnauthorizedClientError",
     "check_app_token",
 ]
+
+
+def acting_for(node: Node, claims: dict[str, Any], action: str) -> str:
+    """The resident an app token acts for when it asks to do `action` (e.g. lights:switch),
+    for the rooms that act for residents; raises the problem that refuses: a token of
+    another kind, without that scope, or no longer live. The use is noted like a read."""
+    from node.http.problems import Problem
+
+    scopes = str(claims.get("scope", "")).split()
+    resident = claims.get("resident")
+    if action not in scopes:
+        raise Problem(403, "Forbidden", f"the app's token does not carry the scope {action!r}")
+    if not isinstance(resident, str) or not resident:
+        raise Problem(403, "Forbidden", "the app's token acts for no resident")
+    problem = check_app_token(node, claims.get("app_token"))
+    if problem is not None:
+        raise Problem(403, "Forbidden", problem)
+    return resident

@@ -154,3 +154,34 @@ async def test_approved_version_is_frozen_and_more_scopes_go_back_to_review(
     approved = await village.approve(client_id)
     assert approved["approved_scopes"] == [f"dataset:{PARKING}", f"dataset:{CLIMATE}"]
     assert approved["review_pending"] is False
+
+
+async def test_a_software_statement_signed_by_the_node_is_believed_a_forged_one_refused(
+    village: Village,
+) -> None:
+    from authlib.jose import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    key = village.node.key.private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    claims = {"iss": village.node.id, "software_id": "dorf-app", "software_version": "1.0.0"}
+    header = {"alg": "EdDSA", "kid": village.node.key.kid}
+    statement = jwt.encode(header, claims, key).decode()
+    body = {
+        "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "none",
+        "software_statement": statement,
+        "allmende_manifest": village.manifest(),
+    }
+    believed = await village.client.post("/oauth/register", json=body)
+    assert believed.status == 201, await believed.text()
+    assert (await believed.json())["software_id"] == "dorf-app"
+
+    forged = await village.client.post(
+        "/oauth/register", json={**body, "software_statement": statement[:-6] + "AAAAAA"}
+    )
+    assert forged.status == 400
+    assert (await forged.json())["error"] == "invalid_software_statement"
