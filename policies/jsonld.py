@@ -15,6 +15,7 @@ policy is only as strict as the parts we understood.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
@@ -206,8 +207,8 @@ class _Context:
         if value in self.terms and not self.terms[value].startswith("@"):
             return self.terms[value]
         if ":" in value:
-            return self.expand(value)
-        return self.vocab + value
+            return _absolute(self.expand(value), path)
+        return _absolute(self.vocab + value, path)
 
     def iri_value(self, value: Any, path: str) -> str:
         value = _one(value, path)
@@ -215,14 +216,25 @@ class _Context:
             value = self.node_id(value, path)
         if not isinstance(value, str) or not value:
             raise PolicyError(path, "expected an IRI")
-        return self.expand(value)
+        return _absolute(self.expand(value), path)
 
     def node_id(self, node: dict[str, Any], path: str) -> str:
         expanded = {self.key(key, f"{path}.{key}"): value for key, value in node.items()}
         extra = set(expanded) - {"@id", "@type"}
         if extra or not isinstance(expanded.get("@id"), str):
             raise PolicyError(path, "only a reference ({'@id': ...}) is supported here")
-        return self.expand(expanded["@id"])
+        return _absolute(self.expand(expanded["@id"]), path)
+
+
+# an absolute IRI (RFC 3987): a scheme, then no character an IRI may not hold; anything
+# else would be refused later by the store or a partner's parser, after the policy was taken
+ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
+
+
+def _absolute(iri: str, path: str) -> str:
+    if not ABSOLUTE_IRI.match(iri):
+        raise PolicyError(path, f"not an absolute IRI: {iri[:200]!r}")
+    return iri
 
 
 def _one(value: Any, path: str) -> Any:

@@ -79,6 +79,19 @@ async def test_a_policy_must_be_an_offer_for_this_dataset(client: Any, node: Nod
     assert "never fetched" in (await response.json())["errors"][0]["message"]
 
 
+async def test_a_policy_naming_a_malformed_iri_is_refused(client: Any, node: Node) -> None:
+    """Such an IRI was once taken, and then broke the federated catalog for everyone (500)."""
+    for bad in ("https://x.example/a^b", "https://x.example/a`b", "not-absolute"):
+        body = air(node)
+        body["policy"] = {**body["policy"], "assigner": bad}
+        response = await client.post("/admin/datasets", json=body, headers=admin_headers(node))
+        assert response.status == 400, bad
+        (error,) = (await response.json())["errors"]
+        assert error["field"] == "policy.assigner" and "not an absolute IRI" in error["message"]
+    assert await count_events(client, node) == 0
+    assert (await client.get("/federation/catalog")).status == 200
+
+
 async def test_start_after_end_and_missing_temporal_warning(client: Any, node: Node) -> None:
     body = air(node)
     body["temporal"] = {"start": "2025-01-01", "end": "2024-01-01"}
