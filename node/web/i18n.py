@@ -148,6 +148,10 @@ class Texts:
                 return str(value or "")
         return format_date(moment, "medium", locale=self.locale)
 
+    def month_text(self, year: int, month: int) -> str:
+        """A month with its year in words: „Dezember 2026“."""
+        return str(format_date(date(year, month, 1), "LLLL yyyy", locale=self.locale))
+
     def ago_text(self, value: Any, now: datetime | None = None) -> str:
         """How long ago, in words: „vor 3 Stunden“."""
         moment = self.moment(value)

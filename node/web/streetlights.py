@@ -58,11 +58,12 @@ def energy_rows(texts: i18n.Texts, months: list[dict[str, Any]]) -> list[dict[st
         year, number = month["month"].split("-")
         rows.append(
             {
-                "month": texts.gettext("%(month)s/%(year)s", month=number, year=year),
+                "month": texts.month_text(int(year), int(number)),
                 "switchings": texts.number(month["switchings"]),
                 "on_demand": texts.number(month["on_demand_wh"] / 1000, 1),
                 "all_night": texts.number(month["all_night_wh"] / 1000, 1),
                 "saved": texts.number(month["saved_wh"] / 1000, 1),
+                # a CSS width, not a text: written with a decimal point in every language
                 "share": f"{100 * month['on_demand_wh'] / month['all_night_wh']:.1f}"
                 if month["all_night_wh"]
                 else "0",

@@ -4,6 +4,7 @@ refusals in plain German on the page, the energy table."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.actuation.conftest import POLICY, Lights, wait_for
@@ -15,6 +16,12 @@ del OPEN["permission"][0]["assignee"]  # anyone may switch, twice a night
 async def open_policy(lights: Lights) -> None:
     answer = await lights.client.put("/admin/actuation/policy", json=OPEN, headers=lights.admin)
     assert answer.status == 200, await answer.text()
+
+
+GERMAN_MONTHS = (
+    "Januar", "Februar", "März", "April", "Mai", "Juni",
+    "Juli", "August", "September", "Oktober", "November", "Dezember",
+)  # fmt: skip
 
 
 async def page(lights: Lights, path: str, **kwargs: Any) -> str:
@@ -66,7 +73,8 @@ async def test_a_press_without_javascript_lands_on_the_switching_page(lights: Li
     assert "data-refusal" in html
     # energy: the switching that reached the controller is counted this month
     html = await page(lights, "/licht")
-    assert "12/2026" in html
+    now = datetime.now(UTC)
+    assert f"{GERMAN_MONTHS[now.month - 1]} {now.year}" in html  # the month in words
 
 
 async def test_refusals_are_shown_on_the_page(lights: Lights) -> None:
