@@ -76,7 +76,8 @@ async def test_demo_starts_three_federating_villages_and_stops_on_ctrl_c(tmp_pat
                     f"{bredstedt}/federation/catalog", headers={"Accept": "application/json"}
                 ) as response:
                     body = await response.json()
-                return body["total"] == 9 and len(body["members"]) == 3
+                # three datasets a village, and Lütjenholm's street-light switchings
+                return body["total"] == 3 * 3 + 1 and len(body["members"]) == 3
 
             async def readings_pooled() -> bool:
                 async with session.get(
