@@ -92,6 +92,22 @@ async def test_a_policy_naming_a_malformed_iri_is_refused(client: Any, node: Nod
     assert (await client.get("/federation/catalog")).status == 200
 
 
+async def test_a_contact_address_that_is_no_iri_is_refused(client: Any, node: Node) -> None:
+    """Published as a mailto: IRI: an address with a backtick was taken and stopped the projector."""
+    for bad in ("a`b@x.example", "a^b@x.example"):
+        body = air(node)
+        body["contact"] = {**body["contact"], "email": bad}
+        response = await client.post("/admin/datasets", json=body, headers=admin_headers(node))
+        assert response.status == 400, bad
+        assert [e["field"] for e in (await response.json())["errors"]] == ["contact.email"]
+        mine = await client.post(
+            "/admin/reports/dataset", json={"contact": bad}, headers=admin_headers(node)
+        )
+        assert mine.status == 400, bad
+    assert await count_events(client, node) == 0
+    assert (await client.get("/federation/catalog")).status == 200
+
+
 async def test_start_after_end_and_missing_temporal_warning(client: Any, node: Node) -> None:
     body = air(node)
     body["temporal"] = {"start": "2025-01-01", "end": "2024-01-01"}
