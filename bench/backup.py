@@ -22,8 +22,8 @@ from pathlib import Path
 import pyoxigraph as ox
 from aiohttp.test_utils import TestClient, TestServer
 
-from node.backup import backup, restore
-from node.http.app import create_app
+from allmende.node.backup import backup, restore
+from allmende.node.http.app import create_app
 from tests.ingest.conftest import prepare_village
 from tests.support import make_node
 

@@ -39,10 +39,10 @@ import pyoxigraph as ox  # noqa: E402
 from aiohttp import web  # noqa: E402
 from rdflib import Graph  # noqa: E402
 
-from node.catalog.description import canonical, parse_input  # noqa: E402
-from node.catalog.rdf import catalog_iri  # noqa: E402
-from node.catalog.service import _rows, policy_normaliser  # noqa: E402
-from node.catalog.serving import (  # noqa: E402
+from allmende.node.catalog.description import canonical, parse_input  # noqa: E402
+from allmende.node.catalog.rdf import catalog_iri  # noqa: E402
+from allmende.node.catalog.service import _rows, policy_normaliser  # noqa: E402
+from allmende.node.catalog.serving import (  # noqa: E402
     SERIALISATION_PREFIXES,
     TURTLE,
     catalog_header,
@@ -53,10 +53,10 @@ from node.catalog.serving import (  # noqa: E402
     serialise,
     to_ox,
 )
-from node.http.app import create_app  # noqa: E402
-from node.runtime import Node  # noqa: E402
-from node.setup_files import init_directory  # noqa: E402
-from policies.templates import template_document  # noqa: E402
+from allmende.node.http.app import create_app  # noqa: E402
+from allmende.node.runtime import Node  # noqa: E402
+from allmende.node.setup_files import init_directory  # noqa: E402
+from allmende.policies.templates import template_document  # noqa: E402
 
 THEMES = ["ENVI", "TRAN", "REGI", "GOVE", "ECON", "HEAL", "EDUC", "ENER", "AGRI", "SOCI"]
 LICENCES = ["dl-de/by-2-0", "dl-de/zero-2-0", "cc-by/4.0", "cc-zero"]

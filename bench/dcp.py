@@ -21,10 +21,10 @@ from pathlib import Path
 
 import trustme
 
-from node.auth import mint_token
-from node.dsp.http import _participant
-from node.identity.did import own_did
-from node.identity.verifier import Identity
+from allmende.node.auth import mint_token
+from allmende.node.dsp.http import _participant
+from allmende.node.identity.did import own_did
+from allmende.node.identity.verifier import Identity
 from tests.identity.parties import Dataspace
 from tests.services.ports import free_port
 from tests.support import make_node

@@ -72,7 +72,7 @@ def main() -> None:
     broker.start()
     folder = Path(tempfile.mkdtemp(prefix="allmende-outage-"))
     village = folder / "village"
-    node = [sys.executable, "-m", "node"]
+    node = [sys.executable, "-m", "allmende.node"]
     subprocess.run(
         [*node, "init", str(village), "--name", "Outage"], check=True, capture_output=True
     )

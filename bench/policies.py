@@ -16,9 +16,9 @@ from pathlib import Path
 # The repository first: this file is itself named `policies`, and Python puts bench/ first.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from policies.evaluator import Request, compile_policy, evaluate
-from policies.jsonld import from_jsonld
-from policies.templates import load_template, template_document
+from allmende.policies.evaluator import Request, compile_policy, evaluate
+from allmende.policies.jsonld import from_jsonld
+from allmende.policies.templates import load_template, template_document
 
 TARGET = 50_000
 ROUND_SECONDS = 0.25

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.chirpstack_v3 import is_v3, to_v4
-from connectors.lorawan import Decoder, best_reception, decode_raw, decoded_observations
-from connectors.model import (
+from allmende.connectors.chirpstack_v3 import is_v3, to_v4
+from allmende.connectors.lorawan import Decoder, best_reception, decode_raw, decoded_observations
+from allmende.connectors.model import (
     ConnectorResult,
     PayloadRejected,
     Provenance,
@@ -30,7 +30,7 @@ from connectors.model import (
     canonical_device_id,
     parse_time,
 )
-from connectors.validation import check
+from allmende.connectors.validation import check
 
 SCHEMA = "chirpstack.schema.json"
 SOURCE = "chirpstack"

@@ -16,8 +16,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.model import PayloadRejected, Rejection
-from connectors.validation import check
+from allmende.connectors.model import PayloadRejected, Rejection
+from allmende.connectors.validation import check
 
 SCHEMA = "chirpstack-v3.schema.json"
 

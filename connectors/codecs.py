@@ -28,7 +28,7 @@ from typing import Any
 
 import quickjs
 
-from connectors.model import format_time
+from allmende.connectors.model import format_time
 
 TIME_LIMIT = 0.1
 """Seconds of CPU time one decode may take; vendor codecs need microseconds."""

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.model import (
+from allmende.connectors.model import (
     NO_PROVENANCE,
     ConnectorResult,
     Observation,
@@ -35,7 +35,7 @@ from connectors.model import (
     canonical_device_id,
     value_problem,
 )
-from connectors.validation import check
+from allmende.connectors.validation import check
 
 SCHEMA = "csv_table.schema.json"
 SOURCE = "csv"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.model import (
+from allmende.connectors.model import (
     ConnectorResult,
     Observation,
     Rejection,
@@ -25,7 +25,7 @@ from connectors.model import (
     parse_time,
     value_problem,
 )
-from connectors.validation import check
+from allmende.connectors.validation import check
 
 SCHEMA = "generic.schema.json"
 SOURCE = "json"

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connectors.codecs import CodecFailed
-from connectors.model import Observation, Provenance, Rejection, value_problem
-from connectors.validation import pointer
+from allmende.connectors.codecs import CodecFailed
+from allmende.connectors.model import Observation, Provenance, Rejection, value_problem
+from allmende.connectors.validation import pointer
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from connectors import chirpstack, ttn
-from connectors.model import ConnectorResult, PayloadRejected, Rejection
+from allmende.connectors import chirpstack, ttn
+from allmende.connectors.model import ConnectorResult, PayloadRejected, Rejection
 
 Network = Literal["ttn", "chirpstack"]
 MAX_PAYLOAD = 256 * 1024

@@ -87,7 +87,7 @@ def chirpstack_positions(event_type: str | None, payload: Any) -> list[Position]
     if not isinstance(device, str):
         return []
     if len(device) != 16:  # v3's base64
-        from connectors.chirpstack_v3 import eui_hex
+        from allmende.connectors.chirpstack_v3 import eui_hex
 
         try:
             device = eui_hex(device)

@@ -40,7 +40,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from connectors.model import (
+from allmende.connectors.model import (
     DeviceMapping,
     FieldMapping,
     Observation,
@@ -49,7 +49,7 @@ from connectors.model import (
     base_iri,
     format_time,
 )
-from vocab.namespaces import ALLMENDE, GEO, GSP, PROV, QUDT, RDF, RDFS, SOSA, TIME, XSD
+from allmende.vocab.namespaces import ALLMENDE, GEO, GSP, PROV, QUDT, RDF, RDFS, SOSA, TIME, XSD
 
 
 def _n(iri: str) -> ox.NamedNode:

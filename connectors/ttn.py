@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.lorawan import Decoder, best_reception, decode_raw, decoded_observations
-from connectors.model import (
+from allmende.connectors.lorawan import Decoder, best_reception, decode_raw, decoded_observations
+from allmende.connectors.model import (
     ConnectorResult,
     Observation,
     Provenance,
@@ -29,7 +29,7 @@ from connectors.model import (
     canonical_device_id,
     parse_time,
 )
-from connectors.validation import check
+from allmende.connectors.validation import check
 
 SCHEMA = "ttn.schema.json"
 SOURCE = "ttn"

@@ -23,7 +23,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from connectors.model import PayloadRejected, Rejection
+from allmende.connectors.model import PayloadRejected, Rejection
 
 
 def _optional(module: str) -> Any:
@@ -65,7 +65,7 @@ TOO_DEEP: Failure = ((), "maxDepth", MAX_DEPTH, "")
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """A connector's JSON Schema by file name (e.g. `ttn.schema.json`), for publishing."""
-    text = resources.files("connectors").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("allmende.connectors").joinpath(name).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     Draft202012Validator.check_schema(schema)
     return schema

@@ -2,7 +2,7 @@
 
 The page can therefore never list a route the node does not have, nor miss one it has.
 The configuration reference needs no hook: it is committed as written by
-`python -m node.config_reference`, and tests/docs checks that it is current.
+`python -m allmende.node.config_reference`, and tests/docs checks that it is current.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ MARKER = "<!-- openapi -->"
 
 
 def openapi_document() -> dict[str, Any]:
-    from node.http import openapi
-    from node.http.app import create_app
-    from node.runtime import Node
-    from node.setup_files import init_directory
+    from allmende.node.http import openapi
+    from allmende.node.http.app import create_app
+    from allmende.node.runtime import Node
+    from allmende.node.setup_files import init_directory
 
     with tempfile.TemporaryDirectory() as work:
         init_directory(Path(work), name="Beispieldorf")

@@ -1,5 +1,5 @@
-"""`python -m node` is the `allmende` command."""
+"""`python -m allmende.node` is the `allmende` command."""
 
-from node.cli import main
+from allmende.node.cli import main
 
 main(prog_name="allmende")

@@ -27,12 +27,12 @@ import jwt
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from node.catalog.models import PUBLISHED, CatalogDataset
-from node.http.problems import Problem
-from node.http.security import bearer
-from node.runtime import Node
-from node.store.base import CHECKPOINT
-from vocab import catalog as terms
+from allmende.node.catalog.models import PUBLISHED, CatalogDataset
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import bearer
+from allmende.node.runtime import Node
+from allmende.node.store.base import CHECKPOINT
+from allmende.vocab import catalog as terms
 
 PUBLIC = terms.access_right_iri("PUBLIC")
 USAGE_GUARD = "usage_guard"
@@ -102,7 +102,7 @@ def readable(status: str, license: str | None, access_rights: str | None) -> boo
 
 def open_datasets(node: Node) -> frozenset[str]:
     """Data-graph prefixes of published open datasets: this village's and pooled ones."""
-    from node.federation.models import PooledDataset
+    from allmende.node.federation.models import PooledDataset
 
     found: set[str] = set()
     columns = (

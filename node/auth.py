@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from node.keys import NodeKey
+from allmende.node.keys import NodeKey
 
 ROLES = ("admin", "access", "participant", "resident")
 """admin: the operator's API; access: data under one agreement (node.usage); participant:

@@ -42,12 +42,12 @@ from typing import IO, Any
 import click
 from sqlalchemy.engine import make_url
 
-from node.catalog.files import SHA256_HEX, files_directory
-from node.config import CONFIG_FILE, KEY_FILE, ConfigError, Settings, load_settings
-from node.file_modes import open_private, private_directory
-from node.identity.credentials import CREDENTIALS_DIR
-from node.keys import RETIRED
-from node.reindex import rebuild_store
+from allmende.node.catalog.files import SHA256_HEX, files_directory
+from allmende.node.config import CONFIG_FILE, KEY_FILE, ConfigError, Settings, load_settings
+from allmende.node.file_modes import open_private, private_directory
+from allmende.node.identity.credentials import CREDENTIALS_DIR
+from allmende.node.keys import RETIRED
+from allmende.node.reindex import rebuild_store
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -135,7 +135,7 @@ def _sqlite_path(settings: Settings) -> Path:
 def _copy_sqlite(source: Path, target: Path) -> dict[str, Any]:
     """A consistent copy through the online backup API, and what it holds."""
     if not source.is_file():  # a node that never started: its database as the start makes it
-        from node import db
+        from allmende.node import db
 
         engine = db.make_engine(f"sqlite:///{source}")
         try:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from node.cli_client import GuardedGroup
-from node.config import ConfigError
+from allmende.node.cli_client import GuardedGroup
+from allmende.node.config import ConfigError
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
@@ -48,7 +48,7 @@ def init(
     base_url: str | None,
 ) -> None:
     """Create a node folder: configuration and a fresh signing key."""
-    from node.setup_files import init_directory
+    from allmende.node.setup_files import init_directory
 
     try:
         config = init_directory(
@@ -65,7 +65,7 @@ def init(
 @click.option("--port", type=int, help="Listen port (overrides http.port).")
 def serve(directory: Path, host: str | None, port: int | None) -> None:
     """Run the node until SIGTERM or Ctrl-C."""
-    from node.server import StartError, run
+    from allmende.node.server import StartError, run
 
     try:
         run(directory, host=host, port=port)
@@ -92,9 +92,9 @@ def serve(directory: Path, host: str | None, port: int | None) -> None:
 )
 def token(directory: Path, role: str, ttl: int, subject: str) -> None:
     """Print a bearer token (JWT) for the admin API or a Dataspace Protocol participant."""
-    from node.auth import mint_token
-    from node.config import load_settings
-    from node.keys import load_key
+    from allmende.node.auth import mint_token
+    from allmende.node.config import load_settings
+    from allmende.node.keys import load_key
 
     try:
         settings = load_settings(directory)
@@ -113,8 +113,8 @@ def key() -> None:
 @DIRECTORY
 def rotate(directory: Path) -> None:
     """Replace the signing key; the old public key stays in the JWKS (restart the node)."""
-    from node.config import load_settings
-    from node.keys import rotate_key
+    from allmende.node.config import load_settings
+    from allmende.node.keys import rotate_key
 
     try:
         settings = load_settings(directory)
@@ -128,9 +128,9 @@ def rotate(directory: Path) -> None:
 @DIRECTORY
 def reindex(directory: Path) -> None:
     """Rebuild the RDF store from the event log (stop the node first)."""
-    from node.cli_client import CommandError, fail, require_stopped
-    from node.config import load_settings
-    from node.reindex import rebuild_store
+    from allmende.node.cli_client import CommandError, fail, require_stopped
+    from allmende.node.config import load_settings
+    from allmende.node.reindex import rebuild_store
 
     try:
         settings = load_settings(directory)
@@ -144,49 +144,49 @@ def reindex(directory: Path) -> None:
     click.echo(f"reindexed {applied} events into {graphs} graphs at {settings.store_path}")
 
 
-from node.catalog.commands import dataset as dataset_command  # noqa: E402
+from allmende.node.catalog.commands import dataset as dataset_command  # noqa: E402
 
 main.add_command(dataset_command)
 
-from node.ingest.commands import device as device_command  # noqa: E402
-from node.ingest.commands import source as source_command  # noqa: E402
+from allmende.node.ingest.commands import device as device_command  # noqa: E402
+from allmende.node.ingest.commands import source as source_command  # noqa: E402
 
 main.add_command(device_command)
 main.add_command(source_command)
 
-from node.sparql.commands import load as load_command  # noqa: E402
+from allmende.node.sparql.commands import load as load_command  # noqa: E402
 
 main.add_command(load_command)
 
-from node.federation.commands import peer as peer_command  # noqa: E402
+from allmende.node.federation.commands import peer as peer_command  # noqa: E402
 
 main.add_command(peer_command)
 
-from node.demo import demo as demo_command  # noqa: E402
+from allmende.node.demo import demo as demo_command  # noqa: E402
 
 main.add_command(demo_command)
 
-from node.usage.commands import policy as policy_command  # noqa: E402
+from allmende.node.usage.commands import policy as policy_command  # noqa: E402
 
 main.add_command(policy_command)
 
-from node.backup import backup_command, restore_command  # noqa: E402
+from allmende.node.backup import backup_command, restore_command  # noqa: E402
 
 main.add_command(backup_command)
 main.add_command(restore_command)
 
-from node.identity.commands import credentials as credentials_command  # noqa: E402
+from allmende.node.identity.commands import credentials as credentials_command  # noqa: E402
 
 main.add_command(credentials_command)
 
-from node.actuation.commands import lights as lights_command  # noqa: E402
+from allmende.node.actuation.commands import lights as lights_command  # noqa: E402
 
 main.add_command(lights_command)
 
-from node.reports.commands import reports as reports_command  # noqa: E402
+from allmende.node.reports.commands import reports as reports_command  # noqa: E402
 
 main.add_command(reports_command)
 
-from node.apps.commands import app as app_command  # noqa: E402
+from allmende.node.apps.commands import app as app_command  # noqa: E402
 
 main.add_command(app_command)

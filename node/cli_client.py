@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from node import run_file
+from allmende.node import run_file
 
 
 class CommandError(Exception):
@@ -107,7 +107,7 @@ def serving_url(directory: Path, settings: Any) -> str | None:
     found = run_file.read(directory)
     if found is not None and _answers(found.url):
         return found.url
-    from node.config import local_url
+    from allmende.node.config import local_url
 
     configured = local_url(settings.http.host, settings.http.port)
     if (found is None or found.url != configured) and _answers(configured):
@@ -117,9 +117,9 @@ def serving_url(directory: Path, settings: Any) -> str | None:
 
 def connect(directory: Path) -> Remote | None:
     """The admin API of the node serving `directory`, or None when no node serves it."""
-    from node.auth import mint_token
-    from node.config import ConfigError, load_settings
-    from node.keys import load_key
+    from allmende.node.auth import mint_token
+    from allmende.node.config import ConfigError, load_settings
+    from allmende.node.keys import load_key
 
     try:
         settings = load_settings(directory)

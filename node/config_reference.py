@@ -1,7 +1,7 @@
 """The configuration reference (docs/reference/configuration.md), written from the models in
 `node.config`, so that it names every setting the node reads and no other.
 
-    python -m node.config_reference > docs/reference/configuration.md
+    python -m allmende.node.config_reference > docs/reference/configuration.md
 
 The file is committed, so it reads the same in the repository as on the documentation site;
 a test fails when it differs from what this module writes. What the models cannot say (how
@@ -19,12 +19,12 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from node.config import _SECTIONS, Settings, env_name
+from allmende.node.config import _SECTIONS, Settings, env_name
 
 INTRO = """\
 # Configuration
 
-<!-- Written by `python -m node.config_reference > docs/reference/configuration.md` from the
+<!-- Written by `python -m allmende.node.config_reference > docs/reference/configuration.md` from the
 settings in node/config.py; edit those (or the text in node/config_reference.py), not this file. -->
 
 `allmende init DIR` writes `DIR/allmende.toml` and the node's signing key `DIR/node-key.pem`

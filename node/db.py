@@ -12,7 +12,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session, create_engine
 
-from node.file_modes import private_directory, private_file
+from allmende.node.file_modes import private_directory, private_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

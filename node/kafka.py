@@ -8,7 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaClient
 
-from node.config import KafkaSection
+from allmende.node.config import KafkaSection
 
 
 def client_options(kafka: KafkaSection) -> dict[str, Any]:

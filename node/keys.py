@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from node.http.bodies import response_body
-from policies import jws
+from allmende.node.http.bodies import response_body
+from allmende.policies import jws
 
 
 @dataclass(frozen=True, repr=False)

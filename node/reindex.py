@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from node.config import Settings
+from allmende.node.config import Settings
 
 
 def rebuild_store(settings: Settings) -> tuple[int, int]:
@@ -13,9 +13,9 @@ def rebuild_store(settings: Settings) -> tuple[int, int]:
 
     The old store stays in place until the new one is complete, so an interrupted rebuild
     leaves the node as it was."""
-    from node.keys import load_key
-    from node.runtime import Node
-    from node.store import OxigraphStore
+    from allmende.node.keys import load_key
+    from allmende.node.runtime import Node
+    from allmende.node.store import OxigraphStore
 
     target = settings.store_path
     fresh = target.with_name(target.name + ".reindex")

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from node.events.projector import Projector
+    from allmende.node.events.projector import Projector
 
 
 def route_setups() -> list[Callable[[web.Application], None]]:
-    from node import (
+    from allmende.node import (
         actuation,
         apps,
         catalog,
@@ -29,8 +29,8 @@ def route_setups() -> list[Callable[[web.Application], None]]:
         sparql,
         usage,
     )
-    from node import web as web_room
-    from node.http import admin, foundation
+    from allmende.node import web as web_room
+    from allmende.node.http import admin, foundation
 
     return [
         foundation.setup,
@@ -50,6 +50,6 @@ def route_setups() -> list[Callable[[web.Application], None]]:
 
 
 def projection_setups() -> list[Callable[[Projector], None]]:
-    from node import catalog, federation, ingest, reports
+    from allmende.node import catalog, federation, ingest, reports
 
     return [catalog.install, ingest.install, federation.install, reports.install]

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.file_modes import open_private
+from allmende.node.file_modes import open_private
 
 RUN_FILE = "allmende.run"
 

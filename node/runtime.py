@@ -20,13 +20,13 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, SQLModel
 
-from node import db, rooms
-from node.config import Settings, load_settings
-from node.events import EventLog, new_event
-from node.events.projector import Projector
-from node.keys import NodeKey, load_key, load_retired, public_jwk_with_kid
-from node.store import OxigraphStore, QuadStore
-from policies import jws
+from allmende.node import db, rooms
+from allmende.node.config import Settings, load_settings
+from allmende.node.events import EventLog, new_event
+from allmende.node.events.projector import Projector
+from allmende.node.keys import NodeKey, load_key, load_retired, public_jwk_with_kid
+from allmende.node.store import OxigraphStore, QuadStore
+from allmende.policies import jws
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -11,11 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from node import run_file
-from node.config import Settings, load_settings, local_url
-from node.http.app import create_app
-from node.logs import configure
-from node.runtime import Node
+from allmende.node import run_file
+from allmende.node.config import Settings, load_settings, local_url
+from allmende.node.http.app import create_app
+from allmende.node.logs import configure
+from allmende.node.runtime import Node
 
 log = logging.getLogger("allmende")
 YOUNG_OBJECTS = 10_000

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import tomli_w
 
-from node.config import CONFIG_FILE, KEY_FILE, load_settings
-from node.file_modes import open_private, private_directory
-from node.keys import generate_key
+from allmende.node.config import CONFIG_FILE, KEY_FILE, load_settings
+from allmende.node.file_modes import open_private, private_directory
+from allmende.node.keys import generate_key
 
 
 def slug(name: str) -> str:

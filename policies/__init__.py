@@ -5,7 +5,7 @@ Pure: nothing here touches the network, the database or `node/`. The node reads 
 (`policies.signing`); RDF conversion lives in `policies.rdf` (it needs rdflib).
 """
 
-from policies.evaluator import (
+from allmende.policies.evaluator import (
     CompiledPolicy,
     Decision,
     DutyToFulfil,
@@ -17,9 +17,9 @@ from policies.evaluator import (
     permits_federation_sharing,
     policy_problems,
 )
-from policies.inheritance import atomic, inherit
-from policies.jsonld import from_jsonld, to_jsonld
-from policies.model import (
+from allmende.policies.inheritance import atomic, inherit
+from allmende.policies.jsonld import from_jsonld, to_jsonld
+from allmende.policies.model import (
     Collection,
     CollectionKind,
     ConflictTerm,

@@ -49,7 +49,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from policies.model import (
+from allmende.policies.model import (
     Collection,
     ConflictTerm,
     Constraint,
@@ -59,9 +59,24 @@ from policies.model import (
     Rule,
     RuleKind,
 )
-from policies.operands import Check, Env, action_iri, compile_constraint, due_from, label, short
-from policies.terms import DISTRIBUTE, IS_REPLACED_BY, LT, ODRL, ODRL_ACTIONS, ActionVocabulary
-from policies.values import parse_datetime
+from allmende.policies.operands import (
+    Check,
+    Env,
+    action_iri,
+    compile_constraint,
+    due_from,
+    label,
+    short,
+)
+from allmende.policies.terms import (
+    DISTRIBUTE,
+    IS_REPLACED_BY,
+    LT,
+    ODRL,
+    ODRL_ACTIONS,
+    ActionVocabulary,
+)
+from allmende.policies.values import parse_datetime
 
 
 class Outcome(StrEnum):

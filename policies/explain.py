@@ -7,8 +7,8 @@ come first.
 
 from __future__ import annotations
 
-from policies.model import Constraint, Literal, LogicalConstraint, Policy, Ref, Rule
-from policies.terms import ALLMENDE, ODRL
+from allmende.policies.model import Constraint, Literal, LogicalConstraint, Policy, Ref, Rule
+from allmende.policies.terms import ALLMENDE, ODRL
 
 ACTIONS = {
     "use": ("nutzen", "use"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from policies.model import ConflictTerm, Policy, PolicyError, Rule
+from allmende.policies.model import ConflictTerm, Policy, PolicyError, Rule
 
 Lookup = Mapping[str, Policy] | Callable[[str], Policy | None]
 _SHARED = ("assigner", "assignee", "target")

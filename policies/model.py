@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeAlias
 
-from policies.terms import LOGICAL_OPERATORS
+from allmende.policies.terms import LOGICAL_OPERATORS
 
 
 class PolicyError(ValueError):

@@ -17,9 +17,9 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from policies.jsonld import describe_values
-from policies.model import AnyConstraint, Constraint, Literal, LogicalConstraint, Ref
-from policies.terms import (
+from allmende.policies.jsonld import describe_values
+from allmende.policies.model import AnyConstraint, Constraint, Literal, LogicalConstraint, Ref
+from allmende.policies.terms import (
     AGGREGATION,
     ALLMENDE,
     AMT_MEMBERSHIP,
@@ -51,7 +51,7 @@ from policies.terms import (
     SPATIAL,
     XONE,
 )
-from policies.values import (
+from allmende.policies.values import (
     aware,
     parse_date_or_datetime,
     parse_duration,

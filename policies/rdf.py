@@ -17,8 +17,8 @@ from rdflib import Literal as RDFLiteral
 from rdflib.collection import Collection as RDFList
 from rdflib.term import Node
 
-from policies.jsonld import atomic_rules, native_literal, sort_key
-from policies.model import (
+from allmende.policies.jsonld import atomic_rules, native_literal, sort_key
+from allmende.policies.model import (
     AnyConstraint,
     Collection,
     CollectionKind,
@@ -34,7 +34,7 @@ from policies.model import (
     RuleKind,
     Value,
 )
-from policies.terms import (
+from allmende.policies.terms import (
     DCT,
     DSPACE,
     LOGICAL_OPERATORS,

@@ -29,10 +29,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from policies import jws
-from policies.jsonld import from_jsonld, to_jsonld
-from policies.jws import SignatureError
-from policies.model import Policy, PolicyType
+from allmende.policies import jws
+from allmende.policies.jsonld import from_jsonld, to_jsonld
+from allmende.policies.jws import SignatureError
+from allmende.policies.model import Policy, PolicyType
 
 PROVIDER = "provider"
 CONSUMER = "consumer"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.auth import mint_token
-from node.runtime import Node
-from node.setup_files import init_directory
+from allmende.node.auth import mint_token
+from allmende.node.runtime import Node
+from allmende.node.setup_files import init_directory
 
 
 def make_node(

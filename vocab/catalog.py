@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from vocab.namespaces import DCT, RDF, SKOS, SPDX
+from allmende.vocab.namespaces import DCT, RDF, SKOS, SPDX
 
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 THEME_SCHEME = EU_AUTHORITY + "data-theme"

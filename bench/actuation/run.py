@@ -39,11 +39,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session, select  # noqa: E402
 
-from node.actuation.models import Switching  # noqa: E402
-from node.actuation.service import Actuation, utc  # noqa: E402
-from node.auth import mint_token  # noqa: E402
-from node.http.app import create_app  # noqa: E402
-from node.ingest.sources import new_secret  # noqa: E402
+from allmende.node.actuation.models import Switching  # noqa: E402
+from allmende.node.actuation.service import Actuation, utc  # noqa: E402
+from allmende.node.auth import mint_token  # noqa: E402
+from allmende.node.http.app import create_app  # noqa: E402
+from allmende.node.ingest.sources import new_secret  # noqa: E402
 from tests.actuation.standins import TheThingsStack  # noqa: E402
 from tests.support import admin_headers, make_node  # noqa: E402
 

@@ -6,7 +6,7 @@ Run: `python bench/dsp/run.py [--negotiations 40] [--concurrency 4]`. Needs Java
 Maven (`python -m tests.services prepare` resolves EDC's jars). The consumer's negotiations
 are started and watched through EDC's management API exactly as a partner's scripts would;
 a negotiation's time runs from the request to EDC reporting FINALIZED (polled every 20 ms
-for both providers). The node runs as `python -m node serve` in its own process, like each
+for both providers). The node runs as `python -m allmende.node serve` in its own process, like each
 EDC; its side goes through the identity bridge of the EDC tests (tests/services/edc.py),
 one more loopback hop than the EDC provider has. Goal: the node is at least as fast a
 provider as EDC.
@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import aiohttp
 
-from node.auth import mint_token
-from node.catalog import service
-from node.runtime import Node
+from allmende.node.auth import mint_token
+from allmende.node.catalog import service
+from allmende.node.runtime import Node
 from tests.ingest.conftest import dataset_body
 from tests.services.edc import EdcConnector, IdentityBridge, Management
 from tests.services.ports import free_port, wait_for
@@ -87,7 +87,7 @@ async def main(count: int, width: int) -> None:
     await service.create(node, dataset_body(DATASET))
     node.close()  # the serving process opens the folder; this one keeps only the key and ids
     environ = {**os.environ, "ALLMENDE_DSP_CALLBACK_HOSTS": f"127.0.0.1:{bridge_port}"}
-    command = [sys.executable, "-m", "node", "serve", str(directory / "node")]
+    command = [sys.executable, "-m", "allmende.node", "serve", str(directory / "node")]
     server = subprocess.Popen(
         [*command, "--port", str(node_port)],
         env=environ,

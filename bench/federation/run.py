@@ -38,17 +38,17 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from connectors import ttn  # noqa: E402
-from node.auth import mint_token  # noqa: E402
-from node.catalog import service  # noqa: E402
-from node.demo.simulator import uplink  # noqa: E402
-from node.demo.villages import VILLAGES, Sensor  # noqa: E402
-from node.events import EventLog  # noqa: E402
-from node.federation.projection import observation_subjects  # noqa: E402
-from node.federation.trust import add_peer, checked_peer  # noqa: E402
-from node.ingest.intake import prepare  # noqa: E402
-from node.ingest.registry import Registry, register  # noqa: E402
-from node.keys import load_key  # noqa: E402
+from allmende.connectors import ttn  # noqa: E402
+from allmende.node.auth import mint_token  # noqa: E402
+from allmende.node.catalog import service  # noqa: E402
+from allmende.node.demo.simulator import uplink  # noqa: E402
+from allmende.node.demo.villages import VILLAGES, Sensor  # noqa: E402
+from allmende.node.events import EventLog  # noqa: E402
+from allmende.node.federation.projection import observation_subjects  # noqa: E402
+from allmende.node.federation.trust import add_peer, checked_peer  # noqa: E402
+from allmende.node.ingest.intake import prepare  # noqa: E402
+from allmende.node.ingest.registry import Registry, register  # noqa: E402
+from allmende.node.keys import load_key  # noqa: E402
 from tests.services.kafka import KafkaBroker  # noqa: E402
 from tests.services.ports import free_port  # noqa: E402
 from tests.support import make_node  # noqa: E402
@@ -122,7 +122,7 @@ async def fill_log(
 def start(directory: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     log = (directory / "serve.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "node", "serve", str(directory), "--port", str(port)],
+        [sys.executable, "-m", "allmende.node", "serve", str(directory), "--port", str(port)],
         env={**os.environ, **env},
         stdout=log,
         stderr=subprocess.STDOUT,

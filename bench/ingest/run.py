@@ -236,8 +236,8 @@ def replay_into_fresh_store(
 ) -> list[tuple[int, float, float]]:
     """Per scenario: observations, wall seconds and CPU seconds (this process, all its
     threads) to project its events again into an empty store: what the store costs alone."""
-    from node.runtime import Node
-    from node.store import OxigraphStore
+    from allmende.node.runtime import Node
+    from allmende.node.store import OxigraphStore
 
     node = Node.open(work)
     store = OxigraphStore(work / "replayed")
@@ -279,7 +279,7 @@ async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="allmende-bench-"))
     node = make_node(work, name="Lütjenholm (Benchmark)", node_id="https://luetjenholm.example/")
     secret = (await prepare_village(node))["ttn"]
-    from node.ingest.registry import Registry, register
+    from allmende.node.ingest.registry import Registry, register
 
     registry = Registry(node)
     for index in range(DEVICES):
@@ -309,7 +309,7 @@ async def main() -> None:
 
     node_port, base_port = free_port(), free_port()
     command = shutil.which("allmende") or sys.executable
-    argv = [command] if command != sys.executable else [sys.executable, "-m", "node"]
+    argv = [command] if command != sys.executable else [sys.executable, "-m", "allmende.node"]
     server = subprocess.Popen(
         [*argv, "serve", str(work), "--port", str(node_port)],
         stdout=subprocess.DEVNULL,

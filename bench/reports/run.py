@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session, col, select  # noqa: E402
 
-from node.reports.models import Report  # noqa: E402
+from allmende.node.reports.models import Report  # noqa: E402
 from tests.federation.villages import Running, eventually, federation  # noqa: E402
 from tests.reports.test_villages import configure, knows_all_villages  # noqa: E402
 

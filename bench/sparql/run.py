@@ -162,7 +162,7 @@ def free_port() -> int:
 
 def allmende(*args: str, **kwargs: object) -> list[str]:
     command = shutil.which("allmende")
-    return [command, *args] if command else [sys.executable, "-m", "node", *args]
+    return [command, *args] if command else [sys.executable, "-m", "allmende.node", *args]
 
 
 async def http_median(url: str, query: str, repeat: int) -> float:

@@ -6,7 +6,7 @@ network server's documented downlink API expects out (`tts.push_request`,
 our command out (`DownlinkEvent`). The node sends the requests and keeps the state.
 """
 
-from connectors.downlink.model import (
+from allmende.connectors.downlink.model import (
     Command,
     DownlinkEvent,
     EventKind,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from connectors.downlink.model import (
+from allmende.connectors.downlink.model import (
     Command,
     DownlinkEvent,
     EventKind,

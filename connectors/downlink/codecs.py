@@ -22,7 +22,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.downlink.model import Command
+from allmende.connectors.downlink.model import Command
 
 _FIELD = re.compile(r"\{(\w+):(u8|u16le|u16be|u32le|u32be)\}")
 _FORMATS = {"u8": "<B", "u16le": "<H", "u16be": ">H", "u32le": "<I", "u32be": ">I"}

@@ -14,7 +14,7 @@ import binascii
 from typing import Any
 from urllib.parse import quote
 
-from connectors.downlink.model import (
+from allmende.connectors.downlink.model import (
     Command,
     DownlinkEvent,
     EventKind,

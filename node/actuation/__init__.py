@@ -7,8 +7,8 @@ from aiohttp import web
 
 def setup(app: web.Application) -> None:
     """The API and webhooks, then the operator's console page (which reads the room)."""
-    from node.actuation.console import setup as setup_console
-    from node.actuation.routes import setup as setup_routes
+    from allmende.node.actuation.console import setup as setup_console
+    from allmende.node.actuation.routes import setup as setup_routes
 
     setup_routes(app)
     setup_console(app)

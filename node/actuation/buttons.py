@@ -28,15 +28,15 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from node import db
-from node.actuation.models import Segment
-from node.actuation.policy import Person
-from node.actuation.service import Actuation, Refused, utc
-from node.http.openapi import describe, json_request
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.ingest.models import Device, LatestValue
-from node.runtime import Node
+from allmende.node import db
+from allmende.node.actuation.models import Segment
+from allmende.node.actuation.policy import Person
+from allmende.node.actuation.service import Actuation, Refused, utc
+from allmende.node.http.openapi import describe, json_request
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.ingest.models import Device, LatestValue
+from allmende.node.runtime import Node
 
 PRESS = "https://w3id.org/allmende/ns#buttonPress"
 BUTTON_SCHEMA: dict[str, Any] = {
@@ -163,7 +163,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def _register(node: Node, body: dict[str, Any]) -> Button:
-    from node.actuation import registry
+    from allmende.node.actuation import registry
 
     data = registry.validate(body, BUTTON_SCHEMA)
     device = data["device"].strip().replace("-", "").replace(":", "").lower()
@@ -202,7 +202,7 @@ def _register(node: Node, body: dict[str, Any]) -> Button:
 )
 @admin_only
 async def button_add(request: web.Request) -> web.Response:
-    from node.actuation.routes import read_json
+    from allmende.node.actuation.routes import read_json
 
     row = await asyncio.to_thread(_register, request.app["node"], await read_json(request))
     return web.json_response({"device": row.device_id, "segment": row.segment_id}, status=201)

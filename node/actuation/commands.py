@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from node.catalog.commands import CommandError, _fail, _running_node
+from allmende.node.catalog.commands import CommandError, _fail, _running_node
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 BODY = click.argument("file", type=click.File("r", encoding="utf-8"))
@@ -22,8 +22,8 @@ BODY = click.argument("file", type=click.File("r", encoding="utf-8"))
 
 def _run(directory: Path, method: str, path: str, body: Any, offline: Any) -> Any:
     """The admin API's answer, or the same work done on the stopped node's folder."""
-    from node.http.problems import Problem
-    from node.runtime import Node
+    from allmende.node.http.problems import Problem
+    from allmende.node.runtime import Node
 
     remote = _running_node(directory)
     if remote is not None:
@@ -54,7 +54,7 @@ def lights() -> None:
 @BODY
 def controller(directory: Path, file: Any) -> None:
     """Register a controller from a JSON file (see POST /admin/actuation/controllers)."""
-    from node.actuation import registry
+    from allmende.node.actuation import registry
 
     body = _json(file)
 
@@ -73,7 +73,7 @@ def controller(directory: Path, file: Any) -> None:
 @BODY
 def segment(directory: Path, file: Any) -> None:
     """Register what a controller switches from a JSON file (POST /admin/actuation/segments)."""
-    from node.actuation import registry
+    from allmende.node.actuation import registry
 
     body = _json(file)
 
@@ -94,7 +94,7 @@ def segment(directory: Path, file: Any) -> None:
 @click.option("--unlock", is_flag=True, help="Allow switching again.")
 def lock(directory: Path, segment_id: str, reason: str, unlock: bool) -> None:
     """Lock a segment for maintenance (nobody can switch it), or unlock it."""
-    from node.actuation import registry
+    from allmende.node.actuation import registry
 
     body: dict[str, Any] = {"locked": not unlock}
     if not unlock:
@@ -118,7 +118,7 @@ def lock(directory: Path, segment_id: str, reason: str, unlock: bool) -> None:
 @BODY
 def policy(directory: Path, file: Any) -> None:
     """Sign and install the switching policy (ODRL JSON-LD permitting allmende:switch)."""
-    from node.actuation import registry
+    from allmende.node.actuation import registry
 
     body = _json(file)
 
@@ -137,7 +137,7 @@ def policy(directory: Path, file: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_segments(directory: Path, as_json: bool) -> None:
     """List the segments with their state."""
-    from node.actuation import registry
+    from allmende.node.actuation import registry
 
     async def offline(node: Any) -> Any:
         return {"segments": registry.segments(node, datetime.now(UTC))}
@@ -158,7 +158,7 @@ def list_segments(directory: Path, as_json: bool) -> None:
 @DIRECTORY
 def log(directory: Path) -> None:
     """The newest switchings (the person only as a pseudonym)."""
-    from node.actuation import registry
+    from allmende.node.actuation import registry
 
     async def offline(node: Any) -> Any:
         return {"switchings": registry.switchings(node)}

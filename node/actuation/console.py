@@ -14,17 +14,17 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from node.actuation import phone, registry
-from node.actuation.buttons import Bridge, Button
-from node.actuation.models import Segment
-from node.http.forms import read_form
-from node.http.openapi import CSRF, TEXT, describe, form_body
-from node.http.problems import Problem
-from node.runtime import Node
-from node.web import i18n, sessions
-from node.web.console import signed_in
-from node.web.i18n import N_
-from node.web.streetlights import SEGMENT, minutes_text, state_text
+from allmende.node.actuation import phone, registry
+from allmende.node.actuation.buttons import Bridge, Button
+from allmende.node.actuation.models import Segment
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import CSRF, TEXT, describe, form_body
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
+from allmende.node.web import i18n, sessions
+from allmende.node.web.console import signed_in
+from allmende.node.web.i18n import N_
+from allmende.node.web.streetlights import SEGMENT, minutes_text, state_text
 
 PAGE = "/admin/console/streetlights"
 SWITCHINGS_SHOWN = 100

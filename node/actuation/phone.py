@@ -32,15 +32,15 @@ from xml.sax.saxutils import escape, quoteattr
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from node.actuation.models import Segment
-from node.actuation.policy import Person
-from node.actuation.service import Actuation, Refused
-from node.http.forms import read_form
-from node.http.openapi import describe, form_body
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.ingest import sources
-from node.runtime import Node
+from allmende.node.actuation.models import Segment
+from allmende.node.actuation.policy import Person
+from allmende.node.actuation.service import Actuation, Refused
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import describe, form_body
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.ingest import sources
+from allmende.node.runtime import Node
 
 PATH = "/actuation/phone"
 WITHHELD = {"", "anonymous", "unknown", "restricted", "private", "+266696687", "+7378742833"}

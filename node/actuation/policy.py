@@ -28,10 +28,18 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from policies import Literal, Outcome, Policy, Request, evaluate, from_jsonld, policy_problems
-from policies.model import Constraint, PolicyError
-from policies.signing import SignatureError, sign_policy, signed_policy, verify_document
-from policies.terms import COUNT, LT, LTEQ, allmende
+from allmende.policies import (
+    Literal,
+    Outcome,
+    Policy,
+    Request,
+    evaluate,
+    from_jsonld,
+    policy_problems,
+)
+from allmende.policies.model import Constraint, PolicyError
+from allmende.policies.signing import SignatureError, sign_policy, signed_policy, verify_document
+from allmende.policies.terms import COUNT, LT, LTEQ, allmende
 
 SWITCH = allmende("switch")
 TIME_OF_DAY = allmende("timeOfDay")

@@ -10,14 +10,14 @@ from typing import Any
 import jsonschema
 from sqlmodel import Session, col, select
 
-from connectors.downlink import codecs
-from node import db
-from node.actuation import sosa
-from node.actuation.models import ActuationPolicy, Controller, Segment, Switching
-from node.actuation.policy import PolicyRefused, SwitchPolicy, dumps, sign
-from node.catalog import service as catalog
-from node.http.problems import Problem
-from node.runtime import Node
+from allmende.connectors.downlink import codecs
+from allmende.node import db
+from allmende.node.actuation import sosa
+from allmende.node.actuation.models import ActuationPolicy, Controller, Segment, Switching
+from allmende.node.actuation.policy import PolicyRefused, SwitchPolicy, dumps, sign
+from allmende.node.catalog import service as catalog
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
 
 ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}
 CLOCK = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
@@ -311,7 +311,7 @@ def controllers(node: Node) -> list[dict[str, Any]]:
 
 
 def segment_json(segment: Segment, controller: Controller | None, now: datetime) -> dict[str, Any]:
-    from node.actuation.service import utc
+    from allmende.node.actuation.service import utc
 
     on_until = utc(segment.on_until) if segment.on_until is not None else None
     lit = on_until is not None and on_until > now
@@ -355,7 +355,7 @@ def switchings(node: Node, limit: int = 200) -> list[dict[str, Any]]:
 
 
 def switching_json(row: Switching, *, person: bool = False) -> dict[str, Any]:
-    from node.actuation.service import STATES_DE, utc
+    from allmende.node.actuation.service import STATES_DE, utc
 
     shown = {"person": row.pseudonym} if person else {}
     return {

@@ -10,18 +10,18 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.downlink import InvalidEvent, tts
-from connectors.downlink import chirpstack as cs
-from node.actuation import buttons, phone, registry
-from node.actuation.models import Switching
-from node.actuation.policy import Person
-from node.actuation.service import FINAL, Actuation
-from node.auth import AuthError, verify_token
-from node.http.openapi import component, describe, json_request, query_param
-from node.http.problems import Problem
-from node.http.security import CHALLENGE, admin_only, bearer
-from node.ingest import sources
-from node.runtime import Node
+from allmende.connectors.downlink import InvalidEvent, tts
+from allmende.connectors.downlink import chirpstack as cs
+from allmende.node.actuation import buttons, phone, registry
+from allmende.node.actuation.models import Switching
+from allmende.node.actuation.policy import Person
+from allmende.node.actuation.service import FINAL, Actuation
+from allmende.node.auth import AuthError, verify_token
+from allmende.node.http.openapi import component, describe, json_request, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import CHALLENGE, admin_only, bearer
+from allmende.node.ingest import sources
+from allmende.node.runtime import Node
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 JSON_LIMIT = 256 * 1024
@@ -105,7 +105,7 @@ def person(request: web.Request) -> Person:
         raise Problem(401, "Unauthorized", str(exc), headers=CHALLENGE) from None
     name = principal.subject
     if principal.role == "access" and "app_token" in principal.claims:
-        from node.apps.server import acting_for  # an approved app acting for a resident
+        from allmende.node.apps.server import acting_for  # an approved app acting for a resident
 
         name = acting_for(node, principal.claims, "lights:switch")
     elif principal.role != "resident":

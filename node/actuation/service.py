@@ -38,14 +38,28 @@ import aiohttp
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from connectors.downlink import DownlinkEvent, EventKind, HttpRequest, InvalidEvent, codecs, tts
-from connectors.downlink import chirpstack as cs
-from node import db
-from node.actuation import daylight, sosa
-from node.actuation.models import ActuationPolicy, Controller, Segment, Switching
-from node.actuation.policy import Person, PolicyRefused, SwitchPolicy, Verdict, verified, within
-from node.http.problems import Problem
-from node.runtime import Node
+from allmende.connectors.downlink import (
+    DownlinkEvent,
+    EventKind,
+    HttpRequest,
+    InvalidEvent,
+    codecs,
+    tts,
+)
+from allmende.connectors.downlink import chirpstack as cs
+from allmende.node import db
+from allmende.node.actuation import daylight, sosa
+from allmende.node.actuation.models import ActuationPolicy, Controller, Segment, Switching
+from allmende.node.actuation.policy import (
+    Person,
+    PolicyRefused,
+    SwitchPolicy,
+    Verdict,
+    verified,
+    within,
+)
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +353,7 @@ class Actuation:
     async def _commit(self, rows: list[Any], events: list[dict[str, Any]]) -> None:
         """Write rows and their events in one transaction, shared with the commits that
         arrive meanwhile (group commit: one fsync for many presses); returns once durable."""
-        from node.actuation.registry import switching_json
+        from allmende.node.actuation.registry import switching_json
 
         snapshots = [switching_json(row) for row in rows if isinstance(row, Switching)]
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

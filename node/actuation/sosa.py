@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pyoxigraph as ox
 
-from node.actuation.models import Controller, Segment, Switching
-from node.ingest.graphs import data_graph, to_ntriples
-from node.ingest.projection import RECORDED
+from allmende.node.actuation.models import Controller, Segment, Switching
+from allmende.node.ingest.graphs import data_graph, to_ntriples
+from allmende.node.ingest.projection import RECORDED
 
 DATASET = "strassenbeleuchtung-schaltungen"
 SOSA = "http://www.w3.org/ns/sosa/"

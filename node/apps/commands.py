@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import click
 
-from node.cli_client import CommandError, connect
+from allmende.node.cli_client import CommandError, connect
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 CLIENT_ID = click.argument("client_id")
@@ -27,9 +27,9 @@ def _fail(message: str) -> None:
 
 def _offline(directory: Path, work: Callable[[Any], Any]) -> Any:
     """Run `work(registry)` on the folder itself (no node serving it)."""
-    from node.apps.registry import Registry, ReviewError
-    from node.config import ConfigError
-    from node.runtime import Node
+    from allmende.node.apps.registry import Registry, ReviewError
+    from allmende.node.config import ConfigError
+    from allmende.node.runtime import Node
 
     try:
         node = Node.open(directory)
@@ -44,7 +44,7 @@ def _offline(directory: Path, work: Callable[[Any], Any]) -> Any:
 
 
 def _run(directory: Path, method: str, path: str, body: Any, work: Callable[[Any], Any]) -> Any:
-    from node.apps.registry import public
+    from allmende.node.apps.registry import public
 
     try:
         remote = connect(directory)

@@ -9,14 +9,14 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from node.apps import manifest as manifests
-from node.apps.registry import Registry, ReviewError, public
-from node.http.forms import read_form
-from node.http.openapi import CSRF, TEXT, describe, form_body
-from node.runtime import Node
-from node.web import sessions
-from node.web.console import signed_in
-from policies.explain import term_label
+from allmende.node.apps import manifest as manifests
+from allmende.node.apps.registry import Registry, ReviewError, public
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import CSRF, TEXT, describe, form_body
+from allmende.node.runtime import Node
+from allmende.node.web import sessions
+from allmende.node.web.console import signed_in
+from allmende.policies.explain import term_label
 
 PAGE = "/admin/console/apps"
 
@@ -46,7 +46,7 @@ async def _render(
 
 
 def manifests_purpose(value: str) -> str:
-    from node.usage.agreements import purpose_iri
+    from allmende.node.usage.agreements import purpose_iri
 
     return purpose_iri(value) or ""
 

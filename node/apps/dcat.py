@@ -13,7 +13,7 @@ from typing import Any
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
-from node.catalog.rdf import dataset_iri, operator_iri
+from allmende.node.catalog.rdf import dataset_iri, operator_iri
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 DCAT_VERSION = URIRef(str(DCAT) + "version")

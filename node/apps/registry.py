@@ -18,8 +18,8 @@ from typing import Any
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError
 from sqlmodel import Session, col, func, select
 
-from node.apps import manifest as manifests
-from node.apps.models import (
+from allmende.node.apps import manifest as manifests
+from allmende.node.apps.models import (
     APPROVED,
     REJECTED,
     SANDBOX,
@@ -30,9 +30,9 @@ from node.apps.models import (
     AuthorizationCode,
     Consent,
 )
-from node.catalog.models import PUBLISHED, load_dataset
-from node.runtime import Node
-from node.usage.agreements import AgreementError, dataset_offer, grant, revoke
+from allmende.node.catalog.models import PUBLISHED, load_dataset
+from allmende.node.runtime import Node
+from allmende.node.usage.agreements import AgreementError, dataset_offer, grant, revoke
 
 SAMPLE_MARKS = ("beispieldaten", "sample data")
 

@@ -18,10 +18,10 @@ from aiohttp import web
 from authlib.oauth2 import OAuth2Error
 from jsonschema import Draft202012Validator
 
-from node.apps import manifest as manifests
-from node.apps.dcat import directory_graph
-from node.apps.registry import Registry, ReviewError, public
-from node.apps.server import (
+from allmende.node.apps import manifest as manifests
+from allmende.node.apps.dcat import directory_graph
+from allmende.node.apps.registry import Registry, ReviewError, public
+from allmende.node.apps.server import (
     Answer,
     AuthorizationServer,
     BodyJsonRequest,
@@ -29,16 +29,16 @@ from node.apps.server import (
     Resident,
     check_app_token,
 )
-from node.auth import AuthError, verify_token
-from node.http.admin import json_body
-from node.http.forms import read_form, read_json
-from node.http.openapi import describe, form_body, json_request, query_param
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.runtime import Node
-from node.usage.agreements import purpose_iri
-from node.usage.enforcement import TOKEN_CHECKS
-from policies.explain import term_label
+from allmende.node.auth import AuthError, verify_token
+from allmende.node.http.admin import json_body
+from allmende.node.http.forms import read_form, read_json
+from allmende.node.http.openapi import describe, form_body, json_request, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.runtime import Node
+from allmende.node.usage.agreements import purpose_iri
+from allmende.node.usage.enforcement import TOKEN_CHECKS
+from allmende.policies.explain import term_label
 
 SERVER = web.AppKey("apps_server", AuthorizationServer)
 RESIDENT_COOKIE = "allmende_resident"
@@ -512,7 +512,7 @@ async def my_apps_withdraw(request: web.Request) -> web.Response:
     ],
 )
 async def directory(request: web.Request) -> web.Response:
-    from node.web.errors import wants_html
+    from allmende.node.web.errors import wants_html
 
     apps = await asyncio.to_thread(_registry(request).directory)
     wanted = request.query.get("format")
@@ -614,7 +614,7 @@ async def admin_suspend(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    from node.apps import console
+    from allmende.node.apps import console
 
     node: Node = app["node"]
     app[SERVER] = AuthorizationServer(node, Registry(node))

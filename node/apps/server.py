@@ -50,8 +50,8 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from sqlmodel import Session, col, select
 
-from node.apps import manifest as manifests
-from node.apps.models import (
+from allmende.node.apps import manifest as manifests
+from allmende.node.apps.models import (
     APPROVED,
     SANDBOX,
     App,
@@ -60,8 +60,8 @@ from node.apps.models import (
     AuthorizationCode,
     Consent,
 )
-from node.auth import mint_token
-from node.runtime import Node
+from allmende.node.auth import mint_token
+from allmende.node.runtime import Node
 
 TOKEN_TTL = 3600
 CODE_TTL = 120
@@ -816,7 +816,7 @@ def acting_for(node: Node, claims: dict[str, Any], action: str) -> str:
     """The resident an app token acts for when it asks to do `action` (e.g. lights:switch),
     for the rooms that act for residents; raises the problem that refuses: a token of
     another kind, without that scope, or no longer live. The use is noted like a read."""
-    from node.http.problems import Problem
+    from allmende.node.http.problems import Problem
 
     scopes = str(claims.get("scope", "")).split()
     resident = claims.get("resident")

@@ -16,22 +16,22 @@ if TYPE_CHECKING:
     from aiohttp import web
     from rdflib import Graph
 
-    from node.events.projector import Projector
+    from allmende.node.events.projector import Projector
 
 
 def setup(app: web.Application) -> None:
-    from node.catalog.routes import setup as setup_routes
+    from allmende.node.catalog.routes import setup as setup_routes
 
     setup_routes(app)
 
 
 def install(projector: Projector) -> None:
-    from node.catalog.projection import install as install_projection
+    from allmende.node.catalog.projection import install as install_projection
 
     install_projection(projector)
 
 
 def dataset_graph(data: dict[str, Any], base: str | None = None) -> Graph:
-    from node.catalog.rdf import dataset_graph as build
+    from allmende.node.catalog.rdf import dataset_graph as build
 
     return build(data, base)

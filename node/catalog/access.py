@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from node.access import PUBLIC, USAGE_GUARD, authorize, is_open
-from node.http.problems import Problem
+from allmende.node.access import PUBLIC, USAGE_GUARD, authorize, is_open
+from allmende.node.http.problems import Problem
 
 __all__ = ["PUBLIC", "USAGE_GUARD", "authorize_download", "is_open"]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from node.cli_client import CommandError, Remote, connect, explain
-from node.cli_client import fail as _fail
+from allmende.node.cli_client import CommandError, Remote, connect, explain
+from allmende.node.cli_client import fail as _fail
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 DATASET_ID = click.argument("dataset_id", metavar="ID")
@@ -33,8 +33,8 @@ def _running_node(directory: Path) -> Remote | None:
 
 def _local(directory: Path, work: Callable[[Any], Any]) -> Any:
     """Open the stopped node's folder, run `work(node)` (a coroutine function), close."""
-    from node.catalog import service
-    from node.runtime import Node
+    from allmende.node.catalog import service
+    from allmende.node.runtime import Node
 
     try:
         node = Node.open(directory)
@@ -55,8 +55,13 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
 
 
 async def _upload_local(node: Any, dataset_id: str, path: Path, title: str | None) -> str:
-    from node.catalog import service
-    from node.catalog.files import FileTooLarge, files_directory, guess_media_type, store_stream
+    from allmende.node.catalog import service
+    from allmende.node.catalog.files import (
+        FileTooLarge,
+        files_directory,
+        guess_media_type,
+        store_stream,
+    )
 
     try:
         stored = await store_stream(
@@ -79,7 +84,7 @@ async def _upload_local(node: Any, dataset_id: str, path: Path, title: str | Non
 
 
 def _upload_remote(remote: Remote, dataset_id: str, path: Path, title: str | None) -> str:
-    from node.catalog.files import guess_media_type
+    from allmende.node.catalog.files import guess_media_type
 
     params = {"file_name": path.name, **({"title": title} if title else {})}
     query = urllib.parse.urlencode(params)
@@ -118,7 +123,7 @@ def _policy(
         return dict(json.loads(file.read_text(encoding="utf-8")))
     if template is None:
         return None
-    from policies.templates import TemplateError, template_document
+    from allmende.policies.templates import TemplateError, template_document
 
     values: dict[str, Any] = {"assigner": node_id, "target": iri}
     for param in params:
@@ -181,7 +186,7 @@ def _description(options: dict[str, Any], node_id: str, base: str, dataset_id: s
     if links or apis:
         document["distributions"] = [*document.get("distributions", []), *links, *apis]
     if not (dataset_id or document.get("id")):
-        from node.catalog.service import slugify
+        from allmende.node.catalog.service import slugify
 
         title = document.get("title") or {}
         text = title.get("de") or title.get("en") if isinstance(title, dict) else str(title)
@@ -271,7 +276,7 @@ def _report(action: str, result: dict[str, Any], distributions: list[str]) -> No
 
 
 def _settings(directory: Path) -> Any:
-    from node.config import ConfigError, load_settings
+    from allmende.node.config import ConfigError, load_settings
 
     try:
         return load_settings(directory)
@@ -304,7 +309,7 @@ def add(directory: Path, dataset_id: str | None, **options: Any) -> None:
             if files:
                 result = {**remote.call("GET", f"/admin/datasets/{new_id}"), "warnings": []}
         else:
-            from node.catalog import service
+            from allmende.node.catalog import service
 
             async def work(node: Any) -> tuple[dict[str, Any], list[str]]:
                 outcome = await service.create(node, body)
@@ -322,7 +327,7 @@ def add(directory: Path, dataset_id: str | None, **options: Any) -> None:
 def _kept(current: dict[str, Any]) -> list[dict[str, Any]]:
     """The dataset's distributions as input: --link/--api add to them (a merge patch would
     replace the whole list)."""
-    from node.catalog.description import as_input
+    from allmende.node.catalog.description import as_input
 
     return list(as_input(current)["distributions"])
 
@@ -365,7 +370,7 @@ def update(
                 result = remote.call("DELETE", f"/admin/datasets/{dataset_id}/distributions/{name}")
             names = [_upload_remote(remote, dataset_id, path, None) for path in files]
         else:
-            from node.catalog import service
+            from allmende.node.catalog import service
 
             async def work(node: Any) -> tuple[dict[str, Any], list[str]]:
                 outcome = None
@@ -398,7 +403,7 @@ def retract(directory: Path, dataset_id: str) -> None:
         if remote is not None:
             remote.call("DELETE", f"/admin/datasets/{dataset_id}")
         else:
-            from node.catalog import service
+            from allmende.node.catalog import service
 
             async def work(node: Any) -> dict[str, Any]:
                 return await service.retract(node, dataset_id)
@@ -413,8 +418,8 @@ def _rows_local(node: Any, status: str) -> list[dict[str, Any]]:
     """The rows GET /admin/datasets gives, so the output is the same either way."""
     from sqlmodel import Session, col, select
 
-    from node.catalog.models import CatalogDataset
-    from node.catalog.rdf import dataset_iri
+    from allmende.node.catalog.models import CatalogDataset
+    from allmende.node.catalog.rdf import dataset_iri
 
     with Session(node.engine) as session:
         query = select(CatalogDataset).order_by(col(CatalogDataset.id))
@@ -478,7 +483,7 @@ def show(directory: Path, dataset_id: str) -> None:
         if remote is not None:
             result = remote.call("GET", f"/admin/datasets/{dataset_id}")
         else:
-            from node.catalog import service
+            from allmende.node.catalog import service
 
             async def work(node: Any) -> dict[str, Any]:
                 row, data = await asyncio.to_thread(service.load, node, dataset_id)

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.file_modes import open_private, private_directory
+from allmende.node.file_modes import open_private, private_directory
 
 CHUNK = 256 * 1024
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")

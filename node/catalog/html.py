@@ -12,10 +12,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from node.web import labels
-from node.web.i18n import N_, texts
-from vocab import catalog as terms
-from vocab.namespaces import DCAT, DCT, FOAF, RDF
+from allmende.node.web import labels
+from allmende.node.web.i18n import N_, texts
+from allmende.vocab import catalog as terms
+from allmende.vocab.namespaces import DCAT, DCT, FOAF, RDF
 
 # English source texts, translated by the web pages' catalogs (node/web/locales)
 _TEXT = {

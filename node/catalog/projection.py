@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.catalog.rdf import catalog_graph_iri, dataset_triples, to_quads
-from node.events.projector import Projector
-from node.store.base import QuadStore
+from allmende.node.catalog.rdf import catalog_graph_iri, dataset_triples, to_quads
+from allmende.node.events.projector import Projector
+from allmende.node.store.base import QuadStore
 
 PUBLISHED = "de.allmende.dataset.published"
 UPDATED = "de.allmende.dataset.updated"

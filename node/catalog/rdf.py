@@ -21,8 +21,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.term import Node
 
-from vocab import catalog as terms
-from vocab.namespaces import (
+from allmende.vocab import catalog as terms
+from allmende.vocab.namespaces import (
     ADMS,
     DCAT,
     DCATDE,
@@ -166,8 +166,8 @@ def _contact(b: _Builder, node: URIRef, contact: dict[str, Any]) -> None:
 
 def _policy(b: _Builder, offer: dict[str, Any]) -> URIRef | None:
     """The offer's triples via the policies package (offline JSON-LD, no remote context)."""
-    from policies.jsonld import from_jsonld
-    from policies.rdf import to_graph
+    from allmende.policies.jsonld import from_jsonld
+    from allmende.policies.rdf import to_graph
 
     policy = from_jsonld(offer)
     # canonical blank node labels and a sorted order: the same offer gives the same triples

@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from node.catalog import html, service
-from node.catalog.access import authorize_download
-from node.catalog.files import (
+from allmende.node.catalog import html, service
+from allmende.node.catalog.access import authorize_download
+from allmende.node.catalog.files import (
     FileTooLarge,
     content_disposition,
     file_path,
@@ -21,16 +21,16 @@ from node.catalog.files import (
     safe_file_name,
     store_stream,
 )
-from node.catalog.models import PUBLISHED, RETRACTED, CatalogDataset, full_description
-from node.catalog.rdf import (
+from allmende.node.catalog.models import PUBLISHED, RETRACTED, CatalogDataset, full_description
+from allmende.node.catalog.rdf import (
     catalog_graph_prefix,
     catalog_iri,
     completion,
     dataset_iri,
     distribution_iri,
 )
-from node.catalog.search import SearchIndexes
-from node.catalog.serving import (
+from allmende.node.catalog.search import SearchIndexes
+from allmende.node.catalog.serving import (
     HTML,
     JSON,
     RDF_FORMATS,
@@ -55,15 +55,15 @@ from node.catalog.serving import (
     to_ox,
     validators,
 )
-from node.http.admin import int_param
-from node.http.forms import parts, read_json, text_of
-from node.http.openapi import FILE, TEXT, describe, query_param
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.runtime import Node
-from node.web.i18n import negotiate as negotiate_language
-from vocab import catalog as terms
-from vocab.namespaces import SCHEMA
+from allmende.node.http.admin import int_param
+from allmende.node.http.forms import parts, read_json, text_of
+from allmende.node.http.openapi import FILE, TEXT, describe, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.runtime import Node
+from allmende.node.web.i18n import negotiate as negotiate_language
+from allmende.vocab import catalog as terms
+from allmende.vocab.namespaces import SCHEMA
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500

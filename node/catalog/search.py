@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from node.catalog.models import PUBLISHED, CatalogDataset
-from node.catalog.projection import EVENT_TYPES
-from node.models import EventRecord
-from node.runtime import Node
-from vocab import catalog as terms
+from allmende.node.catalog.models import PUBLISHED, CatalogDataset
+from allmende.node.catalog.projection import EVENT_TYPES
+from allmende.node.models import EventRecord
+from allmende.node.runtime import Node
+from allmende.vocab import catalog as terms
 
 WEIGHTS = {"title": 3.0, "keywords": 2.0, "description": 1.0}
 EXACT, PREFIX, INFIX = 1.0, 0.7, 0.4

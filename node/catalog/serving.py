@@ -25,9 +25,9 @@ from rdflib import Literal, URIRef
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from node.catalog.models import PUBLISHED, CatalogDataset
-from node.catalog.projection import EVENT_TYPES
-from node.catalog.rdf import (
+from allmende.node.catalog.models import PUBLISHED, CatalogDataset
+from allmende.node.catalog.projection import EVENT_TYPES
+from allmende.node.catalog.rdf import (
     LINK_PREDICATES,
     TITLE,
     Triple,
@@ -37,12 +37,12 @@ from node.catalog.rdf import (
     operator_iri,
     ox_term,
 )
-from node.http.problems import Problem
-from node.models import EventRecord
-from node.runtime import Node
-from node.store.base import CHECKPOINT
-from vocab import catalog as terms
-from vocab.namespaces import DCAT, DCT, FOAF, HYDRA, PREFIXES, RDF, SKOS, XSD
+from allmende.node.http.problems import Problem
+from allmende.node.models import EventRecord
+from allmende.node.runtime import Node
+from allmende.node.store.base import CHECKPOINT
+from allmende.vocab import catalog as terms
+from allmende.vocab.namespaces import DCAT, DCT, FOAF, HYDRA, PREFIXES, RDF, SKOS, XSD
 
 
 @dataclass(frozen=True)

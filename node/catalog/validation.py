@@ -13,8 +13,8 @@ from typing import Any
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SH
 
-from node.catalog.rdf import dataset_iri, distribution_iri
-from vocab.shapes import shapes_text
+from allmende.node.catalog.rdf import dataset_iri, distribution_iri
+from allmende.vocab.shapes import shapes_text
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """`allmende demo`: three sample villages federating on loopback, with simulated sensors."""
 
-from node.demo.command import demo
+from allmende.node.demo.command import demo
 
 __all__ = ["demo"]

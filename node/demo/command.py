@@ -18,15 +18,15 @@ from typing import Any
 import aiohttp
 import click
 
-from node import db
-from node.auth import mint_token
-from node.config import load_settings
-from node.demo import streetlights
-from node.demo.simulator import uplink
-from node.demo.villages import VILLAGES, Village
-from node.federation.trust import add_peer, checked_peer
-from node.keys import load_key
-from node.setup_files import init_directory
+from allmende.node import db
+from allmende.node.auth import mint_token
+from allmende.node.config import load_settings
+from allmende.node.demo import streetlights
+from allmende.node.demo.simulator import uplink
+from allmende.node.demo.villages import VILLAGES, Village
+from allmende.node.federation.trust import add_peer, checked_peer
+from allmende.node.keys import load_key
+from allmende.node.setup_files import init_directory
 
 START_TIMEOUT = 90.0
 ADMIN_TTL = 7 * 24 * 3600
@@ -93,7 +93,7 @@ def start(directory: Path, port: int, kafka: str, lights: bool = False) -> subpr
         env["ALLMENDE_KAFKA_BOOTSTRAP_SERVERS"] = kafka
     log = (directory / "node.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "node", "serve", str(directory)],
+        [sys.executable, "-m", "allmende.node", "serve", str(directory)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-from node.demo.villages import Sensor
+from allmende.node.demo.villages import Sensor
 
 
 def _decoded(sensor: Sensor, moment: datetime, rng: random.Random) -> dict[str, Any]:

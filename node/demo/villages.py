@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from policies.templates import template_document
+from allmende.policies.templates import template_document
 
 
 @dataclass(frozen=True)

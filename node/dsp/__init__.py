@@ -16,6 +16,6 @@ if TYPE_CHECKING:
 
 
 def setup(app: web.Application) -> None:
-    from node.dsp.routes import setup as setup_routes
+    from allmende.node.dsp.routes import setup as setup_routes
 
     setup_routes(app)

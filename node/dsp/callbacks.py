@@ -22,10 +22,10 @@ from tenacity import (
     wait_exponential,
 )
 
-from node.dsp.messages import MAX_MESSAGE_BYTES, DspError
-from node.federation.trust import TrustList
-from node.http.bodies import BodyTooLarge, response_body
-from node.runtime import Node
+from allmende.node.dsp.messages import MAX_MESSAGE_BYTES, DspError
+from allmende.node.federation.trust import TrustList
+from allmende.node.http.bodies import BodyTooLarge, response_body
+from allmende.node.runtime import Node
 
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=10)

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from node.catalog.models import PUBLISHED, CatalogDataset
-from node.dsp.messages import PATH, message
-from node.dsp.negotiations import embedded
-from node.dsp.transfers import PULL_FORMAT
-from node.runtime import Node
-from node.usage.agreements import dataset_offer
+from allmende.node.catalog.models import PUBLISHED, CatalogDataset
+from allmende.node.dsp.messages import PATH, message
+from allmende.node.dsp.negotiations import embedded
+from allmende.node.dsp.transfers import PULL_FORMAT
+from allmende.node.runtime import Node
+from allmende.node.usage.agreements import dataset_offer
 
 MAX_DATASETS = 1000
 

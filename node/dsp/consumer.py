@@ -14,17 +14,17 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from node.dsp.callbacks import CallbackFailed, check_callback
-from node.dsp.messages import PATH, DspError, message
-from node.dsp.models import CONSUMER, Negotiation, Transfer
-from node.dsp.processes import (
+from allmende.node.dsp.callbacks import CallbackFailed, check_callback
+from allmende.node.dsp.messages import PATH, DspError, message
+from allmende.node.dsp.models import CONSUMER, Negotiation, Transfer
+from allmende.node.dsp.processes import (
     NegotiationProcesses,
     Processes,
     Row,
     TransferProcesses,
     new_pid,
 )
-from node.http.upstream import withhold_addresses
+from allmende.node.http.upstream import withhold_addresses
 
 CALLBACK_PATH = PATH + "/consumer"
 

@@ -11,15 +11,20 @@ from typing import Any
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
-from node.dsp.consumer import CALLBACK_PATH, ConsumerNegotiations, ConsumerSide, ConsumerTransfers
-from node.dsp.http import PID, Handler, answers, read, respond_then
-from node.dsp.messages import SCHEMAS, DspError
-from node.dsp.models import Negotiation, Transfer, recent
-from node.http.admin import json_body
-from node.http.openapi import describe, json_request
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.runtime import Node
+from allmende.node.dsp.consumer import (
+    CALLBACK_PATH,
+    ConsumerNegotiations,
+    ConsumerSide,
+    ConsumerTransfers,
+)
+from allmende.node.dsp.http import PID, Handler, answers, read, respond_then
+from allmende.node.dsp.messages import SCHEMAS, DspError
+from allmende.node.dsp.models import Negotiation, Transfer, recent
+from allmende.node.http.admin import json_body
+from allmende.node.http.openapi import describe, json_request
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.runtime import Node
 
 
 def _from_provider(

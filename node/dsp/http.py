@@ -12,14 +12,14 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from node.auth import AuthError, verify_token
-from node.dsp.messages import MAX_MESSAGE_BYTES, DspError, check, error
-from node.federation.trust import TrustList
-from node.http.bodies import BodyIncomplete, BodyTooLarge, request_body
-from node.http.security import CHALLENGE, bearer
-from node.identity.jwts import TokenError
-from node.identity.verifier import dcp_participant
-from node.runtime import Node
+from allmende.node.auth import AuthError, verify_token
+from allmende.node.dsp.messages import MAX_MESSAGE_BYTES, DspError, check, error
+from allmende.node.federation.trust import TrustList
+from allmende.node.http.bodies import BodyIncomplete, BodyTooLarge, request_body
+from allmende.node.http.security import CHALLENGE, bearer
+from allmende.node.identity.jwts import TokenError
+from allmende.node.identity.verifier import dcp_participant
+from allmende.node.runtime import Node
 
 PID = "{pid:[^/]{1,300}}"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

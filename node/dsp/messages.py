@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 
-from policies.terms import DSP_CONTEXT
+from allmende.policies.terms import DSP_CONTEXT
 
 VERSION = "2025-1"
 PATH = "/dsp"

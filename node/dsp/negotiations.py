@@ -26,18 +26,25 @@ from urllib.parse import quote
 
 from sqlmodel import Session, select
 
-from node.catalog.models import PUBLISHED, CatalogDataset
-from node.dsp.callbacks import NOT_YET, check_callback
-from node.dsp.messages import PATH, DspError
-from node.dsp.models import Negotiation
-from node.dsp.processes import NegotiationProcesses, new_pid
-from node.dsp.requested import PolicyError, Requested, differences, load, read_request, stored
-from node.usage.agreements import AgreementError, dataset_offer, grant, revoke
-from policies import terms
-from policies.evaluator import Request, evaluate
-from policies.jsonld import from_jsonld, to_jsonld
-from policies.model import PolicyType
-from policies.terms import ALLMENDE
+from allmende.node.catalog.models import PUBLISHED, CatalogDataset
+from allmende.node.dsp.callbacks import NOT_YET, check_callback
+from allmende.node.dsp.messages import PATH, DspError
+from allmende.node.dsp.models import Negotiation
+from allmende.node.dsp.processes import NegotiationProcesses, new_pid
+from allmende.node.dsp.requested import (
+    PolicyError,
+    Requested,
+    differences,
+    load,
+    read_request,
+    stored,
+)
+from allmende.node.usage.agreements import AgreementError, dataset_offer, grant, revoke
+from allmende.policies import terms
+from allmende.policies.evaluator import Request, evaluate
+from allmende.policies.jsonld import from_jsonld, to_jsonld
+from allmende.policies.model import PolicyType
+from allmende.policies.terms import ALLMENDE
 
 SIGNED_AGREEMENT = ALLMENDE + "signedAgreement"
 """The member of a ContractAgreementMessage that links to the signed agreement: outside

@@ -18,12 +18,12 @@ from typing import Any, Generic, TypeVar
 
 from sqlmodel import Session
 
-from node.auth import mint_token
-from node.dsp.callbacks import NOT_YET, CallbackFailed, Sender
-from node.dsp.messages import DspError, message
-from node.dsp.models import PROVIDER, Negotiation, Transfer
-from node.dsp.plans import PAUSE_SECONDS, Plans
-from node.dsp.states import (
+from allmende.node.auth import mint_token
+from allmende.node.dsp.callbacks import NOT_YET, CallbackFailed, Sender
+from allmende.node.dsp.messages import DspError, message
+from allmende.node.dsp.models import PROVIDER, Negotiation, Transfer
+from allmende.node.dsp.plans import PAUSE_SECONDS, Plans
+from allmende.node.dsp.states import (
     NEGOTIATION,
     NEGOTIATION_FINAL,
     TRANSFER,
@@ -31,7 +31,7 @@ from node.dsp.states import (
     Step,
     next_state,
 )
-from node.runtime import Node
+from allmende.node.runtime import Node
 
 log = logging.getLogger(__name__)
 Row = TypeVar("Row", Negotiation, Transfer)

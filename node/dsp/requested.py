@@ -15,9 +15,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policies import terms
-from policies.jsonld import from_jsonld, to_jsonld
-from policies.model import (
+from allmende.policies import terms
+from allmende.policies.jsonld import from_jsonld, to_jsonld
+from allmende.policies.model import (
     AnyConstraint,
     Constraint,
     LogicalConstraint,
@@ -27,7 +27,7 @@ from policies.model import (
     Ref,
     Rule,
 )
-from policies.terms import DSP_CONTEXT
+from allmende.policies.terms import DSP_CONTEXT
 
 RULE_KEYS = ("permission", "prohibition", "obligation", "odrl:permission", "odrl:prohibition")
 """An offer carrying any of these states its terms; one without names the offer only."""

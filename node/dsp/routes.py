@@ -16,18 +16,27 @@ from collections.abc import Callable
 from aiohttp import web
 from sqlmodel import Session
 
-from node.dsp import catalog, consumer_routes
-from node.dsp.callbacks import Sender
-from node.dsp.consumer import ConsumerNegotiations, ConsumerTransfers
-from node.dsp.http import PID, Handler, answers, ok, participant, read, respond_then, same_pid
-from node.dsp.messages import PATH, SCHEMAS, DspError, versions
-from node.dsp.negotiations import AGREEMENTS_PATH, Negotiations
-from node.dsp.plans import load_plans
-from node.dsp.transfers import Transfers, transfer_check
-from node.http.openapi import describe, json_request
-from node.runtime import Node
-from node.usage.enforcement import TOKEN_CHECKS
-from node.usage.models import Agreement
+from allmende.node.dsp import catalog, consumer_routes
+from allmende.node.dsp.callbacks import Sender
+from allmende.node.dsp.consumer import ConsumerNegotiations, ConsumerTransfers
+from allmende.node.dsp.http import (
+    PID,
+    Handler,
+    answers,
+    ok,
+    participant,
+    read,
+    respond_then,
+    same_pid,
+)
+from allmende.node.dsp.messages import PATH, SCHEMAS, DspError, versions
+from allmende.node.dsp.negotiations import AGREEMENTS_PATH, Negotiations
+from allmende.node.dsp.plans import load_plans
+from allmende.node.dsp.transfers import Transfers, transfer_check
+from allmende.node.http.openapi import describe, json_request
+from allmende.node.runtime import Node
+from allmende.node.usage.enforcement import TOKEN_CHECKS
+from allmende.node.usage.models import Agreement
 
 TAGS = ["Dataspace Protocol"]
 

@@ -15,15 +15,15 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from node.catalog.models import load_distributions
-from node.dsp.callbacks import check_callback
-from node.dsp.messages import DspError
-from node.dsp.models import Negotiation, Transfer
-from node.dsp.processes import TransferProcesses, new_pid
-from node.runtime import Node
-from node.usage.agreements import access_token
-from node.usage.enforcement import decide_agreement
-from node.usage.models import Agreement
+from allmende.node.catalog.models import load_distributions
+from allmende.node.dsp.callbacks import check_callback
+from allmende.node.dsp.messages import DspError
+from allmende.node.dsp.models import Negotiation, Transfer
+from allmende.node.dsp.processes import TransferProcesses, new_pid
+from allmende.node.runtime import Node
+from allmende.node.usage.agreements import access_token
+from allmende.node.usage.enforcement import decide_agreement
+from allmende.node.usage.models import Agreement
 
 FORMATS = {"HttpData-PULL", "HTTP-PULL"}
 """HTTP pull: the consumer fetches from an endpoint the provider names. (Push is not offered.)"""

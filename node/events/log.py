@@ -17,9 +17,9 @@ from sqlalchemy import func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from node.events import jsontext
-from node.events.envelope import check_envelope, now, parse_time
-from node.events.signing import (
+from allmende.node.events import jsontext
+from allmende.node.events.envelope import check_envelope, now, parse_time
+from allmende.node.events.signing import (
     VerificationError,
     sign_batch,
     sign_event,
@@ -27,8 +27,8 @@ from node.events.signing import (
     verify_batch_member,
     verify_event,
 )
-from node.keys import NodeKey
-from node.models import EventBatch, EventRecord
+from allmende.node.keys import NodeKey
+from allmende.node.models import EventBatch, EventRecord
 
 _LogRow = tuple[int | None, str, str | None, str | None, int | None]
 """seq, envelope, signature, batch id, index in the batch: what a page of the log reads."""

@@ -16,8 +16,8 @@ import pyoxigraph as ox
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from node.events.log import EventLog, SignedEvent
-from node.store.base import CHECKPOINT, QuadStore
+from allmende.node.events.log import EventLog, SignedEvent
+from allmende.node.store.base import CHECKPOINT, QuadStore
 
 Handler = Callable[[QuadStore, dict[str, Any]], None]
 BatchHandler = Callable[[QuadStore, list[dict[str, Any]]], None]

@@ -12,8 +12,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from node.keys import NodeKey
-from policies import jws
+from allmende.node.keys import NodeKey
+from allmende.policies import jws
 
 
 class VerificationError(ValueError):

@@ -7,7 +7,7 @@ Kafka (when `kafka.bootstrap_servers` is set), started and stopped with the app.
 
 from __future__ import annotations
 
-from node.federation.projection import install
-from node.federation.routes import setup
+from allmende.node.federation.projection import install
+from allmende.node.federation.routes import setup
 
 __all__ = ["install", "setup"]

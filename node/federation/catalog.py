@@ -21,11 +21,11 @@ from rdflib import URIRef
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from node.catalog.models import PUBLISHED, CatalogDataset, full_description
-from node.catalog.projection import EVENT_TYPES
-from node.catalog.rdf import Triple, catalog_iri, dataset_iri, dataset_triples
-from node.catalog.search import Index
-from node.catalog.serving import (
+from allmende.node.catalog.models import PUBLISHED, CatalogDataset, full_description
+from allmende.node.catalog.projection import EVENT_TYPES
+from allmende.node.catalog.rdf import Triple, catalog_iri, dataset_iri, dataset_triples
+from allmende.node.catalog.search import Index
+from allmende.node.catalog.serving import (
     HTML,
     JSON,
     RDF_FORMATS,
@@ -40,15 +40,15 @@ from node.catalog.serving import (
     serialise,
     to_ox,
 )
-from node.federation.models import PooledDataset
-from node.federation.trust import TrustList
-from node.http.admin import int_param
-from node.http.openapi import describe, query_param
-from node.http.problems import Problem
-from node.models import EventRecord
-from node.runtime import Node
-from vocab import catalog as terms
-from vocab.namespaces import DCAT, DCT, PROV
+from allmende.node.federation.models import PooledDataset
+from allmende.node.federation.trust import TrustList
+from allmende.node.http.admin import int_param
+from allmende.node.http.openapi import describe, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.models import EventRecord
+from allmende.node.runtime import Node
+from allmende.vocab import catalog as terms
+from allmende.vocab.namespaces import DCAT, DCT, PROV
 
 MAX_PAGE_SIZE = 500
 

@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 import click
 from sqlalchemy import Engine
 
-from node import db
-from node.cli_client import CommandError, connect
-from node.config import ConfigError, load_settings
-from node.federation.trust import TrustError, checked_peer, remove_peer
+from allmende.node import db
+from allmende.node.cli_client import CommandError, connect
+from allmende.node.config import ConfigError, load_settings
+from allmende.node.federation.trust import TrustError, checked_peer, remove_peer
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
@@ -61,7 +61,7 @@ def add(
     directory: Path, peer_id: str, jwk: str | None, jwks_url: str, base_url: str, name: str
 ) -> None:
     """Pin PEER_ID with its key (--jwk) or its JWKS URL."""
-    from node.federation.trust import add_peer
+    from allmende.node.federation.trust import add_peer
 
     settings, engine = _open(directory)
     key: Any = None
@@ -96,7 +96,7 @@ def list_peers(directory: Path, as_json: bool) -> None:
     """The trusted peers (from allmende.toml and from `peer add`)."""
     from sqlmodel import Session, select
 
-    from node.federation.models import TrustedPeer
+    from allmende.node.federation.models import TrustedPeer
 
     remote = _remote(directory)
     if remote is not None:

@@ -19,18 +19,18 @@ import aiohttp
 from aiohttp import web
 from sqlmodel import Session
 
-from node.events import jsontext
-from node.events.log import EventLog
-from node.events.projector import PAGE_BYTES
-from node.federation.inbox import Inbox, load_position
-from node.federation.sharing import shareable
-from node.federation.trust import PeerEntry, TrustList
-from node.federation.wire import WireError, pack, unpack
-from node.http.admin import int_param
-from node.http.bodies import response_body
-from node.http.openapi import describe
-from node.logs import Repeated, retry_counts
-from node.runtime import Node
+from allmende.node.events import jsontext
+from allmende.node.events.log import EventLog
+from allmende.node.events.projector import PAGE_BYTES
+from allmende.node.federation.inbox import Inbox, load_position
+from allmende.node.federation.sharing import shareable
+from allmende.node.federation.trust import PeerEntry, TrustList
+from allmende.node.federation.wire import WireError, pack, unpack
+from allmende.node.http.admin import int_param
+from allmende.node.http.bodies import response_body
+from allmende.node.http.openapi import describe
+from allmende.node.logs import Repeated, retry_counts
+from allmende.node.runtime import Node
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
 FAILURES_BEFORE_DEGRADED = 3

@@ -22,19 +22,19 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
 
-from node.catalog.models import PUBLISHED, RETRACTED
-from node.catalog.projection import RETRACTED as RETRACTED_EVENT
-from node.catalog.rdf import dataset_triples
-from node.db import transaction
-from node.events.envelope import check_envelope, parse_time
-from node.events.log import EventLog, SignedEvent
-from node.events.signing import VerificationError, batch_statement, verify_event
-from node.federation.models import PooledDataset, Position
-from node.federation.sharing import CATALOG, OBSERVATIONS, REPORTS, stream_of
-from node.federation.trust import PeerEntry, TrustList
-from node.reports import events as report_events
-from node.runtime import Node
-from policies import jws
+from allmende.node.catalog.models import PUBLISHED, RETRACTED
+from allmende.node.catalog.projection import RETRACTED as RETRACTED_EVENT
+from allmende.node.catalog.rdf import dataset_triples
+from allmende.node.db import transaction
+from allmende.node.events.envelope import check_envelope, parse_time
+from allmende.node.events.log import EventLog, SignedEvent
+from allmende.node.events.signing import VerificationError, batch_statement, verify_event
+from allmende.node.federation.models import PooledDataset, Position
+from allmende.node.federation.sharing import CATALOG, OBSERVATIONS, REPORTS, stream_of
+from allmende.node.federation.trust import PeerEntry, TrustList
+from allmende.node.reports import events as report_events
+from allmende.node.runtime import Node
+from allmende.policies import jws
 
 log = logging.getLogger(__name__)
 

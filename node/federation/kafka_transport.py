@@ -23,17 +23,17 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from sqlmodel import Session
 
-from node.db import transaction
-from node.events import jsontext
-from node.events.log import EventLog, SignedEvent
-from node.events.projector import PAGE_BYTES
-from node.federation.feed import CommitSignal
-from node.federation.inbox import Inbox, _save_position, load_position
-from node.federation.sharing import CATALOG, REPORTS, shareable, stream_of
-from node.federation.wire import WireError, pack, unpack
-from node.kafka import client_options
-from node.logs import Repeated, retry_counts
-from node.runtime import Node
+from allmende.node.db import transaction
+from allmende.node.events import jsontext
+from allmende.node.events.log import EventLog, SignedEvent
+from allmende.node.events.projector import PAGE_BYTES
+from allmende.node.federation.feed import CommitSignal
+from allmende.node.federation.inbox import Inbox, _save_position, load_position
+from allmende.node.federation.sharing import CATALOG, REPORTS, shareable, stream_of
+from allmende.node.federation.wire import WireError, pack, unpack
+from allmende.node.kafka import client_options
+from allmende.node.logs import Repeated, retry_counts
+from allmende.node.runtime import Node
 
 RELAY = "relay"
 MAX_MESSAGE_BYTES = 900 * 1024

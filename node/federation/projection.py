@@ -15,15 +15,15 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from node.catalog.projection import PUBLISHED, RETRACTED, UPDATED, graph_of
-from node.catalog.rdf import dataset_iri, dataset_triples, to_quads
-from node.events.log import SignedEvent
-from node.events.projector import ForeignHandler, Projector
-from node.ingest.graphs import data_graph
-from node.ingest.projection import RECORDED
-from node.ingest.registry import MAPPED, REGISTERED, REMOVED
-from node.store.base import QuadStore
-from vocab.namespaces import ALLMENDE, PROV, RDF, SOSA, XSD
+from allmende.node.catalog.projection import PUBLISHED, RETRACTED, UPDATED, graph_of
+from allmende.node.catalog.rdf import dataset_iri, dataset_triples, to_quads
+from allmende.node.events.log import SignedEvent
+from allmende.node.events.projector import ForeignHandler, Projector
+from allmende.node.ingest.graphs import data_graph
+from allmende.node.ingest.projection import RECORDED
+from allmende.node.ingest.registry import MAPPED, REGISTERED, REMOVED
+from allmende.node.store.base import QuadStore
+from allmende.vocab.namespaces import ALLMENDE, PROV, RDF, SOSA, XSD
 
 log = logging.getLogger(__name__)
 _OBSERVATION_TYPE = f" <{RDF.type}> <{SOSA.Observation}> .\n"

@@ -12,13 +12,13 @@ from aiohttp import web
 from prometheus_client.core import CounterMetricFamily
 from sqlmodel import Session, func, select
 
-from node.events import EventLog
-from node.federation import catalog
-from node.federation.feed import CommitSignal, FeedFollower, events
-from node.federation.inbox import Inbox
-from node.federation.kafka_transport import KafkaFollower, KafkaRelay, ensure_topics
-from node.federation.models import Position
-from node.federation.trust import (
+from allmende.node.events import EventLog
+from allmende.node.federation import catalog
+from allmende.node.federation.feed import CommitSignal, FeedFollower, events
+from allmende.node.federation.inbox import Inbox
+from allmende.node.federation.kafka_transport import KafkaFollower, KafkaRelay, ensure_topics
+from allmende.node.federation.models import Position
+from allmende.node.federation.trust import (
     Peer,
     TrustError,
     TrustList,
@@ -26,13 +26,13 @@ from node.federation.trust import (
     checked_peer,
     remove_peer,
 )
-from node.http.forms import read_json
-from node.http.openapi import component, describe, json_request
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.logs import Repeated, retry_counts
-from node.models import EventRecord
-from node.runtime import Node
+from allmende.node.http.forms import read_json
+from allmende.node.http.openapi import component, describe, json_request
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.logs import Repeated, retry_counts
+from allmende.node.models import EventRecord
+from allmende.node.runtime import Node
 
 PEER_SYNC_INTERVAL = 5.0
 log = logging.getLogger(__name__)

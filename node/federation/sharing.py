@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from node.access import open_own
-from node.catalog.projection import EVENT_TYPES as CATALOG_TYPES
-from node.events.log import SignedEvent
-from node.ingest.projection import RECORDED
-from node.ingest.registry import MAPPED, REGISTERED, REMOVED
-from node.reports.events import EVENT_TYPES as REPORT_TYPES
+from allmende.node.access import open_own
+from allmende.node.catalog.projection import EVENT_TYPES as CATALOG_TYPES
+from allmende.node.events.log import SignedEvent
+from allmende.node.ingest.projection import RECORDED
+from allmende.node.ingest.registry import MAPPED, REGISTERED, REMOVED
+from allmende.node.reports.events import EVENT_TYPES as REPORT_TYPES
 
 OBSERVATION_TYPES = (RECORDED, REGISTERED, REMOVED, MAPPED)
 CATALOG, OBSERVATIONS, REPORTS = "catalog", "observations", "reports"

@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from node.config import Peer
-from node.federation.models import TrustedPeer
-from node.keys import fetch_jwks
-from node.runtime import Node
-from policies import jws
+from allmende.node.config import Peer
+from allmende.node.federation.models import TrustedPeer
+from allmende.node.keys import fetch_jwks
+from allmende.node.runtime import Node
+from allmende.policies import jws
 
 REFETCH_AFTER = 60.0
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from node.events.log import BatchProof, SignedEvent
+from allmende.node.events.log import BatchProof, SignedEvent
 
 MAX_EVENTS = 5000
 _SCHEMA: dict[str, Any] = {

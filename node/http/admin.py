@@ -10,15 +10,15 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from sqlmodel import Session
 
-from node import logs
-from node.events import EventLog
-from node.http.forms import read_json
-from node.http.openapi import describe, query_param
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.logs import retry_counts
-from node.metrics import RetryMetrics
-from node.runtime import Node
+from allmende.node import logs
+from allmende.node.events import EventLog
+from allmende.node.http.forms import read_json
+from allmende.node.http.openapi import describe, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.logs import retry_counts
+from allmende.node.metrics import RetryMetrics
+from allmende.node.runtime import Node
 
 MAX_PAGE = 1000
 

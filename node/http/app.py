@@ -8,12 +8,12 @@ import time
 from aiohttp import web
 from sqlmodel import Session
 
-from node import rooms
-from node.events import EventLog
-from node.http import cors
-from node.http.problems import Handler, problem_middleware
-from node.metrics import Metrics
-from node.runtime import Node
+from allmende.node import rooms
+from allmende.node.events import EventLog
+from allmende.node.http import cors
+from allmende.node.http.problems import Handler, problem_middleware
+from allmende.node.metrics import Metrics
+from allmende.node.runtime import Node
 
 access = logging.getLogger("allmende.access")
 

@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from node.http.problems import Problem
+from allmende.node.http.problems import Problem
 
 
 class BodyTooLarge(ValueError):

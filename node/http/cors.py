@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.http.problems import Handler
+from allmende.node.http.problems import Handler
 
 PUBLIC_PREFIXES = (
     "/sparql",

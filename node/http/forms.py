@@ -18,7 +18,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
-from node.http.problems import Problem
+from allmende.node.http.problems import Problem
 
 MALFORMED: tuple[type[BaseException], ...] = (
     ValueError,  # includes UnicodeDecodeError and json.JSONDecodeError

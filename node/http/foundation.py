@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from node import db, kafka
-from node.http import openapi
-from node.http.openapi import describe
-from node.runtime import Node
+from allmende.node import db, kafka
+from allmende.node.http import openapi
+from allmende.node.http.openapi import describe
+from allmende.node.runtime import Node
 
 if TYPE_CHECKING:
-    from node.federation.feed import FeedFollower
+    from allmende.node.federation.feed import FeedFollower
 
 KAFKA_CHECK_TTL = 5.0
 

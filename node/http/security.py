@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from node.auth import AuthError, Principal, verify_token
-from node.http.problems import Problem
-from node.runtime import Node
+from allmende.node.auth import AuthError, Principal, verify_token
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="allmende"'}

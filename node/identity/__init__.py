@@ -21,6 +21,6 @@ if TYPE_CHECKING:
 
 
 def setup(app: web.Application) -> None:
-    from node.identity.routes import setup as setup_routes
+    from allmende.node.identity.routes import setup as setup_routes
 
     setup_routes(app)

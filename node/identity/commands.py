@@ -26,9 +26,9 @@ def credentials() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(directory: Path, file: Path) -> None:
     """Keep the credential in FILE (a VC as JWT, issued to this node's DID) in the node folder."""
-    from node.config import ConfigError, load_settings
-    from node.identity.credentials import import_credential
-    from node.identity.did import did_web
+    from allmende.node.config import ConfigError, load_settings
+    from allmende.node.identity.credentials import import_credential
+    from allmende.node.identity.did import did_web
 
     try:
         settings = load_settings(directory)
@@ -48,8 +48,8 @@ def import_command(directory: Path, file: Path) -> None:
 @DIRECTORY
 def list_command(directory: Path) -> None:
     """The credentials the node holds and still may present."""
-    from node.config import ConfigError, load_settings
-    from node.identity.credentials import held, issuer_of
+    from allmende.node.config import ConfigError, load_settings
+    from allmende.node.identity.credentials import held, issuer_of
 
     try:
         settings = load_settings(directory)

@@ -21,8 +21,8 @@ from typing import Any
 
 import jwt
 
-from node.identity.fetch import Fetcher, FetchError
-from node.identity.jwts import TokenError, check_signature, signer_key, unverified
+from allmende.node.identity.fetch import Fetcher, FetchError
+from allmende.node.identity.jwts import TokenError, check_signature, signer_key, unverified
 
 STATUS_TYPES = ("StatusList2021Entry", "BitstringStatusListEntry")
 MAX_STATUS_BITS = 16 * 1024 * 1024 * 8

@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urlsplit
 from pydid import DIDDocument, VerificationMethod
 from pydid.doc.doc import IDNotFoundError
 
-from node.runtime import Node
+from allmende.node.runtime import Node
 
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
 JWS_2020_CONTEXT = "https://w3id.org/security/suites/jws-2020/v1"

@@ -22,8 +22,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from node.config import DcpSection
-from node.http.bodies import BodyTooLarge, response_body
+from allmende.node.config import DcpSection
+from allmende.node.http.bodies import BodyTooLarge, response_body
 
 
 class FetchError(Exception):

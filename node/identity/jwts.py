@@ -8,8 +8,8 @@ from typing import Any
 
 import jwt
 
-from node.identity.did import DidError, document_url, parse_document, public_jwk
-from node.identity.fetch import Fetcher, FetchError
+from allmende.node.identity.did import DidError, document_url, parse_document, public_jwk
+from allmende.node.identity.fetch import Fetcher, FetchError
 
 ALGORITHMS = ("EdDSA", "ES256", "ES256K", "ES384", "PS256", "RS256")
 """What EDC and its identity hub sign with (EdDSA and ES256 by default)."""

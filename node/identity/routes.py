@@ -6,14 +6,14 @@ import json
 
 from aiohttp import web
 
-from node.http.bodies import BodyIncomplete, BodyTooLarge, request_body
-from node.http.openapi import describe, json_request
-from node.http.problems import Problem
-from node.http.security import CHALLENGE
-from node.identity import service
-from node.identity.did import CREDENTIAL_SERVICE_PATH, WELL_KNOWN, own_document
-from node.identity.jwts import TokenError
-from node.identity.verifier import IDENTITY, Identity
+from allmende.node.http.bodies import BodyIncomplete, BodyTooLarge, request_body
+from allmende.node.http.openapi import describe, json_request
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import CHALLENGE
+from allmende.node.identity import service
+from allmende.node.identity.did import CREDENTIAL_SERVICE_PATH, WELL_KNOWN, own_document
+from allmende.node.identity.jwts import TokenError
+from allmende.node.identity.verifier import IDENTITY, Identity
 
 TAGS = ["Decentralized Claims Protocol"]
 MAX_QUERY_BYTES = 64 * 1024

@@ -12,11 +12,11 @@ from typing import Any
 
 import jwt
 
-from node.identity.credentials import held
-from node.identity.did import own_did
-from node.identity.jwts import TokenError
-from node.identity.sts import sign
-from node.identity.verifier import DCP_CONTEXT, Identity
+from allmende.node.identity.credentials import held
+from allmende.node.identity.did import own_did
+from allmende.node.identity.jwts import TokenError
+from allmende.node.identity.sts import sign
+from allmende.node.identity.verifier import DCP_CONTEXT, Identity
 
 TYPE_ALIASES = ("org.eclipse.edc.vc.type", "org.eclipse.dspace.dcp.vc.type")
 ID_ALIASES = ("org.eclipse.edc.vc.id", "org.eclipse.dspace.dcp.vc.id")

@@ -15,8 +15,8 @@ from typing import Any
 
 import jwt
 
-from node.identity.did import own_did, own_key_id
-from node.runtime import Node
+from allmende.node.identity.did import own_did, own_key_id
+from allmende.node.runtime import Node
 
 
 def sign(node: Node, claims: dict[str, Any]) -> str:

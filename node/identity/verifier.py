@@ -17,8 +17,8 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from node.identity.credentials import Credential, verify_credential
-from node.identity.did import (
+from allmende.node.identity.credentials import Credential, verify_credential
+from allmende.node.identity.did import (
     CREDENTIAL_SERVICE,
     DidError,
     document_url,
@@ -26,10 +26,10 @@ from node.identity.did import (
     parse_document,
     service_endpoint,
 )
-from node.identity.fetch import Fetcher, FetchError, check_url
-from node.identity.jwts import TokenError, check_signature, signer_key, unverified
-from node.identity.sts import sign
-from node.runtime import Node
+from allmende.node.identity.fetch import Fetcher, FetchError, check_url
+from allmende.node.identity.jwts import TokenError, check_signature, signer_key, unverified
+from allmende.node.identity.sts import sign
+from allmende.node.runtime import Node
 
 log = logging.getLogger(__name__)
 IDENTITY = "dcp_identity"

@@ -1,6 +1,6 @@
 """Sensor ingest: webhooks and files in, signed SOSA observation events out."""
 
-from node.ingest.projection import install
-from node.ingest.routes import setup
+from allmende.node.ingest.projection import install
+from allmende.node.ingest.routes import setup
 
 __all__ = ["install", "setup"]

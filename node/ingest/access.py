@@ -12,10 +12,10 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session
 
-from node.access import authorize
-from node.catalog.models import PUBLISHED, full_description, load_dataset
-from node.http.problems import Problem
-from node.runtime import Node
+from allmende.node.access import authorize
+from allmende.node.catalog.models import PUBLISHED, full_description, load_dataset
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
 
 
 def _dataset(node: Node, dataset_id: str) -> dict[str, Any] | None:

@@ -26,14 +26,14 @@ import click
 from aiohttp import web
 from sqlmodel import Field, Session, SQLModel, select
 
-from connectors.codecs import MAX_SOURCE, Codec, CodecFailed, CodecRunner
-from connectors.lorawan import RawUplink
-from node.http.openapi import TEXT, describe, json_request
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.ingest.commands import DIRECTORY, device
-from node.runtime import Node
-from vocab.devices import codec_source, model_for_version_ids, models
+from allmende.connectors.codecs import MAX_SOURCE, Codec, CodecFailed, CodecRunner
+from allmende.connectors.lorawan import RawUplink
+from allmende.node.http.openapi import TEXT, describe, json_request
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.ingest.commands import DIRECTORY, device
+from allmende.node.runtime import Node
+from allmende.vocab.devices import codec_source, model_for_version_ids, models
 
 NO_CONTENT = {"204": {"description": "removed"}, "404": {"description": "no codec uploaded"}}
 
@@ -163,7 +163,7 @@ def _codec_json(row: DeviceCodec) -> dict[str, Any]:
 )
 @admin_only
 async def codec_put(request: web.Request) -> web.Response:
-    from node.ingest.routes import read_json
+    from allmende.node.ingest.routes import read_json
 
     node: Node = request.app["node"]
     device_id = _known_device(request)
@@ -255,7 +255,7 @@ def codec_command(directory: Path, device_id: str, codec_file: Path) -> None:
     """Upload a codec (JavaScript with decodeUplink) for a device's raw uplinks."""
     from urllib.parse import quote
 
-    from node.catalog.commands import CommandError, _fail, _running_node
+    from allmende.node.catalog.commands import CommandError, _fail, _running_node
 
     source = codec_file.read_text(encoding="utf-8")
     try:
@@ -273,8 +273,8 @@ def codec_command(directory: Path, device_id: str, codec_file: Path) -> None:
 
 
 def _offline_store(directory: Path, device_id: str, source: str) -> dict[str, Any]:
-    from node.catalog.commands import CommandError
-    from node.ingest.registry import Registry
+    from allmende.node.catalog.commands import CommandError
+    from allmende.node.ingest.registry import Registry
 
     node = Node.open(directory)
     try:

@@ -15,17 +15,17 @@ from urllib.parse import quote
 
 import click
 
-from node.catalog.commands import CommandError, _fail, _running_node
-from node.ingest.sources import SOURCES
-from vocab.devices import list_profiles
+from allmende.node.catalog.commands import CommandError, _fail, _running_node
+from allmende.node.ingest.sources import SOURCES
+from allmende.vocab.devices import list_profiles
 
 DONE = {"flag": "stored with a quality flag", "refuse": "refused"}
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
 
 def _offline(directory: Path, work: Any) -> Any:
-    from node.ingest.registry import Registry, RegistryError
-    from node.runtime import Node
+    from allmende.node.ingest.registry import Registry, RegistryError
+    from allmende.node.runtime import Node
 
     node = Node.open(directory)
     try:
@@ -66,7 +66,7 @@ def add(
     label: str | None,
 ) -> None:
     """Register (or move) a device."""
-    from node.ingest.registry import register
+    from allmende.node.ingest.registry import register
 
     body = {
         "device": device_id,
@@ -97,9 +97,9 @@ def list_devices(directory: Path, as_json: bool) -> None:
     """List the registered devices."""
     from sqlmodel import Session, col, select
 
-    from node.ingest.models import Device
-    from node.ingest.routes import _device_json
-    from node.runtime import Node
+    from allmende.node.ingest.models import Device
+    from allmende.node.ingest.routes import _device_json
+    from allmende.node.runtime import Node
 
     remote = _running_node(directory)
     if remote is not None:
@@ -124,7 +124,7 @@ def list_devices(directory: Path, as_json: bool) -> None:
 
 
 def _detail(directory: Path, device_id: str) -> dict[str, Any]:
-    from node.ingest.routes import device_detail
+    from allmende.node.ingest.routes import device_detail
 
     remote = _running_node(directory)
     if remote is not None:
@@ -141,7 +141,7 @@ def _detail(directory: Path, device_id: str) -> dict[str, Any]:
 
 
 def _print_detail(item: dict[str, Any]) -> None:
-    from node.ingest.properties import symbol
+    from allmende.node.ingest.properties import symbol
 
     click.echo(f"{item['device']}\t{item['dataset']}\t{item.get('label') or ''}")
     by = " (the node's setting)" if item.get("implausibleSetBy") == "node" else ""
@@ -247,7 +247,7 @@ def map_field(
 
     Example: allmende device map ./village 70b3d57ed0000bbb TempC_SHT --property
     air_temperature --unit DEG_C"""
-    from node.ingest.registry import remap
+    from allmende.node.ingest.registry import remap
 
     body: dict[str, Any] = {}
     if field is not None:
@@ -290,7 +290,7 @@ def map_field(
             click.echo(f"unmapped {field} of {item['device']}")
         else:
             spec = item["mapping"][field]
-            from node.ingest.properties import symbol
+            from allmende.node.ingest.properties import symbol
 
             unit_shown = f" in {symbol(spec.get('unit'))}" if spec.get("unit") else ""
             click.echo(
@@ -308,7 +308,7 @@ def map_field(
 @click.argument("device_id")
 def remove(directory: Path, device_id: str) -> None:
     """Remove a device; its readings stay in the dataset."""
-    from node.ingest.registry import remove as remove_device
+    from allmende.node.ingest.registry import remove as remove_device
 
     try:
         remote = _running_node(directory)
@@ -337,8 +337,8 @@ SOURCE = click.argument("name", type=click.Choice(SOURCES))
 @SOURCE
 def secret(directory: Path, name: str) -> None:
     """Create or rotate a source's secret and print it once (the old one stops working)."""
-    from node.ingest.sources import HEADER, new_secret
-    from node.runtime import Node
+    from allmende.node.ingest.sources import HEADER, new_secret
+    from allmende.node.runtime import Node
 
     try:
         remote = _running_node(directory)
@@ -360,8 +360,8 @@ def secret(directory: Path, name: str) -> None:
 @SOURCE
 def revoke(directory: Path, name: str) -> None:
     """Revoke a source's secret: its webhook calls are refused until a new one is made."""
-    from node.ingest.sources import revoke_secret
-    from node.runtime import Node
+    from allmende.node.ingest.sources import revoke_secret
+    from allmende.node.runtime import Node
 
     try:
         remote = _running_node(directory)
@@ -384,8 +384,8 @@ def revoke(directory: Path, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_sources(directory: Path, as_json: bool) -> None:
     """The sources and since when each one's secret holds (the secrets are never shown)."""
-    from node.ingest.sources import secret_status
-    from node.runtime import Node
+    from allmende.node.ingest.sources import secret_status
+    from allmende.node.runtime import Node
 
     try:
         remote = _running_node(directory)
@@ -407,4 +407,4 @@ def list_sources(directory: Path, as_json: bool) -> None:
         click.echo(f"{item['source']}\t{since}")
 
 
-from node.ingest import codecs as _codecs  # noqa: E402, F401  (adds `device codec`)
+from allmende.node.ingest import codecs as _codecs  # noqa: E402, F401  (adds `device codec`)

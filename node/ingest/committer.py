@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from node import db
-from node.events import EventLog
-from node.ingest.latest import Row, upsert, write_device_state
-from node.runtime import Node
+from allmende.node import db
+from allmende.node.events import EventLog
+from allmende.node.ingest.latest import Row, upsert, write_device_state
+from allmende.node.runtime import Node
 
 MAX_GROUP = 256
 MAX_GROUP_OBSERVATIONS = 1500

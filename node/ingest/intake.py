@@ -15,15 +15,15 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from connectors.model import ConnectorResult, Observation, Rejection
-from connectors.sosa import MappedBatch, map_observations, observation_iri
-from node.http.problems import Problem
-from node.ingest.committer import Committer
-from node.ingest.graphs import data_graph, to_ntriples
-from node.ingest.latest import Row, newest_rows
-from node.ingest.projection import RECORDED
-from node.ingest.registry import Registry
-from node.runtime import Node
+from allmende.connectors.model import ConnectorResult, Observation, Rejection
+from allmende.connectors.sosa import MappedBatch, map_observations, observation_iri
+from allmende.node.http.problems import Problem
+from allmende.node.ingest.committer import Committer
+from allmende.node.ingest.graphs import data_graph, to_ntriples
+from allmende.node.ingest.latest import Row, newest_rows
+from allmende.node.ingest.projection import RECORDED
+from allmende.node.ingest.registry import Registry
+from allmende.node.runtime import Node
 
 MAX_LISTED = 50
 STEP = 100

@@ -17,8 +17,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
 
-from connectors.model import Observation
-from node.ingest.models import DevicePayload, ImplausibleReading, LatestValue, UnmappedField
+from allmende.connectors.model import Observation
+from allmende.node.ingest.models import (
+    DevicePayload,
+    ImplausibleReading,
+    LatestValue,
+    UnmappedField,
+)
 
 IMPLAUSIBLE_KEPT = 1000
 """Implausible readings kept for the device pages (the oldest go first)."""

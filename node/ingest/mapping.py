@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.model import DATATYPES, Observation, check_iri
-from node.ingest import properties as known
+from allmende.connectors.model import DATATYPES, Observation, check_iri
+from allmende.node.ingest import properties as known
 
 FLAG, REFUSE = "flag", "refuse"
 POLICIES = (FLAG, REFUSE)

@@ -6,10 +6,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from node.events.projector import Projector
-from node.ingest.graphs import data_graph
-from node.ingest.registry import MAPPED, REGISTERED, REMOVED
-from node.store.base import QuadStore
+from allmende.node.events.projector import Projector
+from allmende.node.ingest.graphs import data_graph
+from allmende.node.ingest.registry import MAPPED, REGISTERED, REMOVED
+from allmende.node.store.base import QuadStore
 
 RECORDED = "de.allmende.observations.recorded"
 

@@ -17,14 +17,14 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
-from connectors.model import DeviceMapping, canonical_device_id
-from connectors.positions import Position
-from connectors.sosa import sensor_description_quads
-from node.ingest.graphs import sensor_graph, to_ntriples
-from node.ingest.mapping import FLAG, Check, MappingError, changed_profile, checks_of
-from node.ingest.models import Device, UnmappedField
-from node.runtime import Node
-from vocab.devices import list_profiles, load_profile
+from allmende.connectors.model import DeviceMapping, canonical_device_id
+from allmende.connectors.positions import Position
+from allmende.connectors.sosa import sensor_description_quads
+from allmende.node.ingest.graphs import sensor_graph, to_ntriples
+from allmende.node.ingest.mapping import FLAG, Check, MappingError, changed_profile, checks_of
+from allmende.node.ingest.models import Device, UnmappedField
+from allmende.node.runtime import Node
+from allmende.vocab.devices import list_profiles, load_profile
 
 REGISTERED = "de.allmende.device.registered"
 REMOVED = "de.allmende.device.removed"
@@ -125,7 +125,7 @@ class Registry:
 
 def dataset_exists(node: Node, dataset_id: str) -> bool:
     """Devices feed datasets of the catalog; the one place that is checked."""
-    from node.catalog.models import is_published
+    from allmende.node.catalog.models import is_published
 
     with Session(node.engine) as session:
         return is_published(session, dataset_id)

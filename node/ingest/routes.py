@@ -13,15 +13,15 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, col, delete, select
 
-from connectors import chirpstack, chirpstack_v3, csv_table, generic, ttn
-from connectors.csv_table import CsvMapping, iter_csv_observations
-from connectors.model import ConnectorResult, PayloadRejected, parse_time
-from connectors.positions import chirpstack_positions, tts_positions
-from connectors.validation import load_schema
-from node import access, db
-from node.http.admin import int_param
-from node.http.forms import parts
-from node.http.openapi import (
+from allmende.connectors import chirpstack, chirpstack_v3, csv_table, generic, ttn
+from allmende.connectors.csv_table import CsvMapping, iter_csv_observations
+from allmende.connectors.model import ConnectorResult, PayloadRejected, parse_time
+from allmende.connectors.positions import chirpstack_positions, tts_positions
+from allmende.connectors.validation import load_schema
+from allmende.node import access, db
+from allmende.node.http.admin import int_param
+from allmende.node.http.forms import parts
+from allmende.node.http.openapi import (
     FILE,
     TEXT,
     component,
@@ -30,14 +30,14 @@ from node.http.openapi import (
     multipart_body,
     query_param,
 )
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.ingest import codecs as raw_codecs
-from node.ingest import registry as devices
-from node.ingest import sources, timeseries
-from node.ingest.access import authorize_observations
-from node.ingest.committer import Committer
-from node.ingest.intake import (
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.ingest import codecs as raw_codecs
+from allmende.node.ingest import registry as devices
+from allmende.node.ingest import sources, timeseries
+from allmende.node.ingest.access import authorize_observations
+from allmende.node.ingest.committer import Committer
+from allmende.node.ingest.intake import (
     Prepared,
     ingest,
     latest_rows,
@@ -45,8 +45,8 @@ from node.ingest.intake import (
     prepare_in_steps,
     refuse,
 )
-from node.ingest.latest import upsert, write_device_state
-from node.ingest.models import (
+from allmende.node.ingest.latest import upsert, write_device_state
+from allmende.node.ingest.models import (
     Device,
     DevicePayload,
     ImplausibleReading,
@@ -54,7 +54,7 @@ from node.ingest.models import (
     LatestValue,
     UnmappedField,
 )
-from node.runtime import Node
+from allmende.node.runtime import Node
 
 log = logging.getLogger(__name__)
 JSON_LIMIT = 4 * 1024 * 1024

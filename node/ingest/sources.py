@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from aiohttp import web
 from sqlmodel import Session, select
 
-from node.auth import AuthError, verify_token
-from node.http.problems import Problem
-from node.http.security import CHALLENGE, bearer
-from node.ingest.models import SourceSecret
-from node.runtime import Node
+from allmende.node.auth import AuthError, verify_token
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import CHALLENGE, bearer
+from allmende.node.ingest.models import SourceSecret
+from allmende.node.runtime import Node
 
 SOURCES = ("ttn", "chirpstack", "observations", "csv", "phone")
 HEADER = "X-Allmende-Webhook-Secret"

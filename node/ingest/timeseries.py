@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from node.ingest.graphs import data_graph
-from node.runtime import Node
+from allmende.node.ingest.graphs import data_graph
+from allmende.node.runtime import Node
 
 MAX_POINTS = 10_000
 QUERY = """
@@ -34,7 +34,7 @@ def labels(node: Node, device: str) -> dict[str, dict[str, str]]:
     """Property IRI -> its label per language, from the device's profile."""
     from sqlmodel import Session
 
-    from node.ingest.models import Device
+    from allmende.node.ingest.models import Device
 
     with Session(node.engine) as session:
         row = session.get(Device, device)

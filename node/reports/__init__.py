@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from node.events.projector import Projector
+    from allmende.node.events.projector import Projector
 
 
 def setup(app: web.Application) -> None:
     """Routes (imported here: node.federation imports node.reports.events at start-up)."""
-    from node.reports.console import setup as setup_console
-    from node.reports.pages import setup as setup_pages
-    from node.reports.routes import setup as setup_routes
+    from allmende.node.reports.console import setup as setup_console
+    from allmende.node.reports.pages import setup as setup_pages
+    from allmende.node.reports.routes import setup as setup_routes
 
     setup_routes(app)
     setup_pages(app)
@@ -26,7 +26,7 @@ def install(projector: Projector) -> None:
     """Each published report into its own graph, here and (pooled) from peers."""
     import pyoxigraph as ox
 
-    from node.reports.rdf import PUBLISHED
+    from allmende.node.reports.rdf import PUBLISHED
 
     def own(store: Any, event: dict[str, Any]) -> None:
         data = event["data"]

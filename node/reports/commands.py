@@ -15,9 +15,9 @@ import click
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from node import db
-from node.cli_client import CommandError, Remote, connect
-from node.config import ConfigError, Settings, load_settings
+from allmende.node import db
+from allmende.node.cli_client import CommandError, Remote, connect
+from allmende.node.config import ConfigError, Settings, load_settings
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
@@ -78,7 +78,7 @@ def category() -> None:
 )
 def add_category(directory: Path, code: str, attributes: str, **texts: str) -> None:
     """Add or replace the category CODE (an Open311 service_code)."""
-    from node.reports import service
+    from allmende.node.reports import service
 
     body: dict[str, Any] = {"code": code, **texts}
     if attributes:
@@ -111,7 +111,7 @@ def add_category(directory: Path, code: str, attributes: str, **texts: str) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_categories(directory: Path, as_json: bool) -> None:
     """The categories, with who handles each."""
-    from node.reports import service
+    from allmende.node.reports import service
 
     remote = _remote(directory)
     if remote is not None:
@@ -140,7 +140,7 @@ def client() -> None:
 @click.argument("name")
 def add_client(directory: Path, name: str) -> None:
     """Register the app NAME and print its API key (shown once)."""
-    from node.reports import service
+    from allmende.node.reports import service
 
     remote = _remote(directory)
     if remote is not None:
@@ -164,7 +164,7 @@ def add_client(directory: Path, name: str) -> None:
 @click.option("--source", default="", help="Where it is from, e.g. BKG VG250 2024.")
 def boundary(directory: Path, geojson: Path, name: str, sample: bool, source: str) -> None:
     """Set the village's boundary from a GeoJSON file (VG250 or OSM feature, or a polygon)."""
-    from node.reports import geo
+    from allmende.node.reports import geo
 
     try:
         document = json.loads(geojson.read_text(encoding="utf-8"))
@@ -198,9 +198,9 @@ def boundary(directory: Path, geojson: Path, name: str, sample: bool, source: st
         sample=sample,
         source=source,
     )
-    from node.events.log import EventLog
-    from node.keys import load_key
-    from node.reports import events
+    from allmende.node.events.log import EventLog
+    from allmende.node.keys import load_key
+    from allmende.node.reports import events
 
     log = EventLog(load_key(settings.key_path), settings.node.id)
     with db.transaction(engine) as session:
@@ -222,7 +222,7 @@ def boundary(directory: Path, geojson: Path, name: str, sample: bool, source: st
 @click.option("--mail-from", help="The sender address, e.g. bauhof@example.org.")
 def settings_command(directory: Path, **given: Any) -> None:
     """Show the settings, or change those given."""
-    from node.reports import service
+    from allmende.node.reports import service
 
     body = {k: v for k, v in given.items() if v is not None}
     remote = _remote(directory)

@@ -12,15 +12,15 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from node.http.forms import read_form
-from node.http.openapi import CSRF, TEXT, describe, form_body
-from node.reports import service
-from node.reports.models import STATUSES, Boundary, Report
-from node.reports.pages import STATUS_WORDS
-from node.reports.routes import change_status
-from node.runtime import Node
-from node.web import sessions
-from node.web.console import signed_in
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import CSRF, TEXT, describe, form_body
+from allmende.node.reports import service
+from allmende.node.reports.models import STATUSES, Boundary, Report
+from allmende.node.reports.pages import STATUS_WORDS
+from allmende.node.reports.routes import change_status
+from allmende.node.runtime import Node
+from allmende.node.web import sessions
+from allmende.node.web.console import signed_in
 
 
 def _rows(node: Node) -> dict[str, Any]:

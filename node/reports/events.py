@@ -20,11 +20,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from node.events.envelope import new_event, parse_time
-from node.reports.geo import BadBoundary, boundary_row, geometry_of
-from node.reports.models import STATUSES, Boundary, Report, Update
-from node.reports.privacy import mask
-from node.reports.rdf import MAX_CONTENT, PUBLISHED, published
+from allmende.node.events.envelope import new_event, parse_time
+from allmende.node.reports.geo import BadBoundary, boundary_row, geometry_of
+from allmende.node.reports.models import STATUSES, Boundary, Report, Update
+from allmende.node.reports.privacy import mask
+from allmende.node.reports.rdf import MAX_CONTENT, PUBLISHED, published
 
 ANNOUNCED = "de.allmende.reports.area.announced"
 FORWARDED = "de.allmende.reports.request.forwarded"
@@ -154,7 +154,7 @@ def receive(
     """Act on a peer's report event inside the inbox's transaction (so a crash repeats it
     whole): keep its boundary, take a report addressed here and acknowledge it, or follow
     the status of a report made here."""
-    from node.reports import service
+    from allmende.node.reports import service
 
     data = event["data"]
     source = event["source"]

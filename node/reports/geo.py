@@ -16,7 +16,7 @@ from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from sqlmodel import Session, select
 
-from node.reports.models import Boundary
+from allmende.node.reports.models import Boundary
 
 MAX_VERTICES = 200_000
 METRES_PER_DEGREE = 111_320.0

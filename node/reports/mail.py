@@ -19,10 +19,10 @@ from email.message import EmailMessage
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from node.db import transaction
-from node.reports import service
-from node.reports.models import Mail, Report, Reporter, Update
-from node.runtime import Node
+from allmende.node.db import transaction
+from allmende.node.reports import service
+from allmende.node.reports.models import Mail, Report, Reporter, Update
+from allmende.node.runtime import Node
 
 log = logging.getLogger(__name__)
 STATUS_TEXT = {

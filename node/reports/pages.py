@@ -15,14 +15,14 @@ from aiohttp import web
 from multidict import MultiDict
 from sqlmodel import Session, col, select
 
-from node.http.forms import read_form
-from node.http.openapi import FILE, describe, form_body
-from node.reports import rdf, service
-from node.reports.models import Boundary, Category, Report, Update
-from node.reports.open311 import Open311Error
-from node.reports.routes import Duplicate, NearBorder, _photo, node_of, submit
-from node.web import i18n
-from node.web.i18n import N_
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import FILE, describe, form_body
+from allmende.node.reports import rdf, service
+from allmende.node.reports.models import Boundary, Category, Report, Update
+from allmende.node.reports.open311 import Open311Error
+from allmende.node.reports.routes import Duplicate, NearBorder, _photo, node_of, submit
+from allmende.node.web import i18n
+from allmende.node.web.i18n import N_
 
 STATUS_WORDS = {
     "offen": N_("open"),

@@ -16,10 +16,10 @@ from typing import Any
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS
 
-from node.events.envelope import new_event
-from node.reports.models import ERLEDIGT, Report
-from node.reports.open311 import w3c
-from node.reports.service import aware
+from allmende.node.events.envelope import new_event
+from allmende.node.reports.models import ERLEDIGT, Report
+from allmende.node.reports.open311 import w3c
+from allmende.node.reports.service import aware
 
 ALLMENDE = Namespace("https://w3id.org/allmende/ns#")
 GEO = Namespace("http://www.w3.org/2003/01/geo/wgs84_pos#")

@@ -23,14 +23,14 @@ from aiohttp import web
 from shapely.geometry import shape
 from sqlmodel import Session, col, select
 
-from node.db import transaction
-from node.http.forms import read_form, read_json
-from node.http.openapi import describe, form_body, json_request, query_param
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.reports import events, geo, mail, photos, rdf, service
-from node.reports.models import STATUSES, Boundary, Category, Report
-from node.reports.open311 import (
+from allmende.node.db import transaction
+from allmende.node.http.forms import read_form, read_json
+from allmende.node.http.openapi import describe, form_body, json_request, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.reports import events, geo, mail, photos, rdf, service
+from allmende.node.reports.models import STATUSES, Boundary, Category, Report
+from allmende.node.reports.open311 import (
     FORMATS,
     MEDIA,
     SPEC,
@@ -40,7 +40,7 @@ from node.reports.open311 import (
     respond,
     w3c,
 )
-from node.runtime import Node
+from allmende.node.runtime import Node
 
 PREFIX = "/open311/v2"
 log = logging.getLogger(__name__)
@@ -993,7 +993,7 @@ def dataset_description(node: Node, contact: str) -> dict[str, Any]:
 )
 @admin_only
 async def admin_publish_dataset(request: web.Request) -> web.Response:
-    from node.catalog import service as catalog
+    from allmende.node.catalog import service as catalog
 
     body = await read_json(request)
     contact = body.get("contact") if isinstance(body, dict) else None

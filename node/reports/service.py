@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from node.reports.models import (
+from allmende.node.reports.models import (
     ERLEDIGT,
     IN_BEARBEITUNG,
     OFFEN,
@@ -31,8 +31,8 @@ from node.reports.models import (
     Setting,
     Update,
 )
-from node.reports.open311 import Open311Error, w3c
-from node.reports.privacy import mask
+from allmende.node.reports.open311 import Open311Error, w3c
+from allmende.node.reports.privacy import mask
 
 MAX_DESCRIPTION = 4000
 MAX_NOTE = 2000

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def setup(app: web.Application) -> None:
-    from node.sparql.routes import setup as setup_routes
+    from allmende.node.sparql.routes import setup as setup_routes
 
     setup_routes(app)
 

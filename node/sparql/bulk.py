@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from node.runtime import Node
-from node.sparql.graph_store import managed
+from allmende.node.runtime import Node
+from allmende.node.sparql.graph_store import managed
 
 CHUNK = 50_000
 BUFFERED = 4 * CHUNK

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from node.config import ConfigError
+from allmende.node.config import ConfigError
 
 
 @click.command("load")
@@ -23,9 +23,9 @@ def load(directory: Path, file: Path, graph: str | None, media_type: str | None)
     """Import an RDF file; every triple is recorded in the event log (so reindex keeps it)."""
     import pyoxigraph as ox
 
-    from node.cli_client import CommandError, require_stopped
-    from node.runtime import Node
-    from node.sparql.bulk import load_file
+    from allmende.node.cli_client import CommandError, require_stopped
+    from allmende.node.runtime import Node
+    from allmende.node.sparql.bulk import load_file
 
     try:
         require_stopped(directory, "load")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pyoxigraph as ox
 from aiohttp import web
 
-from node.http.problems import Problem
-from node.runtime import Node
-from node.sparql import formats
-from node.sparql.scope import Scope
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
+from allmende.node.sparql import formats
+from allmende.node.sparql.scope import Scope
 
 MAX_LISTED = 1000
 RESULT_FORMATS = {

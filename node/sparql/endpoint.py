@@ -19,19 +19,19 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDict, MultiMapping
 
-from node.config import SparqlSection
-from node.http.bodies import request_body_or_413
-from node.http.openapi import describe, query_param
-from node.http.problems import Problem
-from node.runtime import Node
-from node.sparql import description, formats
-from node.sparql.analysis import Analysis, QueryRefused, allowed_service, analyse
-from node.sparql.examples import examples
-from node.sparql.pool import Busy, ClientGone, QueryFailed, QueryPool, QueryTimeout, Ticket
-from node.sparql.ratelimit import RateLimiter, identify
-from node.sparql.scope import Scope
-from node.sparql.worker import Job
-from node.store.base import CHECKPOINT
+from allmende.node.config import SparqlSection
+from allmende.node.http.bodies import request_body_or_413
+from allmende.node.http.openapi import describe, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
+from allmende.node.sparql import description, formats
+from allmende.node.sparql.analysis import Analysis, QueryRefused, allowed_service, analyse
+from allmende.node.sparql.examples import examples
+from allmende.node.sparql.pool import Busy, ClientGone, QueryFailed, QueryPool, QueryTimeout, Ticket
+from allmende.node.sparql.ratelimit import RateLimiter, identify
+from allmende.node.sparql.scope import Scope
+from allmende.node.sparql.worker import Job
+from allmende.node.store.base import CHECKPOINT
 
 FORM = "application/x-www-form-urlencoded"
 QUERY = "application/sparql-query"

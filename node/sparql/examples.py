@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from node.catalog.models import PUBLISHED, CatalogDataset
-from node.ingest.graphs import data_graph
-from node.runtime import Node
+from allmende.node.catalog.models import PUBLISHED, CatalogDataset
+from allmende.node.ingest.graphs import data_graph
+from allmende.node.runtime import Node
 
 PREFIXES = """PREFIX dcat: <http://www.w3.org/ns/dcat#>
 PREFIX dcterms: <http://purl.org/dc/terms/>

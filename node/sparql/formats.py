@@ -10,7 +10,7 @@ header) get what the parameter names.
 
 from __future__ import annotations
 
-from node.http.problems import Problem
+from allmende.node.http.problems import Problem
 
 RESULTS = [
     "application/sparql-results+json",

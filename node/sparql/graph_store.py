@@ -15,14 +15,14 @@ from typing import Any
 import pyoxigraph as ox
 from aiohttp import web
 
-from node.http.openapi import describe, query_param
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.runtime import Node
-from node.sparql import formats
-from node.sparql.endpoint import Request, run_query
-from node.sparql.scope import Scope
-from node.store.base import SYSTEM_PREFIX
+from allmende.node.http.openapi import describe, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.runtime import Node
+from allmende.node.sparql import formats
+from allmende.node.sparql.endpoint import Request, run_query
+from allmende.node.sparql.scope import Scope
+from allmende.node.store.base import SYSTEM_PREFIX
 
 INPUT_FORMATS = {
     "text/turtle": ox.RdfFormat.TURTLE,

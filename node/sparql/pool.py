@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from node.sparql import worker
-from node.sparql.replica import ReplicaSpec
-from node.sparql.worker import Job
+from allmende.node.sparql import worker
+from allmende.node.sparql.replica import ReplicaSpec
+from allmende.node.sparql.worker import Job
 
 if TYPE_CHECKING:
-    from node.config import SparqlSection
+    from allmende.node.config import SparqlSection
 
 log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("spawn")

@@ -14,7 +14,7 @@ import re
 
 import pyoxigraph as ox
 
-from node.sparql.analysis import _TOKEN
+from allmende.node.sparql.analysis import _TOKEN
 
 _EMPTY = ox.Store()
 _SKIPPED = {"space", "comment"}

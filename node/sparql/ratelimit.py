@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING
 import jwt
 from aiohttp import web
 
-from node.auth import AuthError, verify_token
-from node.federation.trust import TrustList
-from node.http.security import bearer
-from node.runtime import Node
+from allmende.node.auth import AuthError, verify_token
+from allmende.node.federation.trust import TrustList
+from allmende.node.http.security import bearer
+from allmende.node.runtime import Node
 
 if TYPE_CHECKING:
-    from node.config import SparqlSection
+    from allmende.node.config import SparqlSection
 
 MAX_CLIENTS = 10_000
 

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from node.store.base import CHECKPOINT
-from node.store.oxigraph import OxigraphStore, open_read_only, read_meta
+from allmende.node.store.base import CHECKPOINT
+from allmende.node.store.oxigraph import OxigraphStore, open_read_only, read_meta
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from node.events.projector import Projector
+    from allmende.node.events.projector import Projector
 
 log = logging.getLogger(__name__)
 SIZE_CHECK_EVERY = 30.0
@@ -133,9 +133,9 @@ def _projector(spec: ReplicaSpec) -> tuple[Projector, Engine]:
     Imported here, on the copying thread: a worker must start fast, and answers its first
     queries from disk while this loads.
     """
-    from node import rooms
-    from node.db import make_engine
-    from node.events.projector import Projector
+    from allmende.node import rooms
+    from allmende.node.db import make_engine
+    from allmende.node.events.projector import Projector
 
     projector = Projector(spec.node_id)
     for install in rooms.projection_setups():

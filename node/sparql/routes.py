@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from node.runtime import Node
-from node.sparql import endpoint, graph_store
-from node.sparql.pool import PoolMetrics, QueryPool, lanes
-from node.sparql.ratelimit import RateLimiter
-from node.sparql.replica import ReplicaSpec
-from node.sparql.scope import sparql_scope
+from allmende.node.runtime import Node
+from allmende.node.sparql import endpoint, graph_store
+from allmende.node.sparql.pool import PoolMetrics, QueryPool, lanes
+from allmende.node.sparql.ratelimit import RateLimiter
+from allmende.node.sparql.replica import ReplicaSpec
+from allmende.node.sparql.scope import sparql_scope
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:

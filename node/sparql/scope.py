@@ -10,7 +10,7 @@ the SPARQL endpoint and the Graph Store Protocol ask the hook.
 
 from __future__ import annotations
 
-from node.access import Scope, ScopeRule, public_scope, sparql_scope
+from allmende.node.access import Scope, ScopeRule, public_scope, sparql_scope
 
 __all__ = ["Scope", "ScopeRule", "hidden_by", "public_scope", "sparql_scope"]
 

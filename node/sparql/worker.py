@@ -15,10 +15,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from node.http.upstream import iris_in, withhold_addresses
-from node.sparql.projection import spelled_out
-from node.sparql.replica import Replica, ReplicaSpec
-from node.store.oxigraph import open_read_only
+from allmende.node.http.upstream import iris_in, withhold_addresses
+from allmende.node.sparql.projection import spelled_out
+from allmende.node.sparql.replica import Replica, ReplicaSpec
+from allmende.node.store.oxigraph import open_read_only
 
 CHUNK = 64 * 1024
 CATCH_UP_SECONDS = 0.25

@@ -1,6 +1,6 @@
 """The data plane: an RDF quad store behind one small interface."""
 
-from node.store.base import SYSTEM_GRAPH, QuadStore
-from node.store.oxigraph import OxigraphStore
+from allmende.node.store.base import SYSTEM_GRAPH, QuadStore
+from allmende.node.store.oxigraph import OxigraphStore
 
 __all__ = ["SYSTEM_GRAPH", "OxigraphStore", "QuadStore"]

@@ -9,8 +9,8 @@ from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 
-from node.file_modes import private_directory
-from node.store.base import SYSTEM_GRAPH, SYSTEM_PREFIX
+from allmende.node.file_modes import private_directory
+from allmende.node.store.base import SYSTEM_GRAPH, SYSTEM_PREFIX
 
 _META = "urn:x-allmende:meta:"
 

@@ -16,16 +16,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from node.auth import mint_token
-from node.catalog.models import PUBLISHED, full_description, load_dataset
-from node.catalog.rdf import dataset_iri
-from node.runtime import Node
-from node.usage.models import Agreement
-from policies import terms
-from policies.evaluator import Request, evaluate
-from policies.jsonld import from_jsonld, to_jsonld
-from policies.model import Policy, PolicyType, Rule, RuleKind
-from policies.signing import sign_policy
+from allmende.node.auth import mint_token
+from allmende.node.catalog.models import PUBLISHED, full_description, load_dataset
+from allmende.node.catalog.rdf import dataset_iri
+from allmende.node.runtime import Node
+from allmende.node.usage.models import Agreement
+from allmende.policies import terms
+from allmende.policies.evaluator import Request, evaluate
+from allmende.policies.jsonld import from_jsonld, to_jsonld
+from allmende.policies.model import Policy, PolicyType, Rule, RuleKind
+from allmende.policies.signing import sign_policy
 
 TOKEN_TTL = 3600
 MAX_TOKEN_TTL = 24 * 3600

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from node.catalog.models import CatalogDataset
-from node.runtime import Node
-from node.usage.enforcement import PERMIT
-from node.usage.models import Agreement, AuditEntry
+from allmende.node.catalog.models import CatalogDataset
+from allmende.node.runtime import Node
+from allmende.node.usage.enforcement import PERMIT
+from allmende.node.usage.models import Agreement, AuditEntry
 
 FILTERS = {
     "dataset": AuditEntry.dataset_id,

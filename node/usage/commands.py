@@ -17,10 +17,10 @@ import aiohttp
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from node.config import ConfigError, load_settings
-from node.keys import NodeKey, fetch_jwks, load_key, load_retired
-from policies import jws
-from policies.signing import CONSUMER, PROVIDER, sign_file, verify_document
+from allmende.node.config import ConfigError, load_settings
+from allmende.node.keys import NodeKey, fetch_jwks, load_key, load_retired
+from allmende.policies import jws
+from allmende.policies.signing import CONSUMER, PROVIDER, sign_file, verify_document
 
 FILE = click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 NODE = click.option(

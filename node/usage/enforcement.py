@@ -18,14 +18,14 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session
 
-from node.auth import AuthError, verify_token
-from node.http.problems import Problem
-from node.http.security import CHALLENGE, bearer
-from node.runtime import Node
-from node.usage.models import Agreement, AuditEntry
-from policies import terms
-from policies.evaluator import Request, evaluate
-from policies.signing import signed_policy
+from allmende.node.auth import AuthError, verify_token
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import CHALLENGE, bearer
+from allmende.node.runtime import Node
+from allmende.node.usage.models import Agreement, AuditEntry
+from allmende.policies import terms
+from allmende.policies.evaluator import Request, evaluate
+from allmende.policies.signing import signed_policy
 
 PERMIT, DENY = "permit", "deny"
 ANONYMOUS = "anonymous"

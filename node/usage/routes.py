@@ -12,14 +12,14 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from sqlmodel import Session, col, select
 
-from node.catalog.access import USAGE_GUARD
-from node.http.admin import int_param, json_body
-from node.http.openapi import describe, json_request, query_param
-from node.http.problems import Problem
-from node.http.security import admin_only
-from node.runtime import Node
-from node.usage import audit
-from node.usage.agreements import (
+from allmende.node.catalog.access import USAGE_GUARD
+from allmende.node.http.admin import int_param, json_body
+from allmende.node.http.openapi import describe, json_request, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.http.security import admin_only
+from allmende.node.runtime import Node
+from allmende.node.usage import audit
+from allmende.node.usage.agreements import (
     MAX_TOKEN_TTL,
     TOKEN_TTL,
     AgreementError,
@@ -27,10 +27,10 @@ from node.usage.agreements import (
     grant,
     revoke,
 )
-from node.usage.enforcement import authorize
-from node.usage.models import Agreement
-from node.web.errors import wants_html
-from policies.explain import term_label
+from allmende.node.usage.enforcement import authorize
+from allmende.node.usage.models import Agreement
+from allmende.node.web.errors import wants_html
+from allmende.policies.explain import term_label
 
 MAX_AUDIT_PAGE = 500
 GRANT = Draft202012Validator(

@@ -1,5 +1,5 @@
 """Web pages people use: the citizen portal and the operator console (server-rendered)."""
 
-from node.web.setup import setup
+from allmende.node.web.setup import setup
 
 __all__ = ["setup"]

@@ -14,18 +14,18 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from node.catalog.access import is_open
-from node.catalog.models import PUBLISHED, CatalogDataset
-from node.http.forms import read_form
-from node.http.openapi import CSRF, TEXT, describe, form_body, query_param
-from node.runtime import Node
-from node.usage import audit
-from node.usage.agreements import AgreementError, access_token, grant, revoke
-from node.usage.models import Agreement
-from node.web import sessions
-from node.web.console import signed_in
-from policies.explain import VALUES, term_label
-from policies.terms import ALLMENDE
+from allmende.node.catalog.access import is_open
+from allmende.node.catalog.models import PUBLISHED, CatalogDataset
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import CSRF, TEXT, describe, form_body, query_param
+from allmende.node.runtime import Node
+from allmende.node.usage import audit
+from allmende.node.usage.agreements import AgreementError, access_token, grant, revoke
+from allmende.node.usage.models import Agreement
+from allmende.node.web import sessions
+from allmende.node.web.console import signed_in
+from allmende.policies.explain import VALUES, term_label
+from allmende.policies.terms import ALLMENDE
 
 AUDIT_PAGE = 100
 

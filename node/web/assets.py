@@ -2,7 +2,7 @@
 
 The node serves these files itself, so that a page works without any CDN at run time and
 running the node needs no front-end build step; this command is only for upgrading them.
-Usage: `python -m node.web.assets` (needs npm).
+Usage: `python -m allmende.node.web.assets` (needs npm).
 """
 
 from __future__ import annotations

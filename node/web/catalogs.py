@@ -1,7 +1,7 @@
 """Keep the gettext catalogs in step with the texts: extract, merge, compile.
 
-    python -m node.web.catalogs update    # after changing or adding texts
-    python -m node.web.catalogs compile   # after translating in a .po file
+    python -m allmende.node.web.catalogs update    # after changing or adding texts
+    python -m allmende.node.web.catalogs compile   # after translating in a .po file
 
 `update` extracts every text of `node/web` (babel.cfg) into `locales/messages.pot`, merges
 it into the German and English catalogs, gives new English entries their source text (the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node.web.i18n import DOMAIN, LANGUAGES, LOCALES
+from allmende.node.web.i18n import DOMAIN, LANGUAGES, LOCALES
 
 ROOT = Path(__file__).resolve().parents[2]
 POT = LOCALES / f"{DOMAIN}.pot"
@@ -80,7 +80,9 @@ def compile_catalogs() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m node.web.catalogs", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m allmende.node.web.catalogs", description=__doc__
+    )
     parser.add_argument("command", choices=("update", "compile"))
     arguments = parser.parse_args()
     update() if arguments.command == "update" else compile_catalogs()

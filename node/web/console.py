@@ -14,14 +14,14 @@ from aiohttp import web
 from aiohttp_session import get_session
 from sqlmodel import Session, select
 
-from node.auth import AuthError, verify_token
-from node.catalog.models import CatalogDataset
-from node.events import EventLog
-from node.http.forms import read_form
-from node.http.openapi import CSRF, TEXT, describe, form_body, query_param
-from node.http.problems import Problem
-from node.runtime import Node
-from node.web import health, sessions
+from allmende.node.auth import AuthError, verify_token
+from allmende.node.catalog.models import CatalogDataset
+from allmende.node.events import EventLog
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import CSRF, TEXT, describe, form_body, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
+from allmende.node.web import health, sessions
 
 Page = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from node.access import Scope, dataset_of_graph
-from node.runtime import Node
-from node.web import labels
-from node.web.i18n import LANGUAGES, texts
+from allmende.node.access import Scope, dataset_of_graph
+from allmende.node.runtime import Node
+from allmende.node.web import labels
+from allmende.node.web.i18n import LANGUAGES, texts
 
 PREFIXES = """
 PREFIX sosa: <http://www.w3.org/ns/sosa/>
@@ -151,7 +151,7 @@ def villages(node: Node) -> list[Village]:
     them (else as their catalog's publisher, else by host)."""
     from sqlmodel import Session, select
 
-    from node.federation.models import PooledDataset, TrustedPeer
+    from allmende.node.federation.models import PooledDataset, TrustedPeer
 
     found: dict[str, Village] = {}
     with Session(node.engine) as session:
@@ -180,7 +180,7 @@ def pooled_dataset(node: Node, village: Village, dataset_id: str) -> dict[str, A
     """A neighbour's dataset description as its newest catalog event gave it."""
     from sqlmodel import Session
 
-    from node.federation.models import PooledDataset
+    from allmende.node.federation.models import PooledDataset
 
     with Session(node.engine) as session:
         row = session.get(PooledDataset, (village.id, dataset_id))
@@ -361,7 +361,7 @@ def property_labels(node: Node, language: str) -> dict[str, str]:
 
     from sqlmodel import Session, select
 
-    from node.ingest.models import Device
+    from allmende.node.ingest.models import Device
 
     names: dict[str, str] = {}
     with Session(node.engine) as session:

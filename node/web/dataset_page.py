@@ -9,13 +9,13 @@ from urllib.parse import quote
 import aiohttp_jinja2
 from aiohttp import web
 
-from node.access import is_open
-from node.runtime import Node
-from node.web import i18n, labels
-from policies.explain import explain, plain_terms
-from policies.jsonld import from_jsonld
-from policies.model import Policy, PolicyError
-from vocab.catalog import THEMES
+from allmende.node.access import is_open
+from allmende.node.runtime import Node
+from allmende.node.web import i18n, labels
+from allmende.policies.explain import explain, plain_terms
+from allmende.policies.jsonld import from_jsonld
+from allmende.policies.model import Policy, PolicyError
+from allmende.vocab.catalog import THEMES
 
 
 def _text(value: Any, language: str) -> str:

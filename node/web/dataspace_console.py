@@ -9,10 +9,10 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from node.dsp.models import Negotiation, Transfer, recent
-from node.http.openapi import describe
-from node.runtime import Node
-from node.web.console import signed_in
+from allmende.node.dsp.models import Negotiation, Transfer, recent
+from allmende.node.http.openapi import describe
+from allmende.node.runtime import Node
+from allmende.node.web.console import signed_in
 
 
 @describe("Console: Dataspace Protocol negotiations and transfers", tags=["console"])

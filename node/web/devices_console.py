@@ -23,17 +23,17 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from node.catalog.models import PUBLISHED, CatalogDataset
-from node.http.forms import read_form
-from node.http.openapi import CSRF, TEXT, describe, form_body
-from node.ingest import properties, sources
-from node.ingest.models import Device
-from node.ingest.registry import RegistryError, register, remap, remove, stored_id
-from node.ingest.routes import device_detail
-from node.runtime import Node
-from node.web import sessions
-from node.web.console import signed_in
-from vocab.devices import list_profiles
+from allmende.node.catalog.models import PUBLISHED, CatalogDataset
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import CSRF, TEXT, describe, form_body
+from allmende.node.ingest import properties, sources
+from allmende.node.ingest.models import Device
+from allmende.node.ingest.registry import RegistryError, register, remap, remove, stored_id
+from allmende.node.ingest.routes import device_detail
+from allmende.node.runtime import Node
+from allmende.node.web import sessions
+from allmende.node.web.console import signed_in
+from allmende.vocab.devices import list_profiles
 
 FIELDS = ("device", "dataset", "profile", "label", "lat", "lon")
 SECRET_ACTIONS = ("rotate_secret", "revoke_secret")

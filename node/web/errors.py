@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from node.http.problems import Handler, Problem
-from node.web.i18n import N_, negotiate, texts
+from allmende.node.http.problems import Handler, Problem
+from allmende.node.web.i18n import N_, negotiate, texts
 
 # What people read for the statuses an error page shows, in the page's language.
 TITLES = {

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from node.ingest.models import Device, IngestProblem, LatestValue
+from allmende.node.ingest.models import Device, IngestProblem, LatestValue
 
 SILENT_AFTER = timedelta(hours=6)
 

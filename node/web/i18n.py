@@ -8,7 +8,7 @@ and CI can tell when a text is missing (tests/web/test_i18n_catalogs.py). The la
 from `?lang=`, then the `lang` cookie, then the browser's Accept-Language. Times are shown in
 Europe/Berlin with their zone, whatever zone the server runs in.
 
-Update the catalogs after changing texts with `python -m node.web.catalogs update`
+Update the catalogs after changing texts with `python -m allmende.node.web.catalogs update`
 (docs/developers/translations.md).
 """
 
@@ -220,7 +220,7 @@ def install(environment: jinja2.Environment) -> None:
         ("ago", "ago_text"),
     ):
         environment.filters[name] = _filter(method)
-    from node.web import labels
+    from allmende.node.web import labels
 
     def words(function: Any, *table: dict[str, str]) -> Any:
         @jinja2.pass_context

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from node.web.i18n import N_, Texts
-from vocab.catalog import LICENCE_SCHEME, LICENCES, LICENCES_BY_IRI
-from vocab.devices import list_profiles, load_profile
+from allmende.node.web.i18n import N_, Texts
+from allmende.vocab.catalog import LICENCE_SCHEME, LICENCES, LICENCES_BY_IRI
+from allmende.vocab.devices import list_profiles, load_profile
 
 LICENCE_NAMES: dict[str, str] = {
     "apache": N_("Apache Software Foundation free software licence"),

@@ -13,11 +13,11 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from node import access
-from node.http.openapi import describe, query_param
-from node.http.problems import Problem
-from node.runtime import Node
-from node.web import data, dataset_page, i18n, labels
+from allmende.node import access
+from allmende.node.http.openapi import describe, query_param
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
+from allmende.node.web import data, dataset_page, i18n, labels
 
 DEVICE = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}

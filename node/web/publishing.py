@@ -15,16 +15,16 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from node.catalog import service
-from node.catalog.models import CatalogDataset
-from node.catalog.rdf import dataset_iri
-from node.http.forms import read_form
-from node.http.openapi import CSRF, TEXT, describe, form_body
-from node.runtime import Node
-from node.web import i18n, labels, sessions
-from node.web.console import signed_in
-from policies.templates import TemplateInfo, list_templates, template_document
-from vocab.catalog import FREQUENCIES, LICENCES, THEMES
+from allmende.node.catalog import service
+from allmende.node.catalog.models import CatalogDataset
+from allmende.node.catalog.rdf import dataset_iri
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import CSRF, TEXT, describe, form_body
+from allmende.node.runtime import Node
+from allmende.node.web import i18n, labels, sessions
+from allmende.node.web.console import signed_in
+from allmende.policies.templates import TemplateInfo, list_templates, template_document
+from allmende.vocab.catalog import FREQUENCIES, LICENCES, THEMES
 
 FORM_FIELDS = (
     "id",

@@ -31,9 +31,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel import Session as Db
 
-from node.http.forms import read_form
-from node.http.problems import Problem
-from node.runtime import Node
+from allmende.node.http.forms import read_form
+from allmende.node.http.problems import Problem
+from allmende.node.runtime import Node
 
 COOKIE = "allmende_console"
 CSRF_FIELD = "csrf_token"

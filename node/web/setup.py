@@ -9,8 +9,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from node.runtime import Node
-from node.web import (
+from allmende.node.runtime import Node
+from allmende.node.web import (
     agreements_console,
     console,
     dataset_page,
@@ -23,7 +23,7 @@ from node.web import (
     sessions,
     streetlights,
 )
-from node.web.i18n import N_
+from allmende.node.web.i18n import N_
 
 HERE = Path(__file__).parent
 NAV = [

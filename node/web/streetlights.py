@@ -15,13 +15,13 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from node.actuation import registry
-from node.actuation.routes import person
-from node.actuation.service import FINAL, Actuation, Refused
-from node.http.forms import read_form
-from node.http.openapi import describe, form_body
-from node.http.problems import Problem
-from node.web import i18n
+from allmende.node.actuation import registry
+from allmende.node.actuation.routes import person
+from allmende.node.actuation.service import FINAL, Actuation, Refused
+from allmende.node.http.forms import read_form
+from allmende.node.http.openapi import describe, form_body
+from allmende.node.http.problems import Problem
+from allmende.node.web import i18n
 
 SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 SWITCHING = re.compile(r"^[0-9a-f]{32}$")
@@ -174,7 +174,7 @@ def state_text(texts: i18n.Texts, state: str) -> str:
 
 async def _demo_night(app: web.Application) -> None:
     """`allmende demo` runs the street lights on a winter night's clock (see node.demo)."""
-    from node.demo import streetlights
+    from allmende.node.demo import streetlights
 
     if streetlights.enabled():
         streetlights.night_clock(app["actuation"])

@@ -24,9 +24,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from policies.evaluator import policy_problems
-from policies.jsonld import from_jsonld
-from policies.model import Policy
+from allmende.policies.evaluator import policy_problems
+from allmende.policies.jsonld import from_jsonld
+from allmende.policies.model import Policy
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)(\?|\|((?:[^{}]|\{\{\w+\}\})*))?\}\}")
 _SUFFIX = ".jsonld"

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from node.actuation.service import Actuation
-from node.auth import mint_token
-from node.http.app import create_app
-from node.ingest.sources import new_secret
-from node.runtime import Node
+from allmende.node.actuation.service import Actuation
+from allmende.node.auth import mint_token
+from allmende.node.http.app import create_app
+from allmende.node.ingest.sources import new_secret
+from allmende.node.runtime import Node
 from tests.actuation.standins import ChirpStack, TheThingsStack
 from tests.support import admin_headers, make_node
 
@@ -100,7 +100,7 @@ class Lights:
     def events(self) -> list[dict[str, Any]]:
         from sqlmodel import Session
 
-        from node.events.log import EventLog
+        from allmende.node.events.log import EventLog
 
         with Session(self.node.engine) as session:
             return [signed.event for signed in EventLog.read(session, 0, 10_000)]

@@ -188,7 +188,7 @@ async def test_a_replayed_ack_is_refused_and_changes_nothing(lights: Lights) -> 
 async def test_without_a_policy_nobody_switches(lights: Lights) -> None:
     from sqlmodel import Session
 
-    from node.actuation.models import ActuationPolicy
+    from allmende.node.actuation.models import ActuationPolicy
 
     with Session(lights.node.engine) as session:
         row = session.get(ActuationPolicy, 1)

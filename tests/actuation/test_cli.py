@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from node.cli import main
-from node.setup_files import init_directory
+from allmende.node.cli import main
+from allmende.node.setup_files import init_directory
 from tests.actuation.conftest import POLICY
 
 

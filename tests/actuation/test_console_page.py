@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from node.auth import mint_token
+from allmende.node.auth import mint_token
 from tests.actuation.conftest import Lights
 from tests.web.test_i18n_catalogs import german_page_problems
 

@@ -58,7 +58,7 @@ async def test_a_server_that_is_down_fails_within_the_expiry(lights: Lights) -> 
         port = free.getsockname()[1]
     from sqlmodel import Session
 
-    from node.actuation.models import Controller
+    from allmende.node.actuation.models import Controller
 
     with Session(lights.node.engine) as session:
         controller = session.get(Controller, "ws558-dorfstrasse")

@@ -15,8 +15,8 @@ import uuid
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from node.actuation.phone import codes, normalise
-from node.ingest.sources import new_secret
+from allmende.node.actuation.phone import codes, normalise
+from allmende.node.ingest.sources import new_secret
 from tests.actuation.conftest import Lights, wait_for
 from tests.actuation.test_portal_page import open_policy
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from node.actuation.policy import Person, PolicyRefused, SwitchPolicy
+from allmende.node.actuation.policy import Person, PolicyRefused, SwitchPolicy
 from tests.actuation.conftest import BERLIN, POLICY
 
 ANNA = Person("resident:anna", resident=True, iri="https://luetjenholm.example/residents/anna")

@@ -7,11 +7,11 @@ import json
 import pyoxigraph as ox
 from sqlmodel import Session
 
-from node.actuation.sosa import DATASET
-from node.events.log import EventLog
-from node.federation.sharing import shareable
-from node.ingest.graphs import data_graph
-from node.store import OxigraphStore
+from allmende.node.actuation.sosa import DATASET
+from allmende.node.events.log import EventLog
+from allmende.node.federation.sharing import shareable
+from allmende.node.ingest.graphs import data_graph
+from allmende.node.store import OxigraphStore
 from tests.actuation.conftest import Lights
 
 

@@ -15,12 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from node.auth import mint_token
-from node.catalog import service
-from node.http.app import create_app
-from node.runtime import Node
-from node.usage.agreements import dataset_offer
-from policies.templates import template_document
+from allmende.node.auth import mint_token
+from allmende.node.catalog import service
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
+from allmende.node.usage.agreements import dataset_offer
+from allmende.policies.templates import template_document
 from tests.ingest.conftest import dataset_body
 from tests.support import admin_headers, make_node
 

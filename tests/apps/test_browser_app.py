@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from node.auth import mint_token
-from node.keys import load_key
-from node.setup_files import init_directory
-from policies.templates import template_document
+from allmende.node.auth import mint_token
+from allmende.node.keys import load_key
+from allmende.node.setup_files import init_directory
+from allmende.policies.templates import template_document
 from tests.browser.test_browser import ARTIFACTS, _browser_missing
 from tests.browser.village import Village, browser_environment, free_port
 

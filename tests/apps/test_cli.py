@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from node.cli import main
+from allmende.node.cli import main
 from tests.apps.conftest import CLIMATE, Village
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.auth import mint_token
+from allmende.node.auth import mint_token
 from tests.apps.conftest import Village
 from tests.web.test_console import csrf_of
 

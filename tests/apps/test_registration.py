@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from node.usage.models import Agreement
-from policies.signing import verify_document
+from allmende.node.usage.models import Agreement
+from allmende.policies.signing import verify_document
 from tests.apps.conftest import CLIMATE, DEVELOPER, PARKING, REDIRECT, SAMPLE, Village
 
 

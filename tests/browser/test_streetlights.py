@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 
-from node.auth import mint_token
-from node.demo import streetlights
-from node.keys import load_key
-from node.setup_files import init_directory
+from allmende.node.auth import mint_token
+from allmende.node.demo import streetlights
+from allmende.node.keys import load_key
+from allmende.node.setup_files import init_directory
 from tests.browser.test_browser import ARTIFACTS, _browser_missing, run_walk
 from tests.browser.village import Village, free_port
 

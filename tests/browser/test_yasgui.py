@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from node.auth import mint_token
-from node.keys import load_key
-from node.setup_files import init_directory
+from allmende.node.auth import mint_token
+from allmende.node.keys import load_key
+from allmende.node.setup_files import init_directory
 from tests.browser.test_browser import ARTIFACTS, HERE, _browser_missing
 from tests.browser.village import Village, browser_environment, free_port
 

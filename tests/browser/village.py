@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from node.auth import mint_token
-from node.keys import load_key
-from node.setup_files import init_directory
+from allmende.node.auth import mint_token
+from allmende.node.keys import load_key
+from allmende.node.setup_files import init_directory
 
 SAMPLE_DATASETS = [
     {
@@ -122,7 +122,7 @@ class Village:
     def start(self) -> None:
         log = open(self.directory / "serve.log", "ab")  # noqa: SIM115
         command = shutil.which("allmende")
-        argv = [command] if command else [sys.executable, "-m", "node"]
+        argv = [command] if command else [sys.executable, "-m", "allmende.node"]
         self.process = subprocess.Popen(
             [*argv, "serve", str(self.directory)], stdout=log, stderr=log
         )

@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from node.http.app import create_app
-from node.runtime import Node
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
 from tests.federation.villages import JSON_ACCEPT, Running, eventually, federation, seed
 from tests.support import make_node
 

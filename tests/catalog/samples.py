@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from node.runtime import Node
-from policies.templates import template_document
+from allmende.node.runtime import Node
+from allmende.policies.templates import template_document
 from tests.support import admin_headers
 
 AIR_CSV = b"time,pm10,no2\n2024-05-01T10:00:00Z,12.5,18.1\n2024-05-01T11:00:00Z,13.0,17.4\n"

@@ -9,11 +9,11 @@ from rdflib.compare import isomorphic, to_isomorphic
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Node as RDFNode
 
-from node.catalog.rdf import dataset_graph
-from node.runtime import Node
+from allmende.node.catalog.rdf import dataset_graph
+from allmende.node.runtime import Node
+from allmende.vocab.namespaces import DCAT, DCATDE, DCT, HYDRA, ODRL, SPDX
 from tests.catalog import shacl_official
 from tests.catalog.samples import FILES, publish_all, sha256
-from vocab.namespaces import DCAT, DCATDE, DCT, HYDRA, ODRL, SPDX
 
 TURTLE = {"Accept": "text/turtle"}
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from node.catalog.models import CatalogDataset, is_published, load_distributions
-from node.http.app import create_app
+from allmende.node.catalog.models import CatalogDataset, is_published, load_distributions
+from allmende.node.http.app import create_app
 from tests.catalog.samples import AIR_CSV, air, budget, sha256
 from tests.support import admin_headers, make_node
 

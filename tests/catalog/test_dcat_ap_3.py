@@ -12,7 +12,7 @@ from typing import Any
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from node.runtime import Node
+from allmende.node.runtime import Node
 from tests.catalog import shacl_dcat_ap_3
 from tests.catalog.samples import publish_all
 from tests.catalog.test_catalog_rdf import fetch_graph

@@ -7,9 +7,9 @@ import aiohttp
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
+from allmende.vocab.namespaces import DCAT, DCT, GSP, HYDRA, LOCN, ODRL
 from tests.catalog import shacl_dcat_ap_3, shacl_official
 from tests.federation.villages import Running
-from vocab.namespaces import DCAT, DCT, GSP, HYDRA, LOCN, ODRL
 
 
 async def every_page(session: aiohttp.ClientSession, url: str) -> tuple[Graph, int]:

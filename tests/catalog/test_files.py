@@ -9,12 +9,12 @@ from typing import Any
 import aiohttp
 from rdflib import Graph, URIRef
 
-from node.catalog.files import files_directory
-from node.http.app import create_app
-from node.runtime import Node
+from allmende.node.catalog.files import files_directory
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
+from allmende.vocab.namespaces import DCAT, SPDX
 from tests.catalog.samples import AIR_CSV, air, budget, levels, publish, sha256
 from tests.support import admin_headers, make_node
-from vocab.namespaces import DCAT, SPDX
 
 
 async def test_multipart_upload_is_stored_by_its_checksum_and_downloadable(

@@ -10,12 +10,12 @@ from typing import Any
 from rdflib import Graph, Literal
 from rdflib.namespace import RDF
 
-from node.catalog.rdf import geojson
-from node.runtime import Node
+from allmende.node.catalog.rdf import geojson
+from allmende.node.runtime import Node
+from allmende.vocab.namespaces import DCAT, DCT, GSP, LOCN
 from tests.catalog import shacl_official
 from tests.catalog.samples import publish_all
 from tests.catalog.test_catalog_rdf import fetch_graph
-from vocab.namespaces import DCAT, DCT, GSP, LOCN
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 

@@ -7,14 +7,14 @@ from typing import Any
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
-from node.catalog import service
-from node.events import SignedEvent
-from node.events.log import BatchProof
-from node.runtime import Node
-from policies import jws
+from allmende.node.catalog import service
+from allmende.node.events import SignedEvent
+from allmende.node.events.log import BatchProof
+from allmende.node.runtime import Node
+from allmende.policies import jws
+from allmende.vocab.namespaces import DCAT, HYDRA
 from tests.catalog.samples import air, budget, levels, publish
 from tests.support import admin_headers
-from vocab.namespaces import DCAT, HYDRA
 
 
 def datasets_in(turtle: bytes) -> set[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from node.runtime import Node
+from allmende.node.runtime import Node
 from tests.catalog.samples import publish_all
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

@@ -12,12 +12,12 @@ import pyoxigraph as ox
 from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
-from node.catalog.projection import PUBLISHED, project_description, project_retraction
-from node.catalog.rdf import catalog_graph_iri, dataset_triples, to_quads
-from node.cli import main
-from node.http.app import create_app
-from node.runtime import Node
-from node.store import OxigraphStore
+from allmende.node.catalog.projection import PUBLISHED, project_description, project_retraction
+from allmende.node.catalog.rdf import catalog_graph_iri, dataset_triples, to_quads
+from allmende.node.cli import main
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
+from allmende.node.store import OxigraphStore
 from tests.catalog.samples import air, budget, levels, publish, upload
 from tests.support import admin_headers, make_node
 

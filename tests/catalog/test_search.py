@@ -7,10 +7,10 @@ from typing import Any
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
-from node.runtime import Node
+from allmende.node.runtime import Node
+from allmende.vocab.namespaces import DCAT, HYDRA, SCHEMA
 from tests.catalog.samples import air, budget, levels, publish
 from tests.support import admin_headers
-from vocab.namespaces import DCAT, HYDRA, SCHEMA
 
 
 async def publish_samples(client: Any, node: Node) -> None:

@@ -12,8 +12,8 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from connectors.model import DeviceMapping
-from vocab.devices import load_profile
+from allmende.connectors.model import DeviceMapping
+from allmende.vocab.devices import load_profile
 
 PAYLOADS = Path(__file__).parent.parent / "fixtures" / "payloads"
 BASE = "https://luetjenholm.example"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from connector_support import load_payload
 
-from connectors import chirpstack, validation
-from connectors.model import Observation, PayloadRejected, Provenance, parse_time
+from allmende.connectors import chirpstack, validation
+from allmende.connectors.model import Observation, PayloadRejected, Provenance, parse_time
 
 
 @pytest.fixture(params=validation.BACKENDS)

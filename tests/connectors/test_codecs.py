@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from connectors.codecs import SUSPENSION, TIME_LIMIT, Codec, CodecFailed, CodecRunner
-from connectors.model import parse_time
+from allmende.connectors.codecs import SUSPENSION, TIME_LIMIT, Codec, CodecFailed, CodecRunner
+from allmende.connectors.model import parse_time
 
 AT = parse_time("2024-05-14T08:15:02Z")
 ECHO = Codec(

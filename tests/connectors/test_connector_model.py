@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from connector_support import BASE, mapping_for
 
-from connectors.model import (
+from allmende.connectors.model import (
     DeviceMapping,
     FieldMapping,
     Observation,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from connectors.validation import load_schema
+from allmende.connectors.validation import load_schema
 
 CONNECTOR_SCHEMAS = [
     "ttn.schema.json",
@@ -21,7 +21,9 @@ CONNECTOR_SCHEMAS = [
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     schemas = {name: load_schema(name) for name in CONNECTOR_SCHEMAS}
-    text = resources.files("vocab.devices").joinpath("profile.schema.json").read_text("utf-8")
+    text = (
+        resources.files("allmende.vocab.devices").joinpath("profile.schema.json").read_text("utf-8")
+    )
     schemas["profile.schema.json"] = json.loads(text)
     return schemas
 

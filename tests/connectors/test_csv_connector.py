@@ -13,8 +13,14 @@ from pathlib import Path
 import pytest
 from connector_support import PAYLOADS, load_payload
 
-from connectors.csv_table import CsvMapping, aiter_csv_observations, iter_csv_observations
-from connectors.model import ConnectorResult, Observation, PayloadRejected, Rejection, parse_time
+from allmende.connectors.csv_table import CsvMapping, aiter_csv_observations, iter_csv_observations
+from allmende.connectors.model import (
+    ConnectorResult,
+    Observation,
+    PayloadRejected,
+    Rejection,
+    parse_time,
+)
 
 PEGEL = "sample-luetjenholm-pegel-01"
 

@@ -9,10 +9,10 @@ from importlib import resources
 import pytest
 from connector_support import BASE
 
-from connectors.codecs import Codec, CodecRunner
-from connectors.model import DeviceMapping, Observation, parse_time
-from connectors.sosa import map_observations
-from vocab.devices import (
+from allmende.connectors.codecs import Codec, CodecRunner
+from allmende.connectors.model import DeviceMapping, Observation, parse_time
+from allmende.connectors.sosa import map_observations
+from allmende.vocab.devices import (
     codec_source,
     field_specs,
     find_model,
@@ -84,7 +84,7 @@ def test_codec_compiles_in_the_sandbox(name: str) -> None:
 def test_every_codec_file_belongs_to_a_model() -> None:
     files = {
         entry.name
-        for entry in resources.files("vocab.devices").joinpath("codecs").iterdir()
+        for entry in resources.files("allmende.vocab.devices").joinpath("codecs").iterdir()
         if entry.name.endswith(".js")
     }
     assert files == {load_model(name)["codec"] for name in NAMES}
@@ -140,6 +140,8 @@ def test_models_are_fresh_copies() -> None:
 
 
 def test_the_library_readme_lists_every_model() -> None:
-    readme = resources.files("vocab.devices").joinpath("README.md").read_text(encoding="utf-8")
+    readme = (
+        resources.files("allmende.vocab.devices").joinpath("README.md").read_text(encoding="utf-8")
+    )
     for name in NAMES:
         assert f"| `{name}` |" in readme, name

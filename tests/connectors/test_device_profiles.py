@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from connector_support import BASE
 
-from connectors.model import DeviceMapping, Observation, parse_time
-from connectors.sosa import map_observations
-from vocab.devices import list_profiles, load_profile, models
+from allmende.connectors.model import DeviceMapping, Observation, parse_time
+from allmende.connectors.sosa import map_observations
+from allmende.vocab.devices import list_profiles, load_profile, models
 
 EXPECTED = {
     "parking-occupancy",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.downlink import Command, EventKind, InvalidEvent, chirpstack, codecs, tts
+from allmende.connectors.downlink import Command, EventKind, InvalidEvent, chirpstack, codecs, tts
 from tests.actuation.standins import ChirpStack, TheThingsStack
 
 ON_15_MIN = codecs.encode(codecs.READY["milesight-ws558"], 900)

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from connector_support import load_payload
 
-from connectors import generic, validation
-from connectors.model import Observation, PayloadRejected, parse_time
-from connectors.validation import load_schema
+from allmende.connectors import generic, validation
+from allmende.connectors.model import Observation, PayloadRejected, parse_time
+from allmende.connectors.validation import load_schema
 
 
 @pytest.fixture(params=validation.BACKENDS)

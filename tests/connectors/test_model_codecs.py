@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from connectors.codecs import Codec, CodecFailed, CodecRunner
-from connectors.model import parse_time
-from vocab.devices import codec_source, load_model, models
+from allmende.connectors.codecs import Codec, CodecFailed, CodecRunner
+from allmende.connectors.model import parse_time
+from allmende.vocab.devices import codec_source, load_model, models
 
 AT = parse_time("2024-05-14T08:00:00Z")
 RUNNER = CodecRunner()

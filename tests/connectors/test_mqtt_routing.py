@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from connector_support import load_payload
 
-from connectors import mqtt
-from connectors.mqtt import MqttSettings, Route, handle_message, route_topic, topic_filters
+from allmende.connectors import mqtt
+from allmende.connectors.mqtt import MqttSettings, Route, handle_message, route_topic, topic_filters
 
 TTN_UP = "v3/sample-luetjenholm-klima@ttn/devices/sample-luetjenholm-dgh-01/up"
 CS_UP = "application/17c82e96-be03-4f38-aef3-f83d48582d97/device/0004a30b00e1c0de/event/up"

@@ -13,9 +13,9 @@ import pyoxigraph as ox
 import pytest
 from connector_support import BASE, assert_same_graph, load_payload, mapping_for, to_graph, turtle
 
-from connectors import chirpstack, generic, ttn
-from connectors.model import Observation, parse_time
-from connectors.sosa import (
+from allmende.connectors import chirpstack, generic, ttn
+from allmende.connectors.model import Observation, parse_time
+from allmende.connectors.sosa import (
     UnmappedValue,
     dataset_graph,
     gateway_term,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from connector_support import load_payload
 
-from connectors import ttn, validation
-from connectors.model import Observation, PayloadRejected, Provenance, Scalar, parse_time
+from allmende.connectors import ttn, validation
+from allmende.connectors.model import Observation, PayloadRejected, Provenance, Scalar, parse_time
 
 
 @pytest.fixture(params=validation.BACKENDS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.config import _SECTIONS, env_name
-from node.config_reference import missing_descriptions, render
+from allmende.node.config import _SECTIONS, env_name
+from allmende.node.config_reference import missing_descriptions, render
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "configuration.md"
 
@@ -13,7 +13,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "config
 def test_committed_reference_is_current() -> None:
     assert REFERENCE.read_text(encoding="utf-8") == render(), (
         "docs/reference/configuration.md is out of date: "
-        "python -m node.config_reference > docs/reference/configuration.md"
+        "python -m allmende.node.config_reference > docs/reference/configuration.md"
     )
 
 

@@ -17,10 +17,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from node.auth import mint_token
-from node.catalog import service
-from node.http.app import create_app
-from policies.terms import DSP_CONTEXT
+from allmende.node.auth import mint_token
+from allmende.node.catalog import service
+from allmende.node.http.app import create_app
+from allmende.policies.terms import DSP_CONTEXT
 from tests.ingest.conftest import dataset_body
 from tests.services.ports import free_port
 from tests.support import make_node

@@ -14,12 +14,12 @@ import jwt
 import pytest
 from sqlmodel import Session, select
 
-from node.dsp.negotiations import PROFILE_TERMS, SIGNED_AGREEMENT
-from node.usage.agreements import revoke
-from node.usage.models import Agreement
-from policies.jws import SignatureError, keys_from_jwks
-from policies.signing import verify_document
-from policies.terms import ALLMENDE, DSP_CONTEXT
+from allmende.node.dsp.negotiations import PROFILE_TERMS, SIGNED_AGREEMENT
+from allmende.node.usage.agreements import revoke
+from allmende.node.usage.models import Agreement
+from allmende.policies.jws import SignatureError, keys_from_jwks
+from allmende.policies.signing import verify_document
+from allmende.policies.terms import ALLMENDE, DSP_CONTEXT
 from tests.dsp import test_protocol
 from tests.dsp.test_protocol import RESTRICTED, Village, reply
 

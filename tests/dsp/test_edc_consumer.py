@@ -26,15 +26,15 @@ import pytest
 from aiohttp import web
 from sqlmodel import Session, select
 
-from node.auth import mint_token
-from node.catalog import service
-from node.http.app import create_app
-from node.runtime import Node
-from node.usage import audit
-from node.usage.agreements import revoke
-from node.usage.models import Agreement
-from policies.templates import template_document
-from policies.terms import ALLMENDE
+from allmende.node.auth import mint_token
+from allmende.node.catalog import service
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
+from allmende.node.usage import audit
+from allmende.node.usage.agreements import revoke
+from allmende.node.usage.models import Agreement
+from allmende.policies.templates import template_document
+from allmende.policies.terms import ALLMENDE
 from tests.ingest.conftest import dataset_body
 from tests.services.edc import EdcConnector, IdentityBridge, Management
 from tests.services.ports import ServiceUnavailable, free_port

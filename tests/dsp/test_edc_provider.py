@@ -21,9 +21,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from node.auth import mint_token
-from node.http.app import create_app
-from node.runtime import Node
+from allmende.node.auth import mint_token
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
 from tests.services.edc import EdcConnector, IdentityBridge, Management, vocab
 from tests.services.ports import ServiceUnavailable, free_port
 from tests.support import admin_headers, make_node

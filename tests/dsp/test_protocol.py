@@ -14,16 +14,16 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from node.auth import mint_token
-from node.catalog import service
-from node.http.app import create_app
-from node.keys import generate_key
-from node.runtime import Node
-from node.usage.agreements import grant, revoke
-from node.usage.enforcement import decide
-from policies.signing import verify_document
-from policies.templates import template_document
-from policies.terms import DSP_CONTEXT
+from allmende.node.auth import mint_token
+from allmende.node.catalog import service
+from allmende.node.http.app import create_app
+from allmende.node.keys import generate_key
+from allmende.node.runtime import Node
+from allmende.node.usage.agreements import grant, revoke
+from allmende.node.usage.enforcement import decide
+from allmende.policies.signing import verify_document
+from allmende.policies.templates import template_document
+from allmende.policies.terms import DSP_CONTEXT
 from tests.ingest.conftest import dataset_body
 from tests.services.ports import free_port
 from tests.support import make_node

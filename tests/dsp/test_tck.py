@@ -17,11 +17,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node.auth import mint_token
-from node.catalog import service
-from node.http.app import create_app
-from node.runtime import Node
-from node.usage.agreements import grant
+from allmende.node.auth import mint_token
+from allmende.node.catalog import service
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
+from allmende.node.usage.agreements import grant
 from tests.conftest import _missing
 from tests.ingest.conftest import dataset_body
 from tests.services import ServiceUnavailable, dsp_tck

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from sqlmodel import Session, select
 
-from node.catalog import service
-from node.usage.models import AuditEntry
+from allmende.node.catalog import service
+from allmende.node.usage.models import AuditEntry
 from tests.federation.villages import Running, make_villages, serve
 from tests.ingest.conftest import dataset_body
 

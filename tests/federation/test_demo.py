@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from click.testing import CliRunner
 
-from node.demo.command import DEFAULT_BASE_PORT, base_port_for, demo, prepare
+from allmende.node.demo.command import DEFAULT_BASE_PORT, base_port_for, demo, prepare
 from tests.federation.villages import OBSERVATION, eventually
 
 
@@ -45,7 +45,7 @@ async def test_demo_starts_three_federating_villages_and_stops_on_ctrl_c(tmp_pat
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "node",
+        "allmende.node",
         "demo",
         "--base-port",
         str(base),

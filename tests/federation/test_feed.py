@@ -9,11 +9,11 @@ from pathlib import Path
 import aiohttp
 from sqlmodel import Session
 
-from node.events import new_event
-from node.events.log import EventLog, SignedEvent
-from node.events.signing import sign_event
-from node.federation.inbox import Inbox
-from node.keys import generate_key
+from allmende.node.events import new_event
+from allmende.node.events.log import EventLog, SignedEvent
+from allmende.node.events.signing import sign_event
+from allmende.node.federation.inbox import Inbox
+from allmende.node.keys import generate_key
 from tests.federation.villages import (
     OBSERVATION,
     eventually,

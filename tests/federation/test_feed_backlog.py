@@ -14,16 +14,16 @@ import pytest
 from aiohttp import web
 from sqlmodel import Session
 
-from node.catalog import service
-from node.events import jsontext
-from node.federation.feed import FAILURES_BEFORE_DEGRADED
-from node.federation.trust import add_peer, checked_peer
-from node.federation.wire import pack
-from node.http.app import create_app
-from node.ingest.graphs import data_graph
-from node.ingest.projection import RECORDED
-from node.keys import generate_key
-from node.runtime import Node
+from allmende.node.catalog import service
+from allmende.node.events import jsontext
+from allmende.node.federation.feed import FAILURES_BEFORE_DEGRADED
+from allmende.node.federation.trust import add_peer, checked_peer
+from allmende.node.federation.wire import pack
+from allmende.node.http.app import create_app
+from allmende.node.ingest.graphs import data_graph
+from allmende.node.ingest.projection import RECORDED
+from allmende.node.keys import generate_key
+from allmende.node.runtime import Node
 from tests.federation.villages import OBSERVATION, eventually
 from tests.ingest.conftest import dataset_body
 from tests.services.ports import free_port

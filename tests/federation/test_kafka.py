@@ -18,12 +18,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlmodel import Session
 
-from node.events import new_event
-from node.events.log import EventLog, SignedEvent
-from node.events.signing import sign_event
-from node.federation.wire import pack
-from node.keys import generate_key
-from node.runtime import Node
+from allmende.node.events import new_event
+from allmende.node.events.log import EventLog, SignedEvent
+from allmende.node.events.signing import sign_event
+from allmende.node.federation.wire import pack
+from allmende.node.keys import generate_key
+from allmende.node.runtime import Node
 from tests.federation.villages import (
     OBSERVATION,
     Running,
@@ -175,7 +175,7 @@ def _serve_subprocess(
 ) -> subprocess.Popen[bytes]:
     log = (directory / "serve.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "node", "serve", str(directory), "--port", str(port)],
+        [sys.executable, "-m", "allmende.node", "serve", str(directory), "--port", str(port)],
         env={**os.environ, **environ},
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from node.federation.projection import observation_subjects
+from allmende.node.federation.projection import observation_subjects
 
 SOSA = "http://www.w3.org/ns/sosa/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")

@@ -15,13 +15,13 @@ import aiohttp
 from aiohttp import web
 from sqlmodel import Session, col, func, select
 
-from node.demo.command import seed as demo_seed
-from node.demo.simulator import uplink
-from node.demo.villages import VILLAGES, Sensor, Village
-from node.federation.trust import add_peer, checked_peer
-from node.http.app import create_app
-from node.models import EventRecord
-from node.runtime import Node
+from allmende.node.demo.command import seed as demo_seed
+from allmende.node.demo.simulator import uplink
+from allmende.node.demo.villages import VILLAGES, Sensor, Village
+from allmende.node.federation.trust import add_peer, checked_peer
+from allmende.node.http.app import create_app
+from allmende.node.models import EventRecord
+from allmende.node.runtime import Node
 from tests.services.ports import free_port
 from tests.support import admin_headers, make_node
 

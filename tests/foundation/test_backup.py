@@ -24,13 +24,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
-from node.auth import mint_token
-from node.backup import BackupError, backup, rebuild_store, restore
-from node.config import load_settings
-from node.federation.trust import add_peer, checked_peer
-from node.http.app import create_app
-from node.keys import load_key
-from policies import jws
+from allmende.node.auth import mint_token
+from allmende.node.backup import BackupError, backup, rebuild_store, restore
+from allmende.node.config import load_settings
+from allmende.node.federation.trust import add_peer, checked_peer
+from allmende.node.http.app import create_app
+from allmende.node.keys import load_key
+from allmende.policies import jws
 from tests.foundation.test_serve import ALLMENDE, free_port, serving, wait_until_ready
 from tests.ingest.conftest import payload, prepare_village
 from tests.support import make_node

@@ -18,12 +18,12 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.dsp.callbacks import CallbackFailed, Sender
-from node.dsp.messages import MAX_MESSAGE_BYTES
-from node.http.app import create_app
-from node.keys import MAX_JWKS_BYTES, fetch_jwks, public_jwk_with_kid
-from node.runtime import Node
-from policies.terms import DSP_CONTEXT
+from allmende.node.dsp.callbacks import CallbackFailed, Sender
+from allmende.node.dsp.messages import MAX_MESSAGE_BYTES
+from allmende.node.http.app import create_app
+from allmende.node.keys import MAX_JWKS_BYTES, fetch_jwks, public_jwk_with_kid
+from allmende.node.runtime import Node
+from allmende.policies.terms import DSP_CONTEXT
 from tests.federation.villages import eventually
 from tests.support import make_node
 

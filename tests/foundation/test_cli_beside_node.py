@@ -22,9 +22,9 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from node.auth import mint_token
-from node.cli import main
-from node.http.app import create_app
+from allmende.node.auth import mint_token
+from allmende.node.cli import main
+from allmende.node.http.app import create_app
 from tests.foundation.test_serve import ALLMENDE, free_port, get, serving, wait_until_ready
 from tests.support import make_node
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from node.config import ConfigError, load_settings
-from node.setup_files import init_directory
+from allmende.node.config import ConfigError, load_settings
+from allmende.node.setup_files import init_directory
 
 
 def test_init_writes_config_and_private_key(tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_unknown_setting_is_refused(tmp_path: Path) -> None:
 def test_serve_with_bad_setting_stops_with_one_line(tmp_path: Path) -> None:
     init_directory(tmp_path, name="Struckum")
     result = subprocess.run(
-        [sys.executable, "-m", "node", "serve", str(tmp_path)],
+        [sys.executable, "-m", "allmende.node", "serve", str(tmp_path)],
         env={"ALLMENDE_HTTP_PORT": "0x", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

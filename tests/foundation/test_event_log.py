@@ -14,9 +14,9 @@ import rdflib
 from rdflib.compare import isomorphic
 from sqlmodel import Session
 
-from node.events import EventLog
-from node.runtime import LOAD_WINDOW, Node
-from policies import jws
+from allmende.node.events import EventLog
+from allmende.node.runtime import LOAD_WINDOW, Node
+from allmende.policies import jws
 from tests.support import make_node
 
 GRAPH = "https://luetjenholm.example/graphs/sample"
@@ -119,7 +119,7 @@ def test_reindex_reproduces_the_store(tmp_path: Path, database_url: str | None) 
     if database_url:
         env["ALLMENDE_DATABASE_URL"] = database_url
     result = subprocess.run(
-        [sys.executable, "-m", "node", "reindex", str(tmp_path)],
+        [sys.executable, "-m", "allmende.node", "reindex", str(tmp_path)],
         env=env,
         capture_output=True,
         text=True,
@@ -210,7 +210,7 @@ def test_foreign_events_are_kept_once_and_projected_apart(tmp_path: Path) -> Non
 
 
 def test_key_rotation_keeps_old_signatures_verifiable(tmp_path: Path) -> None:
-    from node.keys import rotate_key
+    from allmende.node.keys import rotate_key
 
     node = make_node(tmp_path)
     node.commit([node.event("graph.dropped", {"graph": "urn:before"})])

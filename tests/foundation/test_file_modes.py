@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from node.catalog.files import files_directory, store_stream
-from node.ingest.sources import new_secret
-from node.runtime import Node
-from node.setup_files import init_directory
+from allmende.node.catalog.files import files_directory, store_stream
+from allmende.node.ingest.sources import new_secret
+from allmende.node.runtime import Node
+from allmende.node.setup_files import init_directory
 
 
 def mode(path: Path) -> int:

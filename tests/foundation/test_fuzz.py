@@ -33,7 +33,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.errors import FailureGroup
 
-from policies.templates import template_document
+from allmende.policies.templates import template_document
 from tests.foundation.test_serve import ALLMENDE, free_port, serving, wait_until_ready
 from tests.ingest.conftest import dataset_body, payload
 

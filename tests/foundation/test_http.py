@@ -14,13 +14,13 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from node.auth import mint_token
-from node.events import SignedEvent
-from node.events.log import BatchProof
-from node.http.app import create_app
-from node.keys import NodeKey
-from node.runtime import Node
-from policies import jws
+from allmende.node.auth import mint_token
+from allmende.node.events import SignedEvent
+from allmende.node.events.log import BatchProof
+from allmende.node.http.app import create_app
+from allmende.node.keys import NodeKey
+from allmende.node.runtime import Node
+from allmende.policies import jws
 from tests.support import admin_headers, make_node
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from node.events import jsontext
+from allmende.node.events import jsontext
 
 SAMPLES = [
     {"temperature": 21.4, "text": 'Lütjenholm \u2028 "quoted" \\ \n', "n": [0, -1, 2**63 - 1]},

@@ -11,9 +11,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlmodel import Session
 
-from node.events import EventLog, SignedEvent, VerificationError
-from node.events.log import BatchProof
-from policies import jws
+from allmende.node.events import EventLog, SignedEvent, VerificationError
+from allmende.node.events.log import BatchProof
+from allmende.policies import jws
 from tests.support import make_node
 
 pytestmark = pytest.mark.kafka

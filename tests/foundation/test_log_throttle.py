@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from node import logs
-from node.federation.feed import CommitSignal
-from node.federation.kafka_transport import KafkaRelay
-from node.http.app import create_app
-from node.logs import Repeated, RepeatFilter, retry_counts
+from allmende.node import logs
+from allmende.node.federation.feed import CommitSignal
+from allmende.node.federation.kafka_transport import KafkaRelay
+from allmende.node.http.app import create_app
+from allmende.node.logs import Repeated, RepeatFilter, retry_counts
 from tests.support import make_node
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from node.auth import mint_token
-from node.http.app import create_app
-from node.http.problems import PROBLEM_TYPE, problem_middleware
-from node.runtime import Node
+from allmende.node.auth import mint_token
+from allmende.node.http.app import create_app
+from allmende.node.http.problems import PROBLEM_TYPE, problem_middleware
+from allmende.node.runtime import Node
 from tests.ingest.conftest import dataset_body
 from tests.support import admin_headers, make_node
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import inspect, text
 
-from node import db
+from allmende.node import db
 from tests.support import make_node
 
 

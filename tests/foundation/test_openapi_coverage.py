@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from node.http.app import create_app
-from node.http.openapi import described
+from allmende.node.http.app import create_app
+from allmende.node.http.openapi import described
 from tests.support import make_node
 
 # routes that are deliberately not operations in the document, and why

@@ -18,7 +18,7 @@ from typing import Any
 
 ALLMENDE = [
     shutil.which("allmende") or sys.executable,
-    *([] if shutil.which("allmende") else ["-m", "node"]),
+    *([] if shutil.which("allmende") else ["-m", "allmende.node"]),
 ]
 
 

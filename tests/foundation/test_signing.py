@@ -7,10 +7,10 @@ import copy
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.events import VerificationError, new_event
-from node.events.signing import sign_batch, sign_event, verify_batch, verify_event
-from node.keys import NodeKey
-from policies import jws
+from allmende.node.events import VerificationError, new_event
+from allmende.node.events.signing import sign_batch, sign_event, verify_batch, verify_event
+from allmende.node.keys import NodeKey
+from allmende.policies import jws
 
 SOURCE = "https://luetjenholm.example/"
 
@@ -106,7 +106,7 @@ def test_batch_with_dropped_or_changed_event_fails(key: NodeKey) -> None:
 
 
 def test_single_batch_member_verifies_on_its_own(key: NodeKey) -> None:
-    from node.events.signing import verify_batch_member
+    from allmende.node.events.signing import verify_batch_member
 
     batch = events(4)
     digests, signature = sign_batch("b1", batch, key)

@@ -11,9 +11,9 @@ from typing import Any
 import jwt
 import pytest
 
-from node.auth import REQUIRED_CLAIMS, AuthError, mint_token, verify_token
-from node.http.app import create_app
-from node.runtime import Node
+from allmende.node.auth import REQUIRED_CLAIMS, AuthError, mint_token, verify_token
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
 from tests.support import make_node
 
 OTHER = "https://bredstedt.example/"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from node.db import MIGRATIONS
+from allmende.node.db import MIGRATIONS
 from tests.foundation.test_serve import ALLMENDE, free_port, serving, wait_until_ready
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "upgrade" / "node-380dba0.tar.gz"

@@ -11,9 +11,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from node.config import Peer
-from node.http.app import create_app
-from node.http.upstream import withhold_addresses
+from allmende.node.config import Peer
+from allmende.node.http.app import create_app
+from allmende.node.http.upstream import withhold_addresses
 from tests.support import make_node
 
 HIDDEN = "10.9.8.7"

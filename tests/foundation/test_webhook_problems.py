@@ -10,10 +10,10 @@ import pytest
 from aiohttp import FormData
 from sqlmodel import Session, func, select
 
-from node.http.app import create_app
-from node.ingest.models import IngestProblem
-from node.ingest.sources import HEADER, new_secret
-from node.runtime import Node
+from allmende.node.http.app import create_app
+from allmende.node.ingest.models import IngestProblem
+from allmende.node.ingest.sources import HEADER, new_secret
+from allmende.node.runtime import Node
 from tests.support import make_node
 
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
-from node.identity.credentials import encode_status_list
+from allmende.node.identity.credentials import encode_status_list
 
 VC_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 DCP_CONTEXT = "https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"

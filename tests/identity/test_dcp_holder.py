@@ -18,14 +18,14 @@ import trustme
 from aiohttp import web
 from click.testing import CliRunner
 
-from node.catalog import service
-from node.cli import main
-from node.http.app import create_app
-from node.identity import sts
-from node.identity.did import own_did, own_key_id
-from node.identity.verifier import IDENTITY, Identity
-from node.runtime import Node
-from policies.terms import DSP_CONTEXT
+from allmende.node.catalog import service
+from allmende.node.cli import main
+from allmende.node.http.app import create_app
+from allmende.node.identity import sts
+from allmende.node.identity.did import own_did, own_key_id
+from allmende.node.identity.verifier import IDENTITY, Identity
+from allmende.node.runtime import Node
+from allmende.policies.terms import DSP_CONTEXT
 from tests.identity.parties import MEMBERSHIP_SCOPE, Dataspace, credential
 from tests.ingest.conftest import dataset_body
 from tests.services.ports import free_port
@@ -289,8 +289,8 @@ async def test_did_document(nodes: tuple[Served, Served]) -> None:
 async def test_backup_keeps_the_nodes_credentials(
     nodes: tuple[Served, Served], dataspace: Dataspace, tmp_path: Path
 ) -> None:
-    from node.backup import backup, restore
-    from node.identity.credentials import held
+    from allmende.node.backup import backup, restore
+    from allmende.node.identity.credentials import held
 
     holder, _ = nodes
     token = credential(dataspace.issuer, holder.did)

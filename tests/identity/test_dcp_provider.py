@@ -20,16 +20,16 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlmodel import Session, select
 
-from node.catalog import service
-from node.config import DcpSection
-from node.http.app import create_app
-from node.identity.did import own_did
-from node.identity.fetch import Fetcher, FetchError
-from node.runtime import Node
-from node.usage.enforcement import decide
-from node.usage.models import Agreement
-from policies.templates import template_document
-from policies.terms import ALLMENDE, DSP_CONTEXT
+from allmende.node.catalog import service
+from allmende.node.config import DcpSection
+from allmende.node.http.app import create_app
+from allmende.node.identity.did import own_did
+from allmende.node.identity.fetch import Fetcher, FetchError
+from allmende.node.runtime import Node
+from allmende.node.usage.enforcement import decide
+from allmende.node.usage.models import Agreement
+from allmende.policies.templates import template_document
+from allmende.policies.terms import ALLMENDE, DSP_CONTEXT
 from tests.identity.parties import Dataspace, credential, credential_v2
 from tests.ingest.conftest import dataset_body
 from tests.services.ports import free_port
@@ -288,7 +288,7 @@ async def test_untrusted_certificate_is_refused(tmp_path: Path, dataspace: Datas
             "ALLMENDE_DCP_PRIVATE_ADDRESSES": "true",
         },
     )
-    from node.identity.verifier import Identity
+    from allmende.node.identity.verifier import Identity
 
     identity = Identity(node)
     try:
@@ -301,7 +301,7 @@ async def test_untrusted_certificate_is_refused(tmp_path: Path, dataspace: Datas
 
 
 async def test_bearer_tokens_of_the_node_still_work(provider: Provider) -> None:
-    from node.auth import mint_token
+    from allmende.node.auth import mint_token
 
     token = mint_token(
         provider.node.key, provider.node.id, role="participant", subject="https://kreis.example/"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from node.catalog import service
-from node.http.app import create_app
-from node.ingest.registry import Registry, register
-from node.ingest.sources import new_secret
-from node.runtime import Node
+from allmende.node.catalog import service
+from allmende.node.http.app import create_app
+from allmende.node.ingest.registry import Registry, register
+from allmende.node.ingest.sources import new_secret
+from allmende.node.runtime import Node
 from tests.support import make_node
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "payloads"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from connectors.chirpstack_v3 import eui_hex, to_v4
-from connectors.model import PayloadRejected
+from allmende.connectors.chirpstack_v3 import eui_hex, to_v4
+from allmende.connectors.model import PayloadRejected
 from tests.ingest.conftest import Village
 from tests.support import admin_headers
 

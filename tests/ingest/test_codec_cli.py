@@ -8,9 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlmodel import Session
 
-from node.cli import main
-from node.ingest.codecs import DeviceCodec
-from node.runtime import Node
+from allmende.node.cli import main
+from allmende.node.ingest.codecs import DeviceCodec
+from allmende.node.runtime import Node
 from tests.ingest.conftest import prepare_village
 from tests.support import make_node
 

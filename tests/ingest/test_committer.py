@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from node.events import EventLog
-from node.ingest.committer import Committer
+from allmende.node.events import EventLog
+from allmende.node.ingest.committer import Committer
 from tests.support import make_node
 
 

@@ -18,12 +18,12 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
-from connectors.model import parse_time
-from node.catalog import service
-from node.http.app import create_app
-from node.ingest.graphs import data_graph
-from node.ingest.registry import Registry, register
-from node.ingest.sources import new_secret
+from allmende.connectors.model import parse_time
+from allmende.node.catalog import service
+from allmende.node.http.app import create_app
+from allmende.node.ingest.graphs import data_graph
+from allmende.node.ingest.registry import Registry, register
+from allmende.node.ingest.sources import new_secret
 from tests.ingest.conftest import dataset_body
 from tests.support import make_node
 
@@ -138,7 +138,7 @@ async def test_every_capture_ingests_with_the_documented_readings(
 
 @pytest.mark.parametrize("path", CAPTURES, ids=[p.name for p in CAPTURES])
 def test_expected_readings_name_fields_of_the_model(path: Path) -> None:
-    from vocab.devices import field_specs
+    from allmende.vocab.devices import field_specs
 
     capture = load(path)
     specs = field_specs(capture["model"])

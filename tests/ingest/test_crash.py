@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from node.runtime import Node
+from allmende.node.runtime import Node
 from tests.ingest.conftest import payload, prepare_village
 from tests.support import make_node
 
@@ -33,7 +33,7 @@ def free_port() -> int:
 
 def serve(directory: Path, port: int) -> subprocess.Popen[bytes]:
     command = shutil.which("allmende")
-    argv = [command] if command else [sys.executable, "-m", "node"]
+    argv = [command] if command else [sys.executable, "-m", "allmende.node"]
     log = open(directory / "serve.log", "ab")  # noqa: SIM115
     process = subprocess.Popen(
         [*argv, "serve", str(directory), "--port", str(port)], stdout=log, stderr=log

@@ -16,7 +16,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from node.cli import main
+from allmende.node.cli import main
 from tests.foundation.test_serve import ALLMENDE, free_port, get, serving, wait_until_ready
 from tests.ingest.conftest import payload
 

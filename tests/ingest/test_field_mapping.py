@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from node.events.log import EventLog
-from node.federation.projection import HANDLERS
-from node.federation.sharing import OBSERVATIONS, stream_of
-from node.http.app import create_app
-from node.ingest.registry import MAPPED, registry_id
-from node.runtime import Node
-from node.setup_files import init_directory
-from node.store import OxigraphStore
+from allmende.node.events.log import EventLog
+from allmende.node.federation.projection import HANDLERS
+from allmende.node.federation.sharing import OBSERVATIONS, stream_of
+from allmende.node.http.app import create_app
+from allmende.node.ingest.registry import MAPPED, registry_id
+from allmende.node.runtime import Node
+from allmende.node.setup_files import init_directory
+from allmende.node.store import OxigraphStore
 from tests.ingest.conftest import Village, payload, prepare_village
 from tests.support import admin_headers
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from node.ingest.graphs import to_ntriples
+from allmende.node.ingest.graphs import to_ntriples
 
 S = ox.NamedNode("https://luetjenholm.example/sensors/sample-01")
 P = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from node.events import EventLog
+from allmende.node.events import EventLog
 from tests.ingest.conftest import Village, payload
 
 SOURCES = {

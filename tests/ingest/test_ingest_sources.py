@@ -11,8 +11,8 @@ import rdflib
 from aiohttp import FormData
 from rdflib.compare import isomorphic, to_isomorphic
 
-from node.ingest.graphs import data_graph
-from node.ingest.sources import HEADER
+from allmende.node.ingest.graphs import data_graph
+from allmende.node.ingest.sources import HEADER
 from tests.ingest.conftest import PAYLOADS, Village, payload
 
 EXPECTED_HUMIDITY = """

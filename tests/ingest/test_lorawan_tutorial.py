@@ -32,7 +32,7 @@ def run(script: str, folder: Path, port: int) -> str:
     ./demo and 8701; `allmende` is this interpreter's when no script is on the PATH."""
     prelude = "set -e\n"
     if shutil.which("allmende") is None:
-        prelude += f'allmende() {{ "{sys.executable}" -m node "$@"; }}\n'
+        prelude += f'allmende() {{ "{sys.executable}" -m allmende.node "$@"; }}\n'
     text = script.replace("./demo", str(folder)).replace("8701", str(port))
     done = subprocess.run(
         ["bash", "-c", prelude + text],
@@ -52,8 +52,18 @@ def test_the_documented_samples_work_against_the_demo(tmp_path: Path) -> None:
     base = three_free_ports()
     folder = tmp_path / "demo"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "node", "demo", "--directory", str(folder)]
-        + ["--base-port", str(base), "--interval", "3600"],
+        [
+            sys.executable,
+            "-m",
+            "allmende.node",
+            "demo",
+            "--directory",
+            str(folder),
+            "--base-port",
+            str(base),
+            "--interval",
+            "3600",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -67,7 +77,7 @@ def test_the_documented_samples_work_against_the_demo(tmp_path: Path) -> None:
             assert line and time.monotonic() < deadline, "".join(printed)
             printed.append(line)
         token = subprocess.run(
-            [sys.executable, "-m", "node", "token", str(folder / "luetjenholm")],
+            [sys.executable, "-m", "allmende.node", "token", str(folder / "luetjenholm")],
             capture_output=True,
             text=True,
             check=True,

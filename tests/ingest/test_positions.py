@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from node.events.log import EventLog
-from node.ingest.registry import REGISTERED
+from allmende.node.events.log import EventLog
+from allmende.node.ingest.registry import REGISTERED
 from tests.ingest.conftest import Village, payload
 from tests.support import admin_headers
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from connectors.codecs import TIME_LIMIT
-from node.ingest.models import LatestValue
+from allmende.connectors.codecs import TIME_LIMIT
+from allmende.node.ingest.models import LatestValue
 from tests.ingest.conftest import Village, payload
 from tests.support import admin_headers
 

@@ -8,11 +8,11 @@ from typing import Any
 import pyoxigraph as ox
 from sqlmodel import Session
 
-from connectors import ttn
-from node.events import EventLog
-from node.ingest.graphs import data_graph
-from node.ingest.intake import STEP, prepare
-from node.ingest.projection import RECORDED
+from allmende.connectors import ttn
+from allmende.node.events import EventLog
+from allmende.node.ingest.graphs import data_graph
+from allmende.node.ingest.intake import STEP, prepare
+from allmende.node.ingest.projection import RECORDED
 from tests.ingest.conftest import Village, payload
 from tests.ingest.test_ingest_sources import post
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import rfc8785
 
-from policies.jws import canonical
+from allmende.policies.jws import canonical
 
 ALPHABET = (
     [chr(c) for c in range(0x20)]

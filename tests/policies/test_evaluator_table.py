@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from policies import evaluator
-from policies.evaluator import Decision, DutyToFulfil, Request, compile_policy, evaluate
-from policies.jsonld import from_jsonld
-from policies.model import Policy
-from policies.templates import load_template
+from allmende.policies import evaluator
+from allmende.policies.evaluator import Decision, DutyToFulfil, Request, compile_policy, evaluate
+from allmende.policies.jsonld import from_jsonld
+from allmende.policies.model import Policy
+from allmende.policies.templates import load_template
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)  # agreement start
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)

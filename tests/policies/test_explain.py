@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from policies.explain import explain
-from policies.templates import load_template
+from allmende.policies.explain import explain
+from allmende.policies.templates import load_template
 
 BASE = "https://struckum.example"
 
@@ -22,7 +22,7 @@ def test_research_only_in_german_and_english() -> None:
 
 
 def test_every_template_is_explained_without_raw_iris() -> None:
-    from policies.templates import list_templates
+    from allmende.policies.templates import list_templates
 
     for info in list_templates():
         params = {"assigner": BASE + "/", "target": BASE + "/datasets/x"}

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from rdflib import Graph
 
-from policies.evaluator import Outcome, Request, evaluate, obligations
-from policies.inheritance import atomic, inherit
-from policies.jsonld import from_jsonld, to_jsonld
-from policies.model import (
+from allmende.policies.evaluator import Outcome, Request, evaluate, obligations
+from allmende.policies.inheritance import atomic, inherit
+from allmende.policies.jsonld import from_jsonld, to_jsonld
+from allmende.policies.model import (
     Collection,
     CollectionKind,
     ConflictTerm,
@@ -31,9 +31,9 @@ from policies.model import (
     PolicyError,
     Ref,
 )
-from policies.model import Literal as Lit
-from policies.rdf import actions_from_graph, collections_of, from_graph, to_graph
-from policies.terms import ALLMENDE, CC, ODRL, ODRL_ACTIONS, XSD
+from allmende.policies.model import Literal as Lit
+from allmende.policies.rdf import actions_from_graph, collections_of, from_graph, to_graph
+from allmende.policies.terms import ALLMENDE, CC, ODRL, ODRL_ACTIONS, XSD
 
 DATA = Path(__file__).parent / "data"
 MODEL = DATA / "odrl22-model"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from policies.evaluator import Outcome, Request, evaluate
-from policies.jsonld import from_jsonld
-from policies.model import Policy
-from policies.rdf import actions_from_graph, from_graph
-from policies.terms import ODRL
+from allmende.policies.evaluator import Outcome, Request, evaluate
+from allmende.policies.jsonld import from_jsonld
+from allmende.policies.model import Policy
+from allmende.policies.rdf import actions_from_graph, from_graph
+from allmende.policies.terms import ODRL
 
 PAGE = Path(__file__).parents[2] / "docs" / "reference" / "policies.md"
 BLOCKS = re.findall(r"```(json|turtle)\n(.*?)```", PAGE.read_text(), re.S)

@@ -10,9 +10,9 @@ import pytest
 from rdflib import BNode, Graph, URIRef
 from rdflib.compare import isomorphic
 
-from policies.evaluator import Request, evaluate
-from policies.jsonld import from_jsonld, to_jsonld
-from policies.model import (
+from allmende.policies.evaluator import Request, evaluate
+from allmende.policies.jsonld import from_jsonld, to_jsonld
+from allmende.policies.model import (
     ConflictTerm,
     Constraint,
     Literal,
@@ -24,8 +24,8 @@ from policies.model import (
     Rule,
     RuleKind,
 )
-from policies.rdf import from_graph, to_graph
-from policies.templates import list_templates, load_template
+from allmende.policies.rdf import from_graph, to_graph
+from allmende.policies.templates import list_templates, load_template
 
 ODRL = "http://www.w3.org/ns/odrl/2/"
 XSD = "http://www.w3.org/2001/XMLSchema#"

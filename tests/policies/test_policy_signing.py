@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from policies import jws
-from policies.jsonld import to_jsonld
-from policies.jws import SignatureError
-from policies.signing import (
+from allmende.policies import jws
+from allmende.policies.jsonld import to_jsonld
+from allmende.policies.jws import SignatureError
+from allmende.policies.signing import (
     VerifiedSignature,
     countersign,
     sign_file,
@@ -21,7 +21,7 @@ from policies.signing import (
     signed_policy,
     verify_document,
 )
-from policies.templates import load_template, template_document
+from allmende.policies.templates import load_template, template_document
 
 PROVIDER_KEY = Ed25519PrivateKey.generate()
 CONSUMER_KEY = Ed25519PrivateKey.generate()

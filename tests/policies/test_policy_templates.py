@@ -6,11 +6,16 @@ from pathlib import Path
 
 import pytest
 
-import policies.templates as templates_package
-from policies.evaluator import permits_federation_sharing, policy_problems
-from policies.jsonld import from_jsonld
-from policies.model import Policy
-from policies.templates import TemplateError, list_templates, load_template, template_document
+import allmende.policies.templates as templates_package
+from allmende.policies.evaluator import permits_federation_sharing, policy_problems
+from allmende.policies.jsonld import from_jsonld
+from allmende.policies.model import Policy
+from allmende.policies.templates import (
+    TemplateError,
+    list_templates,
+    load_template,
+    template_document,
+)
 
 NAMES = {
     "open-data-attribution",

@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from node.http.app import create_app
-from node.reports.samples import sample_feature
-from node.runtime import Node
+from allmende.node.http.app import create_app
+from allmende.node.reports.samples import sample_feature
+from allmende.node.runtime import Node
 from tests.services.ports import free_port
 from tests.support import admin_headers, make_node
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import aiohttp
 from sqlmodel import Session, select
 
-from node.reports.geo import boundary_row, geometry_of
-from node.reports.models import Report
-from node.reports.samples import sample_feature
+from allmende.node.reports.geo import boundary_row, geometry_of
+from allmende.node.reports.models import Report
+from allmende.node.reports.samples import sample_feature
 from tests.reports.conftest import Served
 
 BREDSTEDT = "https://bredstedt.example/"

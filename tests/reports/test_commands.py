@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from node.reports.samples import sample_feature
+from allmende.node.reports.samples import sample_feature
 from tests.foundation.test_serve import ALLMENDE, free_port, serving, wait_until_ready
 from tests.reports.conftest import INSIDE
 

@@ -7,7 +7,7 @@ import re
 
 import aiohttp
 
-from node.auth import mint_token
+from allmende.node.auth import mint_token
 from tests.reports.conftest import INSIDE, Served
 
 

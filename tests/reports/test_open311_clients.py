@@ -17,7 +17,7 @@ from georeport import GeoReport
 from requests import HTTPError
 from sqlmodel import Session, select
 
-from node.reports.models import Report, Reporter
+from allmende.node.reports.models import Report, Reporter
 from tests.reports.conftest import INSIDE, OUTSIDE, Served
 
 

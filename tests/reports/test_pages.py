@@ -10,7 +10,7 @@ from datetime import timedelta
 import aiohttp
 from sqlmodel import Session, select
 
-from node.reports.models import Report
+from allmende.node.reports.models import Report
 from tests.reports.conftest import Served
 from tests.reports.test_photos import bomb
 

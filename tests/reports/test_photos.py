@@ -12,7 +12,7 @@ import aiohttp
 from PIL import Image
 from sqlmodel import Session, select
 
-from node.reports.models import Report
+from allmende.node.reports.models import Report
 from tests.reports.conftest import INSIDE, Served
 
 GPS_IFD = 0x8825

@@ -8,7 +8,7 @@ from datetime import timedelta
 import aiohttp
 from sqlmodel import Session
 
-from node.reports.models import Report, Reporter
+from allmende.node.reports.models import Report, Reporter
 from tests.reports.conftest import INSIDE, Served
 
 

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from sqlmodel import Session
 
-from node.reports.models import Report
-from node.reports.samples import sample_feature
+from allmende.node.reports.models import Report
+from allmende.node.reports.samples import sample_feature
 from tests.federation.villages import Running, eventually, federation
 from tests.reports.conftest import CATEGORIES
 from tests.reports.smtp import Inbox, smtp_server

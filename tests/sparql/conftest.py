@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from node.http.app import create_app
-from node.runtime import Node
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
 from tests.support import admin_headers, make_node
 
 Client = Callable[..., Awaitable[tuple[Node, TestClient]]]

@@ -34,7 +34,7 @@ from SPARQLWrapper import (
     SPARQLWrapper,
 )
 
-from node.http.app import create_app
+from allmende.node.http.app import create_app
 from tests.support import admin_headers, make_node
 
 GRAPH = "http://example.org/graphs/village"

@@ -16,12 +16,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web_runner import BaseRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.auth import mint_token
-from node.http.app import create_app
-from node.keys import NodeKey
-from node.runtime import Node
-from node.sparql.analysis import analyse
-from node.sparql.pool import QueryPool
+from allmende.node.auth import mint_token
+from allmende.node.http.app import create_app
+from allmende.node.keys import NodeKey
+from allmende.node.runtime import Node
+from allmende.node.sparql.analysis import analyse
+from allmende.node.sparql.pool import QueryPool
 from tests.sparql.conftest import Client
 from tests.sparql.test_safety import SLOW, load_numbers
 from tests.support import make_node

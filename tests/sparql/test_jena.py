@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from node.http.app import create_app
+from allmende.node.http.app import create_app
 from tests.conftest import _missing
 from tests.services import ServiceUnavailable
 from tests.services.maven import CACHE, copy_dependencies

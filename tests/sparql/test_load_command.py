@@ -8,9 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlmodel import Session
 
-from node.cli import main
-from node.events import EventLog
-from node.runtime import Node
+from allmende.node.cli import main
+from allmende.node.events import EventLog
+from allmende.node.runtime import Node
 from tests.support import make_node
 
 

@@ -11,8 +11,8 @@ import pyoxigraph as ox
 from aiohttp import web
 from sqlmodel import Session
 
-from node.events import EventLog
-from node.sparql.scope import Scope
+from allmende.node.events import EventLog
+from allmende.node.sparql.scope import Scope
 from tests.sparql.conftest import Client, put_graph, select
 from tests.support import admin_headers
 
@@ -278,8 +278,8 @@ async def test_hidden_graphs_cannot_be_reached_by_any_query_form(sparql_node: Cl
 async def test_the_default_rule_hides_data_of_datasets_that_are_not_open(
     sparql_node: Client,
 ) -> None:
-    from node.catalog import service
-    from node.ingest.registry import Registry, register
+    from allmende.node.catalog import service
+    from allmende.node.ingest.registry import Registry, register
     from tests.ingest.conftest import dataset_body, prepare_village
 
     node, client = await sparql_node()

@@ -9,10 +9,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.auth import mint_token
-from node.federation.trust import add_peer, checked_peer
-from node.keys import NodeKey
-from node.runtime import Node
+from allmende.node.auth import mint_token
+from allmende.node.federation.trust import add_peer, checked_peer
+from allmende.node.keys import NodeKey
+from allmende.node.runtime import Node
 from tests.sparql.test_safety import load_numbers
 
 HEAVY = "SELECT (SUM(?v) AS ?total) (COUNT(*) AS ?n) { ?s <http://example.org/v> ?v }"

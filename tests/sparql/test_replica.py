@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from node.runtime import Node
-from node.sparql.replica import Replica, ReplicaSpec
+from allmende.node.runtime import Node
+from allmende.node.sparql.replica import Replica, ReplicaSpec
 from tests.sparql.conftest import put_graph, select
 from tests.support import admin_headers, make_node
 

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from node.config import Peer
-from node.http.app import create_app
-from node.sparql.analysis import QueryRefused, allowed_service, analyse
+from allmende.node.config import Peer
+from allmende.node.http.app import create_app
+from allmende.node.sparql.analysis import QueryRefused, allowed_service, analyse
 from tests.sparql.conftest import Client, put_graph, select
 from tests.support import admin_headers, make_node
 

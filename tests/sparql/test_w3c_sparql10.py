@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from node.sparql.analysis import analyse
+from allmende.node.sparql.analysis import analyse
 from tests.sparql.conftest import Client
 from tests.sparql.w3c import (
     RDF_TYPES,

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from node.sparql.analysis import analyse
+from allmende.node.sparql.analysis import analyse
 from tests.sparql.conftest import Client
 from tests.sparql.w3c import (
     KNOWN_DEVIATIONS,

@@ -18,15 +18,15 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from node.catalog import service
-from node.http.app import create_app
-from node.ingest.registry import Registry, register
-from node.ingest.sources import new_secret
-from node.keys import generate_key
-from node.runtime import Node
-from node.usage.agreements import access_token, grant, revoke
-from node.usage.models import AuditEntry
-from policies.templates import template_document
+from allmende.node.catalog import service
+from allmende.node.http.app import create_app
+from allmende.node.ingest.registry import Registry, register
+from allmende.node.ingest.sources import new_secret
+from allmende.node.keys import generate_key
+from allmende.node.runtime import Node
+from allmende.node.usage.agreements import access_token, grant, revoke
+from allmende.node.usage.models import AuditEntry
+from allmende.policies.templates import template_document
 from tests.ingest.conftest import dataset_body, payload
 from tests.support import admin_headers, make_node
 

@@ -12,10 +12,10 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner, Result
 
-from node.cli import main
-from node.keys import load_key
-from node.setup_files import init_directory
-from policies.templates import template_document
+from allmende.node.cli import main
+from allmende.node.keys import load_key
+from allmende.node.setup_files import init_directory
+from allmende.policies.templates import template_document
 
 TEMPLATE = "research-only"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import rdflib
 
-from policies import terms
+from allmende.policies import terms
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = "https://w3id.org/allmende/ns#"

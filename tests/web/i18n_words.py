@@ -14,7 +14,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from node.web.i18n import DOMAIN, LOCALES
+from allmende.node.web.i18n import DOMAIN, LOCALES
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
 # A raw code people should never read: a snake_case key, a DCAT-AP.de licence code, an

@@ -11,12 +11,12 @@ import pytest
 import rdflib
 from sqlmodel import Session
 
-from node.auth import mint_token
-from node.catalog import service
-from node.dsp.models import Negotiation, Transfer
-from node.http.app import create_app
-from node.runtime import Node
-from policies.templates import template_document
+from allmende.node.auth import mint_token
+from allmende.node.catalog import service
+from allmende.node.dsp.models import Negotiation, Transfer
+from allmende.node.http.app import create_app
+from allmende.node.runtime import Node
+from allmende.policies.templates import template_document
 from tests.ingest.conftest import dataset_body
 from tests.support import admin_headers, make_node
 
@@ -188,7 +188,7 @@ async def test_overview_shows_silent_sensors_and_refused_payloads(
 async def test_the_overview_shows_the_trusted_villages_and_what_they_sent(
     aiohttp_client: Any, node: Node, tmp_path: Path
 ) -> None:
-    from node.federation.trust import add_peer, checked_peer
+    from allmende.node.federation.trust import add_peer, checked_peer
 
     peer = make_node(tmp_path / "peer", name="Struckum", node_id="https://struckum.example/")
     body = {"id": peer.id, "jwk": peer.key.jwk(), "name": "Struckum (Beispiel)"}

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from node.ingest.sources import HEADER
+from allmende.node.ingest.sources import HEADER
 from tests.support import make_node
 from tests.web.test_console import csrf_of, signed_in_client
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from node.demo.command import seed
-from node.demo.simulator import uplink
-from node.demo.villages import VILLAGES
-from node.http.app import create_app
+from allmende.node.demo.command import seed
+from allmende.node.demo.simulator import uplink
+from allmende.node.demo.villages import VILLAGES
+from allmende.node.http.app import create_app
 from tests.support import make_node
 
 VILLAGE = VILLAGES[0]

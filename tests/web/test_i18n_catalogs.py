@@ -1,9 +1,9 @@
 """The gettext catalogs are complete and current, and pages read as their language writes.
 
 Fails when a text in the templates or in node/web is missing from the template catalog
-(run `python -m node.web.catalogs update`), when a German or English entry is empty, fuzzy
+(run `python -m allmende.node.web.catalogs update`), when a German or English entry is empty, fuzzy
 or has other placeholders than its source, when a compiled .mo is older than its .po
-(`python -m node.web.catalogs compile`), or when a German page shows an English text, a raw
+(`python -m allmende.node.web.catalogs compile`), or when a German page shows an English text, a raw
 code or a US-formatted number or date.
 """
 
@@ -23,10 +23,10 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from node.auth import mint_token
-from node.http.app import create_app
-from node.web.catalogs import BABEL_CONFIG, POT, SOURCES
-from node.web.i18n import DOMAIN, LANGUAGES, LOCALES, texts
+from allmende.node.auth import mint_token
+from allmende.node.http.app import create_app
+from allmende.node.web.catalogs import BABEL_CONFIG, POT, SOURCES
+from allmende.node.web.i18n import DOMAIN, LANGUAGES, LOCALES, texts
 from tests.support import make_node
 from tests.web.i18n_words import catalog, page_problems
 from tests.web.test_console import csrf_of, signed_in_client
@@ -56,9 +56,9 @@ def test_template_catalog_lists_every_text_of_the_sources() -> None:
     }
     with POT.open("rb") as source:
         listed = _ids(read_po(source))
-    assert extracted - listed == set(), "new texts: run python -m node.web.catalogs update"
+    assert extracted - listed == set(), "new texts: run python -m allmende.node.web.catalogs update"
     assert listed - extracted == set(), (
-        "texts no longer used: run python -m node.web.catalogs update"
+        "texts no longer used: run python -m allmende.node.web.catalogs update"
     )
 
 
@@ -90,7 +90,7 @@ def test_compiled_catalog_matches_its_source(language: str) -> None:
     compiled = BytesIO()
     write_mo(compiled, catalog(language))
     assert (folder / f"{DOMAIN}.mo").read_bytes() == compiled.getvalue(), (
-        "run python -m node.web.catalogs compile"
+        "run python -m allmende.node.web.catalogs compile"
     )
 
 

@@ -19,13 +19,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from node.catalog import service
-from node.events.log import EventLog
-from node.federation.inbox import Inbox
-from node.federation.trust import TrustList, add_peer, checked_peer
-from node.http.app import create_app
-from node.ingest.sources import new_secret
-from node.runtime import Node
+from allmende.node.catalog import service
+from allmende.node.events.log import EventLog
+from allmende.node.federation.inbox import Inbox
+from allmende.node.federation.trust import TrustList, add_peer, checked_peer
+from allmende.node.http.app import create_app
+from allmende.node.ingest.sources import new_secret
+from allmende.node.runtime import Node
 from tests.ingest.conftest import dataset_body, payload
 from tests.support import admin_headers, make_node
 

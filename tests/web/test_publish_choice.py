@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from node.catalog.models import CatalogDataset
-from node.http.app import create_app
-from node.models import EventRecord
-from node.runtime import Node
+from allmende.node.catalog.models import CatalogDataset
+from allmende.node.http.app import create_app
+from allmende.node.models import EventRecord
+from allmende.node.runtime import Node
 from tests.support import make_node
 from tests.web.test_console import csrf_of, signed_in_client
 

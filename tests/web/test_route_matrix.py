@@ -27,17 +27,17 @@ from urllib.parse import quote
 
 from sqlmodel import Session
 
-from node.catalog import service
-from node.events.log import EventLog
-from node.federation.inbox import Inbox
-from node.federation.trust import TrustList, add_peer, checked_peer
-from node.http.app import create_app
-from node.ingest.graphs import data_graph, sensor_graph
-from node.ingest.sources import new_secret
-from node.runtime import Node
-from node.usage.agreements import access_token, grant
-from node.web.data import Village
-from policies.templates import template_document
+from allmende.node.catalog import service
+from allmende.node.events.log import EventLog
+from allmende.node.federation.inbox import Inbox
+from allmende.node.federation.trust import TrustList, add_peer, checked_peer
+from allmende.node.http.app import create_app
+from allmende.node.ingest.graphs import data_graph, sensor_graph
+from allmende.node.ingest.sources import new_secret
+from allmende.node.runtime import Node
+from allmende.node.usage.agreements import access_token, grant
+from allmende.node.web.data import Village
+from allmende.policies.templates import template_document
 from tests.ingest.conftest import dataset_body, payload
 from tests.support import admin_headers, make_node
 

@@ -15,11 +15,11 @@ from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, select
 
-from node.auth import mint_token
-from node.http.app import create_app
-from node.keys import NodeKey
-from node.runtime import Node
-from node.web.sessions import COOKIE, ConsoleSession
+from allmende.node.auth import mint_token
+from allmende.node.http.app import create_app
+from allmende.node.keys import NodeKey
+from allmende.node.runtime import Node
+from allmende.node.web.sessions import COOKIE, ConsoleSession
 from tests.support import make_node
 
 
