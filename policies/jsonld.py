@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
-from policies.model import (
+from allmende.policies.model import (
     AnyConstraint,
     Collection,
     CollectionKind,
@@ -37,7 +37,7 @@ from policies.model import (
     RuleKind,
     Value,
 )
-from policies.terms import (
+from allmende.policies.terms import (
     ALLMENDE,
     DCAT,
     DCT,
@@ -52,7 +52,7 @@ from policies.terms import (
     RDFS,
     XSD,
 )
-from policies.values import parse_datetime
+from allmende.policies.values import parse_datetime
 
 _BASE_PREFIXES = {
     "odrl": ODRL,
@@ -207,8 +207,8 @@ class _Context:
         if value in self.terms and not self.terms[value].startswith("@"):
             return self.terms[value]
         if ":" in value:
-            return _absolute(self.expand(value), path)
-        return _absolute(self.vocab + value, path)
+            return _iri_reference(self.expand(value), path)
+        return _iri_reference(self.vocab + value, path)
 
     def iri_value(self, value: Any, path: str) -> str:
         value = _one(value, path)
@@ -216,24 +216,24 @@ class _Context:
             value = self.node_id(value, path)
         if not isinstance(value, str) or not value:
             raise PolicyError(path, "expected an IRI")
-        return _absolute(self.expand(value), path)
+        return _iri_reference(self.expand(value), path)
 
     def node_id(self, node: dict[str, Any], path: str) -> str:
         expanded = {self.key(key, f"{path}.{key}"): value for key, value in node.items()}
         extra = set(expanded) - {"@id", "@type"}
         if extra or not isinstance(expanded.get("@id"), str):
             raise PolicyError(path, "only a reference ({'@id': ...}) is supported here")
-        return _absolute(self.expand(expanded["@id"]), path)
+        return _iri_reference(self.expand(expanded["@id"]), path)
 
 
-# an absolute IRI (RFC 3987): a scheme, then no character an IRI may not hold; anything
-# else would be refused later by the store or a partner's parser, after the policy was taken
-ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
+# an IRI reference (RFC 3987) holds none of these; DSP partners name targets and parties by
+# relative references ("raumklima", "consumer-1"), which the caller resolves or refuses
+NOT_IN_IRI = re.compile(r"[\s<>\"{}|\\^`]")
 
 
-def _absolute(iri: str, path: str) -> str:
-    if not ABSOLUTE_IRI.match(iri):
-        raise PolicyError(path, f"not an absolute IRI: {iri[:200]!r}")
+def _iri_reference(iri: str, path: str) -> str:
+    if NOT_IN_IRI.search(iri):
+        raise PolicyError(path, f"not an IRI: {iri[:200]!r}")
     return iri
 
 

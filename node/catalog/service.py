@@ -18,18 +18,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pyoxigraph as ox
 from sqlalchemy import delete
 from sqlmodel import Session
 
-from node.catalog.description import (
+from allmende.node.catalog.description import (
     DescriptionError,
     as_input,
     canonical,
     parse_distribution,
     parse_input,
 )
-from node.catalog.files import StoredFile, safe_file_name
-from node.catalog.models import (
+from allmende.node.catalog.files import StoredFile, safe_file_name
+from allmende.node.catalog.models import (
     PUBLISHED,
     RETRACTED,
     CatalogDataset,
@@ -37,13 +38,13 @@ from node.catalog.models import (
     full_description,
     load_dataset,
 )
-from node.catalog.projection import PUBLISHED as PUBLISHED_EVENT
-from node.catalog.projection import RETRACTED as RETRACTED_EVENT
-from node.catalog.projection import UPDATED as UPDATED_EVENT
-from node.catalog.rdf import dataset_graph, dataset_iri
-from node.catalog.validation import validate
-from node.events.envelope import format_time
-from node.runtime import Node
+from allmende.node.catalog.projection import PUBLISHED as PUBLISHED_EVENT
+from allmende.node.catalog.projection import RETRACTED as RETRACTED_EVENT
+from allmende.node.catalog.projection import UPDATED as UPDATED_EVENT
+from allmende.node.catalog.rdf import dataset_graph, dataset_iri
+from allmende.node.catalog.validation import validate
+from allmende.node.events.envelope import format_time
+from allmende.node.runtime import Node
 
 
 class CatalogError(Exception):
@@ -105,6 +106,22 @@ def slugify(text: str) -> str:
     return slug
 
 
+def _published_as_iris(policy: Any) -> None:
+    """The catalog publishes the offer as RDF: every name in it must be an absolute IRI
+    (DSP partners may name parties by relative ids; a catalog cannot)."""
+    from rdflib import Graph, URIRef
+
+    from allmende.policies.model import PolicyError
+    from allmende.policies.rdf import to_graph
+
+    for term in to_graph(policy, Graph(bind_namespaces="none")).all_nodes():
+        if isinstance(term, URIRef):
+            try:
+                ox.NamedNode(str(term))
+            except ValueError:
+                raise PolicyError("", f"not an absolute IRI: {str(term)[:200]!r}") from None
+
+
 def policy_normaliser(
     node: Node,
 ) -> Callable[[dict[str, Any], str], tuple[dict[str, Any], bool]]:
@@ -113,10 +130,10 @@ def policy_normaliser(
     Also says whether the offer permits `use` to anyone with no condition at all: then an
     openly licensed dataset stays open data (public, downloadable without a token).
     """
-    from policies.evaluator import Request, evaluate, policy_problems
-    from policies.jsonld import from_jsonld, to_jsonld
-    from policies.model import PolicyError, PolicyType
-    from policies.terms import USE
+    from allmende.policies.evaluator import Request, evaluate, policy_problems
+    from allmende.policies.jsonld import from_jsonld, to_jsonld
+    from allmende.policies.model import PolicyError, PolicyType
+    from allmende.policies.terms import USE
 
     def normalise(document: dict[str, Any], target: str) -> tuple[dict[str, Any], bool]:
         policy = from_jsonld(document)
@@ -133,6 +150,7 @@ def policy_normaliser(
         problems = policy_problems(policy)
         if problems:
             raise PolicyError("", "; ".join(problems))
+        _published_as_iris(policy)
         unconditional = evaluate(policy, Request(action=USE, target=target)).permitted
         return to_jsonld(policy), unconditional
 
@@ -321,7 +339,7 @@ async def _revise(
 
 async def update(node: Node, dataset_id: str, body: Any, *, patch: bool) -> Outcome:
     """Replace (PUT) or merge-patch (PATCH, RFC 7396) a published dataset's description."""
-    from node.catalog.description import merge_patch
+    from allmende.node.catalog.description import merge_patch
 
     row, current = await current_dataset(node, dataset_id)
     if patch:
