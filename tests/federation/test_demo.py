@@ -97,8 +97,14 @@ async def test_demo_starts_three_federating_villages_and_stops_on_ctrl_c(tmp_pat
         assert not any(_listening(base + i) for i in range(3))
     finally:
         if process.returncode is None:
-            process.kill()
-            await process.wait()
+            # Ctrl-C first: the demo stops its nodes (each in a session of its own), which a
+            # kill would leave running
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), 60)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 def test_a_kept_demo_folder_starts_on_the_ports_it_was_made_for(tmp_path: Path) -> None:
