@@ -10,7 +10,6 @@ change that loses a test fails here, and one that wins one must raise the number
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -24,6 +23,7 @@ from tests.sparql.w3c import (
     cases,
     parse_answer,
     parse_results,
+    run_suite,
     same_graph,
     same_results,
 )
@@ -134,35 +134,12 @@ async def run_case(client: object, node: object, number: int, case: Case) -> str
 
 async def test_w3c_sparql10_query_evaluation_suite(sparql_node: Client) -> None:
     node, client = await sparql_node(rate_per_second=100000, rate_burst=100000)
-    table: dict[str, dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0})
-    failures: list[Case] = []
-    run: list[Case] = []
-    for number, case in enumerate(cases(SUITE)):
-        outcome = await run_case(client, node, number, case)
-        if outcome != "skipped":
-            run.append(case)
-        table[case.group][outcome] += 1
-        if outcome == "failed":
-            failures.append(case)
-    total = {k: sum(row[k] for row in table.values()) for k in ("passed", "failed", "skipped")}
-    print("\nW3C SPARQL 1.0 (DAWG data-r2) query evaluation tests through HTTP /sparql\n")
-    print(f"{'group':26} {'passed':>7} {'failed':>7} {'skipped':>8}")
-    for group in sorted(table):
-        row = table[group]
-        print(f"{group:26} {row['passed']:7} {row['failed']:7} {row['skipped']:8}")
-    print(f"{'total':26} {total['passed']:7} {total['failed']:7} {total['skipped']:8}")
-    ran = total["passed"] + total["failed"]
-    approved = [c for c in run if c.approved]
-    approved_passed = sum(1 for c in approved if c not in failures)
-    print(f"pass rate: {100 * total['passed'] / ran:.1f} % of {ran} tests run")
-    print(
-        f"pass rate: {100 * approved_passed / len(approved):.1f} % of the {len(approved)} "
-        "tests approved by the working group"
+    tally = await run_suite(
+        "W3C SPARQL 1.0 (DAWG data-r2) query evaluation tests through HTTP /sparql",
+        cases(SUITE),
+        lambda number, case: run_case(client, node, number, case),
+        KNOWN_DEVIATIONS,
     )
-    for case in failures:
-        reason = KNOWN_DEVIATIONS.get(case.name, "; ".join(case.notes) or "answer differs")
-        print(f"  failed: {case.group} / {case.name}: {reason}")
-    unexplained = [c.name for c in failures if c.name not in KNOWN_DEVIATIONS]
-    assert not unexplained, f"failures without a known reason: {unexplained}"
-    assert (total["passed"], ran) == (PASSED, RUN)
-    assert (approved_passed, len(approved)) == (APPROVED_PASSED, APPROVED_RUN)
+    assert not tally.unexplained, f"failures without a known reason: {tally.unexplained}"
+    assert (tally.passed, tally.ran) == (PASSED, RUN)
+    assert (tally.approved_passed, tally.approved) == (APPROVED_PASSED, APPROVED_RUN)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pytest
 
 from allmende.node.sparql.analysis import analyse
@@ -16,6 +14,7 @@ from tests.sparql.w3c import (
     cases,
     parse_answer,
     parse_results,
+    run_suite,
     same_graph,
     same_results,
 )
@@ -78,36 +77,14 @@ async def run_case(client: object, node: object, number: int, case: Case) -> str
 
 async def test_w3c_query_evaluation_suite(sparql_node: Client) -> None:
     node, client = await sparql_node(rate_per_second=100000, rate_burst=100000)
-    table: dict[str, dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0})
-    failures: list[Case] = []
-    run: list[Case] = []
-    for number, case in enumerate(cases(SUITE)):
-        outcome = await run_case(client, node, number, case)
-        if outcome != "skipped":
-            run.append(case)
-        table[case.group][outcome] += 1
-        if outcome == "failed":
-            failures.append(case)
-    total = {k: sum(row[k] for row in table.values()) for k in ("passed", "failed", "skipped")}
-    print("\nW3C SPARQL 1.1 query evaluation tests through HTTP /sparql\n")
-    print(f"{'group':22} {'passed':>7} {'failed':>7} {'skipped':>8}")
-    for group in sorted(table):
-        row = table[group]
-        print(f"{group:22} {row['passed']:7} {row['failed']:7} {row['skipped']:8}")
-    print(f"{'total':22} {total['passed']:7} {total['failed']:7} {total['skipped']:8}")
-    ran = total["passed"] + total["failed"]
-    approved = [c for c in run if c.approved]
-    approved_passed = sum(1 for c in approved if c not in failures)
-    print(f"pass rate: {100 * total['passed'] / ran:.1f} % of all {ran} tests run")
-    print(
-        f"pass rate: {100 * approved_passed / len(approved):.1f} % of the {len(approved)} tests "
-        "approved or proposed by the working group"
+    tally = await run_suite(
+        "W3C SPARQL 1.1 query evaluation tests through HTTP /sparql",
+        cases(SUITE),
+        lambda number, case: run_case(client, node, number, case),
+        KNOWN_DEVIATIONS,
     )
-    for case in failures:
-        reason = KNOWN_DEVIATIONS.get(case.name, "; ".join(case.notes) or "answer differs")
-        print(f"  failed: {case.group} / {case.name}: {reason}")
-    unexplained = [c.name for c in failures if c.name not in KNOWN_DEVIATIONS]
-    assert not unexplained, f"failures beyond Oxigraph's known deviations: {unexplained}"
-    assert ran >= 200
-    assert total["passed"] / ran >= 0.95
-    assert approved_passed / len(approved) >= 0.95
+    assert not tally.unexplained, (
+        f"failures beyond Oxigraph's known deviations: {tally.unexplained}"
+    )
+    assert tally.ran >= 200
+    assert tally.passed / tally.ran >= 0.95

@@ -9,7 +9,8 @@ to renaming; graphs by isomorphism.
 from __future__ import annotations
 
 import io
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,3 +210,53 @@ def same_graph(expected: Path, body: bytes) -> bool:
     want = rdflib.Graph().parse(expected, format="turtle" if expected.suffix == ".ttl" else "xml")
     got = rdflib.Graph().parse(data=body, format="nt")
     return isomorphic(want, got)
+
+
+@dataclass
+class Tally:
+    """What one run of a suite gave, for the test to hold against its expectations."""
+
+    passed: int
+    ran: int
+    approved_passed: int
+    approved: int
+    unexplained: list[str]
+
+
+async def run_suite(
+    title: str,
+    all_cases: list[Case],
+    run_case: Callable[[int, Case], Awaitable[str]],
+    known: dict[str, str],
+) -> Tally:
+    """Run every case through `run_case` ("passed", "failed" or "skipped") and print the table
+    per group, the pass rates and each failure with its known reason."""
+    table: dict[str, Counter[str]] = defaultdict(Counter)
+    failures: list[Case] = []
+    run: list[Case] = []
+    for number, case in enumerate(all_cases):
+        outcome = await run_case(number, case)
+        if outcome != "skipped":
+            run.append(case)
+        table[case.group][outcome] += 1
+        if outcome == "failed":
+            failures.append(case)
+    width = max(len(group) for group in table) + 2
+    print(f"\n{title}\n")
+    print(f"{'group':{width}} {'passed':>7} {'failed':>7} {'skipped':>8}")
+    for group in [*sorted(table), "total"]:
+        row = table[group] if group != "total" else sum(table.values(), Counter())
+        print(f"{group:{width}} {row['passed']:7} {row['failed']:7} {row['skipped']:8}")
+    passed = len(run) - len(failures)
+    approved = [c for c in run if c.approved]
+    approved_passed = sum(1 for c in approved if c not in failures)
+    print(f"pass rate: {100 * passed / len(run):.1f} % of {len(run)} tests run")
+    print(
+        f"pass rate: {100 * approved_passed / len(approved):.1f} % of the {len(approved)} "
+        "tests approved by the working group"
+    )
+    for case in failures:
+        reason = known.get(case.name, "; ".join(case.notes) or "answer differs")
+        print(f"  failed: {case.group} / {case.name}: {reason}")
+    unexplained = [c.name for c in failures if c.name not in known]
+    return Tally(passed, len(run), approved_passed, len(approved), unexplained)
