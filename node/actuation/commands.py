@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from allmende.node.catalog.commands import CommandError, _fail, _running_node
+from allmende.node.cli_common import DIRECTORY
 
-DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 BODY = click.argument("file", type=click.File("r", encoding="utf-8"))
 
 

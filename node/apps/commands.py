@@ -6,7 +6,6 @@ While a node serves the folder they go through its admin API; otherwise they ope
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,9 @@ from urllib.parse import quote
 import click
 
 from allmende.node.cli_client import CommandError, connect
+from allmende.node.cli_common import DIRECTORY, fail
 
-DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 CLIENT_ID = click.argument("client_id")
-
-
-def _fail(message: str) -> None:
-    click.echo(f"allmende: {message}", err=True)
-    sys.exit(2)
 
 
 def _offline(directory: Path, work: Callable[[Any], Any]) -> Any:
@@ -34,11 +28,11 @@ def _offline(directory: Path, work: Callable[[Any], Any]) -> Any:
     try:
         node = Node.open(directory)
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     try:
         return work(Registry(node))
     except (LookupError, ReviewError) as exc:
-        _fail(str(exc.args[0] if exc.args else exc))
+        fail(str(exc.args[0] if exc.args else exc))
     finally:
         node.close()
 
@@ -49,12 +43,12 @@ def _run(directory: Path, method: str, path: str, body: Any, work: Callable[[Any
     try:
         remote = connect(directory)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if remote is not None:
         try:
             return remote.call(method, path, body)
         except CommandError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     result = _offline(directory, work)
     if isinstance(result, list):
         return {"apps": [public(row) for row in result]}

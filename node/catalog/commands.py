@@ -20,8 +20,8 @@ import click
 
 from allmende.node.cli_client import CommandError, Remote, connect, explain
 from allmende.node.cli_client import fail as _fail
+from allmende.node.cli_common import DIRECTORY
 
-DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 DATASET_ID = click.argument("dataset_id", metavar="ID")
 CHUNK = 256 * 1024
 

@@ -7,42 +7,22 @@ the peer at once); otherwise they write the folder's control plane directly.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import click
-from sqlalchemy import Engine
 
-from allmende.node import db
 from allmende.node.cli_client import CommandError, connect
-from allmende.node.config import ConfigError, load_settings
+from allmende.node.cli_common import DIRECTORY, fail, open_folder
 from allmende.node.federation.trust import TrustError, checked_peer, remove_peer
-
-DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-
-
-def _fail(message: str) -> None:
-    click.echo(f"allmende: {message}", err=True)
-    sys.exit(2)
-
-
-def _open(directory: Path) -> tuple[Any, Engine]:
-    try:
-        settings = load_settings(directory)
-    except ConfigError as exc:
-        _fail(str(exc))
-    engine = db.make_engine(settings.database_url)
-    db.upgrade(engine)
-    return settings, engine
 
 
 def _remote(directory: Path) -> Any:
     try:
         return connect(directory)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @click.group()
@@ -63,14 +43,14 @@ def add(
     """Pin PEER_ID with its key (--jwk) or its JWKS URL."""
     from allmende.node.federation.trust import add_peer
 
-    settings, engine = _open(directory)
+    settings, engine = open_folder(directory)
     key: Any = None
     if jwk:
         text = Path(jwk[1:]).read_text(encoding="utf-8") if jwk.startswith("@") else jwk
         try:
             key = json.loads(text)
         except ValueError:
-            _fail("--jwk: not JSON")
+            fail("--jwk: not JSON")
     body = {"id": peer_id, "jwk": key, "jwks_url": jwks_url, "base_url": base_url, "name": name}
     remote = _remote(directory)
     if remote is not None:
@@ -78,13 +58,13 @@ def add(
             known = {p["id"] for p in remote.call("GET", "/admin/federation/peers")["peers"]}
             answer = remote.call("POST", "/admin/federation/peers", body)
         except CommandError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         click.echo(f"{'updated' if answer['id'] in known else 'trusted'} peer {answer['id']}")
         return
     try:
         row = checked_peer(body, settings.node.id)
     except TrustError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     created = add_peer(engine, row)
     click.echo(f"{'trusted' if created else 'updated'} peer {row.id}")
 
@@ -103,10 +83,10 @@ def list_peers(directory: Path, as_json: bool) -> None:
         try:
             rows = _listed(remote.call("GET", "/admin/federation/peers")["peers"])
         except CommandError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         _print_peers(rows, as_json)
         return
-    settings, engine = _open(directory)
+    settings, engine = open_folder(directory)
     rows = [
         {"id": p.id, "base_url": p.base_url, "jwks_url": p.jwks_url, "configured": True}
         for p in settings.trust.peers
@@ -154,12 +134,12 @@ def remove(directory: Path, peer_id: str) -> None:
         try:
             remote.call("DELETE", "/admin/federation/peers?" + urlencode({"id": peer_id}))
         except CommandError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         click.echo(f"removed peer {peer_id}")
         return
-    settings, engine = _open(directory)
+    settings, engine = open_folder(directory)
     if any(p.id == peer_id for p in settings.trust.peers):
-        _fail(f"{peer_id} is pinned in allmende.toml; remove it there")
+        fail(f"{peer_id} is pinned in allmende.toml; remove it there")
     if not remove_peer(engine, peer_id):
-        _fail(f"no trusted peer {peer_id}")
+        fail(f"no trusted peer {peer_id}")
     click.echo(f"removed peer {peer_id}")

@@ -16,11 +16,11 @@ from urllib.parse import quote
 import click
 
 from allmende.node.catalog.commands import CommandError, _fail, _running_node
+from allmende.node.cli_common import DIRECTORY
 from allmende.node.ingest.sources import SOURCES
 from allmende.vocab.devices import list_profiles
 
 DONE = {"flag": "stored with a quality flag", "refuse": "refused"}
-DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
 
 def _offline(directory: Path, work: Any) -> Any:

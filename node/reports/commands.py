@@ -7,41 +7,22 @@ the folder's control plane directly. Either way the same checks apply.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from allmende.node import db
 from allmende.node.cli_client import CommandError, Remote, connect
-from allmende.node.config import ConfigError, Settings, load_settings
-
-DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-
-
-def _fail(message: str) -> None:
-    click.echo(f"allmende: {message}", err=True)
-    sys.exit(2)
-
-
-def _open(directory: Path) -> tuple[Settings, Engine]:
-    try:
-        settings = load_settings(directory)
-    except ConfigError as exc:
-        _fail(str(exc))
-    engine = db.make_engine(settings.database_url)
-    db.upgrade(engine)
-    return settings, engine
+from allmende.node.cli_common import DIRECTORY, fail, open_folder
 
 
 def _remote(directory: Path) -> Remote | None:
     try:
         return connect(directory)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     return None
 
 
@@ -49,7 +30,7 @@ def _call(remote: Remote, method: str, path: str, body: Any = None) -> Any:
     try:
         return remote.call(method, path, body)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @click.group()
@@ -90,7 +71,7 @@ def add_category(directory: Path, code: str, attributes: str, **texts: str) -> N
         try:
             body["attributes"] = json.loads(raw)
         except ValueError:
-            _fail("--attributes: not JSON")
+            fail("--attributes: not JSON")
     remote = _remote(directory)
     if remote is not None:
         _call(remote, "POST", "/admin/reports/categories", body)
@@ -99,8 +80,8 @@ def add_category(directory: Path, code: str, attributes: str, **texts: str) -> N
     try:
         row = service.checked_category(body)
     except service.Invalid as exc:
-        _fail(str(exc))
-    _, engine = _open(directory)
+        fail(str(exc))
+    _, engine = open_folder(directory)
     with db.transaction(engine) as session:
         service.save_category(session, row)
     click.echo(f"category {code} saved")
@@ -117,7 +98,7 @@ def list_categories(directory: Path, as_json: bool) -> None:
     if remote is not None:
         rows = _call(remote, "GET", "/admin/reports/categories")["categories"]
     else:
-        _, engine = _open(directory)
+        _, engine = open_folder(directory)
         with Session(engine) as session:
             rows = [
                 service.category_json(c) for c in service.categories(session, active_only=False)
@@ -147,12 +128,12 @@ def add_client(directory: Path, name: str) -> None:
         answer = _call(remote, "POST", "/admin/reports/clients", {"name": name})
         click.echo(answer["api_key"])
         return
-    _, engine = _open(directory)
+    _, engine = open_folder(directory)
     try:
         with db.transaction(engine) as session:
             _, key = service.new_client(session, name)
     except service.Invalid as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(key)
 
 
@@ -169,7 +150,7 @@ def boundary(directory: Path, geojson: Path, name: str, sample: bool, source: st
     try:
         document = json.loads(geojson.read_text(encoding="utf-8"))
     except ValueError:
-        _fail(f"{geojson}: not JSON")
+        fail(f"{geojson}: not JSON")
     remote = _remote(directory)
     if remote is not None:
         query = f"?sample={'true' if sample else 'false'}"
@@ -181,14 +162,14 @@ def boundary(directory: Path, geojson: Path, name: str, sample: bool, source: st
                 content_type="application/geo+json",
             )
         except CommandError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         click.echo("boundary saved; peers learn it with the next announcement")
         return
-    settings, engine = _open(directory)
+    settings, engine = open_folder(directory)
     try:
         geometry = geo.geometry_of(document)
     except geo.BadBoundary as exc:
-        _fail(f"{geojson}: {exc}")
+        fail(f"{geojson}: {exc}")
     found_name, found_ags = geo.feature_name(document)
     row = geo.boundary_row(
         settings.node.id,
@@ -233,14 +214,14 @@ def settings_command(directory: Path, **given: Any) -> None:
             else _call(remote, "GET", "/admin/reports/settings")
         )
     else:
-        _, engine = _open(directory)
+        _, engine = open_folder(directory)
         try:
             with db.transaction(engine) as session:
                 answer = (
                     service.change_settings(session, body) if body else service.settings(session)
                 )
         except service.Invalid as exc:
-            _fail(str(exc))
+            fail(str(exc))
     click.echo(json.dumps(answer, indent=2))
 
 
@@ -251,7 +232,7 @@ def publish(directory: Path, contact: str) -> None:
     """List the reports as an open dataset in the catalog (needs the running node)."""
     remote = _remote(directory)
     if remote is None:
-        _fail("start the node first (allmende serve): the catalog entry is made through it")
+        fail("start the node first (allmende serve): the catalog entry is made through it")
         return
     answer = _call(remote, "POST", "/admin/reports/dataset", {"contact": contact})
     click.echo(f"dataset {answer['dataset']['id']} published")
