@@ -265,9 +265,10 @@ class Code(AuthorizationCodeMixin):
 class Token(TokenMixin):
     """An issued token; live only while it, its consent and its app are."""
 
-    def __init__(self, row: AppToken, reason: str | None) -> None:
+    def __init__(self, row: AppToken, reason: str | None, client: Client | None = None) -> None:
         self.row = row
         self.reason = reason
+        self.client = client
 
     def check_client(self, client: ClientMixin) -> bool:
         return bool(self.row.client_id == client.get_client_id())
@@ -287,8 +288,9 @@ class Token(TokenMixin):
     def get_user(self) -> Resident | None:
         return Resident(self.row.resident) if self.row.resident else None
 
-    def get_client(self) -> ClientMixin:
-        raise NotImplementedError
+    def get_client(self) -> ClientMixin | None:
+        """The app the token was issued to; None once the app is deleted."""
+        return self.client
 
 
 def token_problem(node: Node, session: Session, row: AppToken) -> str | None:
@@ -450,7 +452,9 @@ class _TokenLookup:
             row = session.get(AppToken, token_id)
             if row is None:
                 return None
-            return Token(row, token_problem(node, session, row))
+            app = session.get(App, row.client_id)
+            client = Client(app) if app is not None else None
+            return Token(row, token_problem(node, session, row), client)
 
 
 class Revocation(_TokenLookup, RevocationEndpoint):

@@ -12,6 +12,7 @@ then the controller's status uplink with its relay on.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import base64
 import binascii
@@ -64,7 +65,7 @@ class Behaviour:
 
 
 @dataclass
-class StandIn:
+class StandIn(abc.ABC):
     webhook: str  # the node's base URL
     secret: str
     key: str = "NNSXS.STANDIN-KEY"
@@ -104,8 +105,9 @@ class StandIn:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    @abc.abstractmethod
     def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """The network server's documented paths, each checking what it receives."""
 
     def later(self, work: Any) -> None:
         task = asyncio.create_task(work)
