@@ -40,6 +40,11 @@ DSP TCK does exactly this: it starts listening for the termination only after ou
 to its ACCEPTED event, so a termination sent at once was refused and lost when the
 machine was busy (scenario CN_02_06). A process's first message is not sent again on
 these: there a 404 means a wrong address, and a request may not be repeated."""
+REPLY_NOT_YET = NOT_YET | {409}
+"""Answers after which a reply within a negotiation (an agreement, an acceptance, a
+verification) is sent again. Eclipse EDC records its own step as done only after our
+answer to it, and answers 409 to a reply that arrives sooner (seen in CI with an
+agreement verification sent at once): offered again, like a 404."""
 
 
 def _host_port(url: str) -> str | None:

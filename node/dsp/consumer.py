@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from allmende.node.dsp.callbacks import CallbackFailed, check_callback
+from allmende.node.dsp.callbacks import REPLY_NOT_YET, CallbackFailed, check_callback
 from allmende.node.dsp.messages import PATH, DspError, message
 from allmende.node.dsp.models import CONSUMER, Negotiation, Transfer
 from allmende.node.dsp.processes import (
@@ -96,10 +96,21 @@ class ConsumerNegotiations(ConsumerSide[Negotiation], NegotiationProcesses):
     async def do(self, row: Negotiation, action: str) -> None:
         if action == "accept":
             row = await self.move(row.pid, "accept")
-            await self.send(row, "events", "ContractNegotiationEventMessage", eventType="ACCEPTED")
+            await self.send(
+                row,
+                "events",
+                "ContractNegotiationEventMessage",
+                eventType="ACCEPTED",
+                again=REPLY_NOT_YET,
+            )
         elif action == "verify":
             row = await self.move(row.pid, "verify")
-            await self.send(row, "agreement/verification", "ContractAgreementVerificationMessage")
+            await self.send(
+                row,
+                "agreement/verification",
+                "ContractAgreementVerificationMessage",
+                again=REPLY_NOT_YET,
+            )
         elif action == "counter":
             row = await self.move(row.pid, "request")
             offer = json.loads(row.received or "{}") or {"@id": row.offer_id, "@type": "Offer"}

@@ -27,7 +27,7 @@ from urllib.parse import quote
 from sqlmodel import Session, select
 
 from allmende.node.catalog.models import PUBLISHED, CatalogDataset
-from allmende.node.dsp.callbacks import NOT_YET, check_callback
+from allmende.node.dsp.callbacks import REPLY_NOT_YET, check_callback
 from allmende.node.dsp.messages import PATH, DspError
 from allmende.node.dsp.models import Negotiation
 from allmende.node.dsp.processes import NegotiationProcesses, new_pid
@@ -50,9 +50,6 @@ SIGNED_AGREEMENT = ALLMENDE + "signedAgreement"
 """The member of a ContractAgreementMessage that links to the signed agreement: outside
 the ODRL Agreement, so a consumer comparing it with its offer finds nothing added."""
 AGREEMENTS_PATH = PATH + "/agreements"
-AGREEMENT_NOT_YET = NOT_YET | {409}
-"""Eclipse EDC answers 409 to an agreement that arrives before it has recorded its own
-request as sent (seen with a few negotiations at once): offered again, like a 404."""
 
 
 PROFILE_TERMS = frozenset(
@@ -194,7 +191,7 @@ class Negotiations(NegotiationProcesses):
             "ContractAgreementMessage",
             agreement=body,
             callbackAddress=self._address(),
-            again=AGREEMENT_NOT_YET,
+            again=REPLY_NOT_YET,
             **link,
         )
 
