@@ -10,8 +10,6 @@ they name the queue item, which is how the node finds its command.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +20,9 @@ from allmende.connectors.downlink.model import (
     EventKind,
     HttpRequest,
     InvalidEvent,
+    Uplink,
     require,
+    uplink,
 )
 
 AUTH_HEADERS = ("Grpc-Metadata-Authorization", "Authorization")
@@ -120,21 +120,7 @@ def parse_event(event: str | None, body: Any) -> DownlinkEvent | None:
     return DownlinkEvent(kind, device, queue_item=item)
 
 
-def parse_uplink(body: Any) -> tuple[str, int | None, bytes, dict[str, Any] | None]:
+def parse_uplink(body: Any) -> Uplink:
     """An `up` event's DevEUI, FPort, raw bytes and decoded object (if any)."""
     require(isinstance(body, dict), "an event is a JSON object")
-    device = _dev_eui(body)
-    raw = body.get("data") or ""
-    require(isinstance(raw, str), "data: base64 text is required")
-    try:
-        payload = base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidEvent("data is not base64") from None
-    f_port = body.get("fPort")
-    decoded = body.get("object")
-    return (
-        device,
-        f_port if isinstance(f_port, int) else None,
-        payload,
-        decoded if isinstance(decoded, dict) else None,
-    )
+    return uplink(_dev_eui(body), body.get("data"), "data", body.get("fPort"), body.get("object"))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import binascii
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 PRIORITIES = ("LOWEST", "LOW", "BELOW_NORMAL", "NORMAL", "ABOVE_NORMAL", "HIGH", "HIGHEST")
 """The Things Stack's downlink priorities (data-formats, "Downlink Messages")."""
@@ -84,3 +85,28 @@ class DownlinkEvent:
 def require(condition: bool, message: str) -> None:
     if not condition:
         raise InvalidEvent(message)
+
+
+class Uplink(NamedTuple):
+    """What a button's uplink carries for the actuation room: who, on which port, what."""
+
+    device: str
+    f_port: int | None
+    payload: bytes
+    decoded: dict[str, Any] | None
+
+
+def uplink(device: str, raw: Any, where: str, f_port: Any, decoded: Any) -> Uplink:
+    """An uplink from a network server's fields; `where` names the payload field in errors."""
+    raw = raw or ""
+    require(isinstance(raw, str), f"{where}: base64 text is required")
+    try:
+        payload = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidEvent(f"{where} is not base64") from None
+    return Uplink(
+        device,
+        f_port if isinstance(f_port, int) else None,
+        payload,
+        decoded if isinstance(decoded, dict) else None,
+    )

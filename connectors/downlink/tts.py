@@ -9,8 +9,6 @@ again after a lost answer cannot make the device switch twice.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +18,9 @@ from allmende.connectors.downlink.model import (
     EventKind,
     HttpRequest,
     InvalidEvent,
+    Uplink,
     require,
+    uplink,
 )
 
 CORRELATION_PREFIX = "allmende:switching:"
@@ -127,23 +127,16 @@ def parse_event(body: Any) -> DownlinkEvent:
     )
 
 
-def parse_uplink(body: Any) -> tuple[str, int | None, bytes, dict[str, Any] | None]:
+def parse_uplink(body: Any) -> Uplink:
     """An uplink message's device id, FPort, raw bytes and decoded payload (if any)."""
     require(isinstance(body, dict), "an uplink is a JSON object")
     device = _device(body)
     message = body.get("uplink_message")
     require(isinstance(message, dict), "uplink_message: an object is required")
-    raw = message.get("frm_payload") or ""
-    require(isinstance(raw, str), "uplink_message.frm_payload: base64 text is required")
-    try:
-        payload = base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidEvent("uplink_message.frm_payload is not base64") from None
-    f_port = message.get("f_port")
-    decoded = message.get("decoded_payload")
-    return (
+    return uplink(
         device,
-        f_port if isinstance(f_port, int) else None,
-        payload,
-        decoded if isinstance(decoded, dict) else None,
+        message.get("frm_payload"),
+        "uplink_message.frm_payload",
+        message.get("f_port"),
+        message.get("decoded_payload"),
     )
