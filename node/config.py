@@ -118,13 +118,31 @@ class DatabaseSection(_Section):
 
 
 class StoreSection(_Section):
-    """The RDF store (Oxigraph) that the catalog and the SPARQL endpoint read."""
+    """The RDF store that the catalog and the SPARQL endpoint read: embedded Oxigraph in a
+    folder, or a SPARQL 1.1 server (Oxigraph server, Apache Jena Fuseki) by URL."""
 
     path: str = Field(
         default="data/store",
         description="folder of the RDF store, relative to the node folder; "
         "`allmende reindex` rebuilds it from the event log",
     )
+    url: str = Field(
+        default="",
+        description="a remote SPARQL 1.1 store instead of the folder: the dataset's address, "
+        "which answers queries at URL/query and updates at URL/update, e.g. "
+        "http://127.0.0.1:7878 (oxigraph serve) or http://127.0.0.1:3030/allmende (Fuseki); "
+        "USER:PASSWORD@ in it is sent as HTTP Basic and never logged; empty: the folder",
+    )
+    timeout: float = Field(
+        default=60.0, gt=0, description="seconds one request to the remote store may take"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("must be an http(s) URL without query, e.g. http://127.0.0.1:7878")
+        return value.rstrip("/")
 
 
 class KafkaSection(_Section):

@@ -25,7 +25,7 @@ from allmende.node.config import Settings, load_settings
 from allmende.node.events import EventLog, new_event
 from allmende.node.events.projector import Projector
 from allmende.node.keys import NodeKey, load_key, load_retired, public_jwk_with_kid
-from allmende.node.store import OxigraphStore, QuadStore
+from allmende.node.store import QuadStore, open_store
 from allmende.policies import jws
 
 T = TypeVar("T")
@@ -53,7 +53,7 @@ class Node:
         self.key = key
         self.engine = db.make_engine(settings.database_url)
         db.upgrade(self.engine)
-        self.store: QuadStore = store or OxigraphStore(settings.store_path)
+        self.store: QuadStore = store or open_store(settings)
         self.log = EventLog(key, settings.node.id)
         self.projector = Projector(settings.node.id)
         for install in rooms.projection_setups():

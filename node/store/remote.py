@@ -1,0 +1,317 @@
+"""A remote SPARQL 1.1 store (Oxigraph server, Apache Jena Fuseki) as the node's data plane.
+
+Reads go out as SPARQL 1.1 Protocol queries (URL/query), writes as SPARQL 1.1 Update
+requests (URL/update). The projector's writes of one page of events are held back and
+sent together with that page's checkpoint as ONE update request, which both servers run
+as one transaction: either the page and its checkpoint are stored, or neither is. So a
+page is never applied twice, and a replayed event doubles nothing, not even blank nodes
+(which SPARQL Update, unlike the embedded store, would otherwise mint afresh each time).
+
+The node's default graph lives in the named graph DEFAULT_GRAPH (a query's dataset can
+only name graphs), and bookkeeping in the system graph: every query is sent with its
+dataset spelled out (default-graph-uri, named-graph-uri), so neither is ever visible.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import httpx
+import pyoxigraph as ox
+
+from allmende.node.store.base import SYSTEM_GRAPH, SYSTEM_PREFIX
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRAPH = SYSTEM_PREFIX + "default"
+"""Where the node's default graph (the Graph Store Protocol's `?default`) is kept."""
+NO_GRAPH = SYSTEM_PREFIX + "none"
+"""A graph that never holds anything: an empty list in a query's dataset."""
+_META = SYSTEM_PREFIX + "meta:"
+_VALUE = SYSTEM_PREFIX + "value"
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+"""Largest answer read from the store for the node's own queries (the public endpoint has
+its own, smaller limit)."""
+RESULTS_JSON = "application/sparql-results+json"
+N_TRIPLES = "application/n-triples"
+
+
+class RemoteStoreError(RuntimeError):
+    """The remote store refused a request or could not be reached."""
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """The URL without USER:PASSWORD@, and those as Basic credentials: only the bare URL
+    is ever shown or logged."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url.rstrip("/"), None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    bare = urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
+    return bare, (unquote(parts.username), unquote(parts.password or ""))
+
+
+def stored_graph(graph: str) -> str:
+    """The remote graph holding the node's graph `graph` ("" the default graph)."""
+    return graph or DEFAULT_GRAPH
+
+
+def _graph_name(term: Any) -> str:
+    return "" if isinstance(term, ox.DefaultGraph) else str(term.value)
+
+
+def _block(graph: str, triples: Iterable[str]) -> str:
+    return f"GRAPH <{stored_graph(graph)}> {{\n" + "".join(triples) + "}\n"
+
+
+class RemoteStore:
+    """The QuadStore interface over HTTP; `url` is the dataset's address (no credentials)."""
+
+    def __init__(self, url: str, *, timeout: float = 60.0) -> None:
+        self.url, auth = split_credentials(url)
+        self.path = None
+        self.timeout = timeout
+        self.client = httpx.Client(
+            auth=auth,
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+            follow_redirects=False,
+        )
+        self._pending: list[str] = []
+        """Update operations of the page being projected, sent with its checkpoint."""
+        self._pending_thread: int | None = None
+        self._lock = threading.RLock()
+        self._meta: dict[str, str | None] = {}
+        """Bookkeeping as last written or read: this handle is the store's only writer."""
+        self._graphs: list[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({self.url!r})"
+
+    # HTTP --------------------------------------------------------------------------------
+
+    def _post(self, endpoint: str, data: dict[str, Any] | bytes, headers: dict[str, str]) -> bytes:
+        target = f"{self.url}/{endpoint}"
+        try:
+            with self.client.stream(
+                "POST",
+                target,
+                data=data if isinstance(data, dict) else None,
+                content=data if isinstance(data, bytes) else None,
+                headers=headers,
+            ) as response:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_RESPONSE_BYTES:
+                        raise RemoteStoreError(
+                            f"the store at {self.url} answered more than {MAX_RESPONSE_BYTES} bytes"
+                        )
+                if response.status_code >= 300:
+                    text = bytes(body[:500]).decode("utf-8", "replace").strip()
+                    raise RemoteStoreError(
+                        f"the store at {self.url} answered {response.status_code} to {endpoint}: "
+                        f"{text}"
+                    )
+                return bytes(body)
+        except httpx.HTTPError as exc:
+            raise RemoteStoreError(
+                f"the store at {self.url} cannot be reached ({type(exc).__name__})"
+            ) from None
+
+    def update(self, operations: str) -> None:
+        """One SPARQL Update request: one transaction on the server."""
+        self._post(
+            "update",
+            operations.encode(),
+            {"Content-Type": "application/sparql-update; charset=utf-8"},
+        )
+        self._graphs = None
+
+    def select(
+        self,
+        sparql: str,
+        default_graph: list[str],
+        named_graphs: list[str],
+        accept: str = RESULTS_JSON,
+    ) -> bytes:
+        """A query with its dataset spelled out ("" the node's default graph)."""
+        form: dict[str, Any] = {
+            "query": sparql,
+            "default-graph-uri": [stored_graph(g) for g in default_graph] or [NO_GRAPH],
+            "named-graph-uri": named_graphs or [NO_GRAPH],
+        }
+        return self._post("query", form, {"Accept": accept})
+
+    # Reading -----------------------------------------------------------------------------
+
+    def query(self, sparql: str, **options: Any) -> Any:
+        """As pyoxigraph's `Store.query`: solutions, a boolean, or a list of triples."""
+        self._send_own_pending()
+        named = [str(g.value) for g in options.get("named_graphs") or []]
+        if options.get("use_default_graph_as_union"):
+            default = ["", *self.graphs()]
+            named = named or self.graphs()
+        elif options.get("default_graph") is not None:
+            given = options["default_graph"]
+            terms = given if isinstance(given, list | tuple) else [given]
+            default = [g if isinstance(g, str) else _graph_name(g) for g in terms]
+            named = named if "named_graphs" in options else self.graphs()
+        else:
+            default = [""]
+            named = named if "named_graphs" in options else self.graphs()
+        base = options.get("base_iri")
+        text = f"BASE <{base}>\n{sparql}" if base else sparql
+        form = _form(sparql)
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            body = self.select(text, default, named, N_TRIPLES)
+            return [
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
+            ]
+        body = self.select(text, default, named)
+        return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+
+    def graphs(self) -> list[str]:
+        """Named graphs holding data, the node's own bookkeeping left out."""
+        self._send_own_pending()
+        if self._graphs is None:
+            body = self._post(
+                "query",
+                {"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"},
+                {"Accept": RESULTS_JSON},
+            )
+            found = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+            self._graphs = sorted(
+                name
+                for solution in found  # type: ignore[union-attr]
+                if not (name := str(solution["g"].value)).startswith(SYSTEM_PREFIX)
+            )
+        return list(self._graphs)
+
+    def has_graph(self, graph: str) -> bool:
+        return not graph or graph in self.graphs()
+
+    def get_meta(self, name: str) -> str | None:
+        if name not in self._meta:
+            body = self.select(
+                f"SELECT ?v WHERE {{ <{_META}{name}> <{_VALUE}> ?v }}", [SYSTEM_GRAPH], []
+            )
+            found = list(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))  # type: ignore[arg-type]
+            self._meta[name] = str(found[0]["v"].value) if found else None
+        return self._meta[name]
+
+    def dump_nquads(self) -> bytes:
+        """Every data quad as sorted N-Quads (blank nodes as the server labels them)."""
+        lines = sorted(self._data_quads())
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+
+    def _data_quads(self) -> Iterator[str]:
+        body = self._post(
+            "query",
+            {"query": "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }"},
+            {"Accept": RESULTS_JSON},
+        )
+        for row in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON):  # type: ignore[union-attr]
+            graph = str(row["g"].value)
+            if graph == DEFAULT_GRAPH:
+                yield f"{row['s']} {row['p']} {row['o']} ."
+            elif not graph.startswith(SYSTEM_PREFIX):
+                yield f"{row['s']} {row['p']} {row['o']} {row['g']} ."
+
+    # Writing (held until the page's checkpoint) --------------------------------------------
+
+    def _hold(self, operation: str) -> None:
+        with self._lock:
+            self._pending.append(operation)
+            self._pending_thread = threading.get_ident()
+
+    def _send_own_pending(self) -> None:
+        """A projection handler that reads what its page wrote so far (a retraction lists
+        the graphs) gets it: the held writes go out first, from the writing thread only."""
+        if self._pending and self._pending_thread == threading.get_ident():
+            self.flush()
+
+    def add_quads(self, quads: Iterable[ox.Quad]) -> None:
+        by_graph: dict[str, list[str]] = {}
+        for quad in quads:
+            by_graph.setdefault(_graph_name(quad.graph_name), []).append(
+                f"{quad.subject} {quad.predicate} {quad.object} .\n"
+            )
+        if by_graph:
+            blocks = "".join(_block(graph, triples) for graph, triples in by_graph.items())
+            self._hold("INSERT DATA {\n" + blocks + "}")
+
+    def load(
+        self,
+        data: bytes,
+        fmt: ox.RdfFormat,
+        graph: str,
+        *,
+        bulk: bool = False,
+        validated: bool = False,
+    ) -> None:
+        triples = [
+            f"{q.subject} {q.predicate} {q.object} .\n"
+            for q in ox.parse(data, format=fmt, lenient=validated)
+        ]
+        if triples:
+            self._hold("INSERT DATA {\n" + _block(graph, triples) + "}")
+
+    def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None:
+        self.drop_graph(graph)
+        self.load(data, fmt, graph)
+
+    def drop_graph(self, graph: str) -> None:
+        self._hold(f"DROP SILENT GRAPH <{stored_graph(graph)}>")
+
+    def set_meta(self, name: str, value: str) -> None:
+        """The checkpoint closes a page: it goes out with the page's writes, in one request."""
+        subject = f"<{_META}{name}>"
+        literal = str(ox.Literal(value))
+        self._hold(
+            f"DELETE WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {subject} <{_VALUE}> ?v }} }};\n"
+            f"INSERT DATA {{ GRAPH <{SYSTEM_GRAPH}> {{ {subject} <{_VALUE}> {literal} }} }}"
+        )
+        self._meta.pop(name, None)
+        self.flush()
+        self._meta[name] = value
+
+    def clear(self) -> None:
+        """Everything goes, bookkeeping included (`allmende reindex` then replays the log)."""
+        with self._lock:
+            self._pending.clear()
+        self.update("DROP SILENT ALL")
+        self._meta.clear()
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._pending:
+                return
+            operations, self._pending = self._pending, []
+            self._pending_thread = None
+        try:
+            self.update(";\n".join(operations))
+        except RemoteStoreError:
+            self._meta.clear()  # it may have been stored after all: read it back next time
+            raise
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.client.close()
+
+
+def _form(sparql: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE, as the node's query analysis reads it."""
+    from allmende.node.sparql.analysis import analyse
+
+    return analyse(sparql).form
