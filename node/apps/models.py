@@ -94,6 +94,9 @@ class AppToken(SQLModel, table=True):
     issued_at: int
     expires_at: int
     revoked: datetime | None = None
+    refresh_digest: str | None = Field(default=None, index=True, max_length=64)
+    """SHA-256 of the refresh token issued with it, if the app registered for refresh
+    tokens; used once (a refresh revokes this row and issues a new one)."""
 
 
 class AppUse(SQLModel, table=True):

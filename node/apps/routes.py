@@ -117,6 +117,8 @@ TOKEN_FORM = {
     "client_id": {"type": "string"},
     "client_secret": {"type": "string"},
     "code_verifier": {"type": "string"},
+    "refresh_token": {"type": "string"},
+    "scope": {"type": "string"},
 }
 TOKEN_ONLY_FORM = {
     "token": {"type": "string"},
@@ -239,7 +241,8 @@ async def configure(request: web.Request) -> web.Response:
 
 
 @describe(
-    "Exchange an authorization code for an access token (RFC 6749, PKCE RFC 7636)",
+    "Exchange an authorization code (PKCE, RFC 7636) or a refresh token for an access token "
+    "(RFC 6749)",
     tags=["apps"],
     request_body=form_body(TOKEN_FORM, ["grant_type"]),
     responses={"200": {"description": "the token"}, "400": {"description": "RFC 6749 error"}},

@@ -64,7 +64,9 @@ from allmende.node.auth import mint_token
 from allmende.node.runtime import Node
 
 TOKEN_TTL = 3600
+REFRESH_TTL = 30 * 24 * 3600
 CODE_TTL = 120
+GRANT_TYPES = ("authorization_code", "refresh_token")
 REGISTER_PATH = "/oauth/register"
 LOOPBACK = ("127.0.0.1", "::1")
 
@@ -312,6 +314,17 @@ def token_problem(node: Node, session: Session, row: AppToken) -> str | None:
     return None
 
 
+def refresh_problem(node: Node, session: Session, row: AppToken) -> str | None:
+    """Why a refresh token no longer works: as for its access token, except that the access
+    token's own hour may be over; a refresh token lives REFRESH_TTL."""
+    problem = token_problem(node, session, row)
+    if problem == "the app's token has expired":
+        problem = None
+    if problem is None and row.issued_at + REFRESH_TTL <= int(time.time()):
+        problem = "the refresh token has expired"
+    return problem
+
+
 def check_app_token(node: Node, token_id: Any) -> str | None:
     """The usage room's check of an access token's `app_token` claim, on every use; a use
     of a live token is noted for the resident's "Meine Apps" page."""
@@ -430,11 +443,41 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         return Resident(authorization_code.row.resident, authorization_code.row.consent_id)
 
 
+class RefreshGrant(grants.RefreshTokenGrant):
+    """RFC 6749 section 6 for apps that registered for it; each refresh token is used once
+    (a new one comes with each refresh, the old row is revoked), as RFC 9700 asks of public
+    clients, and only while the resident's consent and the app are live."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = CodeGrant.TOKEN_ENDPOINT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+        token = _refresh_lookup(self.server.node, refresh_token)
+        if token is None or token.reason is not None:
+            return None
+        return token
+
+    def authenticate_user(self, refresh_token: Token) -> Resident | None:
+        row = refresh_token.row
+        return Resident(row.resident, row.consent_id or "") if row.resident else None
+
+    def revoke_old_credential(self, refresh_token: Token) -> None:
+        node: Node = self.server.node
+        with Session(node.engine) as session:
+            row = session.get(AppToken, refresh_token.row.id)
+            if row is not None and row.revoked is None:
+                row.revoked = datetime.now(UTC)
+                session.add(row)
+                session.commit()
+
+
 class _TokenLookup:
     server: Any
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
         node: Node = self.server.node
+        if token_type_hint == "refresh_token" or token_string.count(".") != 2:
+            return _refresh_lookup(node, token_string)
         try:
             claims = jwt.decode(
                 token_string,
@@ -455,6 +498,19 @@ class _TokenLookup:
             app = session.get(App, row.client_id)
             client = Client(app) if app is not None else None
             return Token(row, token_problem(node, session, row), client)
+
+
+def _refresh_lookup(node: Node, refresh_token: str) -> Token | None:
+    """The token row a refresh token was issued with (RFC 7009 and 7662 take either)."""
+    with Session(node.engine) as session:
+        row = session.exec(
+            select(AppToken).where(AppToken.refresh_digest == digest(refresh_token))
+        ).first()
+        if row is None:
+            return None
+        app = session.get(App, row.client_id)
+        client = Client(app) if app is not None else None
+        return Token(row, refresh_problem(node, session, row), client)
 
 
 class Revocation(_TokenLookup, RevocationEndpoint):
@@ -516,8 +572,11 @@ class _RegistrationBase:
                     f"redirect_uris: {uri!r} is not https, a loopback http URI or a "
                     "private-use scheme (RFC 8252)"
                 )
-        if data.get("grant_types", ["authorization_code"]) != ["authorization_code"]:
-            raise InvalidClientMetadataError("grant_types: only authorization_code")
+        grant_types = data.get("grant_types", ["authorization_code"])
+        if "authorization_code" not in grant_types or set(grant_types) - set(GRANT_TYPES):
+            raise InvalidClientMetadataError(
+                "grant_types: authorization_code, and refresh_token if the app wants it"
+            )
         if data.get("response_types", ["code"]) != ["code"]:
             raise InvalidClientMetadataError("response_types: only code")
         method = data.get("token_endpoint_auth_method", "client_secret_basic")
@@ -539,7 +598,8 @@ class _RegistrationBase:
             "token_endpoint_auth_method": data.get(
                 "token_endpoint_auth_method", "client_secret_basic"
             ),
-            "grant_types": ["authorization_code"],
+            "grant_types": [t for t in GRANT_TYPES if t in data.get("grant_types", [])]
+            or ["authorization_code"],
             "response_types": ["code"],
             "client_name": manifest["name"],
             "software_version": manifest["version"],
@@ -672,6 +732,7 @@ class AuthorizationServer(_AuthorizationServer):
         self.registry = registry
         self.register_token_generator("default", self._token)
         self.register_grant(CodeGrant, [S256Only(required=True)])
+        self.register_grant(RefreshGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
         self.register_endpoint(Registration)
@@ -707,14 +768,16 @@ class AuthorizationServer(_AuthorizationServer):
     def metadata(self) -> dict[str, Any]:
         base = self.node.base_url
         return {
-            "issuer": self.node.id,
+            # RFC 8414 3.3: the issuer is the URL the metadata is found under, which clients
+            # compare (oauth4webapi refuses anything else); the node's id may be another URL
+            "issuer": base,
             "authorization_endpoint": base + "/oauth/authorize",
             "token_endpoint": base + "/oauth/token",
             "registration_endpoint": base + REGISTER_PATH,
             "revocation_endpoint": base + "/oauth/revoke",
             "introspection_endpoint": base + "/oauth/introspect",
             "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": list(GRANT_TYPES),
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": [
                 "none",
@@ -750,6 +813,7 @@ class AuthorizationServer(_AuthorizationServer):
             )
             extra.update({"dataset": dataset, "agreement": agreement, "purpose": purpose})
         now = int(time.time())
+        refresh = secrets.token_urlsafe(32) if include_refresh_token else None
         token = mint_token(
             self.node.key,
             self.node.id,
@@ -770,15 +834,19 @@ class AuthorizationServer(_AuthorizationServer):
                     agreement_id=agreement,
                     issued_at=now,
                     expires_at=now + TOKEN_TTL,
+                    refresh_digest=digest(refresh) if refresh else None,
                 )
             )
             session.commit()
-        return {
+        answer: dict[str, Any] = {
             "access_token": token,
             "token_type": "Bearer",
             "expires_in": TOKEN_TTL,
             "scope": scope,
         }
+        if refresh is not None:
+            answer["refresh_token"] = refresh
+        return answer
 
     # aiohttp adapters: requests are built by the routes, answers go back as Answer
     def create_oauth2_request(self, request: Any) -> Any:
