@@ -216,6 +216,7 @@ class Inbox:
                         self.node.id,
                         self.node.log.append,
                         self.node.base_url,
+                        key=self.node.key,  # opens reports sealed to this village
                     )
             if position is not None:
                 _save_position(session, *position)

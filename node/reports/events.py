@@ -1,12 +1,15 @@
 """The Mängelmelder's signed events between villages, and what a village does on receiving one.
 
 - `area.announced`: a village's boundary, so that its peers route reports to it;
-- `request.forwarded`: a report for a spot in another village, addressed to it (`to`);
-- `request.acknowledged`: the responsible village took the report into its console;
+- `request.forwarded`: a report for a spot in another village, addressed to it (`to`), its
+  contents sealed to that village's key (node.reports.sealing): the feed is public and may
+  not show a report before the village responsible released it;
+- `request.acknowledged`: the responsible village took the report into its console, and
+  whether it is released (public) or waits in its moderation queue;
 - `request.updated`: a status change or note, back to the village where it was reported.
 
-They carry the report as the public sees it (masked text, place, category) and never the
-reporter: name, e-mail, phone and address of the client stay in the origin's `Reporter`.
+They carry the report as the public sees it once released (masked text, place, category)
+and never the reporter: name, e-mail, phone and address of the client stay in the origin's `Reporter`.
 Every member reads them (they travel with the catalog events); each acts only on those
 addressed to it and ignores the rest.
 """
@@ -14,23 +17,28 @@ addressed to it and ignores the rest.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
 
 from allmende.node.events.envelope import new_event, parse_time
+from allmende.node.keys import NodeKey
 from allmende.node.reports.geo import BadBoundary, boundary_row, geometry_of
 from allmende.node.reports.models import STATUSES, Boundary, Report, Update
 from allmende.node.reports.privacy import mask
 from allmende.node.reports.rdf import MAX_CONTENT, PUBLISHED, published
+from allmende.node.reports.sealing import Unsealable, check_sealed, seal, unseal
 
 ANNOUNCED = "de.allmende.reports.area.announced"
 FORWARDED = "de.allmende.reports.request.forwarded"
 ACKNOWLEDGED = "de.allmende.reports.request.acknowledged"
 UPDATED = "de.allmende.reports.request.updated"
 EVENT_TYPES = (ANNOUNCED, FORWARDED, ACKNOWLEDGED, UPDATED, PUBLISHED)
+log = logging.getLogger(__name__)
 PERSONAL = ("email", "first_name", "last_name", "phone", "ip", "client", "device_id", "account_id")
 
 
@@ -46,11 +54,13 @@ def announced(node_id: str, row: Boundary) -> dict[str, Any]:
     return new_event(node_id, ANNOUNCED, data, subject=node_id)
 
 
-def forwarded(node_id: str, report: Report) -> dict[str, Any]:
-    """The report for the village responsible: what the public may see of it, nothing more."""
-    data = {
-        "id": report.id,
-        "to": report.responsible,
+def forwarded(
+    node_id: str, report: Report, keys: Mapping[str, Ed25519PublicKey], *, held: bool
+) -> dict[str, Any]:
+    """The report for the village responsible: what the public may see of it once released,
+    nothing more, sealed to that village's keys; `held`: the village of origin holds new
+    reports for release, so the village responsible does not publish it before releasing."""
+    content = {
         "service_code": report.service_code,
         "service_name": report.service_name,
         "description": mask(report.description),
@@ -59,15 +69,21 @@ def forwarded(node_id: str, report: Report) -> dict[str, Any]:
         "long": report.long,
         "address": mask(report.address),
         "media_url": report.media_url,
+        "held": held,
+    }
+    data = {
+        "id": report.id,
+        "to": report.responsible,
         "requested": report.requested.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "sealed": seal(content, keys),
     }
     return new_event(node_id, FORWARDED, data, subject=report.id)
 
 
 def acknowledged(node_id: str, report: Report) -> dict[str, Any]:
-    return new_event(
-        node_id, ACKNOWLEDGED, {"id": report.id, "origin": report.origin}, subject=report.id
-    )
+    """Taken into the console; `released`: shown to the public now (else once released)."""
+    data = {"id": report.id, "origin": report.origin, "released": report.released}
+    return new_event(node_id, ACKNOWLEDGED, data, subject=report.id)
 
 
 def updated(node_id: str, report: Report, status: str, note: str, update_id: str) -> dict[str, Any]:
@@ -114,18 +130,8 @@ def check(event: dict[str, Any], owns: Callable[[str], bool]) -> None:
         raise ValueError("subject must be the report id")
     if kind == FORWARDED:
         _text(data, "to", 500)
-        _text(data, "service_code", 64)
-        _text(data, "service_name", 200)
-        _text(data, "description", 4000, required=False)
-        for name, low, high in (("lat", -90, 90), ("long", -180, 180)):
-            value = data.get(name)
-            if value is not None and (
-                not isinstance(value, int | float)
-                or isinstance(value, bool)
-                or not low <= value <= high
-            ):
-                raise ValueError(f"{name} must be WGS 84 degrees")
         parse_time(data.get("requested"))
+        check_sealed(data.get("sealed"))
     elif kind == PUBLISHED:
         graph = _text(data, "graph", 600)
         if "/graphs/reports/" not in graph or not owns(graph):
@@ -135,6 +141,8 @@ def check(event: dict[str, Any], owns: Callable[[str], bool]) -> None:
         _text(data, "content", MAX_CONTENT)
     elif kind in (ACKNOWLEDGED, UPDATED):
         _text(data, "origin", 500)
+        if kind == ACKNOWLEDGED and not isinstance(data.get("released", False), bool):
+            raise ValueError("released must be true or false")
         if kind == UPDATED:
             if data.get("status") not in STATUSES:
                 raise ValueError(f"status must be one of {', '.join(STATUSES)}")
@@ -144,12 +152,37 @@ def check(event: dict[str, Any], owns: Callable[[str], bool]) -> None:
         raise ValueError(f"unknown report event {kind!r}")
 
 
+def check_content(content: dict[str, Any]) -> None:
+    """The opened contents of a forwarded report, as an honest peer seals them."""
+    leaked = [name for name in PERSONAL if name in content]
+    if leaked:
+        raise ValueError(f"a report event must not carry personal data ({', '.join(leaked)})")
+    _text(content, "service_code", 64)
+    _text(content, "service_name", 200)
+    _text(content, "description", 4000, required=False)
+    _text(content, "address", 500, required=False)
+    _text(content, "media_url", 1000, required=False)
+    if not isinstance(content.get("attributes", {}), dict):
+        raise ValueError("attributes must be an object")
+    if not isinstance(content.get("held", False), bool):
+        raise ValueError("held must be true or false")
+    for name, low, high in (("lat", -90, 90), ("long", -180, 180)):
+        value = content.get(name)
+        if value is not None and (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not low <= value <= high
+        ):
+            raise ValueError(f"{name} must be WGS 84 degrees")
+
+
 def receive(
     session: Session,
     event: dict[str, Any],
     here: str,
     log_append: Callable[[Session, list[dict[str, Any]]], None],
     base: str = "",
+    key: NodeKey | None = None,
 ) -> None:
     """Act on a peer's report event inside the inbox's transaction (so a crash repeats it
     whole): keep its boundary, take a report addressed here and acknowledge it, or follow
@@ -176,7 +209,17 @@ def receive(
     if kind == FORWARDED:
         if data["to"] != here or session.get(Report, data["id"]) is not None:
             return
+        try:
+            if key is None:
+                raise Unsealable("this node's key is not at hand")
+            content = unseal(data["sealed"], key)
+            check_content(content)
+        except ValueError as exc:  # not acknowledged: the origin keeps it for manual forwarding
+            log.warning("a report forwarded here cannot be read: %s", exc)
+            return
+        data = {**data, **content}
         requested = parse_time(data["requested"])
+        moderated = bool(service.settings(session)["moderation"]) or bool(content.get("held"))
         taken = Report(
             id=data["id"],
             token=data["id"],
@@ -195,7 +238,7 @@ def receive(
             acknowledged=datetime.now(UTC),
             requested=requested,
             updated=moment,
-            released=not service.settings(session)["moderation"],  # our own moderation
+            released=not moderated,  # ours, or the origin's: held until released here
         )
         session.add(taken)
         news = [acknowledged(here, taken)]
@@ -208,6 +251,8 @@ def receive(
         return  # not ours, or not from the village we sent it to
     if kind == ACKNOWLEDGED:
         report.acknowledged = moment
+        if data.get("released") is True:  # public there: shown here too
+            report.released = True
         session.add(report)
     elif kind == UPDATED:
         if session.get(Update, data["update_id"]) is not None:

@@ -105,7 +105,7 @@ async def form_send(request: web.Request) -> web.StreamResponse:
         status = 409
     except Open311Error as exc:
         error = texts.gettext("The report could not be sent: %(reason)s", reason=exc.description)
-        status = 429 if exc.status == 429 else 400
+        status = exc.status if exc.status in (429, 503) else 400
     else:
         raise web.HTTPSeeOther(f"/meldungen/status/{answer['_token']}")
     rows = await asyncio.to_thread(_read, node, _categories)

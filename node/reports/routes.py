@@ -232,6 +232,7 @@ class RateLimit:
             "the new request's id (or token, while reports are moderated)", "400", "403", "404"
         ),
         "429": OPEN311_ERROR,
+        "503": OPEN311_ERROR,
     },
 )
 @open311
@@ -254,8 +255,10 @@ async def submit(
     """File a report from an Open311 app (its api_key) or the portal's own form: checked,
     routed, kept with its reporter apart, forwarded if another village is responsible."""
     node = node_of(request)
+    trust = request.app.get("federation_trust")
 
     def work() -> dict[str, Any]:
+        peer_keys = {p.id: p.keys for p in trust.peers()} if trust is not None else {}
         with transaction(node.engine) as session:
             client = (
                 "portal" if portal else service.client_for(session, _text(form.get("api_key"))).id
@@ -294,7 +297,8 @@ async def submit(
                 origin=node.id,
                 responsible=responsible,
                 routing=routing,
-                released=released,
+                # a forwarded report is shown here once the village responsible released it
+                released=released and routing != "forwarded",
                 client=client,
             )
             if photo is not None:
@@ -303,7 +307,13 @@ async def submit(
             session.add(report)
             session.add(reporter)
             if routing == "forwarded":
-                node.log.append(session, [events.forwarded(node.id, report)])
+                keys = peer_keys.get(responsible)
+                if not keys:
+                    raise Open311Error(
+                        503, "the village responsible cannot be reached yet; try again later"
+                    )
+                sealed = events.forwarded(node.id, report, keys, held=not released)
+                node.log.append(session, [sealed])
             elif released:  # the open dataset: published by the village responsible
                 node.log.append(session, [rdf.published(node.id, node.base_url, report)])
             answer: dict[str, Any] = {

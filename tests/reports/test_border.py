@@ -4,9 +4,15 @@ the automatic point-in-polygon answer."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import aiohttp
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, select
 
+from allmende.node.federation.models import TrustedPeer
+from allmende.node.keys import public_jwk_with_kid
 from allmende.node.reports.geo import boundary_row, geometry_of
 from allmende.node.reports.models import Report
 from allmende.node.reports.samples import sample_feature
@@ -28,6 +34,8 @@ async def test_the_reporter_chooses_the_village_near_a_border(served: Served) ->
                 source="test",
             )
         )
+        jwk = public_jwk_with_kid(Ed25519PrivateKey.generate().public_key())
+        db.add(TrustedPeer(id=BREDSTEDT, jwk=json.dumps(jwk), added=datetime.now(UTC)))
         db.commit()
     form = {"service_code": "vandalismus", "lat": NEAR_BORDER[0], "long": NEAR_BORDER[1]}
     async with aiohttp.ClientSession() as session:
