@@ -17,16 +17,19 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests import support
 from tests.services import KafkaBroker, PostgresServer, ServiceUnavailable
+from tests.services.sparql_stores import FusekiServer, OxigraphServer
 
 IN_CI = os.environ.get("CI", "").strip().lower() == "true"
 
-Service = TypeVar("Service", KafkaBroker, PostgresServer)
+Service = TypeVar("Service", KafkaBroker, PostgresServer, FusekiServer)
 
 # fixture name -> (marker, label in the summary, what started)
 _SERVICES = {
     "kafka_broker": ("kafka", "Kafka", "broker"),
     "postgres_server": ("postgres", "PostgreSQL", "server"),
+    "fuseki_server": ("fuseki", "Fuseki", "server"),
 }
 _started: dict[str, Any] = {}
 _outcomes: dict[str, dict[str, str]] = {name: {} for name in _SERVICES}  # nodeid -> outcome
@@ -72,6 +75,64 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def fuseki_server() -> Iterator[FusekiServer]:
+    """Apache Jena Fuseki on 127.0.0.1; `.dataset()` returns the URL of a fresh dataset."""
+    server = _start("fuseki_server", FusekiServer)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+STORES = ("embedded", "oxigraph", "fuseki")
+"""The node's data planes: embedded Oxigraph, an Oxigraph server, Fuseki."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that use `store_backend` run once per store their module's
+    `pytestmark = pytest.mark.stores(...)` names; unmarked ones on the embedded store."""
+    if "store_backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("stores")
+        names = marker.args if marker else ("embedded",)
+        metafunc.parametrize("store_backend", names, indirect=True)
+
+
+@pytest.fixture
+def store_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Nodes that `tests.support.make_node` opens during the test use this store: a remote
+    one gets a fresh dataset per node folder (the same again when the folder is reopened)."""
+    name = request.param
+    if name == "embedded":
+        yield name
+        return
+    servers: list[OxigraphServer] = []
+    urls: dict[str, str] = {}
+
+    def remote(directory: Any) -> str:
+        key = str(directory)
+        if key not in urls:
+            if name == "fuseki":
+                urls[key] = request.getfixturevalue("fuseki_server").dataset()
+            else:
+                server = OxigraphServer()
+                try:
+                    server.start()
+                except ServiceUnavailable as exc:
+                    _missing(f"Oxigraph server unavailable: {exc}")
+                servers.append(server)
+                urls[key] = server.url
+        return urls[key]
+
+    support.REMOTE_STORE.append(remote)
+    try:
+        yield name
+    finally:
+        support.REMOTE_STORE.remove(remote)
+        for server in servers:
+            server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

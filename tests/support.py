@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from allmende.node.auth import mint_token
 from allmende.node.runtime import Node
 from allmende.node.setup_files import init_directory
+
+REMOTE_STORE: list[Callable[[Path], str]] = []
+"""Set by the `store_backend` fixture (tests/conftest.py): the remote store's URL for a
+node folder, which `make_node` then opens the node on."""
 
 
 def make_node(
@@ -24,6 +29,8 @@ def make_node(
     env = dict(environ or {})
     if database_url:
         env["ALLMENDE_DATABASE_URL"] = database_url
+    if REMOTE_STORE and "ALLMENDE_STORE_URL" not in env:
+        env["ALLMENDE_STORE_URL"] = REMOTE_STORE[-1](directory)
     return Node.open(directory, environ=env)
 
 

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -513,12 +513,23 @@ async def _readable(conn: Connection, timeout: float) -> bool:
         loop.remove_reader(descriptor)
 
 
+class Counted(Protocol):
+    """What the metrics read: the worker pool, or the remote store's stand-in for it."""
+
+    answered: collections.Counter[str]
+    refused: collections.Counter[str]
+
+    def running_pids(self, heavy: bool) -> list[int]: ...
+
+    def waiting_count(self, heavy: bool) -> int: ...
+
+
 class PoolMetrics:
     """Prometheus: finished queries by the store that answered them, so an operator sees
     whether the in-memory copy is in use; queries per lane and refusals, so they see
     whether the lanes and caps fit the node's users."""
 
-    def __init__(self, pool: QueryPool) -> None:
+    def __init__(self, pool: Counted) -> None:
         self.pool = pool
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:

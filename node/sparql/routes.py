@@ -11,8 +11,10 @@ from allmende.node.runtime import Node
 from allmende.node.sparql import endpoint, graph_store
 from allmende.node.sparql.pool import PoolMetrics, QueryPool, lanes
 from allmende.node.sparql.ratelimit import RateLimiter
+from allmende.node.sparql.remote_pool import RemotePool
 from allmende.node.sparql.replica import ReplicaSpec
 from allmende.node.sparql.scope import sparql_scope
+from allmende.node.store.remote import RemoteStore
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
@@ -23,11 +25,16 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     node: Node = app["node"]
     limits = node.settings.sparql
-    store_path = getattr(node.store, "path", None)
-    if store_path is None:
-        raise RuntimeError("the SPARQL endpoint needs an on-disk store (store.path)")
-    replica = ReplicaSpec(node.settings.database_url, node.id, limits.memory_quads)
-    app["sparql_pool"] = pool = QueryPool(str(store_path), limits.workers, replica, lanes(limits))
+    pool: QueryPool | RemotePool
+    if isinstance(node.store, RemoteStore):  # the remote store answers; no workers here
+        pool = RemotePool(node.store.url, node.store.auth, limits.workers)
+    else:
+        store_path = getattr(node.store, "path", None)
+        if store_path is None:
+            raise RuntimeError("the SPARQL endpoint needs an on-disk store (store.path)")
+        replica = ReplicaSpec(node.settings.database_url, node.id, limits.memory_quads)
+        pool = QueryPool(str(store_path), limits.workers, replica, lanes(limits))
+    app["sparql_pool"] = pool
     app["metrics"].registry.register(PoolMetrics(pool))
     app["sparql_rate"] = RateLimiter.from_settings(limits)
     app.setdefault("sparql_scope", sparql_scope)

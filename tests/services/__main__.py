@@ -2,8 +2,8 @@
 
 kafka     start a broker in the foreground, print its bootstrap address, stop on Ctrl-C
 postgres  start a server in the foreground, print a database URL, stop on Ctrl-C
-prepare   resolve the Kafka broker, DSP TCK and Eclipse EDC jars from Maven Central (CI runs
-          this first)
+prepare   resolve the Kafka broker, DSP TCK, Eclipse EDC and Fuseki jars from Maven Central
+          (CI runs this first)
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ import sys
 import time
 from types import FrameType
 
-from tests.services import KafkaBroker, PostgresServer, ServiceUnavailable, dsp_tck, edc
+from tests.services import (
+    KafkaBroker,
+    PostgresServer,
+    ServiceUnavailable,
+    dsp_tck,
+    edc,
+    sparql_stores,
+)
 from tests.services.kafka import prepare
 
 USAGE = "usage: python -m tests.services kafka|postgres|prepare"
@@ -42,6 +49,7 @@ def main(argv: list[str]) -> int:
                 ("Kafka", prepare),
                 ("DSP TCK", dsp_tck.prepare),
                 ("Eclipse EDC", edc.prepare),
+                ("Apache Jena Fuseki", sparql_stores.prepare),
             ):
                 libs = resolve()
                 count = len(list(libs.glob("*.jar")))

@@ -17,8 +17,9 @@ Client = Callable[..., Awaitable[tuple[Node, TestClient]]]
 
 
 @pytest.fixture
-def sparql_node(tmp_path: Path, aiohttp_client: Any) -> Client:
-    """Start a node app; keyword arguments become ALLMENDE_SPARQL_* settings."""
+def sparql_node(tmp_path: Path, aiohttp_client: Any, store_backend: str) -> Client:
+    """Start a node app; keyword arguments become ALLMENDE_SPARQL_* settings. It runs on
+    the stores its module's `stores` mark names (tests/conftest.py), else embedded."""
 
     async def start(**sparql: Any) -> tuple[Node, TestClient]:
         environ = {f"ALLMENDE_SPARQL_{k.upper()}": str(v) for k, v in sparql.items()}
