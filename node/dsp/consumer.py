@@ -13,7 +13,9 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
+from allmende.node.auth import mint_token
 from allmende.node.dsp.callbacks import REPLY_NOT_YET, CallbackFailed, check_callback
 from allmende.node.dsp.messages import PATH, DspError, message
 from allmende.node.dsp.models import CONSUMER, Negotiation, Transfer
@@ -120,10 +122,52 @@ class ConsumerNegotiations(ConsumerSide[Negotiation], NegotiationProcesses):
             await self.terminate(row, "terminated by the consumer's plan")
 
 
+PUSH_SUFFIX = "-PUSH"
+PUSH_TTL = 24 * 3600
+"""How long a provider's data plane may push a transfer's data to the node."""
+EDC = "https://w3id.org/edc/v0.0.1/ns/"
+
+
+def push_path(pid: str) -> str:
+    return f"{CALLBACK_PATH}/transfers/{quote(pid, safe='')}/data"
+
+
 class ConsumerTransfers(ConsumerSide[Transfer], TransferProcesses):
+    def push_address(self, pid: str, format_: str) -> dict[str, Any]:
+        """Where a push transfer's data goes: the node's own endpoint for this process, with
+        a token only that endpoint takes. The properties are DSP's (`authorization`) and
+        the names Eclipse EDC's HTTP sink reads (baseUrl, authKey, authCode), so a stock
+        EDC data plane pushes here without configuration."""
+        url = self.node.base_url + push_path(pid)
+        token = mint_token(
+            self.node.key,
+            url,
+            role="participant",
+            subject=self.node.id,
+            issuer=self.node.id,
+            ttl=PUSH_TTL,
+        )
+        properties = {
+            "authorization": f"Bearer {token}",
+            EDC + "baseUrl": url,
+            EDC + "authKey": "Authorization",
+            EDC + "authCode": f"Bearer {token}",
+        }
+        return message(
+            "DataAddress",
+            endpointType=format_.removesuffix(PUSH_SUFFIX),
+            endpoint=url,
+            endpointProperties=[
+                {"@type": "EndpointProperty", "name": name, "value": value}
+                for name, value in properties.items()
+            ],
+        )
+
     async def initiate(
         self, provider: str, address: str, agreement_id: str, format_: str
     ) -> Transfer:
+        """Ask for a transfer; for a push format (e.g. EDC's `HttpData-PUSH`) the request
+        names the node's endpoint the provider's data plane sends the data to."""
         now = datetime.now(UTC)
         pid = new_pid()
         row = Transfer(
@@ -145,6 +189,9 @@ class ConsumerTransfers(ConsumerSide[Transfer], TransferProcesses):
             agreementId=agreement_id,
             format=format_,
             callbackAddress=self.callback_address(),
+            dataAddress=(
+                self.push_address(pid, format_) if format_.endswith(PUSH_SUFFIX) else None
+            ),
         )
         return await self.start(row, "request", request)
 

@@ -11,19 +11,23 @@ from typing import Any
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
+from allmende.node.auth import AuthError, verify_token
+from allmende.node.dsp import received
 from allmende.node.dsp.consumer import (
     CALLBACK_PATH,
     ConsumerNegotiations,
     ConsumerSide,
     ConsumerTransfers,
+    push_path,
 )
 from allmende.node.dsp.http import PID, Handler, answers, read, respond_then
 from allmende.node.dsp.messages import SCHEMAS, DspError
 from allmende.node.dsp.models import Negotiation, Transfer, recent
 from allmende.node.http.admin import json_body
+from allmende.node.http.bodies import request_body_or_413
 from allmende.node.http.openapi import describe, json_request
 from allmende.node.http.problems import Problem
-from allmende.node.http.security import admin_only
+from allmende.node.http.security import CHALLENGE, admin_only, bearer
 from allmende.node.runtime import Node
 
 
@@ -175,6 +179,86 @@ async def processes(request: web.Request) -> web.Response:
     return web.json_response({"items": await asyncio.to_thread(recent, node.engine, model)})
 
 
+PUSH_OPEN = ("REQUESTED", "STARTED")
+"""A data plane may push once the request is out: EDC's starts pushing before the node
+has its start message."""
+
+
+@describe(
+    "DSP push transfer: the provider's data plane sends the data of a transfer this node "
+    "requested as consumer (with the token the request named)",
+    tags=["Dataspace Protocol"],
+    bearer=True,
+    request_body={
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    },
+    responses={
+        "201": {"description": "kept; the operator fetches it at /admin/dsp/transfers/{pid}/data"},
+        "404": {"$ref": "#/components/responses/Problem"},
+        "409": {"$ref": "#/components/responses/Problem"},
+        "413": {"$ref": "#/components/responses/Problem"},
+    },
+)
+async def push_data(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    pid = request.match_info["pid"]
+    token = bearer(request)
+    if token is None:
+        raise Problem(
+            401,
+            "Push token required",
+            "send the token the transfer request named",
+            headers=CHALLENGE,
+        )
+    try:
+        verify_token(
+            token, {node.key.kid: node.key.public}, node.base_url + push_path(pid), node.id
+        )
+    except AuthError as exc:
+        raise Problem(401, "Push token refused", str(exc), headers=CHALLENGE) from exc
+    service: ConsumerTransfers = request.app["dsp_consumer_transfers"]
+    try:
+        row = await service.get_own(pid)
+    except DspError as exc:
+        raise _problem(exc) from exc
+    if row.state not in PUSH_OPEN:
+        raise Problem(409, "Transfer not open", f"the transfer is {row.state}")
+    payload = await request_body_or_413(
+        request, received.MAX_BYTES, f"a push may have at most {received.MAX_BYTES} bytes"
+    )
+    content_type = request.headers.get("Content-Type", "application/octet-stream")[:200]
+    about = await asyncio.to_thread(
+        received.keep, node.settings.directory, pid, payload, content_type
+    )
+    return web.json_response(about, status=201)
+
+
+@describe(
+    "The data a provider pushed for a transfer this node requested as consumer, as it came",
+    tags=["Dataspace Protocol"],
+    admin=True,
+    responses={
+        "200": {"description": "the data, with the content type it came with"},
+        "404": {"$ref": "#/components/responses/Problem"},
+    },
+)
+@admin_only
+async def pushed_data(request: web.Request) -> web.StreamResponse:
+    node: Node = request.app["node"]
+    pid = request.match_info["pid"]
+    found = await asyncio.to_thread(received.find, node.settings.directory, pid)
+    if found is None:
+        raise Problem(404, "No data", f"no data has arrived for transfer {pid!r}")
+    return web.FileResponse(
+        found.data,
+        headers={
+            "Content-Type": str(found.about.get("contentType", "application/octet-stream")),
+            "Content-Disposition": "attachment",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
     consumer = CALLBACK_PATH
     for kind in ("negotiations", "transfers"):
@@ -219,3 +303,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/admin/dsp/negotiations", initiate_negotiation)
     router.add_post("/admin/dsp/transfers", initiate_transfer)
     router.add_get("/admin/dsp/{kind:negotiations|transfers}", processes)
+    router.add_post(consumer + f"/transfers/{PID}/data", push_data)
+    router.add_get(f"/admin/dsp/transfers/{PID}/data", pushed_data)

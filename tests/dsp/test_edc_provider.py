@@ -4,9 +4,10 @@ negotiation with the node's admin API and the node's own consumer side
 (node/dsp/consumer.py) takes it to FINALIZED with EDC's agreement.
 
 The same identity bridge as in test_edc_consumer.py stands in front of EDC (its
-configuration-only `iam-mock` reads no bearer token). Transfers are not tested here: EDC
-0.15.1 ships no HTTP-pull data plane (its public API module was removed), so a stock EDC
-provider cannot start one.
+configuration-only `iam-mock` reads no bearer token). The transfer is a push (`HttpData-PUSH`):
+EDC 0.15.1 on Maven Central ships no public API for HTTP pull (the module was removed), but
+its data plane pushes, so EDC's own data plane fetches the asset from the partner's backend
+(a loopback server of the test) and sends it to the endpoint the node's request names.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -78,12 +80,25 @@ async def village(
     await runner.cleanup()
 
 
-async def test_the_node_negotiates_with_an_edc_provider(
-    edc: EdcConnector, village: tuple[Node, IdentityBridge, aiohttp.ClientSession]
-) -> None:
-    node, bridge, http = village
-    provider = Management(edc, http)
-    await provider.provide(ASSET)
+async def latest(
+    http: aiohttp.ClientSession, node: Node, kind: str, done: tuple[str, ...], wait: float = 60
+) -> dict[str, Any]:
+    """The newest process of `kind` once it reached one of `done` (or as it is after `wait`)."""
+    deadline = time.monotonic() + wait
+    while True:
+        async with http.get(
+            f"{node.base_url}/admin/dsp/{kind}", headers=admin_headers(node)
+        ) as found:
+            row: dict[str, Any] = (await found.json())["items"][0]
+        if row["state"] in done or time.monotonic() > deadline:
+            return row
+        await asyncio.sleep(0.05)
+
+
+async def negotiate(
+    node: Node, bridge: IdentityBridge, http: aiohttp.ClientSession, asset: str
+) -> dict[str, Any]:
+    """The node's negotiation for EDC's asset, as the operator starts it, once it ended."""
     # the offer as EDC's DSP catalog states it (the node reads the catalog the same way)
     address = bridge.edc_address + "/2025-1"
     async with http.post(
@@ -96,29 +111,89 @@ async def test_the_node_negotiates_with_an_edc_provider(
     ) as found:
         assert found.status == 200, await found.text()
         catalog = await found.json()
-    [dataset] = [d for d in catalog["dataset"] if d["@id"] == ASSET]
+    [dataset] = [d for d in catalog["dataset"] if d["@id"] == asset]
     offer = dataset["hasPolicy"][0]
     async with http.post(
         f"{node.base_url}/admin/dsp/negotiations",
         json={
             "providerId": PROVIDER,
             "connectorAddress": address,
-            "datasetId": ASSET,
+            "datasetId": asset,
             "offer": {**offer, "assigner": PROVIDER},
         },
         headers=admin_headers(node),
     ) as started:
         assert started.status == 201, await started.text()
-    deadline = time.monotonic() + 30
-    while True:
-        [row] = await processes(http, node)
-        if row["state"] in ("FINALIZED", "TERMINATED") or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.05)
+    return await latest(http, node, "negotiations", ("FINALIZED", "TERMINATED"))
+
+
+async def test_the_node_negotiates_with_an_edc_provider(
+    edc: EdcConnector, village: tuple[Node, IdentityBridge, aiohttp.ClientSession]
+) -> None:
+    node, bridge, http = village
+    provider = Management(edc, http)
+    await provider.provide(ASSET)
+    row = await negotiate(node, bridge, http, ASSET)
     assert row["state"] == "FINALIZED", row
     agreement = row["received"]
     assert agreement["@type"] == "Agreement" and agreement["target"] == ASSET
-    [seen] = await provider.call(
+    seen = await provider.call(
         "POST", "/v3/contractagreements/request", vocab(**{"@type": "QuerySpec"})
     )
-    assert seen["assetId"] == ASSET
+    assert ASSET in {a["assetId"] for a in seen}
+
+
+PUSHED = "pegel-messwerte"
+READINGS = b'{"note": "sample data", "pegel": [{"station": "Musterbach", "cm": 312}]}'
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[str]:
+    """The partner's backend behind its EDC asset: one loopback route with sample data."""
+    app = web.Application()
+
+    async def readings(request: web.Request) -> web.Response:
+        return web.Response(body=READINGS, content_type="application/json")
+
+    app.router.add_get("/readings", readings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}/readings"
+    await runner.cleanup()
+
+
+async def test_the_node_receives_an_edc_providers_data_pushed_by_its_data_plane(
+    edc: EdcConnector,
+    village: tuple[Node, IdentityBridge, aiohttp.ClientSession],
+    backend: str,
+) -> None:
+    node, bridge, http = village
+    await Management(edc, http).provide(PUSHED, backend)
+    negotiation = await negotiate(node, bridge, http, PUSHED)
+    assert negotiation["state"] == "FINALIZED", negotiation
+    async with http.post(
+        f"{node.base_url}/admin/dsp/transfers",
+        json={
+            "providerId": PROVIDER,
+            "connectorAddress": bridge.edc_address + "/2025-1",
+            "agreementId": negotiation["agreement_id"],
+            "format": "HttpData-PUSH",
+        },
+        headers=admin_headers(node),
+    ) as started:
+        assert started.status == 201, await started.text()
+    transfer = await latest(http, node, "transfers", ("COMPLETED", "TERMINATED"))
+    assert transfer["state"] == "COMPLETED", transfer
+    data = f"{node.base_url}/admin/dsp/transfers/{quote(transfer['pid'], safe='')}/data"
+    async with http.get(data, headers=admin_headers(node)) as fetched:
+        assert fetched.status == 200, await fetched.text()
+        assert await fetched.read() == READINGS
+    async with http.get(data) as anonymous:
+        assert anonymous.status == 401
+    # the push endpoint takes only the token the request named, and only while it is open
+    push = f"{node.base_url}/dsp/consumer/transfers/{quote(transfer['pid'], safe='')}/data"
+    forged = mint_token(node.key, node.id, role="participant", subject=PROVIDER)
+    async with http.post(push, data=b"other", headers={"Authorization": f"Bearer {forged}"}) as r:
+        assert r.status == 401, await r.text()

@@ -7,8 +7,9 @@ through its management API, as a partner organisation runs it.
         edc.protocol                        # its DSP endpoint (callbacks come here)
 
 The runtime is a classpath of EDC's own modules and a properties file, no code of ours:
-control plane with the Dataspace Protocol 2025-1, management API, in-memory stores and
-EDC's configuration-only identity service (`iam-mock`). What the registry does not serve at
+control plane with the Dataspace Protocol 2025-1, management API, in-memory stores, an
+embedded data plane that pushes over HTTP (`HttpData-PUSH`) and EDC's configuration-only
+identity service (`iam-mock`). What the registry does not serve at
 0.15.1 is left out (see edc/pom.xml): the management API's EDR cache, and the remote token
 service that EDC's Decentralized Claims Protocol needs to present any identity (there is
 no other). So EDC's protocol messages carry iam-mock's token (a JSON object naming the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import shutil
 import subprocess
@@ -49,9 +51,11 @@ START_TIMEOUT = 120.0
 
 
 def prepare() -> Path:
-    return copy_dependencies(
-        POM, CACHE / f"edc-{VERSION}" / "libs", f"boot-{VERSION}.jar", f"Eclipse EDC {VERSION}"
-    )
+    """The runtime's jars, resolved once per content of edc/pom.xml (a changed module list
+    gets a folder of its own instead of the old jars)."""
+    digest = hashlib.sha256(POM.read_bytes()).hexdigest()[:12]
+    libs = CACHE / f"edc-{VERSION}-{digest}" / "libs"
+    return copy_dependencies(POM, libs, f"boot-{VERSION}.jar", f"Eclipse EDC {VERSION}")
 
 
 class EdcConnector:
@@ -257,15 +261,16 @@ class Management:
             ),
         )
 
-    async def provide(self, asset_id: str) -> None:
-        """As provider: an asset under an open access and contract policy."""
+    async def provide(self, asset_id: str, source: str = "http://127.0.0.1:9/unused") -> None:
+        """As provider: an asset under an open access and contract policy, its data at the
+        partner's backend `source` (EDC's data plane fetches it from there)."""
         await self.call(
             "POST",
             "/v3/assets",
             vocab(
                 **{"@id": asset_id},
                 properties={"name": asset_id},
-                dataAddress={"type": "HttpData", "baseUrl": "http://127.0.0.1:9/unused"},
+                dataAddress={"type": "HttpData", "baseUrl": source},
             ),
         )
         await self.call(
