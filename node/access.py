@@ -154,19 +154,21 @@ async def public_scope(request: web.Request) -> Scope:
     return scope
 
 
-def token_dataset(request: web.Request) -> str | None:
-    """The dataset an access token names (unverified: the usage room verifies it)."""
+def token_datasets(request: web.Request) -> list[str]:
+    """The datasets an access token names, a partner's one or an app's several (unverified:
+    the usage room verifies each)."""
+    from allmende.node.usage.enforcement import bound_agreements  # usage imports this module
+
     token = bearer(request)
     if token is None:
-        return None
+        return []
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
-        return None
-    dataset = claims.get("dataset")
-    if claims.get("role") != "access" or not isinstance(dataset, str) or not dataset:
-        return None  # an admin token sees what the public sees
-    return dataset
+        return []
+    if claims.get("role") != "access":
+        return []  # an admin token sees what the public sees
+    return [dataset for dataset in bound_agreements(claims) if dataset]
 
 
 async def scope(request: web.Request, channel: str = "portal", *, strict: bool = False) -> Scope:
@@ -180,8 +182,7 @@ async def scope(request: web.Request, channel: str = "portal", *, strict: bool =
     if channel in memo:
         return memo[channel]
     seen = await public_scope(request)
-    dataset = token_dataset(request)
-    if dataset is not None and USAGE_GUARD in request.app:
+    for dataset in token_datasets(request) if USAGE_GUARD in request.app else []:
         node: Node = request.app["node"]
         prefix = data_graph(node.base_url, dataset)
         try:

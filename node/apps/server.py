@@ -6,8 +6,8 @@ storage and adapts aiohttp requests, read in full beforehand, to Authlib's reque
 Authlib is synchronous, so handlers call it in a worker thread.
 
 An access token is a node JWT of role `access`, as a DSP partner's: its subject is the app's
-developer (the agreements' assignee), it names the agreement of the one dataset it opens, and
-its `app_token` claim names its row here, which the usage room checks on every use
+developer (the agreements' assignee), it names the agreement of each dataset it opens
+(`agreements`: dataset -> agreement and purpose), and its `app_token` claim names its row here, which the usage room checks on every use
 (`node.usage.enforcement.TOKEN_CHECKS`), so revoking a token, a consent or the app stops it on
 the next request, and every use is decided and audited as any partner's.
 """
@@ -325,23 +325,33 @@ def refresh_problem(node: Node, session: Session, row: AppToken) -> str | None:
     return problem
 
 
-def check_app_token(node: Node, token_id: Any) -> str | None:
-    """The usage room's check of an access token's `app_token` claim, on every use; a use
-    of a live token is noted for the resident's "Meine Apps" page."""
+def check_app_token(node: Node, token_id: Any, dataset_id: str | None = None) -> str | None:
+    """The check of an access token's `app_token` claim, on every use (by the usage room for
+    `dataset_id`, or by a room acting for the resident); None while the token, its consent
+    and its app are live, else the reason to refuse. A use of a live token is noted for the
+    resident's "Meine Apps" page."""
     with Session(node.engine) as session:
         row = session.get(AppToken, str(token_id))
         if row is None:
             return "unknown app token"
         problem = token_problem(node, session, row)
-        if problem is None:
+        used = dataset_id is None or manifests.DATASET_SCOPE + dataset_id in row.scope.split()
+        if problem is None and used:  # a read outside the token is refused, not a use
+            agreement = row.agreement_id
+            app = session.get(App, row.client_id)
+            if dataset_id is not None and dataset_id != row.dataset_id and app is not None:
+                found = json.loads(app.agreements).get(dataset_id) or json.loads(
+                    app.sandbox_agreements
+                ).get(dataset_id)
+                agreement = str(found) if found else None
             session.add(
                 AppUse(
                     time=datetime.now(UTC),
                     client_id=row.client_id,
                     resident=row.resident,
                     token_id=row.id,
-                    dataset_id=row.dataset_id,
-                    agreement_id=row.agreement_id,
+                    dataset_id=dataset_id or row.dataset_id,
+                    agreement_id=agreement,
                 )
             )
             session.commit()
@@ -368,8 +378,8 @@ class S256Only(CodeChallenge):
 
 
 def check_scope(grant: Any, redirect_uri: str) -> None:
-    """Requested scopes beyond what the app may have now, or more than one dataset, are an
-    error (RFC 6749 invalid_scope), never silently narrowed."""
+    """Requested scopes beyond what the app may have now are an error (RFC 6749
+    invalid_scope), never silently narrowed."""
     request = grant.request
     client: Client = request.client
     requested = (request.payload.scope or "").split()
@@ -381,11 +391,6 @@ def check_scope(grant: Any, redirect_uri: str) -> None:
         raise InvalidScopeError(
             f"not within what this app may ask for ({state}): {' '.join(beyond)}",
             redirect_uri=redirect_uri,
-        )
-    datasets = [s for s in requested if manifests.dataset_of(s)]
-    if len(datasets) > 1:
-        raise InvalidScopeError(
-            "a token opens one dataset: ask for one token per dataset", redirect_uri=redirect_uri
         )
 
 
@@ -800,18 +805,18 @@ class AuthorizationServer(_AuthorizationServer):
         scope = scope or ""
         manifest = client.metadata[manifests.FIELD]
         row_id = uuid.uuid4().hex
-        dataset = next((d for s in scope.split() if (d := manifests.dataset_of(s))), None)
         extra: dict[str, Any] = {"app": client.client_id, "app_token": row_id, "scope": scope}
-        agreement: str | None = None
         if user is not None:
             extra["resident"] = user.name
-        if dataset is not None:
+        purposes = {d["dataset"]: d["purpose"] for d in manifest.get("datasets", [])}
+        bound: dict[str, dict[str, Any]] = {}
+        for dataset in (d for s in scope.split() if (d := manifests.dataset_of(s))):
             agreement = self.registry.agreement_for(client.row, dataset)
-            purpose = next(
-                (d["purpose"] for d in manifest.get("datasets", []) if d["dataset"] == dataset),
-                None,
-            )
-            extra.update({"dataset": dataset, "agreement": agreement, "purpose": purpose})
+            if agreement is not None:
+                bound[dataset] = {"agreement": agreement, "purpose": purposes.get(dataset)}
+        if bound:
+            extra["agreements"] = bound  # dataset -> its agreement, as the usage room reads it
+        single = next(iter(bound.items())) if len(bound) == 1 else None
         now = int(time.time())
         refresh = secrets.token_urlsafe(32) if include_refresh_token else None
         token = mint_token(
@@ -830,8 +835,8 @@ class AuthorizationServer(_AuthorizationServer):
                     consent_id=user.consent_id if user is not None else None,
                     resident=user.name if user is not None else None,
                     scope=scope,
-                    dataset_id=dataset,
-                    agreement_id=agreement,
+                    dataset_id=single[0] if single else None,
+                    agreement_id=single[1]["agreement"] if single else None,
                     issued_at=now,
                     expires_at=now + TOKEN_TTL,
                     refresh_digest=digest(refresh) if refresh else None,

@@ -32,8 +32,9 @@ TOKEN_TTL = 3600
 HTTP_ENDPOINT = "https://w3id.org/idsa/v4.1/HTTP"
 
 
-def transfer_check(node: Node, pid: Any) -> str | None:
-    """For enforcement: a token of a transfer works only while that transfer is STARTED."""
+def transfer_check(node: Node, pid: Any, dataset_id: str = "") -> str | None:
+    """For enforcement: a token of a transfer works only while that transfer is STARTED
+    (whichever dataset it is used for: the agreement's is checked after this)."""
     with Session(node.engine) as session:
         row = session.get(Transfer, str(pid))
     if row is None:

@@ -50,9 +50,32 @@ class Verdict:
         return self.decision == PERMIT
 
 
-TOKEN_CHECKS: dict[str, Callable[[Node, Any], str | None]] = {}
+TOKEN_CHECKS: dict[str, Callable[[Node, Any, str], str | None]] = {}
 """Checks for claims that other rooms put into access tokens (e.g. the DSP transfer a
-token belongs to): a returned text is the reason to deny."""
+token belongs to), called with the claim's value and the dataset used: a returned text is
+the reason to deny."""
+
+
+def bound_agreements(claims: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """Dataset -> (agreement, purpose) an access token is bound to: a partner's token names
+    one (claims `dataset`, `agreement`, `purpose`); an app's token may name several, one per
+    dataset the resident allowed (claim `agreements`: dataset -> {agreement, purpose})."""
+    many = claims.get("agreements")
+    if isinstance(many, dict):
+        return {
+            str(dataset): (entry["agreement"], _text(entry.get("purpose")))
+            for dataset, entry in many.items()
+            if isinstance(entry, dict) and isinstance(entry.get("agreement"), str)
+        }
+    if isinstance(claims.get("agreement"), str):
+        dataset = claims.get("dataset")
+        key = dataset if isinstance(dataset, str) else ""
+        return {key: (claims["agreement"], _text(claims.get("purpose")))}
+    return {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def decide(node: Node, token: str | None, dataset_id: str, channel: str) -> Verdict:
@@ -102,18 +125,19 @@ def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: da
     except AuthError as exc:
         return Verdict(DENY, str(exc), 401)
     claims = principal.claims
-    if principal.role != "access" or not isinstance(claims.get("agreement"), str):
+    bound = bound_agreements(claims)
+    if principal.role != "access" or not bound:
         return Verdict(DENY, "not an access token", 403, principal.subject)
-    purpose = claims.get("purpose") if isinstance(claims.get("purpose"), str) else None
-    denied = {"subject": principal.subject, "purpose": purpose, "agreement": claims["agreement"]}
+    agreement_id, purpose = bound.get(dataset_id) or next(iter(bound.values()))
+    denied = {"subject": principal.subject, "purpose": purpose, "agreement": agreement_id}
     for claim, check in TOKEN_CHECKS.items():
-        if claim in claims and (reason := check(node, claims[claim])):
+        if claim in claims and (reason := check(node, claims[claim], dataset_id)):
             return Verdict(DENY, reason, 403, **denied)
     with Session(node.engine) as session:
-        agreement = session.get(Agreement, claims["agreement"])
+        agreement = session.get(Agreement, agreement_id)
     if agreement is None:
         return Verdict(DENY, "unknown agreement", 403, **denied)
-    if claims.get("dataset") != dataset_id:
+    if dataset_id not in bound:
         return Verdict(DENY, f"the agreement is not for dataset {dataset_id!r}", 403, **denied)
     if agreement.assignee != principal.subject:
         return Verdict(DENY, "the token is not the assignee's", 403, **denied)

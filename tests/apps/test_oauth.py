@@ -257,3 +257,46 @@ async def test_sign_in_needs_a_resident_code(village: Village) -> None:
         "/oauth/authorize", data={**params, "csrf": "x", "decision": "allow"}
     )
     assert no_cookie.status == 401
+
+
+async def test_one_token_carries_every_dataset_the_resident_allowed(village: Village) -> None:
+    from sqlmodel import Session, select
+
+    from allmende.node.apps.models import AppUse
+
+    client_id = (await village.register(datasets=(CLIMATE, PARKING)))["client_id"]
+    agreements = (await village.approve(client_id))["agreements"]
+    await village.sign_in()
+    scope = f"dataset:{CLIMATE} dataset:{PARKING}"
+    token = await village.code_token(client_id, scope)
+    assert sorted(token["scope"].split()) == sorted(scope.split())
+    access = bearer(token["access_token"])
+    for dataset in (CLIMATE, PARKING):
+        read = await village.client.get(DOWNLOAD.format(dataset), headers=access)
+        assert read.status == 200, await read.text()
+    outside = await village.client.get(DOWNLOAD.format(SAMPLE), headers=access)
+    assert outside.status == 403 and "not for dataset" in (await outside.json())["detail"]
+    query = await village.client.post(
+        "/sparql",
+        data={"query": "ASK { ?s ?p ?o }"},
+        headers={**access, "Accept": "application/sparql-results+json"},
+    )
+    assert query.status == 200, await query.text()
+
+    # each read was decided under its own dataset's agreement, and noted as that use
+    audit = await (await village.client.get("/admin/audit", headers=village.admin)).json()
+    permits = {
+        (e["dataset"], e["agreement"]) for e in audit["entries"] if e["decision"] == "permit"
+    }
+    assert (CLIMATE, agreements[CLIMATE]) in permits and (PARKING, agreements[PARKING]) in permits
+    with Session(village.node.engine) as session:
+        uses = {(u.dataset_id, u.agreement_id) for u in session.exec(select(AppUse))}
+    assert {(CLIMATE, agreements[CLIMATE]), (PARKING, agreements[PARKING])} <= uses
+    assert not any(dataset == SAMPLE for dataset, _ in uses)
+
+    revoked = await village.client.post(
+        "/oauth/revoke", data={"token": token["access_token"], "client_id": client_id}
+    )
+    assert revoked.status == 200
+    for dataset in (CLIMATE, PARKING):
+        assert (await village.client.get(DOWNLOAD.format(dataset), headers=access)).status == 403
