@@ -13,11 +13,13 @@ if TYPE_CHECKING:
 
 def setup(app: web.Application) -> None:
     """Routes (imported here: node.federation imports node.reports.events at start-up)."""
+    from allmende.node.reports.admin import setup as setup_admin
     from allmende.node.reports.console import setup as setup_console
+    from allmende.node.reports.open311_routes import setup as setup_open311
     from allmende.node.reports.pages import setup as setup_pages
-    from allmende.node.reports.routes import setup as setup_routes
 
-    setup_routes(app)
+    setup_open311(app)
+    setup_admin(app)
     setup_pages(app)
     setup_console(app)
 

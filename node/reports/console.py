@@ -15,9 +15,9 @@ from sqlmodel import Session, col, select
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import CSRF, TEXT, describe, form_body
 from allmende.node.reports import service
+from allmende.node.reports.handling import change_status
 from allmende.node.reports.models import STATUSES, Boundary, Report
 from allmende.node.reports.pages import STATUS_WORDS
-from allmende.node.reports.routes import change_status
 from allmende.node.runtime import Node
 from allmende.node.web import sessions
 from allmende.node.web.console import signed_in

@@ -6,7 +6,9 @@
   not show a report before the village responsible released it;
 - `request.acknowledged`: the responsible village took the report into its console, and
   whether it is released (public) or waits in its moderation queue;
-- `request.updated`: a status change or note, back to the village where it was reported.
+- `request.updated`: a status change or note, back to the village where it was reported;
+- `request.supported`: a person supported ("me too") a forwarded report at the village where
+  it was reported; the village responsible counts it once (by its id), never learns who.
 
 They carry the report as the public sees it once released (masked text, place, category)
 and never the reporter: name, e-mail, phone and address of the client stay in the origin's `Reporter`.
@@ -28,7 +30,7 @@ from sqlmodel import Session
 from allmende.node.events.envelope import new_event, parse_time
 from allmende.node.keys import NodeKey
 from allmende.node.reports.geo import BadBoundary, boundary_row, geometry_of
-from allmende.node.reports.models import STATUSES, Boundary, Report, Update
+from allmende.node.reports.models import STATUSES, Boundary, Report, Support, Update
 from allmende.node.reports.privacy import mask
 from allmende.node.reports.rdf import MAX_CONTENT, PUBLISHED, published
 from allmende.node.reports.sealing import Unsealable, check_sealed, seal, unseal
@@ -37,7 +39,8 @@ ANNOUNCED = "de.allmende.reports.area.announced"
 FORWARDED = "de.allmende.reports.request.forwarded"
 ACKNOWLEDGED = "de.allmende.reports.request.acknowledged"
 UPDATED = "de.allmende.reports.request.updated"
-EVENT_TYPES = (ANNOUNCED, FORWARDED, ACKNOWLEDGED, UPDATED, PUBLISHED)
+SUPPORTED = "de.allmende.reports.request.supported"
+EVENT_TYPES = (ANNOUNCED, FORWARDED, ACKNOWLEDGED, UPDATED, SUPPORTED, PUBLISHED)
 log = logging.getLogger(__name__)
 PERSONAL = ("email", "first_name", "last_name", "phone", "ip", "client", "device_id", "account_id")
 
@@ -97,6 +100,12 @@ def updated(node_id: str, report: Report, status: str, note: str, update_id: str
     return new_event(node_id, UPDATED, data, subject=report.id)
 
 
+def supported(node_id: str, report: Report, support_id: str) -> dict[str, Any]:
+    """One more person supports a report forwarded from here (who stays here)."""
+    data = {"id": report.id, "to": report.responsible, "support_id": support_id}
+    return new_event(node_id, SUPPORTED, data, subject=report.id)
+
+
 def _text(data: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str:
     value = data.get(name, "")
     if value is None and not required:
@@ -132,6 +141,9 @@ def check(event: dict[str, Any], owns: Callable[[str], bool]) -> None:
         _text(data, "to", 500)
         parse_time(data.get("requested"))
         check_sealed(data.get("sealed"))
+    elif kind == SUPPORTED:
+        _text(data, "to", 500)
+        _text(data, "support_id", 40)
     elif kind == PUBLISHED:
         graph = _text(data, "graph", 600)
         if "/graphs/reports/" not in graph or not owns(graph):
@@ -246,6 +258,9 @@ def receive(
             news.append(published(here, base, taken))
         log_append(session, news)
         return
+    if kind == SUPPORTED:
+        _count_support(session, data, source, here, log_append, base, moment)
+        return
     report = session.get(Report, data["id"])
     if report is None or data.get("origin") != here or report.responsible != source:
         return  # not ours, or not from the village we sent it to
@@ -267,3 +282,25 @@ def receive(
             update_id=data["update_id"],
         )
         report.released = True  # the village responsible has acted on it: shown here too
+
+
+def _count_support(
+    session: Session,
+    data: dict[str, Any],
+    source: str,
+    here: str,
+    log_append: Callable[[Session, list[dict[str, Any]]], None],
+    base: str,
+    moment: datetime,
+) -> None:
+    """A support of a report forwarded here by `source`, counted once by its id."""
+    report = session.get(Report, data["id"])
+    if data["to"] != here or report is None or report.responsible != here:
+        return
+    if report.origin != source or session.get(Support, data["support_id"]) is not None:
+        return  # only the village of origin speaks for its residents; each support once
+    session.add(Support(id=data["support_id"], report_id=report.id, origin=source, time=moment))
+    report.supporters += 1
+    session.add(report)
+    if report.released:
+        log_append(session, [published(here, base, report)])

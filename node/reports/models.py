@@ -130,3 +130,17 @@ class Mail(SQLModel, table=True):
     update_id: str = Field(primary_key=True, max_length=40)
     sent: datetime
     outcome: str = Field(max_length=300)
+
+
+class Support(SQLModel, table=True):
+    """One person's "me too" on a report, counted once: made here (`person`, a keyed hash of
+    the app and the person's id in it, which never leaves this node), or made at the village
+    of origin of a report forwarded here (`person` empty, `id` as that village sent it)."""
+
+    __tablename__ = "report_support"
+
+    id: str = Field(primary_key=True, max_length=40)
+    report_id: str = Field(max_length=32, index=True)
+    person: str = Field(default="", max_length=64, index=True)
+    origin: str = Field(max_length=500)  # node id where the person supported it
+    time: datetime

@@ -18,9 +18,10 @@ from sqlmodel import Session, col, select
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import FILE, describe, form_body
 from allmende.node.reports import rdf, service
+from allmende.node.reports.common import node_of
+from allmende.node.reports.filing import Duplicate, NearBorder, read_photo, submit
 from allmende.node.reports.models import Boundary, Category, Report, Update
 from allmende.node.reports.open311 import Open311Error
-from allmende.node.reports.routes import Duplicate, NearBorder, _photo, node_of, submit
 from allmende.node.web import i18n
 from allmende.node.web.i18n import N_
 
@@ -87,7 +88,7 @@ async def form_send(request: web.Request) -> web.StreamResponse:
     error, duplicates, status = None, [], 400
     villages: list[tuple[str, str]] = []
     try:
-        photo = await _photo(form.get("media"))
+        photo = await read_photo(form.get("media"))
         answer = await submit(
             request, form, photo, values.get("acknowledge_duplicate") == "true", portal=True
         )

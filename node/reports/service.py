@@ -1,7 +1,7 @@
 """The Mängelmelder's rules: categories, client keys, filing, listing and updating reports.
 
-Everything here works on a SQL session and plain values; node.reports.routes speaks HTTP and
-the Open311 format around it. Reports carry no reporter data: that sits in `Reporter`, on the
+Everything here works on a SQL session and plain values; node.reports.open311_routes, .admin
+and .filing speak HTTP and the Open311 format around it. Reports carry no reporter data: that sits in `Reporter`, on the
 node where the report was made, and nothing here puts it into an answer or an event.
 """
 
