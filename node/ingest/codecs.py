@@ -10,13 +10,21 @@ Uploaded codecs live in the control plane (`ingest_device_codec`): they steer ho
 node reads its own devices and are nothing a peer needs. Routes:
 `PUT|GET|DELETE /admin/devices/{device}/codec`, and `GET /admin/device-models` (the
 library, to offer models by name). CLI: `allmende device codec DIR --device ID FILE`.
+
+A codec's `warnings` (an unknown channel it skipped, a reading it could not make sense
+of) mean the device sent more than was stored: they are kept per device
+(`ingest_codec_warning`, the newest uplink that had any) and shown with the device
+(`GET /admin/devices/{device}`, `allmende device show`) until an uplink decodes cleanly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import math
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +57,33 @@ class DeviceCodec(SQLModel, table=True):
     uploaded: datetime
 
 
+WARNINGS_KEPT = 10
+"""Warnings kept per uplink (a codec may repeat one per record)."""
+WARNING_LENGTH = 300
+REWRITE_AFTER = 60.0
+"""Seconds before the same warnings of the same device are written again (with their
+newer time): a device that warns on every uplink costs one write a minute, not one each."""
+
+
+class CodecWarning(SQLModel, table=True):
+    """The warnings a device's codec gave for the newest uplink that had any."""
+
+    __tablename__ = "ingest_codec_warning"
+
+    device_id: str = Field(primary_key=True, max_length=128)
+    time: datetime
+    codec: str = Field(max_length=128)
+    warnings: str  # JSON array of strings
+
+
+def codec_warnings(session: Session, device_id: str) -> dict[str, Any] | None:
+    """What the device page and API show: the codec's warnings and when, or None."""
+    row = session.get(CodecWarning, device_id)
+    if row is None:
+        return None
+    return {"time": row.time.isoformat(), "codec": row.codec, "warnings": json.loads(row.warnings)}
+
+
 class Decoders:
     """The node's `Decoder`: finds a raw uplink's codec and runs it in the sandbox."""
 
@@ -58,6 +93,7 @@ class Decoders:
         self.runner = runner or CodecRunner()
         self._uploaded: dict[str, Codec] | None = None
         self._lock = threading.Lock()
+        self._warned: dict[str, tuple[tuple[str, ...], float]] | None = None
 
     def uploaded(self) -> dict[str, Codec]:
         with self._lock:
@@ -99,7 +135,53 @@ class Decoders:
         codec = self.codec_for(raw)
         if codec is None:
             return None
-        return self.runner.decode(codec, raw.payload, raw.f_port, raw.received).data
+        decoded = self.runner.decode(codec, raw.payload, raw.f_port, raw.received)
+        self.keep_warnings(raw, codec, decoded.warnings)
+        return decoded.data
+
+    def keep_warnings(self, raw: RawUplink, codec: Codec, warnings: tuple[str, ...]) -> None:
+        """Store a registered device's codec warnings; forget them after a clean decode."""
+        device_id = self.registry.resolve(raw.device_id, raw.device_name)
+        if device_id is None:
+            return
+        kept = tuple(str(w)[:WARNING_LENGTH] for w in warnings[:WARNINGS_KEPT])
+        now = time.monotonic()
+        with self._lock:
+            if self._warned is None:
+                with Session(self.node.engine) as session:
+                    rows = session.exec(select(CodecWarning)).all()
+                self._warned = {
+                    r.device_id: (tuple(json.loads(r.warnings)), -math.inf) for r in rows
+                }
+            seen = self._warned.get(device_id)
+            if not kept and seen is None:
+                return
+            if kept and seen is not None and seen[0] == kept and now - seen[1] < REWRITE_AFTER:
+                return
+            if kept:
+                self._warned[device_id] = (kept, now)
+            else:
+                del self._warned[device_id]
+        with Session(self.node.engine) as session:
+            row = session.get(CodecWarning, device_id)
+            if not kept:
+                if row is not None:
+                    session.delete(row)
+            elif row is None:
+                session.add(
+                    CodecWarning(
+                        device_id=device_id,
+                        time=raw.received,
+                        codec=codec.name[:128],
+                        warnings=json.dumps(list(kept), ensure_ascii=False),
+                    )
+                )
+            else:
+                row.time = raw.received
+                row.codec = codec.name[:128]
+                row.warnings = json.dumps(list(kept), ensure_ascii=False)
+                session.add(row)
+            session.commit()
 
 
 def _room(request: web.Request) -> dict[str, Any]:

@@ -175,6 +175,11 @@ def _print_detail(item: dict[str, Any]) -> None:
     for reading in item.get("implausibleReadings", []):
         kept = "refused" if reading["refused"] else "flagged"
         click.echo(f"{kept}: {reading['time']} {reading['field']}: {reading['reason']}")
+    warned = item.get("codecWarnings")
+    if warned:
+        click.echo(f"codec {warned['codec']} warned at {warned['time']}:")
+        for warning in warned["warnings"]:
+            click.echo(f"  {warning}")
 
 
 @device.command("show")
@@ -182,8 +187,8 @@ def _print_detail(item: dict[str, Any]) -> None:
 @click.argument("device_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(directory: Path, device_id: str, as_json: bool) -> None:
-    """A device's mapping, its newest payload with the unmapped fields, and its implausible
-    readings."""
+    """A device's mapping, its newest payload with the unmapped fields, its implausible
+    readings and its codec's warnings."""
     try:
         item = _detail(directory, device_id)
     except CommandError as exc:

@@ -458,7 +458,8 @@ async def device_add(request: web.Request) -> web.Response:
 
 def device_detail(node: Node, device_id: str) -> dict[str, Any] | None:
     """A device with its mapping, its newest payload (fields as decoded, and those its
-    mapping leaves out) and its latest implausible readings: what the device page shows."""
+    mapping leaves out), its latest implausible readings and its codec's warnings: what the
+    device page shows."""
     stored = devices.stored_id(node, device_id)
     with Session(node.engine) as session:
         device = session.get(Device, stored)
@@ -476,6 +477,7 @@ def device_detail(node: Node, device_id: str) -> dict[str, Any] | None:
             .order_by(col(ImplausibleReading.id).desc())
             .limit(IMPLAUSIBLE_LISTED)
         ).all()
+        warned = raw_codecs.codec_warnings(session, stored)
     profile = json.loads(device.profile)
     mapping = profile.get("fields", {})
     fields = json.loads(payload.fields) if payload is not None else {}
@@ -507,6 +509,7 @@ def device_detail(node: Node, device_id: str) -> dict[str, Any] | None:
             }
             for r in flagged
         ],
+        "codecWarnings": warned,
     }
 
 

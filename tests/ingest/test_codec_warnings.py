@@ -1,0 +1,68 @@
+"""A codec's warnings (here Milesight's history record, which the AM103 codec skips) are
+kept with the device and shown by the API and the CLI, not dropped; a clean uplink
+clears them. The readings the codec did decode are stored all the same."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from allmende.node.ingest.commands import _print_detail
+from allmende.node.ingest.registry import Registry, register
+from tests.ingest.conftest import Village, dataset_body
+from tests.ingest.test_raw_payloads import latest, post, raw_uplink
+from tests.support import admin_headers
+
+AM103 = "24e124710c000103"
+# battery 100 %, 28.0 degC, 54.5 %RH, 453 ppm CO2, then a history record (0x20 0xCE)
+WITH_HISTORY = bytes.fromhex("0175640367180104686d077dc50120ce781a4165df006e9001")
+CLEAN = bytes.fromhex("0175640367180104686d077dc501")
+
+
+async def detail(village: Village, device: str) -> dict[str, Any]:
+    response = await village.client.get(
+        f"/admin/devices/{device}", headers=admin_headers(village.node)
+    )
+    assert response.status == 200
+    found: dict[str, Any] = await response.json()
+    return found
+
+
+async def test_codec_warnings_are_kept_shown_and_cleared(
+    village: Village, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from allmende.node.catalog import service
+
+    await service.create(village.node, dataset_body("raumluft"))
+    await register(
+        village.node,
+        Registry(village.node),
+        {"device": AM103, "dataset": "raumluft", "profile": "milesight-am103"},
+    )
+    message = raw_uplink(AM103, WITH_HISTORY, brand_id="milesight-iot", model_id="am103")
+    message["uplink_message"]["f_port"] = 85
+    status, body = await post(village, message)
+    assert status == 202, body
+    assert latest(village, AM103) == {
+        "battery": "100",
+        "temperature": "28",
+        "humidity": "54.5",
+        "co2": "453",
+    }
+    warned = (await detail(village, AM103))["codecWarnings"]
+    assert warned["codec"] == "milesight-am103"
+    assert warned["warnings"] == ["unknown channel 0x20 type 0xce"]
+    assert warned["time"].startswith(message["uplink_message"]["received_at"][:19])
+
+    _print_detail(await detail(village, AM103))
+    shown = capsys.readouterr().out
+    assert "codec milesight-am103 warned at" in shown
+    assert "unknown channel 0x20 type 0xce" in shown
+
+    message["uplink_message"]["frm_payload"] = base64.b64encode(CLEAN).decode()
+    message["uplink_message"]["received_at"] = "2031-01-01T00:00:00Z"
+    status, body = await post(village, message)
+    assert status == 202, body
+    assert (await detail(village, AM103))["codecWarnings"] is None
