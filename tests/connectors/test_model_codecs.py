@@ -187,6 +187,14 @@ CASES: list[tuple[str, int, str, dict[str, Any]]] = [
         "80FA05",
         {"occupied": True, "battery_voltage": 3.5, "temperature": 12.5},
     ),
+    # 03 67 temperature 0x0126 = 29.4 degC | 04 68 humidity 0x33 / 2 = 25.5 % |
+    # 00 BA battery 0x0BD1 = 3025 mV (Tektelic's published example)
+    (
+        "tektelic-comfort",
+        10,
+        "0367012604683300BA0BD1",
+        {"ambient_temperature": 29.4, "relative_humidity": 25.5, "battery_voltage": 3.025},
+    ),
 ]
 
 
