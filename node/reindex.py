@@ -15,8 +15,10 @@ def rebuild_store(settings: Settings) -> tuple[int, int]:
     leaves the node as it was."""
     from allmende.node.keys import load_key
     from allmende.node.runtime import Node
-    from allmende.node.store import OxigraphStore
+    from allmende.node.store import OxigraphStore, remote
 
+    if settings.store.url:
+        return remote.rebuild(settings)
     target = settings.store_path
     fresh = target.with_name(target.name + ".reindex")
     shutil.rmtree(fresh, ignore_errors=True)

@@ -17,13 +17,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 import pyoxigraph as ox
 
 from allmende.node.store.base import SYSTEM_GRAPH, SYSTEM_PREFIX
+
+if TYPE_CHECKING:
+    from allmende.node.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,12 @@ N_TRIPLES = "application/n-triples"
 
 
 class RemoteStoreError(RuntimeError):
-    """The remote store refused a request or could not be reached."""
+    """The remote store refused a request."""
+
+
+class StoreUnreachable(RemoteStoreError, ConnectionError):
+    """The remote store did not answer, or answered with a server error: this may pass,
+    and it is the store's failure, not that of the events being projected."""
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -75,17 +83,22 @@ class RemoteStore:
     """The QuadStore interface over HTTP; `url` is the dataset's address (no credentials)."""
 
     def __init__(self, url: str, *, timeout: float = 60.0) -> None:
-        self.url, auth = split_credentials(url)
+        self.url, self.auth = split_credentials(url)
         self.path = None
         self.timeout = timeout
         self.client = httpx.Client(
-            auth=auth,
+            auth=self.auth,
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
             follow_redirects=False,
         )
-        self._pending: list[str] = []
+        self._pending: list[str | dict[str, list[str]]] = []
         """Update operations of the page being projected, sent with its checkpoint."""
+        self._pending_graphs: dict[str, bool] = {}
+        """Whether each graph the held writes touch holds data once they are stored: a
+        handler listing graphs (a retraction) sees its page's earlier writes, while the
+        writes themselves still wait for the checkpoint. Other threads (requests) see
+        what the store holds."""
         self._pending_thread: int | None = None
         self._lock = threading.RLock()
         self._meta: dict[str, str | None] = {}
@@ -116,13 +129,14 @@ class RemoteStore:
                         )
                 if response.status_code >= 300:
                     text = bytes(body[:500]).decode("utf-8", "replace").strip()
-                    raise RemoteStoreError(
+                    failure = StoreUnreachable if response.status_code >= 500 else RemoteStoreError
+                    raise failure(
                         f"the store at {self.url} answered {response.status_code} to {endpoint}: "
                         f"{text}"
                     )
                 return bytes(body)
         except httpx.HTTPError as exc:
-            raise RemoteStoreError(
+            raise StoreUnreachable(
                 f"the store at {self.url} cannot be reached ({type(exc).__name__})"
             ) from None
 
@@ -153,8 +167,9 @@ class RemoteStore:
     # Reading -----------------------------------------------------------------------------
 
     def query(self, sparql: str, **options: Any) -> Any:
-        """As pyoxigraph's `Store.query`: solutions, a boolean, or a list of triples."""
-        self._send_own_pending()
+        """As pyoxigraph's `Store.query`: solutions, a boolean, or a list of triples.
+
+        It reads what the store holds: writes held for the page's checkpoint are not in it."""
         named = [str(g.value) for g in options.get("named_graphs") or []]
         if options.get("use_default_graph_as_union"):
             default = ["", *self.graphs()]
@@ -180,8 +195,8 @@ class RemoteStore:
         return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
 
     def graphs(self) -> list[str]:
-        """Named graphs holding data, the node's own bookkeeping left out."""
-        self._send_own_pending()
+        """Named graphs holding data, the node's own bookkeeping left out; as they are
+        once the held writes are stored."""
         if self._graphs is None:
             body = self._post(
                 "query",
@@ -194,7 +209,12 @@ class RemoteStore:
                 for solution in found  # type: ignore[union-attr]
                 if not (name := str(solution["g"].value)).startswith(SYSTEM_PREFIX)
             )
-        return list(self._graphs)
+        with self._lock:
+            mine = self._pending_thread == threading.get_ident()
+            changed = dict(self._pending_graphs) if mine else {}
+        shown = {g for g in self._graphs if changed.get(g, True)}
+        shown |= {g for g, exists in changed.items() if exists and g}
+        return sorted(shown)
 
     def has_graph(self, graph: str) -> bool:
         return not graph or graph in self.graphs()
@@ -228,26 +248,30 @@ class RemoteStore:
 
     # Writing (held until the page's checkpoint) --------------------------------------------
 
-    def _hold(self, operation: str) -> None:
+    def _hold(self, operation: str, graphs: Iterable[str] = (), exist: bool = True) -> None:
         with self._lock:
             self._pending.append(operation)
             self._pending_thread = threading.get_ident()
+            for graph in graphs:
+                self._pending_graphs[graph] = exist
 
-    def _send_own_pending(self) -> None:
-        """A projection handler that reads what its page wrote so far (a retraction lists
-        the graphs) gets it: the held writes go out first, from the writing thread only."""
-        if self._pending and self._pending_thread == threading.get_ident():
-            self.flush()
+    def _insert(self, quads: Iterable[tuple[str, Any, Any, Any]]) -> None:
+        """Consecutive inserts share one INSERT DATA. Its blank nodes get labels of their
+        own: SPARQL Update lets no blank node span two operations of a request."""
+        with self._lock:
+            if not self._pending or not isinstance(self._pending[-1], dict):
+                self._pending.append({})
+            operation = self._pending[-1]
+            assert isinstance(operation, dict)
+            tag = f"u{len(self._pending)}x"
+            for graph, subject, predicate, obj in quads:
+                lines = operation.setdefault(graph, [])
+                lines.append(f"{_term(subject, tag)} {predicate} {_term(obj, tag)} .\n")
+                self._pending_graphs[graph] = True
+            self._pending_thread = threading.get_ident()
 
     def add_quads(self, quads: Iterable[ox.Quad]) -> None:
-        by_graph: dict[str, list[str]] = {}
-        for quad in quads:
-            by_graph.setdefault(_graph_name(quad.graph_name), []).append(
-                f"{quad.subject} {quad.predicate} {quad.object} .\n"
-            )
-        if by_graph:
-            blocks = "".join(_block(graph, triples) for graph, triples in by_graph.items())
-            self._hold("INSERT DATA {\n" + blocks + "}")
+        self._insert((_graph_name(q.graph_name), q.subject, q.predicate, q.object) for q in quads)
 
     def load(
         self,
@@ -258,19 +282,17 @@ class RemoteStore:
         bulk: bool = False,
         validated: bool = False,
     ) -> None:
-        triples = [
-            f"{q.subject} {q.predicate} {q.object} .\n"
+        self._insert(
+            (graph, q.subject, q.predicate, q.object)
             for q in ox.parse(data, format=fmt, lenient=validated)
-        ]
-        if triples:
-            self._hold("INSERT DATA {\n" + _block(graph, triples) + "}")
+        )
 
     def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None:
         self.drop_graph(graph)
         self.load(data, fmt, graph)
 
     def drop_graph(self, graph: str) -> None:
-        self._hold(f"DROP SILENT GRAPH <{stored_graph(graph)}>")
+        self._hold(f"DROP SILENT GRAPH <{stored_graph(graph)}>", [graph], exist=False)
 
     def set_meta(self, name: str, value: str) -> None:
         """The checkpoint closes a page: it goes out with the page's writes, in one request."""
@@ -288,6 +310,7 @@ class RemoteStore:
         """Everything goes, bookkeeping included (`allmende reindex` then replays the log)."""
         with self._lock:
             self._pending.clear()
+            self._pending_graphs.clear()
         self.update("DROP SILENT ALL")
         self._meta.clear()
 
@@ -296,9 +319,9 @@ class RemoteStore:
             if not self._pending:
                 return
             operations, self._pending = self._pending, []
-            self._pending_thread = None
+            self._pending_graphs.clear()
         try:
-            self.update(";\n".join(operations))
+            self.update(";\n".join(_rendered(operation) for operation in operations))
         except RemoteStoreError:
             self._meta.clear()  # it may have been stored after all: read it back next time
             raise
@@ -310,8 +333,36 @@ class RemoteStore:
             self.client.close()
 
 
+def _term(term: Any, tag: str) -> str:
+    return f"_:{tag}{term.value}" if isinstance(term, ox.BlankNode) else str(term)
+
+
+def _rendered(operation: str | dict[str, list[str]]) -> str:
+    if isinstance(operation, str):
+        return operation
+    return "INSERT DATA {\n" + "".join(_block(g, lines) for g, lines in operation.items()) + "}"
+
+
 def _form(sparql: str) -> str:
     """SELECT, ASK, CONSTRUCT or DESCRIBE, as the node's query analysis reads it."""
     from allmende.node.sparql.analysis import analyse
 
     return analyse(sparql).form
+
+
+def rebuild(settings: Settings) -> tuple[int, int]:
+    """`allmende reindex` on a remote store: empty it, then project the whole event log
+    into it again: (events, graphs). Unlike the folder, there is no second copy to swap
+    in, so the store is incomplete until the replay ends (run it with the node stopped)."""
+    from allmende.node.keys import load_key
+    from allmende.node.runtime import Node
+
+    store = RemoteStore(settings.store.url, timeout=settings.store.timeout)
+    store.clear()
+    node = Node(settings, load_key(settings.key_path), store=store)
+    try:
+        applied = node.project()
+        graphs = len(node.store.graphs())
+    finally:
+        node.close()
+    return applied, graphs

@@ -24,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from tests.services.maven import CACHE, copy_dependencies
 from tests.services.ports import (
@@ -76,7 +77,7 @@ class _Server:
     def log_tail(self) -> str:
         return tail(self.workdir / "stdout.log", chars=2000) if self.workdir else ""
 
-    def start(self) -> _Server:
+    def start(self) -> Self:
         if self.running:
             return self
         command = self.command()  # raises ServiceUnavailable before anything starts
@@ -120,7 +121,7 @@ class _Server:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -133,9 +134,14 @@ class _Server:
 
 
 class OxigraphServer(_Server):
-    """`oxigraph serve`, in memory: one dataset at `url`."""
+    """`oxigraph serve`: one dataset at `url`, in memory, or in `location` (a folder that
+    outlives a stop, so the same store comes back on the same port)."""
 
     name = "oxigraph-server"
+
+    def __init__(self, location: Path | None = None) -> None:
+        super().__init__()
+        self.location = location
 
     @property
     def url(self) -> str:
@@ -147,7 +153,8 @@ class OxigraphServer(_Server):
             raise ServiceUnavailable(
                 "`oxigraph` not found: pip install -e '.[dev]' installs it (PyPI oxigraph)"
             )
-        return [binary, "serve", "--bind", f"127.0.0.1:{self.port}"]
+        stored = ["--location", str(self.location)] if self.location is not None else []
+        return [binary, "serve", *stored, "--bind", f"127.0.0.1:{self.port}"]
 
 
 class FusekiServer(_Server):
