@@ -3,7 +3,10 @@ signed agreement when the dataset's policy permits (DSP 2025-1 §contract negoti
 
 The agreement is made by `node.usage.agreements.grant`, so it is the same signed
 agreement the operator could have granted by hand, and it is enforced the same way: with
-the purpose the consumer's request declared (`node.dsp.requested`). A request the offer
+the purpose and place the consumer's request declared and what it proved about itself
+(its credentials' claims, e.g. an Amt membership, `node.dsp.requested`). The recipient is
+never taken from the request: it is the verified participant, the agreement's assignee,
+else repeating an offer "for recipient X" would make anyone X. A request the offer
 does not permit ends TERMINATED with the reason. A negotiation that is terminated after it
 agreed revokes its agreement at once.
 
@@ -19,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -104,8 +109,14 @@ class Negotiations(NegotiationProcesses):
                     return dataset_id
         raise DspError(400, f"{offer_id!r} is not the offer of a published dataset here")
 
-    async def request(self, participant: str, body: dict[str, Any]) -> Negotiation:
-        """A new negotiation from a ContractRequestMessage without providerPid."""
+    async def request(
+        self,
+        participant: str,
+        body: dict[str, Any],
+        attributes: Mapping[str, Any] | None = None,
+    ) -> Negotiation:
+        """A new negotiation from a ContractRequestMessage without providerPid;
+        `attributes`: what the consumer proved about itself (node.identity)."""
         pids = {"consumerPid": body["consumerPid"]}
         try:
             callback = check_callback(self.node, body["callbackAddress"])
@@ -113,7 +124,7 @@ class Negotiations(NegotiationProcesses):
         except DspError as exc:
             exc.pids.update(pids)
             raise
-        requested = _readable(body, pids)
+        requested = _readable(body, pids, attributes)
         refusal = await asyncio.to_thread(self._refusal, dataset_id, participant, requested)
         if refusal is not None:
             # refused in the answer, not by a later termination: EDC keeps the answer's
@@ -129,22 +140,28 @@ class Negotiations(NegotiationProcesses):
                 dataset_id=dataset_id,
                 offer_id=body["offer"]["@id"],
                 state="REQUESTED",
-                received=stored(body),
+                received=stored(body, attributes),
                 created=now,
                 updated=now,
             )
         )
 
-    async def counter(self, participant: str, pid: str, body: dict[str, Any]) -> Negotiation:
+    async def counter(
+        self,
+        participant: str,
+        pid: str,
+        body: dict[str, Any],
+        attributes: Mapping[str, Any] | None = None,
+    ) -> Negotiation:
         """A counter-offer: back to REQUESTED; the plan says what the provider does then."""
         pids = {"providerPid": pid, "consumerPid": body["consumerPid"]}
-        _readable(body, pids)
+        _readable(body, pids, attributes)
         return await self.move(
             pid,
             "request",
             participant=participant,
             offer_id=body["offer"]["@id"],
-            received=stored(body),
+            received=stored(body, attributes),
         )
 
     async def do(self, row: Negotiation, action: str) -> None:
@@ -174,7 +191,15 @@ class Negotiations(NegotiationProcesses):
             if refusal is not None:
                 raise AgreementError(refusal)
             agreement = await asyncio.to_thread(
-                grant, self.node, row.dataset_id, row.participant, purpose=requested.purpose
+                functools.partial(
+                    grant,
+                    self.node,
+                    row.dataset_id,
+                    row.participant,
+                    purpose=requested.purpose,
+                    place=requested.place,
+                    attributes=dict(requested.attributes),
+                )
             )
         except AgreementError as exc:
             await self.terminate(row, str(exc))
@@ -215,8 +240,8 @@ class Negotiations(NegotiationProcesses):
                 action=terms.USE,
                 assignee=participant,
                 target=offer.target,
+                attributes=requested.attributes,
                 purpose=requested.purpose,
-                recipient=requested.recipient,
                 place=requested.place,
                 time=now,
                 agreement_start=now,
@@ -236,10 +261,12 @@ class Negotiations(NegotiationProcesses):
         return self.node.base_url + PATH
 
 
-def _readable(body: dict[str, Any], pids: dict[str, str]) -> Requested:
+def _readable(
+    body: dict[str, Any], pids: dict[str, str], attributes: Mapping[str, Any] | None = None
+) -> Requested:
     """The request's terms; a policy the node cannot read is refused before anything is
     written."""
     try:
-        return read_request(body["offer"], body.get("@context"))
+        return read_request(body["offer"], body.get("@context"), attributes)
     except PolicyError as exc:
         raise DspError(400, f"offer: {exc}", pids=pids) from exc

@@ -45,6 +45,9 @@ class Requested:
     purpose: str | None = None
     recipient: str | None = None
     place: str | None = None
+    attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """What the consumer proved about itself when it asked (node.identity: the claims of
+    its credentials, e.g. its Amt membership), for constraints on the assignee."""
 
 
 def _leaves(constraints: tuple[AnyConstraint, ...]) -> Iterator[Constraint]:
@@ -106,11 +109,16 @@ def _parsed(value: Any) -> Any:
     return value
 
 
-def read_request(offer: Mapping[str, Any], context: Any = DSP_CONTEXT) -> Requested:
+def read_request(
+    offer: Mapping[str, Any],
+    context: Any = DSP_CONTEXT,
+    attributes: Mapping[str, Any] | None = None,
+) -> Requested:
     """The terms of a request's offer; raises PolicyError (naming the field) if its policy
-    cannot be read."""
+    cannot be read. `attributes`: what the consumer proved about itself."""
+    proved = dict(attributes or {})
     if not any(key in offer for key in RULE_KEYS):
-        return Requested()
+        return Requested(attributes=proved)
     document = _unquoted({**offer, "@type": "Offer"})
     policy = from_jsonld({"@context": _readable_context(context), **document})
     return Requested(
@@ -118,12 +126,15 @@ def read_request(offer: Mapping[str, Any], context: Any = DSP_CONTEXT) -> Reques
         purpose=_declared(policy.permissions, terms.PURPOSE),
         recipient=_declared(policy.permissions, terms.RECIPIENT),
         place=_declared(policy.permissions, terms.SPATIAL),
+        attributes=proved,
     )
 
 
-def stored(body: Mapping[str, Any]) -> str:
-    """The request's offer as the negotiation keeps it, with the context to read it by."""
-    return json.dumps({"@context": body.get("@context", DSP_CONTEXT), "offer": body["offer"]})
+def stored(body: Mapping[str, Any], attributes: Mapping[str, Any] | None = None) -> str:
+    """The request's offer as the negotiation keeps it, with the context to read it by and
+    what the consumer proved when it asked."""
+    kept = {"@context": body.get("@context", DSP_CONTEXT), "offer": body["offer"]}
+    return json.dumps({**kept, "attributes": dict(attributes or {})})
 
 
 def load(received: str | None) -> Requested:
@@ -131,7 +142,7 @@ def load(received: str | None) -> Requested:
     if not received:
         return Requested()
     kept = json.loads(received)
-    return read_request(kept["offer"], kept["@context"])
+    return read_request(kept["offer"], kept["@context"], kept.get("attributes"))
 
 
 def _rules_only(policy: Policy) -> Any:

@@ -114,7 +114,7 @@ async def negotiation_request(request: web.Request) -> web.StreamResponse:
     if "providerPid" in body:
         raise DspError(400, "a new negotiation has no providerPid; counter-offers go to /request")
     service = _negotiations(request)
-    row = await service.request(who, body)
+    row = await service.request(who, body, request.get("participant_attributes"))
     plan = service.plan(row, "requested")
     return await respond_then(
         request, service.describe(row), 201, lambda: service.react(row.pid, plan)
@@ -135,7 +135,9 @@ async def negotiation_counter(request: web.Request) -> web.StreamResponse:
     who = await participant(request)
     body = await read(request, "ContractRequestMessage")
     service = _negotiations(request)
-    row = await service.counter(who, same_pid(request, body), body)
+    row = await service.counter(
+        who, same_pid(request, body), body, request.get("participant_attributes")
+    )
     plan = service.plan(row, "countered")
     return await respond_then(
         request, service.describe(row), 200, lambda: service.react(row.pid, plan)

@@ -38,6 +38,8 @@ DCP_CONTEXT = "https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"
 PRESENTATION_EXCHANGE_CONTEXT = "https://identity.foundation/presentation-exchange/submission/v1"
 SI_CLAIMS = ("iss", "sub", "aud", "exp", "jti")
 MAX_TOKEN_SECONDS = 3600
+SUBJECT_CLAIMS = ("memberOf", "amtMembership", "organisationType")
+"""Claims of a credential subject that policies read as attributes of the assignee."""
 
 
 @dataclass(frozen=True)
@@ -49,17 +51,23 @@ class Partner:
 
     @property
     def attributes(self) -> dict[str, Any]:
-        """Verified facts for policies (policies.evaluator.Request.attributes): the party
-        collections its credentials say it is a member of (`memberOf` in a credential
-        subject), and the credential types and issuers it proved."""
-        member_of: set[str] = set()
-        for credential in self.credentials:
-            value = credential.claims.get("memberOf")
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, str) and item:
-                    member_of.add(item)
+        """Verified facts for policies (policies.evaluator.Request.attributes): what its
+        credentials' subjects say about it (`memberOf`: the party collections it belongs
+        to; `amtMembership`, `organisationType`: the terms of Allmende's policies on the
+        assignee), and the credential types and issuers it proved. Any trusted issuer's
+        credential counts; a claim missing from all of them is no attribute."""
+        facts: dict[str, Any] = {}
+        for claim in SUBJECT_CLAIMS:
+            values: set[str] = set()
+            for credential in self.credentials:
+                value = credential.claims.get(claim)
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str) and item:
+                        values.add(item)
+            if values or claim == "memberOf":
+                facts[claim] = sorted(values)
         return {
-            "memberOf": sorted(member_of),
+            **facts,
             "credentialTypes": sorted({t for c in self.credentials for t in c.types}),
             "credentialIssuers": sorted({c.issuer for c in self.credentials}),
         }

@@ -74,8 +74,12 @@ def grant(
     purpose: str | None = None,
     attributes: dict[str, Any] | None = None,
     expires: datetime | None = None,
+    recipient: str | None = None,
+    place: str | None = None,
 ) -> Agreement:
-    """Bind the dataset's offer to `assignee`; refuse terms its policy would never permit."""
+    """Bind the dataset's offer to `assignee`; refuse terms its policy would never permit.
+    `recipient` and `place` are what the assignee declared (a DSP request's constraints);
+    the agreement's attributes keep them beside the verified facts."""
     now = datetime.now(UTC)
     offer = dataset_offer(node, dataset_id)
     agreement_id = f"urn:uuid:{uuid.uuid4()}"
@@ -86,13 +90,16 @@ def grant(
         assignee=assignee,
         timestamp=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    row_attributes = attributes or {}
+    declared = {"recipient": recipient, "place": place}
+    row_attributes = {**(attributes or {}), **{k: v for k, v in declared.items() if v}}
     check = Request(
         action=terms.USE,
         assignee=assignee,
         target=policy.target,
         attributes=row_attributes,
         purpose=purpose_iri(purpose),
+        recipient=recipient,
+        place=place,
         time=now,
         agreement_start=now,
     )

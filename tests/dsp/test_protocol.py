@@ -4,6 +4,7 @@ connector would: its callback endpoint is a real HTTP server the node posts to."
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlmodel import Session
 
 from allmende.node.auth import mint_token
 from allmende.node.catalog import service
@@ -21,6 +23,7 @@ from allmende.node.keys import generate_key
 from allmende.node.runtime import Node
 from allmende.node.usage.agreements import grant, revoke
 from allmende.node.usage.enforcement import decide
+from allmende.node.usage.models import Agreement
 from allmende.policies.signing import verify_document
 from allmende.policies.templates import template_document
 from allmende.policies.terms import DSP_CONTEXT
@@ -276,3 +279,47 @@ async def test_transfer_is_granted_exactly_under_a_valid_agreement(
     token = pulled["authorization"].removeprefix("Bearer ")
     assert decide(node, token, OPEN, "download").permitted
     assert not decide(node, token, RESTRICTED, "download").permitted
+
+
+PLACE = "https://sws.geonames.org/2862080/"  # sample data: a place a dataset is bound to
+
+
+async def test_declared_place_is_agreed_and_recorded_the_recipient_is_the_assignee(
+    village: Village,
+) -> None:
+    """An offer bound to a place and to one recipient: the partner's request that repeats it
+    is granted with the place it declares (recorded in the agreement) and with the partner
+    as recipient; the recipient is never what a request declares (test_villages: another
+    village repeating the same offer is turned down)."""
+    bound = {
+        "@context": [DSP_CONTEXT],
+        "@id": "urn:uuid:7a1c0d52-3d0e-4a43-9c84-5b7b0c1f7e10",
+        "@type": "Offer",
+        "assigner": village.node.id,
+        "permission": [
+            {
+                "action": "use",
+                "constraint": [
+                    {"leftOperand": "odrl:spatial", "operator": "eq", "rightOperand": PLACE},
+                    {"leftOperand": "odrl:recipient", "operator": "eq", "rightOperand": PARTNER},
+                ],
+            }
+        ],
+    }
+    await service.create(
+        village.node, {**dataset_body("pegel-ort"), "license": "other-closed", "policy": bound}
+    )
+    async with village.http.get(f"{village.base}/dsp/catalog/datasets/pegel-ort") as found:
+        offer = (await found.json())["hasPolicy"][0]
+    request = contract_request(village, "pegel-ort")
+    request["offer"] = {**offer, "target": "pegel-ort"}
+    status, negotiation = await village.post("/dsp/negotiations/request", request)
+    assert status == 201, negotiation
+    path, body = await asyncio.wait_for(village.consumer.inbox.get(), 10)
+    assert path.endswith("/agreement"), body
+    agreement = body["agreement"]
+    assert agreement["assignee"] == PARTNER
+    with Session(village.node.engine) as session:
+        row = session.get(Agreement, agreement["@id"])
+    assert row is not None and row.assignee == PARTNER
+    assert json.loads(row.attributes) == {"place": PLACE}

@@ -74,8 +74,10 @@ def credential(
     expires_in: float = 3600,
     status_index: int | None = None,
     status_url: str = "",
+    subject: dict[str, Any] | None = None,
 ) -> str:
-    """A VC data model 1.1 credential as JWT, as EDC's issuer service writes one."""
+    """A VC data model 1.1 credential as JWT, as EDC's issuer service writes one;
+    `subject`: further claims about the holder."""
     now = int(time.time())
     vc: dict[str, Any] = {
         "@context": [VC_CONTEXT],
@@ -84,7 +86,11 @@ def credential(
         "issuer": issuer.did,
         "issuanceDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60)),
         "expirationDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + expires_in)),
-        "credentialSubject": {"id": holder, "memberOf": "Amt Beispiel (sample data)"},
+        "credentialSubject": {
+            "id": holder,
+            "memberOf": "Amt Beispiel (sample data)",
+            **(subject or {}),
+        },
     }
     if status_index is not None:
         vc["credentialStatus"] = {

@@ -415,3 +415,80 @@ async def test_private_addresses_are_not_fetched_by_default(
     finally:
         await fetcher.close()
     assert dataspace.queries == []
+
+
+AMT = "Amt Beispielland (sample data)"
+
+
+async def test_membership_from_a_credential_reaches_the_grant_and_enforcement(
+    provider: Provider, dataspace: Dataspace
+) -> None:
+    """An offer for members of one Amt only: the Amt membership the partner's trusted
+    credential states is passed to the grant and kept in the agreement, so the request is
+    agreed and the access token works; without the credential claim it is refused."""
+    members = template_document("amt-members-only", assigner=provider.node.id, amt=AMT)
+    await service.create(
+        provider.node,
+        {**dataset_body("pegel-amt"), "license": "other-closed", "policy": members},
+    )
+    async with provider.http.get(f"{provider.base}/dsp/catalog/datasets/pegel-amt") as found:
+        offer = (await found.json())["hasPolicy"][0]
+    did = own_did(provider.node)
+
+    def request(consumer_pid: str) -> dict[str, Any]:
+        return {
+            **contract_request(provider, consumer_pid),
+            "offer": {**offer, "target": "pegel-amt"},
+        }
+
+    # the standard membership credential names no Amt: refused with the reason
+    status, body = await provider.post(
+        "/dsp/negotiations/request", request("urn:uuid:no-amt"), dataspace.id_token(did)
+    )
+    if status == 201:  # refused by a termination when the grant checks it
+        reason = (await provider.next("/negotiations/urn:uuid:no-amt/termination"))["reason"]
+    else:
+        assert status == 400, body
+        reason = body["reason"]
+    assert "Amt" in reason[0], reason
+    dataspace.credentials = [
+        credential(dataspace.issuer, dataspace.partner.did, subject={"amtMembership": AMT})
+    ]
+    status, body = await provider.post(
+        "/dsp/negotiations/request", request("urn:uuid:amt"), dataspace.id_token(did)
+    )
+    assert status == 201, body
+    agreement = (await provider.next("/negotiations/urn:uuid:amt/agreement"))["agreement"]
+    assert agreement["assignee"] == dataspace.partner.did
+    [row] = await agreements(provider, 1)
+    assert json.loads(row.attributes)["amtMembership"] == [AMT]
+    pid = body["providerPid"]
+    status, _ = await provider.post(
+        f"/dsp/negotiations/{pid}/agreement/verification",
+        {
+            "@context": [DSP_CONTEXT],
+            "@type": "ContractAgreementVerificationMessage",
+            "providerPid": pid,
+            "consumerPid": "urn:uuid:amt",
+        },
+        dataspace.id_token(did),
+    )
+    assert status == 200
+    assert (await provider.next("/events"))["eventType"] == "FINALIZED"
+    status, transfer = await provider.post(
+        "/dsp/transfers/request",
+        {
+            "@context": [DSP_CONTEXT],
+            "@type": "TransferRequestMessage",
+            "consumerPid": "urn:uuid:amt-transfer",
+            "agreementId": agreement["@id"],
+            "format": "HttpData-PULL",
+            "callbackAddress": provider.callback,
+        },
+        dataspace.id_token(did),
+    )
+    assert status == 201, transfer
+    address = (await provider.next("/start"))["dataAddress"]
+    properties = {p["name"]: p["value"] for p in address["endpointProperties"]}
+    token = properties["authorization"].removeprefix("Bearer ")
+    assert decide(provider.node, token, "pegel-amt", "download").permitted
