@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 def setup(app: web.Application) -> None:
     """Routes (imported here: node.federation imports node.reports.events at start-up)."""
     from allmende.node.reports.admin import setup as setup_admin
+    from allmende.node.reports.categories_console import setup as setup_categories
     from allmende.node.reports.console import setup as setup_console
     from allmende.node.reports.open311_routes import setup as setup_open311
     from allmende.node.reports.pages import setup as setup_pages
@@ -21,6 +22,7 @@ def setup(app: web.Application) -> None:
     setup_open311(app)
     setup_admin(app)
     setup_pages(app)
+    setup_categories(app)  # before the reports' console: /reports/categories is no report
     setup_console(app)
 
 

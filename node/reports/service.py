@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "smtp_port": 25,
     "mail_from": "",
 }
+STREETLIGHT_LINK = "/actuation/segments"  # a category tied to the street-light registry
 STATUS_DE = {OFFEN: "offen", IN_BEARBEITUNG: "in Bearbeitung", ERLEDIGT: "erledigt"}
 STATUS_EN = {OFFEN: "open", IN_BEARBEITUNG: "in progress", ERLEDIGT: "done"}
 
