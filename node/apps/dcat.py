@@ -53,8 +53,26 @@ def directory_graph(base: str, operator: str, apps: list[dict[str, Any]]) -> Gra
     graph.add((catalog, DCTERMS.publisher, publisher))
     graph.add((publisher, RDF.type, FOAF.Agent))
     graph.add((publisher, FOAF.name, Literal(operator)))
+    add_services(graph, catalog, base, apps)
+    return graph
+
+
+def catalog_services(base: str, apps: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
+    """The approved apps as services of the node's data catalog (`/catalog`), so that a
+    harvester of the village's data finds the apps built on it there too."""
+    from allmende.node.catalog.rdf import catalog_iri as data_catalog
+
+    graph = Graph()
+    add_services(graph, URIRef(data_catalog(base)), base, apps)
+    return list(graph)
+
+
+def add_services(graph: Graph, catalog: URIRef, base: str, apps: list[dict[str, Any]]) -> None:
+    """One `dcat:DataService` per app, listed by `catalog`."""
+    publisher = URIRef(operator_iri(base))
     standard = URIRef(OAUTH2)
-    graph.add((standard, RDF.type, DCTERMS.Standard))
+    if apps:
+        graph.add((standard, RDF.type, DCTERMS.Standard))
     for app in apps:
         manifest = app["manifest"]
         service = URIRef(app_iri(base, app["client_id"]))
@@ -91,4 +109,3 @@ def directory_graph(base: str, operator: str, apps: list[dict[str, Any]]) -> Gra
             for prop, key in ((DCTERMS.title, "title"), (DCTERMS.description, "description")):
                 for language, text in dict(described.get(key) or {}).items():
                     graph.add((served, prop, Literal(text, lang=language)))
-    return graph

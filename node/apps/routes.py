@@ -19,7 +19,7 @@ from authlib.oauth2 import OAuth2Error
 from jsonschema import Draft202012Validator
 
 from allmende.node.apps import manifest as manifests
-from allmende.node.apps.dcat import directory_graph
+from allmende.node.apps.dcat import catalog_services, directory_graph
 from allmende.node.apps.registry import Registry, ReviewError, public
 from allmende.node.apps.server import (
     Answer,
@@ -618,9 +618,14 @@ async def admin_suspend(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     from allmende.node.apps import console
+    from allmende.node.catalog.routes import SERVICES
 
     node: Node = app["node"]
-    app[SERVER] = AuthorizationServer(node, Registry(node))
+    registry = Registry(node)
+    app[SERVER] = AuthorizationServer(node, registry)
+    app.setdefault(SERVICES, []).append(
+        lambda node: catalog_services(node.base_url, registry.directory())
+    )
     TOKEN_CHECKS["app_token"] = check_app_token
     app.router.add_get("/.well-known/oauth-authorization-server", server_metadata)
     app.router.add_post("/oauth/register", register)

@@ -65,6 +65,9 @@ from allmende.node.web.i18n import negotiate as negotiate_language
 from allmende.vocab import catalog as terms
 from allmende.vocab.namespaces import SCHEMA
 
+SERVICES = web.AppKey("catalog_services", list)
+"""Other rooms' services the catalog lists beside its datasets (the app directory's approved
+apps as dcat:DataService): each callable gives their triples, read on every page."""
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_FIELD = 10_000
@@ -146,6 +149,8 @@ async def catalog(request: web.Request) -> web.Response:
     language = _language(request)
     state = await asyncio.to_thread(catalog_state, node)
     params = paging_params(request)
+    providers = request.app.get(SERVICES, [])
+    services = await asyncio.to_thread(lambda: [t for give in providers for t in give(node)])
     variant = (
         fmt.key,
         page,
@@ -153,6 +158,7 @@ async def catalog(request: web.Request) -> web.Response:
         language if fmt is HTML else "",
         header_fingerprint(node),
         sorted(params.items()),
+        sorted(map(str, services)),
     )
     etag = make_etag("catalog", state, *variant)
 
@@ -167,6 +173,8 @@ async def catalog(request: web.Request) -> web.Response:
             catalog_header(node, state) + hydra_view(path, path, params, page, size, total)
         )
         everything = [to_ox(t) for t in header] + triples
+        seen = set(everything)
+        everything += [t for t in dict.fromkeys(map(to_ox, services)) if t not in seen]
         if fmt is HTML:
             links = {}
             if page > 1:

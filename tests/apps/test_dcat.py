@@ -25,3 +25,34 @@ async def test_approved_apps_are_dcat_data_services_valid_as_dcat_ap_de(village:
     broken = Graph().parse(data=await response.text(), format="turtle")
     broken.remove((None, URIRef("http://purl.org/dc/terms/title"), None))
     assert violations(broken), "the shapes must notice a service without a title"
+
+
+async def test_approved_apps_are_services_of_the_data_catalog(village: Village) -> None:
+    from rdflib.namespace import DCTERMS
+
+    from allmende.node.catalog.rdf import catalog_iri
+
+    catalog = URIRef(catalog_iri(village.node.base_url))
+    before = await village.client.get("/catalog", headers={"Accept": "text/turtle"})
+    assert before.status == 200
+    client_id = (await village.register())["client_id"]
+    await village.approve(client_id)
+    response = await village.client.get(
+        "/catalog", headers={"Accept": "text/turtle", "If-None-Match": before.headers["ETag"]}
+    )
+    assert response.status == 200, "an approval changes the catalog, so no 304 of the old page"
+    graph = Graph().parse(data=await response.text(), format="turtle")
+    app = URIRef(f"{village.node.base_url}/apps#app-{client_id}")
+    assert (catalog, DCAT.service, app) in graph
+    assert (app, RDF.type, DCAT.DataService) in graph
+    assert (app, DCAT.servesDataset, URIRef(f"{village.node.base_url}/datasets/{CLIMATE}")) in graph
+    assert (app, DCTERMS.publisher, URIRef("https://dorfapp.example/")) in graph
+    assert violations(graph) == []
+
+    await village.client.post(
+        f"/admin/apps/{client_id}/suspend", json={"reason": "Prüfung"}, headers=village.admin
+    )
+    after = await village.client.get("/catalog", headers={"Accept": "text/turtle"})
+    assert (catalog, DCAT.service, app) not in Graph().parse(
+        data=await after.text(), format="turtle"
+    )
