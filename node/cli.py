@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from allmende.node.cli_client import GuardedGroup
-from allmende.node.config import ConfigError
+from allmende.node.config import ConfigError, Settings
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
@@ -142,6 +142,49 @@ def reindex(directory: Path) -> None:
         fail(exc)
     applied, graphs = rebuild_store(settings)
     click.echo(f"reindexed {applied} events into {graphs} graphs at {settings.store_path}")
+    _echo_quarantined(settings)
+
+
+def _echo_quarantined(settings: Settings) -> None:
+    """One line per projection with quarantined events (their projection failed)."""
+    from allmende.node import db
+    from allmende.node.events.quarantine import counts
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        for projection, count in sorted(counts(engine).items()):
+            click.echo(
+                f"quarantined: {count} event(s) of {projection} do not show; "
+                "see GET /admin/projections/quarantine or `allmende quarantine`"
+            )
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@DIRECTORY
+def quarantine(directory: Path) -> None:
+    """List events whose projection failed (set aside; the node goes on without them)."""
+    from allmende.node.cli_common import open_folder
+    from allmende.node.events.quarantine import listing
+
+    _settings, engine = open_folder(directory)
+    try:
+        items = listing(engine)
+    finally:
+        engine.dispose()
+    if not items:
+        click.echo("no quarantined events: every event shows in the store")
+        return
+    for item in items:
+        click.echo(
+            f"{item['seq']}\t{item['event_type']}\t{item['projection']}\t"
+            f"{item['error_class']}: {item['message']}\t(attempts {item['attempts']})"
+        )
+    click.echo(
+        f"{len(items)} quarantined; fix the cause, then POST /admin/projections/quarantine/retry "
+        "or stop the node and run `allmende reindex`"
+    )
 
 
 from allmende.node.catalog.commands import dataset as dataset_command  # noqa: E402

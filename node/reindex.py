@@ -12,7 +12,8 @@ def rebuild_store(settings: Settings) -> tuple[int, int]:
     """Project the whole event log into a fresh store, then swap it in: (events, graphs).
 
     The old store stays in place until the new one is complete, so an interrupted rebuild
-    leaves the node as it was."""
+    leaves the node as it was. Quarantined events are tried again in their place; those
+    that now project leave the list once the new store is in place."""
     from allmende.node.keys import load_key
     from allmende.node.runtime import Node
     from allmende.node.store import OxigraphStore, remote
@@ -23,6 +24,7 @@ def rebuild_store(settings: Settings) -> tuple[int, int]:
     fresh = target.with_name(target.name + ".reindex")
     shutil.rmtree(fresh, ignore_errors=True)
     node = Node(settings, load_key(settings.key_path), store=OxigraphStore(fresh))
+    node.quarantine.deferred = True
     try:
         applied = node.project()
         graphs = len(node.store.graphs())
@@ -34,4 +36,6 @@ def rebuild_store(settings: Settings) -> tuple[int, int]:
         target.rename(old)
     fresh.rename(target)
     shutil.rmtree(old, ignore_errors=True)
+    node.quarantine.clear_deferred()
+    node.engine.dispose()
     return applied, graphs

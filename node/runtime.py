@@ -24,6 +24,7 @@ from allmende.node import db, rooms
 from allmende.node.config import Settings, load_settings
 from allmende.node.events import EventLog, new_event
 from allmende.node.events.projector import Projector
+from allmende.node.events.quarantine import Quarantine
 from allmende.node.keys import NodeKey, load_key, load_retired, public_jwk_with_kid
 from allmende.node.store import QuadStore, open_store
 from allmende.policies import jws
@@ -58,6 +59,8 @@ class Node:
         self.projector = Projector(settings.node.id)
         for install in rooms.projection_setups():
             install(self.projector)
+        self.quarantine = Quarantine(self.engine)
+        """Events whose projection failed, set aside so the rest still shows."""
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="writer")
         # Projection has a thread of its own, so the store never holds up the next commit.
         self._projector = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="projector")
@@ -210,13 +213,32 @@ class Node:
             started = self._running_since = time.monotonic()
             try:
                 return self.projector.catch_up(
-                    self.engine, self.store, after_page=self._page_projected, stop=self._out_of_time
+                    self.engine,
+                    self.store,
+                    after_page=self._page_projected,
+                    stop=self._out_of_time,
+                    quarantine=self.quarantine,
                 )
             finally:
                 self._running_since = None
                 self._runs.append((started, time.monotonic()))
                 while self._runs and self._runs[0][1] < started - LOAD_WINDOW:
                     self._runs.popleft()
+
+    def retry_quarantined(self) -> int:
+        """Try the events set aside again (blocking; on the projector thread or beside a
+        stopped one); return how many now show in the store."""
+        with self._store_writes:
+            shown = self.projector.retry_quarantined(self.engine, self.store, self.quarantine)
+            if shown:
+                self._unflushed = True
+                self._flush()
+            return shown
+
+    async def retry_quarantined_soon(self) -> int:
+        """`retry_quarantined` on the projector thread, in turn with the projection runs."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._projector, self.retry_quarantined)
 
     def projector_load(self) -> float:
         """The share of the last LOAD_WINDOW seconds the projector spent working: high

@@ -4,6 +4,9 @@ The store remembers the last applied sequence number (in its system graph), so a
 crash, a restart or `allmende reindex` the projector simply continues from there. The
 checkpoint moves once per page of events, so handlers must be safe to re-run for the
 events of the page that was in flight when the process stopped.
+
+With a `Quarantine`, an event whose handler fails is set aside and the projector goes on
+(node/events/quarantine.py); without one (tests of a single handler), it stops there.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from allmende.node.events.log import EventLog, SignedEvent
+from allmende.node.events.quarantine import TRANSIENT, Quarantine, projection_name, staged_apply
 from allmende.node.store.base import CHECKPOINT, QuadStore
 
 Handler = Callable[[QuadStore, dict[str, Any]], None]
@@ -95,17 +99,21 @@ class Projector:
         after_page: Callable[[int], None] | None = None,
         stop: Callable[[], bool] | None = None,
         until: int | None = None,
+        quarantine: Quarantine | None = None,
     ) -> int:
         """Apply every event after the store's checkpoint (up to `until`); return how many
-        were applied.
+        were applied (events set aside included).
 
         `after_page` gets each page's checkpoint once it is stored (the node flushes the
         store there and lets waiting writers on);
         `stop` is asked before each page, so a node shutting down leaves a long catch-up
         at a page boundary and continues there on its next start.
+        `quarantine` sets aside events whose handler fails, instead of stopping there.
         """
         applied = 0
         checkpoint = int(store.get_meta(CHECKPOINT) or 0)
+        if quarantine is not None:
+            quarantine.begin(checkpoint)
         while stop is None or not stop():
             with Session(engine) as session:
                 page = EventLog.read(
@@ -114,20 +122,80 @@ class Projector:
             if not page:
                 break
             for run in self._runs(page):
-                first = run[0].event
-                batch = self.batch_handlers.get(first["type"])
-                if first["source"] != self.node_id:
-                    self._apply_foreign(store, run)
-                elif batch is not None:
-                    batch(store, [signed.event for signed in run])
+                if quarantine is None:
+                    self._apply_run(store, run)
                 else:
-                    self.apply(store, run[0])
+                    self._apply_guarded(store, run, quarantine)
             checkpoint = page[-1].seq or checkpoint
             store.set_meta(CHECKPOINT, str(checkpoint))
             applied += len(page)
             if after_page is not None:
                 after_page(checkpoint)
         return applied
+
+    def retry_quarantined(self, engine: Engine, store: QuadStore, quarantine: Quarantine) -> int:
+        """Try the events set aside again, in log order, each in its place among its
+        subject's events (those held behind it follow it); return how many now show.
+
+        Only events the store's checkpoint has passed: the others come with the catch-up."""
+        checkpoint = int(store.get_meta(CHECKPOINT) or 0)
+        quarantine.begin(0)
+        before = len(quarantine.rows)
+        for seq in sorted(quarantine.rows):
+            if seq > checkpoint:
+                break
+            with Session(engine) as session:
+                found = EventLog.read(session, after=seq - 1, limit=1, until=seq)
+            if found:
+                self._apply_guarded(store, found, quarantine)
+            else:
+                quarantine.projected(seq)  # no such event any more: nothing to show
+        return before - len(quarantine.rows)
+
+    def projection_of(self, event: dict[str, Any]) -> str:
+        """The name of the handler that projects such an event (for the operator)."""
+        kind = event.get("type", "")
+        handler: Callable[..., Any] | None
+        if event.get("source") != self.node_id:
+            handler = self.foreign_handlers.get(kind)
+        else:
+            handler = self.batch_handlers.get(kind) or self.handlers.get(kind)
+        return projection_name(handler) if handler is not None else kind
+
+    def _apply_run(self, store: QuadStore, run: list[SignedEvent]) -> None:
+        first = run[0].event
+        batch = self.batch_handlers.get(first["type"])
+        if first["source"] != self.node_id:
+            self._apply_foreign(store, run)
+        elif batch is not None:
+            batch(store, [signed.event for signed in run])
+        else:
+            self.apply(store, run[0])
+
+    def _apply_guarded(
+        self, store: QuadStore, run: list[SignedEvent], quarantine: Quarantine
+    ) -> None:
+        """Apply a run atomically; if it fails, each event alone, setting aside those that
+        fail on their own. An error that may pass, from a store that answers nothing at
+        all, is the store's and not the event's: it stops the catch-up (tried again on the
+        next one) instead of setting aside every event while the store is down."""
+        projection = self.projection_of(run[0].event)
+        kept = [s for s in run if not quarantine.holds(s.seq, s.event, projection)]
+        if not kept:
+            return
+        try:
+            staged_apply(store, lambda staged: self._apply_run(staged, kept))
+        except Exception as exc:
+            if len(kept) > 1:
+                for signed in kept:
+                    self._apply_guarded(store, [signed], quarantine)
+                return
+            if isinstance(exc, TRANSIENT) and not _answers(store):
+                raise
+            quarantine.failed(kept[0].seq, kept[0].event, projection, exc)
+            return
+        for signed in kept:
+            quarantine.projected(signed.seq)
 
     def _runs(self, page: list[SignedEvent]) -> list[list[SignedEvent]]:
         """Consecutive events of one type and source form a run when a batch handler (own
@@ -147,6 +215,14 @@ class Projector:
             else:
                 runs.append([signed])
         return runs
+
+
+def _answers(store: QuadStore) -> bool:
+    try:
+        store.query("ASK {}")
+    except Exception:
+        return False
+    return True
 
 
 def _graph_format(data: dict[str, Any]) -> ox.RdfFormat:

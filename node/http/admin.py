@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from sqlmodel import Session
 
 from allmende.node import logs
-from allmende.node.events import EventLog
+from allmende.node.events import EventLog, quarantine
 from allmende.node.http.forms import read_json
 from allmende.node.http.openapi import describe, query_param
 from allmende.node.http.problems import Problem
@@ -71,6 +71,36 @@ async def events(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "next_after": items[-1]["seq"] if items else after})
 
 
+@describe(
+    "Events whose projection failed and that the store therefore does not show: position, "
+    "event id and type, projection, error class and message, attempts (no event content)",
+    tags=["events"],
+    admin=True,
+)
+@admin_only
+async def quarantined(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    items = await asyncio.to_thread(quarantine.listing, node.engine, MAX_PAGE)
+    counts = await asyncio.to_thread(quarantine.counts, node.engine)
+    return web.json_response({"items": items, "by_projection": counts})
+
+
+@describe(
+    "Try the quarantined events again, in log order; those that now project leave the list",
+    tags=["events"],
+    admin=True,
+    responses={"200": {"description": "how many now show and how many are still quarantined"}},
+)
+@admin_only
+async def retry_quarantined(request: web.Request) -> web.Response:
+    node: Node = request.app["node"]
+    shown = await node.retry_quarantined_soon()
+    left = sum((await asyncio.to_thread(quarantine.counts, node.engine)).values())
+    return web.json_response({"projected": shown, "quarantined": left})
+
+
 def setup(app: web.Application) -> None:
     app["metrics"].registry.register(RetryMetrics(retry_counts(app["node"]), logs.HELD))
     app.router.add_get("/admin/events", events)
+    app.router.add_get("/admin/projections/quarantine", quarantined)
+    app.router.add_post("/admin/projections/quarantine/retry", retry_quarantined)

@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from allmende.node import db, kafka
+from allmende.node.events import quarantine
 from allmende.node.http import openapi
 from allmende.node.http.openapi import describe
 from allmende.node.runtime import Node
@@ -27,7 +28,8 @@ KAFKA_CHECK_TTL = 5.0
     responses={
         "200": {
             "description": "ready, or degraded: a peer's feed is stuck (`checks.peers` says "
-            "why), while this node itself serves"
+            "why) or events whose projection failed are set aside (`checks.projections` "
+            "counts them per projection), while this node itself serves"
         },
         "503": {"description": "not ready"},
     },
@@ -47,9 +49,26 @@ async def health(request: web.Request) -> web.Response:
     if peers:
         checks["peers"] = peers
     degraded = any(value.startswith("degraded") for value in peers.values())
+    aside = await _quarantined(node)
+    if aside:
+        checks["projections"] = aside
+        degraded = True
     status = "not ready" if not ready else "degraded" if degraded else "ready"
     body = {"status": status, "live": True, "checks": checks}
     return web.json_response(body, status=200 if ready else 503)
+
+
+async def _quarantined(node: Node) -> dict[str, str]:
+    """Per projection, how many events the store does not show because projecting them
+    failed (counts only: no event content on a public route)."""
+    try:
+        found = await asyncio.to_thread(quarantine.counts, node.engine)
+    except Exception:
+        return {}  # the database check above says it fails
+    return {
+        name: f"degraded: {count} event{'s' if count != 1 else ''} quarantined"
+        for name, count in sorted(found.items())
+    }
 
 
 async def _check(work: Any) -> str:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from allmende.node.events.projector import Projector
+    from allmende.node.events.quarantine import Quarantine
 
 log = logging.getLogger(__name__)
 SIZE_CHECK_EVERY = 30.0
@@ -55,6 +56,10 @@ class Replica:
         self.state = "building"
         self._projector: Projector | None = None
         self._engine: Engine | None = None
+        self._quarantine: Quarantine | None = None
+        self._aside: set[int] = set()
+        """Quarantined events the copy does not show; once one leaves the list (a retry
+        projected it in the node's store), the copy is stale."""
         self._sized_at = 0.0
         self._builder = threading.Thread(target=self.build, name="replica", daemon=True)
 
@@ -69,6 +74,12 @@ class Replica:
     def build(self) -> None:
         """Copy the store's files into memory; then the copy follows the log."""
         try:
+            from allmende.node.events.quarantine import Quarantine
+
+            self._projector, self._engine = _projector(self.spec)
+            self._quarantine = Quarantine(self._engine, writable=False)
+            self._quarantine.begin(0)
+            self._aside = set(self._quarantine.rows)  # read before the copy: errs on "stale"
             disk = open_read_only(self.store_path)
             if len(disk) > self.spec.max_quads:
                 self.state = "too large"
@@ -80,7 +91,6 @@ class Replica:
             )
             del disk
             memory.set_meta(CHECKPOINT, str(seq))
-            self._projector, self._engine = _projector(self.spec)
         except Exception:
             log.exception("could not copy the store into memory; queries read from disk")
             self.state = "failed"
@@ -96,12 +106,15 @@ class Replica:
         was decided for that generation."""
         if self.store is None:
             return None
+        if self._aside and self._retried():
+            self._drop("stale")  # a retried event shows on disk, not here
+            return None
         if self.seq < generation and budget is not None:
             self._catch_up(generation, budget)
         return self.store.raw if self.store is not None and self.seq >= generation else None
 
     def _catch_up(self, target: int, budget: float) -> None:
-        assert self.store is not None and self._projector and self._engine
+        assert self.store is not None and self._projector and self._engine and self._quarantine
         give_up = time.monotonic() + budget
         try:
             self._projector.catch_up(
@@ -110,15 +123,24 @@ class Replica:
                 after_page=self._reached,
                 stop=lambda: time.monotonic() > give_up,
                 until=target,
+                quarantine=self._quarantine,
             )
         except Exception:
             log.exception("the in-memory copy could not follow the log; queries read from disk")
             self._drop("failed")
             return
+        self._aside |= {seq for seq in self._quarantine.rows if seq <= self.seq}
         if time.monotonic() - self._sized_at > SIZE_CHECK_EVERY:
             self._sized_at = time.monotonic()
             if len(self.store.raw) > self.spec.max_quads:
                 self._drop("too large")
+
+    def _retried(self) -> bool:
+        """Whether an event the copy left out has left the quarantine (asked only while
+        the copy leaves some out)."""
+        assert self._quarantine is not None
+        self._quarantine.begin(0)
+        return bool(self._aside - set(self._quarantine.rows))
 
     def _reached(self, seq: int) -> None:
         self.seq = seq

@@ -34,6 +34,7 @@ WITHOUT_BODY = {
     ("DELETE", "/admin/federation/peers"): "the peer is a query parameter",
     ("DELETE", "/rdf-graphs"): "the graph is a query parameter",
     ("DELETE", "/admin/reports/categories/{code}"): "by path only",
+    ("POST", "/admin/projections/quarantine/retry"): "tries every quarantined event again",
 }
 
 
