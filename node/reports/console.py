@@ -6,6 +6,7 @@ admin API, so a change is published and flows back to the village of origin alik
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import aiohttp_jinja2
@@ -14,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import CSRF, TEXT, describe, form_body
-from allmende.node.reports import service
+from allmende.node.reports import lights, service
 from allmende.node.reports.handling import change_status
 from allmende.node.reports.models import STATUSES, Boundary, Report
 from allmende.node.reports.pages import STATUS_WORDS
@@ -34,7 +35,19 @@ def _rows(node: Node) -> dict[str, Any]:
                 .limit(500)
             )
         )
-    return {"reports": reports, "villages": names}
+        wanted = {r.id: _segment_of(r) for r in reports}
+        known = lights.names(session, [s for s in wanted.values() if s])
+    segments = {rid: (seg, known.get(seg, seg)) for rid, seg in wanted.items() if seg}
+    return {"reports": reports, "villages": names, "segments": segments}
+
+
+def _segment_of(report: Report) -> str:
+    """The street-light segment a report names (a broken lamp), if any."""
+    try:
+        value = json.loads(report.attributes).get(lights.ATTRIBUTE)
+    except (ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 @describe("Console: the reports this village handles, the moderation queue first", tags=["console"])

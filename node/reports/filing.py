@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlmodel import Session
 
 from allmende.node.db import transaction
-from allmende.node.reports import events, geo, photos, rdf, service
+from allmende.node.reports import events, geo, lights, photos, rdf, service
 from allmende.node.reports.common import node_of
 from allmende.node.reports.models import Boundary
 from allmende.node.reports.open311 import (
@@ -69,6 +69,17 @@ async def submit(
                 buffer=float(config["border_buffer"]) if portal else 0.0,
                 chosen=str(form.get("village") or ""),
             )
+            if (
+                portal
+                and responsible == node.id
+                and lights.tied(filing.category)
+                and filing.lat is not None
+                and filing.long is not None
+                and form.get(f"attribute[{lights.ATTRIBUTE}]") is None
+            ):
+                segments = lights.near(session, filing.lat, filing.long)
+                if segments:  # asked once: which of the street lights near the place
+                    raise NearLights(segments)
             if filing.lat is not None and filing.long is not None and not acknowledged:
                 close = service.nearby(
                     session,
@@ -148,6 +159,14 @@ async def read_photo(media: Any) -> bytes | None:
 
 def text_of(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+class NearLights(Open311Error):
+    """Street lights of the registry are near: the reporter says which one (or none)."""
+
+    def __init__(self, segments: list[dict[str, Any]]) -> None:
+        super().__init__(409, "street lights are near the place: say which one is broken")
+        self.segments = segments
 
 
 class NearBorder(Open311Error):

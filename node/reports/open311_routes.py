@@ -24,7 +24,7 @@ from allmende.node.db import transaction
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import describe, form_body, query_param
 from allmende.node.http.problems import Problem
-from allmende.node.reports import geo, photos, service
+from allmende.node.reports import geo, lights, photos, service
 from allmende.node.reports.common import PROBLEM, node_of, read
 from allmende.node.reports.filing import RateLimit, read_photo, submit, text_of
 from allmende.node.reports.handling import add_support
@@ -156,10 +156,20 @@ async def services(request: web.Request) -> web.Response:
 async def definition(request: web.Request) -> web.Response:
     _jurisdiction(request)
     code = request.match_info["service_code"]
-    row = await read(request, lambda s: s.get(Category, code))
-    if row is None or not row.active:
+
+    def work(session: Session) -> dict[str, Any] | None:
+        row = session.get(Category, code)
+        if row is None or not row.active:
+            return None
+        body = service.definition_json(row)
+        if lights.tied(row):  # apps name the broken lamp's segment
+            body["attributes"] = [lights.attribute(session), *body["attributes"]]
+        return body
+
+    body = await read(request, work)
+    if body is None:
         raise Open311Error(404, f"service_code {code!r} is not offered here")
-    return respond(request.match_info["format"], "service_definition", service.definition_json(row))
+    return respond(request.match_info["format"], "service_definition", body)
 
 
 REQUEST_FIELDS: dict[str, dict[str, Any]] = {

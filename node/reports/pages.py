@@ -19,7 +19,7 @@ from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import FILE, describe, form_body
 from allmende.node.reports import rdf, service
 from allmende.node.reports.common import node_of
-from allmende.node.reports.filing import Duplicate, NearBorder, read_photo, submit
+from allmende.node.reports.filing import Duplicate, NearBorder, NearLights, read_photo, submit
 from allmende.node.reports.models import Boundary, Category, Report, Update
 from allmende.node.reports.open311 import Open311Error
 from allmende.node.web import i18n
@@ -39,6 +39,10 @@ FORM_FIELDS: dict[str, dict[str, Any]] = {
     "email": {"type": "string"},
     "acknowledge_duplicate": {"type": "string"},
     "village": {"type": "string", "description": "near a border: the village chosen"},
+    "attribute[segment]": {
+        "type": "string",
+        "description": "a broken street light: the segment chosen, or - for none of those near",
+    },
     "media": FILE,
 }
 
@@ -62,6 +66,7 @@ async def form_page(request: web.Request) -> dict[str, Any]:
         "error": None,
         "duplicates": [],
         "villages": [],
+        "segments": [],
     }
 
 
@@ -87,11 +92,16 @@ async def form_send(request: web.Request) -> web.StreamResponse:
     texts = _texts(request)
     error, duplicates, status = None, [], 400
     villages: list[tuple[str, str]] = []
+    segments: list[dict[str, Any]] = []
     try:
         photo = await read_photo(form.get("media"))
         answer = await submit(
             request, form, photo, values.get("acknowledge_duplicate") == "true", portal=True
         )
+    except NearLights as exc:
+        segments = exc.segments
+        error = texts.gettext("Street lights are near this place. Which one is broken?")
+        status = 409
     except NearBorder as exc:
         villages = exc.villages
         error = texts.gettext("The place is close to a village border. Which village is it in?")
@@ -116,6 +126,7 @@ async def form_send(request: web.Request) -> web.StreamResponse:
         "error": error,
         "duplicates": duplicates,
         "villages": villages,
+        "segments": segments,
     }
     response = aiohttp_jinja2.render_template("reports/melden.html", request, context)
     response.set_status(status)

@@ -298,8 +298,15 @@ def _coordinate(text: str, name: str, low: float, high: float) -> float:
     return value
 
 
-def _attributes(form: Any, category: Category) -> dict[str, Any]:
+def _attributes(session: Session, form: Any, category: Category) -> dict[str, Any]:
+    from allmende.node.reports import lights
+
     definitions = {a["code"]: a for a in json.loads(category.attributes)}
+    if lights.tied(category):  # the segment, checked against the registry below
+        definitions.setdefault(
+            lights.ATTRIBUTE,
+            {"datatype": "singlevaluelist", "values": [], "required": False, "variable": True},
+        )
     given: dict[str, Any] = {}
     keys = form.keys() if hasattr(form, "keys") else []
     for key in set(keys):
@@ -319,6 +326,12 @@ def _attributes(form: Any, category: Category) -> dict[str, Any]:
         if any(len(v) > 500 for v in values):
             raise Open311Error(400, f"attribute[{code}] is longer than 500 characters")
         given[code] = values if definition["datatype"] == "multivaluelist" else values[0]
+    if lights.tied(category) and lights.ATTRIBUTE in given:
+        segment = given[lights.ATTRIBUTE]
+        if segment == lights.NONE or not segment:  # "none of these / not sure"
+            del given[lights.ATTRIBUTE]
+        elif not lights.known(session, segment):
+            raise Open311Error(400, f"attribute[segment] {segment!r} is no street light here")
     for code, definition in definitions.items():
         if definition["required"] and definition["variable"] and not given.get(code):
             raise Open311Error(400, f"attribute[{code}] is required: {definition['description']}")
@@ -357,7 +370,7 @@ def checked_filing(session: Session, form: Any, ags: str) -> Filing:
         long=long,
         address=address,
         media_url=media_url,
-        attributes=_attributes(form, category),
+        attributes=_attributes(session, form, category),
         email=email,
         first_name=_one(form, "first_name", 200),
         last_name=_one(form, "last_name", 200),
