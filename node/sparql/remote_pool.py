@@ -29,6 +29,7 @@ from allmende.node.sparql.worker import Job
 from allmende.node.store.remote import NO_GRAPH, RESULTS_JSON, stored_graph
 
 N_TRIPLES = "application/n-triples"
+CHUNK = 64 * 1024
 READ_FACTOR = 4
 """The store's answer may be this many times the result limit: SPARQL JSON is wordier
 than the CSV or Turtle a caller may have asked for."""
@@ -47,6 +48,10 @@ class RemotePool:
         self.refused: collections.Counter[str] = collections.Counter()
         self.out = 0
         self.waiting = 0
+
+    def pids(self) -> list[int]:
+        """No worker processes: the store answers."""
+        return []
 
     def running_pids(self, heavy: bool) -> list[int]:
         return []
@@ -78,7 +83,7 @@ class RemotePool:
             if ticket is not None and ticket.spent is not None:
                 ticket.spent(time.monotonic() - started)
         self.answered["remote"] += 1
-        return kind, _once(body)
+        return kind, _pieces(body)
 
     async def _ask(self, job: Job, remaining: float) -> tuple[str, bytes]:
         try:
@@ -165,6 +170,8 @@ def _too_large(job: Job) -> str:
     return f"the result is larger than {job.max_bytes} bytes"
 
 
-async def _once(body: bytes) -> AsyncIterator[bytes]:
-    if body:
-        yield body
+async def _pieces(body: bytes) -> AsyncIterator[bytes]:
+    """A large answer goes out in pieces, as the workers send theirs: the endpoint then
+    streams it instead of writing it whole."""
+    for start in range(0, len(body), CHUNK):
+        yield body[start : start + CHUNK]

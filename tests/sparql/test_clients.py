@@ -18,6 +18,7 @@ from typing import Any
 from xml.dom.minidom import Document
 
 import aiohttp
+import pytest
 import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import (
@@ -36,6 +37,8 @@ from SPARQLWrapper import (
 
 from allmende.node.http.app import create_app
 from tests.support import admin_headers, make_node
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 GRAPH = "http://example.org/graphs/village"
 DATA = """@prefix ex: <http://example.org/> .

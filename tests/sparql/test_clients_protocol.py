@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 
 import pyoxigraph as ox
+import pytest
 
 from tests.sparql.conftest import Client, put_graph, select
 from tests.support import admin_headers
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 G1 = "http://example.org/graphs/one"
 DATA = """@prefix ex: <http://example.org/> .

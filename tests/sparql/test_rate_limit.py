@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -14,6 +15,8 @@ from allmende.node.federation.trust import add_peer, checked_peer
 from allmende.node.keys import NodeKey
 from allmende.node.runtime import Node
 from tests.sparql.test_safety import load_numbers
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 HEAVY = "SELECT (SUM(?v) AS ?total) (COUNT(*) AS ?n) { ?s <http://example.org/v> ?v }"
 JSON = {"Accept": "application/sparql-results+json"}

@@ -19,6 +19,8 @@ from allmende.node.sparql.analysis import QueryRefused, allowed_service, analyse
 from tests.sparql.conftest import Client, put_graph, select
 from tests.support import admin_headers, make_node
 
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
+
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
@@ -132,6 +134,7 @@ async def load_numbers(client: Any, node: Any, count: int) -> None:
     await put_graph(client, node, "http://example.org/numbers", lines)
 
 
+@pytest.mark.stores("embedded")  # the worker processes' deadline (a remote store: its own)
 async def test_a_runaway_query_is_stopped_at_the_limit_and_the_node_keeps_answering(
     sparql_node: Client,
 ) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from allmende.node.catalog import service
@@ -29,6 +30,8 @@ from allmende.node.usage.models import AuditEntry
 from allmende.policies.templates import template_document
 from tests.ingest.conftest import dataset_body, payload
 from tests.support import admin_headers, make_node
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 RESTRICTED, OTHER = "raumklima-dgh", "parken-dorfplatz"
 DEVICE = "70B3D57ED00AB001"
