@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlmodel import Session, col, delete, select
@@ -24,7 +25,7 @@ from allmende.node.ingest.graphs import sensor_graph, to_ntriples
 from allmende.node.ingest.mapping import FLAG, Check, MappingError, changed_profile, checks_of
 from allmende.node.ingest.models import Device, UnmappedField
 from allmende.node.runtime import Node
-from allmende.vocab.devices import list_profiles, load_profile
+from allmende.vocab.devices import list_profiles, load_profile, model_for_version_ids, models
 
 REGISTERED = "de.allmende.device.registered"
 REMOVED = "de.allmende.device.removed"
@@ -75,6 +76,9 @@ class Known:
     checks: dict[str, dict[str, Check]]
     refusing: frozenset[str]
     """Devices whose implausible readings are refused instead of flagged."""
+    adoptable: frozenset[str] = frozenset()
+    """Devices registered without a device model that have not adopted one (see
+    `adopt_model`), so the check costs nothing for the rest."""
 
 
 class Registry:
@@ -98,6 +102,11 @@ class Registry:
                     checks={d: checks_of(p) for d, p in profiles.items()},
                     refusing=frozenset(
                         d for d, p in profiles.items() if p.get("implausible", default) != FLAG
+                    ),
+                    adoptable=frozenset(
+                        d
+                        for d, p in profiles.items()
+                        if p.get("name") not in _model_names() and not p.get("adoptedModel")
                     ),
                 )
             return self._cache
@@ -235,6 +244,12 @@ async def remap(node: Node, registry: Registry, device_id: str, body: Any) -> De
         profile = changed_profile(json.loads(row.profile), body)
     except MappingError as exc:
         raise RegistryError(exc.field, str(exc)) from None
+    return await _publish_mapping(node, registry, row, profile, {})
+
+
+async def _publish_mapping(
+    node: Node, registry: Registry, row: Device, profile: dict[str, Any], extra: dict[str, Any]
+) -> Device:
     changed = Device(**{**row.model_dump(), "profile": json.dumps(profile, ensure_ascii=False)})
     try:
         mapping_of(node, changed)
@@ -244,11 +259,11 @@ async def remap(node: Node, registry: Registry, device_id: str, body: Any) -> De
         node,
         MAPPED,
         changed,
-        {"fields": profile["fields"], "implausible": profile.get("implausible")},
+        {"fields": profile["fields"], "implausible": profile.get("implausible"), **extra},
     )
 
     def replace(session: Session) -> None:
-        current = session.get(Device, device_id)
+        current = session.get(Device, row.id)
         if current is not None:
             current.profile = changed.profile
             session.add(current)
@@ -256,13 +271,52 @@ async def remap(node: Node, registry: Registry, device_id: str, body: Any) -> De
         if mapped:
             session.exec(
                 delete(UnmappedField).where(
-                    col(UnmappedField.device_id) == device_id, col(UnmappedField.field).in_(mapped)
+                    col(UnmappedField.device_id) == row.id, col(UnmappedField.field).in_(mapped)
                 )
             )
 
     await node.publish([event], before=replace)
     registry.clear()
     return changed
+
+
+async def adopt_model(
+    node: Node,
+    registry: Registry,
+    device_id: str,
+    alias: str | None,
+    version_ids: Any,
+) -> Device | None:
+    """A device registered without a device model (a generic or hand-made profile) whose
+    uplinks carry The Things Stack's `version_ids` naming a model in the library gets that
+    model's field mappings for every field its own mapping lacks, once (`adoptedModel`
+    in its profile): a mapping change like any other, so peers and `reindex` agree. The
+    operator's own mappings stay; a field the operator unmapped later stays unmapped.
+    Devices registered with a model keep it. None when nothing changed."""
+    if not isinstance(version_ids, dict):
+        return None
+    stored = registry.resolve(device_id, alias)
+    if stored is None or stored not in registry.known().adoptable:
+        return None
+    model = model_for_version_ids(version_ids)
+    if model is None:
+        return None
+    with Session(node.engine) as session:
+        row = session.get(Device, stored)
+    if row is None:
+        return None
+    profile = json.loads(row.profile)
+    fields = dict(profile.get("fields", {}))
+    missing = {name: spec for name, spec in model["fields"].items() if name not in fields}
+    changed = {**profile, "fields": {**fields, **missing}, "adoptedModel": model["name"]}
+    return await _publish_mapping(
+        node, registry, row, changed, {"adoptedModel": model["name"], "adopted": sorted(missing)}
+    )
+
+
+@cache
+def _model_names() -> frozenset[str]:
+    return frozenset(m["name"] for m in models())
 
 
 async def locate(node: Node, registry: Registry, positions: Sequence[Position]) -> list[str]:

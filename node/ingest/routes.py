@@ -15,7 +15,12 @@ from sqlmodel import Session, col, delete, select
 
 from allmende.connectors import chirpstack, chirpstack_v3, csv_table, generic, ttn
 from allmende.connectors.csv_table import CsvMapping, iter_csv_observations
-from allmende.connectors.model import ConnectorResult, PayloadRejected, parse_time
+from allmende.connectors.model import (
+    ConnectorResult,
+    PayloadRejected,
+    canonical_device_id,
+    parse_time,
+)
 from allmende.connectors.positions import chirpstack_positions, tts_positions
 from allmende.connectors.validation import load_schema
 from allmende.node import access, db
@@ -149,6 +154,7 @@ def webhook(source: str, parse: Any, positions: Any = None) -> Any:
                 if result.ignored:
                     await _place(request, positions, payload)
                     return web.json_response({"ignored": result.reason}, status=200)
+                await _adopt_model(request, payload)
                 prepared = await prepare_in_steps(
                     request.app["node"], room["registry"], result, source
                 )
@@ -163,6 +169,32 @@ def webhook(source: str, parse: Any, positions: Any = None) -> Any:
         return web.json_response(accepted.to_json(), status=202)
 
     return handle
+
+
+async def _adopt_model(request: web.Request, payload: Any) -> None:
+    """The Things Stack names the device's model (`uplink_message.version_ids`): a device
+    registered without one gets its field mappings before this uplink is mapped."""
+    if isinstance(payload, list):
+        for message in payload:
+            await _adopt_model(request, message)
+        return
+    if not isinstance(payload, dict):
+        return
+    up, ids = payload.get("uplink_message"), payload.get("end_device_ids")
+    if not isinstance(up, dict) or not isinstance(ids, dict):
+        return
+    eui, name = ids.get("dev_eui"), ids.get("device_id")
+    alias = name if isinstance(name, str) else None
+    device = eui if isinstance(eui, str) and eui else alias
+    if device is None:
+        return
+    await devices.adopt_model(
+        request.app["node"],
+        request.app["ingest"]["registry"],
+        canonical_device_id(device),
+        alias,
+        up.get("version_ids"),
+    )
 
 
 async def _place(request: web.Request, positions: Any, payload: Any) -> None:
