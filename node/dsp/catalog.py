@@ -3,7 +3,11 @@ with its offer and one distribution per transfer type it serves.
 
 The offer is the plain ODRL policy: a consumer sends it back in its request and compares
 the agreement with it, so nothing rides along inside it. What the node signs is the
-agreement (`/dsp/agreements/{id}`)."""
+agreement (`/dsp/agreements/{id}`).
+
+A partner that speaks DCP knows the node by its DID: to it the catalog's participantId and
+the offers' assigner are the DID (and its agreements name the DID as assigner), to anyone
+else the node id."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from allmende.node.catalog.models import PUBLISHED, CatalogDataset
 from allmende.node.dsp.messages import PATH, message
 from allmende.node.dsp.negotiations import embedded
 from allmende.node.dsp.transfers import PULL_FORMAT
+from allmende.node.identity.did import own_did
 from allmende.node.runtime import Node
 from allmende.node.usage.agreements import dataset_offer
 
@@ -36,11 +41,20 @@ def _texts(value: Any) -> Any:
     return value
 
 
-def dataset(node: Node, row: CatalogDataset) -> dict[str, Any]:
+def participant_id(node: Node, by_did: bool) -> str:
+    """How the node names itself: by its DID to a partner that speaks DCP (whose connector
+    knows the node only by it, e.g. EDC compares it with the DID its tokens prove), else
+    by its node id."""
+    return own_did(node) if by_did else node.id
+
+
+def dataset(node: Node, row: CatalogDataset, by_did: bool = False) -> dict[str, Any]:
     description = row.description()
     offer = dataset_offer(node, row.id)
     policy = embedded(offer)
     policy.pop("target", None)  # an offer inside its dataset names no target (DSP 2025-1)
+    if by_did and "assigner" in policy:
+        policy["assigner"] = own_did(node)
     body: dict[str, Any] = {
         "@id": row.id,
         "@type": "Dataset",
@@ -65,19 +79,19 @@ def published(node: Node) -> list[CatalogDataset]:
         return list(session.exec(query).all())
 
 
-def catalog(node: Node) -> dict[str, Any]:
+def catalog(node: Node, by_did: bool = False) -> dict[str, Any]:
     return message(
         "Catalog",
         **{"@id": f"{node.base_url}{PATH}/catalog"},
-        participantId=node.id,
+        participantId=participant_id(node, by_did),
         service=[_service(node)],
-        dataset=[dataset(node, row) for row in published(node)] or None,
+        dataset=[dataset(node, row, by_did) for row in published(node)] or None,
     )
 
 
-def one_dataset(node: Node, dataset_id: str) -> dict[str, Any] | None:
+def one_dataset(node: Node, dataset_id: str, by_did: bool = False) -> dict[str, Any] | None:
     with Session(node.engine) as session:
         row = session.get(CatalogDataset, dataset_id)
     if row is None or row.status != PUBLISHED:
         return None
-    return {"@context": message("Dataset")["@context"], **dataset(node, row)}
+    return {"@context": message("Dataset")["@context"], **dataset(node, row, by_did)}

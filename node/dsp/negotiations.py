@@ -44,6 +44,7 @@ from allmende.node.dsp.requested import (
     read_request,
     stored,
 )
+from allmende.node.identity.did import own_did
 from allmende.node.usage.agreements import AgreementError, dataset_offer, grant, revoke
 from allmende.policies import terms
 from allmende.policies.evaluator import Request, evaluate
@@ -199,6 +200,7 @@ class Negotiations(NegotiationProcesses):
                     purpose=requested.purpose,
                     place=requested.place,
                     attributes=dict(requested.attributes),
+                    assigner=own_did(self.node) if row.participant.startswith("did:") else None,
                 )
             )
         except AgreementError as exc:

@@ -34,6 +34,8 @@ from allmende.node.dsp.negotiations import AGREEMENTS_PATH, Negotiations
 from allmende.node.dsp.plans import load_plans
 from allmende.node.dsp.transfers import Transfers, transfer_check
 from allmende.node.http.openapi import describe, json_request
+from allmende.node.http.security import bearer
+from allmende.node.identity.verifier import presented_token
 from allmende.node.runtime import Node
 from allmende.node.usage.enforcement import TOKEN_CHECKS
 from allmende.node.usage.models import Agreement
@@ -61,13 +63,31 @@ async def dspace_version(request: web.Request) -> web.Response:
 @answers("CatalogError")
 async def catalog_request(request: web.Request) -> web.Response:
     await read(request, "CatalogRequestMessage")
-    return web.json_response(catalog.catalog(request.app["node"]))
+    by_did = await _by_did(request)
+    return web.json_response(catalog.catalog(request.app["node"], by_did))
+
+
+async def _by_did(request: web.Request) -> bool:
+    """Whether the caller knows the node by its DID: it speaks DCP, or its participant
+    token names a DID. The catalog is public, so a caller's token only chooses the name
+    (a DCP token is not verified here: that would ask its credential service each time);
+    a token that does not verify counts as none."""
+    if presented_token(request) is not None:
+        return True
+    if bearer(request) is None:
+        return False
+    try:
+        return (await participant(request)).startswith("did:")
+    except DspError:
+        return False
 
 
 @describe("DSP: one published dataset with its offers", tags=TAGS)
 @answers("CatalogError")
 async def dataset_request(request: web.Request) -> web.Response:
-    found = catalog.one_dataset(request.app["node"], request.match_info["id"])
+    found = catalog.one_dataset(
+        request.app["node"], request.match_info["id"], await _by_did(request)
+    )
     if found is None:
         raise DspError(404, f"no published dataset {request.match_info['id']!r}", code="NotFound")
     return web.json_response(found)

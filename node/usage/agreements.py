@@ -76,15 +76,20 @@ def grant(
     expires: datetime | None = None,
     recipient: str | None = None,
     place: str | None = None,
+    assigner: str | None = None,
 ) -> Agreement:
     """Bind the dataset's offer to `assignee`; refuse terms its policy would never permit.
     `recipient` and `place` are what the assignee declared (a DSP request's constraints);
-    the agreement's attributes keep them beside the verified facts."""
+    the agreement's attributes keep them beside the verified facts. `assigner`: how the
+    node names itself to this assignee (its DID for a partner known by DCP), else the
+    offer's."""
     now = datetime.now(UTC)
     offer = dataset_offer(node, dataset_id)
     agreement_id = f"urn:uuid:{uuid.uuid4()}"
+    offered = from_jsonld(offer)
     policy = dataclasses.replace(
-        from_jsonld(offer),
+        offered,
+        assigner=assigner or offered.assigner,
         uid=agreement_id,
         type=PolicyType.AGREEMENT,
         assignee=assignee,

@@ -15,6 +15,7 @@ and usage control, not how EDC proves who it is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from sqlmodel import Session, select
 from allmende.node.auth import mint_token
 from allmende.node.catalog import service
 from allmende.node.http.app import create_app
+from allmende.node.identity.did import own_did
 from allmende.node.runtime import Node
 from allmende.node.usage import audit
 from allmende.node.usage.agreements import revoke
@@ -41,6 +43,7 @@ from tests.services.ports import ServiceUnavailable, free_port
 from tests.support import make_node
 
 PARTNER = "urn:partner:kreis-nf"
+PARTNER_DID = "did:web:edc.kreis-nf.example"  # sample data
 OPEN, RESTRICTED = "parken-dorfplatz", "raumklima-dgh"
 WAIT = 30.0
 
@@ -94,7 +97,7 @@ class Partner:
         return await self.edc.negotiate(self.bridge.node_address, offer, dataset_id)
 
     async def offer(self, dataset_id: str) -> dict[str, Any]:
-        return await self.edc.offer(self.bridge.node_address, self.node.id, dataset_id)
+        return await self.edc.offer(self.bridge.node_address, self.bridge.node_id, dataset_id)
 
     async def pull(self, agreement_id: str) -> tuple[str, str]:
         """An HTTP-pull transfer; the EDR's endpoint and Authorization header."""
@@ -105,6 +108,21 @@ class Partner:
 
 @pytest.fixture
 async def bridge(edc: EdcConnector, bridge_port: int, tmp_path: Path) -> AsyncIterator[Partner]:
+    async with partner(edc, bridge_port, tmp_path, PARTNER) as found:
+        yield found
+
+
+@pytest.fixture
+async def did_bridge(edc: EdcConnector, bridge_port: int, tmp_path: Path) -> AsyncIterator[Partner]:
+    """The partner known by a DID, as under DCP: the node names itself by its DID then."""
+    async with partner(edc, bridge_port, tmp_path, PARTNER_DID, by_did=True) as found:
+        yield found
+
+
+@contextlib.asynccontextmanager
+async def partner(
+    edc: EdcConnector, bridge_port: int, tmp_path: Path, subject: str, by_did: bool = False
+) -> AsyncIterator[Partner]:
     port = free_port()
     node = make_node(
         tmp_path / "node",
@@ -121,9 +139,10 @@ async def bridge(edc: EdcConnector, bridge_port: int, tmp_path: Path) -> AsyncIt
     await web.TCPSite(runner, "127.0.0.1", port).start()
 
     def token() -> str:
-        return mint_token(node.key, node.id, role="participant", subject=PARTNER)
+        return mint_token(node.key, node.id, role="participant", subject=subject)
 
-    identity = await IdentityBridge(edc, node.base_url, node.id, token, bridge_port).start()
+    name = own_did(node) if by_did else node.id
+    identity = await IdentityBridge(edc, node.base_url, name, token, bridge_port).start()
     async with aiohttp.ClientSession() as http:
         yield Partner(node, Management(edc, http), identity, http)
     await identity.stop()
@@ -183,3 +202,23 @@ async def test_edc_with_another_purpose_is_terminated_and_gets_no_data(bridge: P
     assert "does not permit" in negotiation.get("errorDetail", ""), negotiation
     assert "purpose" in negotiation["errorDetail"]
     assert agreements(bridge.node) == []
+
+
+async def test_edc_accepts_the_nodes_did_as_participant_id_and_assigner(
+    did_bridge: Partner,
+) -> None:
+    """A partner known by a DID (as under DCP) reads the node's DID as the catalog's
+    participantId and the offers' assigner; EDC negotiates with the node under it, checks
+    the agreement (assigner: the DID) against its offer and pulls."""
+    node, did = did_bridge.node, own_did(did_bridge.node)
+    offer = await did_bridge.offer(OPEN)
+    assert offer["assigner"] == did
+    negotiation = await did_bridge.negotiate(OPEN, offer)
+    assert negotiation["state"] == "FINALIZED", negotiation
+    assert negotiation["counterPartyId"] == did
+    [agreement] = agreements(node)
+    assert agreement.assignee == PARTNER_DID
+    assert json.loads(agreement.document)["policy"]["assigner"] == did
+    endpoint, authorization = await did_bridge.pull(negotiation["contractAgreementId"])
+    async with did_bridge.http.get(endpoint, headers={"Authorization": authorization}) as data:
+        assert data.status == 200, await data.text()

@@ -122,6 +122,7 @@ async def test_partner_with_dcp_negotiates_and_fetches(
     assert status == 201, negotiation
     agreement = (await provider.next("/agreement"))["agreement"]
     assert agreement["assignee"] == dataspace.partner.did  # the DID is the participant id
+    assert agreement["assigner"] == did  # and the node is known by its own DID
     # the node asked the partner's credential service for the membership credential, with
     # the access token the partner gave it, inside the node's own self-issued token
     asked = dataspace.queries[-1]
@@ -492,3 +493,25 @@ async def test_membership_from_a_credential_reaches_the_grant_and_enforcement(
     properties = {p["name"]: p["value"] for p in address["endpointProperties"]}
     token = properties["authorization"].removeprefix("Bearer ")
     assert decide(provider.node, token, "pegel-amt", "download").permitted
+
+
+async def test_a_dcp_caller_reads_the_nodes_did_in_the_catalog(
+    provider: Provider, dataspace: Dataspace
+) -> None:
+    """To a DCP caller the catalog's participantId and the offers' assigner are the node's
+    DID; to anyone else (no token, the node's bearer token) the node id."""
+    did = own_did(provider.node)
+    request = {"@context": [DSP_CONTEXT], "@type": "CatalogRequestMessage"}
+    status, catalog = await provider.post("/dsp/catalog/request", request, dataspace.id_token(did))
+    assert status == 200, catalog
+    assert catalog["participantId"] == did
+    assert {d["hasPolicy"][0]["assigner"] for d in catalog["dataset"]} == {did}
+    async with provider.http.get(
+        f"{provider.base}/dsp/catalog/datasets/{RESTRICTED}",
+        headers={"Authorization": dataspace.id_token(did)},
+    ) as found:
+        assert (await found.json())["hasPolicy"][0]["assigner"] == did
+    async with provider.http.post(f"{provider.base}/dsp/catalog/request", json=request) as r:
+        anonymous = await r.json()
+    assert anonymous["participantId"] == provider.node.id
+    assert {d["hasPolicy"][0]["assigner"] for d in anonymous["dataset"]} == {provider.node.id}
