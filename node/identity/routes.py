@@ -19,7 +19,8 @@ TAGS = ["Decentralized Claims Protocol"]
 MAX_QUERY_BYTES = 64 * 1024
 QUERY_SCHEMA = {
     "type": "object",
-    "required": ["@context", "scope"],
+    "required": ["@context"],
+    "oneOf": [{"required": ["scope"]}, {"required": ["presentationDefinition"]}],
     "properties": {
         "@context": {"type": "array", "items": {"type": "string"}},
         "type": {"type": "string", "enum": ["PresentationQueryMessage"]},
@@ -29,6 +30,11 @@ QUERY_SCHEMA = {
             "items": {"type": "string", "minLength": 1, "maxLength": 300},
             "minItems": 1,
             "maxItems": 50,
+        },
+        "presentationDefinition": {
+            "type": "object",
+            "description": "DIF Presentation Exchange: input_descriptors with constraints.fields",
+            "required": ["id", "input_descriptors"],
         },
     },
 }
@@ -70,14 +76,14 @@ async def presentations_query(request: web.Request) -> web.Response:
     except (ValueError, RecursionError):
         raise Problem(400, "Bad Request", "the body is not JSON") from None
     try:
-        scopes = service.read_query(body)
+        query = service.read_query(body)
     except NotImplementedError as exc:
         raise Problem(501, "Not Implemented", str(exc)) from None
     except ValueError as exc:
         raise Problem(400, "Bad Request", str(exc)) from None
     identity: Identity = request.app[IDENTITY]
     try:
-        answer = await service.answer(identity, bearer.strip(), scopes)
+        answer = await service.answer(identity, bearer.strip(), query)
     except TokenError as exc:
         title = "Unauthorized" if exc.status == 401 else "Forbidden"
         headers = CHALLENGE if exc.status == 401 else None

@@ -1,13 +1,16 @@
 """The node's credential service (DCP presentation API): a verifier (an EDC provider the
 node consumes from) asks for the node's credentials with its own self-issued ID token,
 whose `token` claim is the access token the node's STS gave it. The node answers with one
-presentation (a JWT signed with its key) of the credentials the token's scopes allow.
+presentation (a JWT signed with its key) of the credentials the token's scopes allow — all
+of them for a query by scope, those a presentation definition's input descriptors select
+for a query by definition (with its presentation submission).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -15,6 +18,7 @@ import jwt
 from allmende.node.identity.credentials import held
 from allmende.node.identity.did import own_did
 from allmende.node.identity.jwts import TokenError
+from allmende.node.identity.presentation_exchange import Definition, read_definition
 from allmende.node.identity.sts import sign
 from allmende.node.identity.verifier import DCP_CONTEXT, Identity
 
@@ -58,15 +62,26 @@ def matches(scope: str, credential: dict[str, Any]) -> bool:
     return False
 
 
-def read_query(body: Any) -> list[str]:
-    """The scopes of a PresentationQueryMessage; ValueError names what is wrong."""
+@dataclass(frozen=True)
+class Query:
+    """What a verifier asks for: scopes, or a presentation definition (DIF Presentation
+    Exchange), whose credentials must also be within the scopes its access token grants."""
+
+    scopes: list[str] | None = None
+    definition: Definition | None = None
+
+
+def read_query(body: Any) -> Query:
+    """A PresentationQueryMessage; ValueError names what is wrong."""
     if not isinstance(body, dict):
         raise ValueError("the body is not a JSON object")
     kind = body.get("type", body.get("@type"))
     if kind not in ("PresentationQueryMessage", "dcp:PresentationQueryMessage"):
         raise ValueError("type must be PresentationQueryMessage")
     if "presentationDefinition" in body:
-        raise NotImplementedError("presentationDefinition is not supported; ask by scope")
+        if "scope" in body:
+            raise ValueError("a query has either scope or presentationDefinition, not both")
+        return Query(definition=read_definition(body["presentationDefinition"]))
     scopes = body.get("scope")
     if (
         not isinstance(scopes, list)
@@ -75,10 +90,10 @@ def read_query(body: Any) -> list[str]:
         or len(scopes) > 50
     ):
         raise ValueError("scope must be a list of 1 to 50 scope strings")
-    return scopes
+    return Query(scopes=scopes)
 
 
-async def answer(identity: Identity, bearer: str, scopes: list[str]) -> dict[str, Any]:
+async def answer(identity: Identity, bearer: str, query: Query) -> dict[str, Any]:
     """The PresentationResponseMessage for a verifier's query, or TokenError."""
     claims = await identity.self_issued(bearer, [identity.did])
     verifier = str(claims["iss"])
@@ -86,20 +101,43 @@ async def answer(identity: Identity, bearer: str, scopes: list[str]) -> dict[str
     if not isinstance(access, str):
         raise TokenError("the self-issued ID token carries no `token` claim")
     allowed = granted_scopes(identity, access, verifier)
-    refused = [s for s in scopes if s not in allowed]
+    refused = [s for s in query.scopes or () if s not in allowed]
     if refused:
         raise TokenError(f"the access token does not grant {', '.join(refused)}", 403)
-    chosen = [
-        token
+    # a definition chooses among the credentials the granted scopes allow, never beyond
+    scopes = query.scopes or sorted(allowed)
+    permitted = [
+        (token, credential)
         for token, credential in held(identity.node.settings.directory)
         if any(matches(scope, credential) for scope in scopes)
     ]
-    presentations = [presentation(identity, verifier, chosen)] if chosen else []
-    return {
-        "@context": [DCP_CONTEXT],
-        "type": "PresentationResponseMessage",
-        "presentation": presentations,
+    message: dict[str, Any] = {"@context": [DCP_CONTEXT], "type": "PresentationResponseMessage"}
+    if query.definition is None:
+        chosen = [token for token, _ in permitted]
+        message["presentation"] = [presentation(identity, verifier, chosen)] if chosen else []
+        return message
+    submitted = query.definition.select([credential for _, credential in permitted])
+    chosen = [permitted[index][0] for index in sorted({i for _, i in submitted})]
+    position = {index: n for n, index in enumerate(sorted({i for _, i in submitted}))}
+    message["presentation"] = [presentation(identity, verifier, chosen)] if chosen else []
+    message["presentationSubmission"] = {
+        "id": str(uuid.uuid4()),
+        "definition_id": query.definition.id,
+        "descriptor_map": [
+            {
+                "id": descriptor,
+                "format": "jwt_vp",
+                "path": "$.presentation[0]",
+                "path_nested": {
+                    "id": descriptor,
+                    "format": "jwt_vc",
+                    "path": f"$.vp.verifiableCredential[{position[index]}]",
+                },
+            }
+            for descriptor, index in submitted
+        ],
     }
+    return message
 
 
 def presentation(identity: Identity, verifier: str, credentials: list[str]) -> str:

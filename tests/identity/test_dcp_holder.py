@@ -220,11 +220,11 @@ async def test_credential_service_refusals(
             403,
             "does not grant",
         ),
-        "presentation definition": (
-            {**query, "presentationDefinition": {"id": "x"}},
+        "scope and presentation definition": (
+            {**query, "presentationDefinition": definition("MembershipCredential")},
             verifier_token(verifier, holder.did, granted),
-            501,
-            "presentationDefinition",
+            400,
+            "either scope or presentationDefinition",
         ),
         "not for this holder": (
             query,
@@ -250,6 +250,122 @@ async def test_credential_service_refusals(
     assert (await ask(query, replayed))[0] == 200
     status, answer = await ask(query, replayed)
     assert status == 401 and "used before" in answer["detail"]
+
+
+def definition(credential_type: str, **extra: Any) -> dict[str, Any]:
+    """A presentation definition as a DCP verifier sends one: a credential by its type."""
+    return {
+        "id": "membership-check",
+        "input_descriptors": [
+            {
+                "id": "membership",
+                "constraints": {
+                    "fields": [
+                        {
+                            "path": ["$.vc.type"],
+                            "filter": {"type": "array", "contains": {"const": credential_type}},
+                        }
+                    ]
+                },
+            }
+        ],
+        **extra,
+    }
+
+
+async def test_credential_service_answers_a_presentation_definition(
+    nodes: tuple[Served, Served], dataspace: Dataspace, tmp_path: Path
+) -> None:
+    """DIF Presentation Exchange instead of scopes: the input descriptors choose among the
+    credentials the access token's scopes allow, the answer says which is which; what the
+    node does not do or cannot read is refused with the reason."""
+    holder, verifier = nodes
+    membership = credential(dataspace.issuer, holder.did)
+    import_credential(holder.node, membership, tmp_path)
+    other = credential(dataspace.issuer, holder.did, types=("DemoCredential",))
+    import_credential(holder.node, other, tmp_path)
+    url = holder.node.base_url + "/dcp/presentations/query"
+    granted = sts.access_token(holder.node, verifier.did, [MEMBERSHIP_SCOPE])
+
+    async def ask(wanted: Any) -> tuple[int, dict[str, Any]]:
+        body = {
+            "@context": ["https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"],
+            "type": "PresentationQueryMessage",
+            "presentationDefinition": wanted,
+        }
+        headers = {"Authorization": f"Bearer {verifier_token(verifier, holder.did, granted)}"}
+        async with (
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=verifier.identity.fetcher.context)
+            ) as http,
+            http.post(url, json=body, headers=headers) as response,
+        ):
+            return response.status, await response.json()
+
+    status, answer = await ask(definition("MembershipCredential"))
+    assert status == 200, answer
+    [vp] = answer["presentation"]
+    presented = jwt.decode(vp, options={"verify_signature": False})["vp"]
+    assert presented["verifiableCredential"] == [membership]
+    [entry] = answer["presentationSubmission"]["descriptor_map"]
+    assert answer["presentationSubmission"]["definition_id"] == "membership-check"
+    assert entry["id"] == "membership"
+    assert entry["path_nested"]["path"] == "$.vp.verifiableCredential[0]"
+    # held, but outside the granted scope: not presented
+    status, answer = await ask(definition("DemoCredential"))
+    assert status == 200 and answer["presentation"] == [], answer
+    assert answer["presentationSubmission"]["descriptor_map"] == []
+    refusals = {
+        "no descriptors": ({"id": "x", "input_descriptors": []}, 400, "input_descriptors"),
+        "bad path": (
+            {
+                "id": "x",
+                "input_descriptors": [{"id": "a", "constraints": {"fields": [{"path": ["$[("]}]}}],
+            },
+            400,
+            "not a JSONPath",
+        ),
+        "bad filter": (
+            {
+                "id": "x",
+                "input_descriptors": [
+                    {
+                        "id": "a",
+                        "constraints": {
+                            "fields": [{"path": ["$.type"], "filter": {"type": "no-such-type"}}]
+                        },
+                    }
+                ],
+            },
+            400,
+            "not a JSON Schema",
+        ),
+        "remote reference": (
+            {
+                "id": "x",
+                "input_descriptors": [
+                    {
+                        "id": "a",
+                        "constraints": {
+                            "fields": [
+                                {"path": ["$.type"], "filter": {"$ref": "https://x.example/s.json"}}
+                            ]
+                        },
+                    }
+                ],
+            },
+            501,
+            "references",
+        ),
+        "submission requirements": (
+            definition("MembershipCredential", submission_requirements=[{"rule": "all"}]),
+            501,
+            "submission_requirements",
+        ),
+    }
+    for case, (wanted, expected, reason) in refusals.items():
+        status, answer = await ask(wanted)
+        assert status == expected and reason in answer["detail"], (case, answer)
 
 
 async def test_import_refuses_what_the_node_cannot_present(
