@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -13,6 +14,8 @@ from allmende.node.catalog.models import CatalogDataset, is_published, load_dist
 from allmende.node.http.app import create_app
 from tests.catalog.samples import AIR_CSV, air, budget, sha256
 from tests.support import admin_headers, make_node
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 
 async def test_publish_update_retract_and_publish_again(

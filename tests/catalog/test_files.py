@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from rdflib import Graph, URIRef
 
 from allmende.node.catalog.files import files_directory
@@ -15,6 +16,8 @@ from allmende.node.runtime import Node
 from allmende.vocab.namespaces import DCAT, SPDX
 from tests.catalog.samples import AIR_CSV, air, budget, levels, publish, sha256
 from tests.support import admin_headers, make_node
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 
 async def test_multipart_upload_is_stored_by_its_checksum_and_downloadable(

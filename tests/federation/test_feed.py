@@ -7,6 +7,7 @@ import html
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlmodel import Session
 
 from allmende.node.events import new_event
@@ -23,6 +24,8 @@ from tests.federation.villages import (
     seed,
     send_uplinks,
 )
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 
 async def test_villages_pool_open_data_and_keep_the_rest(tmp_path: Path) -> None:

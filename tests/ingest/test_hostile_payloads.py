@@ -8,10 +8,13 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 
 from allmende.node.events import EventLog
 from tests.ingest.conftest import Village, payload
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 SOURCES = {
     "ttn": "ttn-uplink-humidity.json",

@@ -7,12 +7,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 
 from allmende.node.events.log import EventLog
 from allmende.node.ingest.registry import REGISTERED
 from tests.ingest.conftest import Village, payload
 from tests.support import admin_headers
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 GEO = "http://www.w3.org/2003/01/geo/wgs84_pos#"
 

@@ -23,6 +23,8 @@ from tests.reports.conftest import CATEGORIES
 from tests.reports.smtp import Inbox, smtp_server
 from tests.services.kafka import KafkaBroker
 
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
+
 REPORTER = {
     "email": "erika.mustermann@example.org",
     "first_name": "Erika",

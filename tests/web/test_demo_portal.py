@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
+
 from allmende.node.demo.command import seed
 from allmende.node.demo.simulator import uplink
 from allmende.node.demo.villages import VILLAGES
 from allmende.node.http.app import create_app
 from tests.support import make_node
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 VILLAGE = VILLAGES[0]
 LIGHT = next(s for s in VILLAGE.sensors() if s.dataset == "strassenlicht")

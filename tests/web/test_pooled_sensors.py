@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 
 from allmende.node.catalog import service
@@ -28,6 +29,8 @@ from allmende.node.ingest.sources import new_secret
 from allmende.node.runtime import Node
 from tests.ingest.conftest import dataset_body, payload
 from tests.support import admin_headers, make_node
+
+pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
 
 NEIGHBOUR = "Nachbarsdorf"
 
