@@ -18,9 +18,11 @@ def setup(app: web.Application) -> None:
     from allmende.node.reports.console import setup as setup_console
     from allmende.node.reports.open311_routes import setup as setup_open311
     from allmende.node.reports.pages import setup as setup_pages
+    from allmende.node.reports.peer_photos import setup as setup_peer_photos
 
     setup_open311(app)
     setup_admin(app)
+    setup_peer_photos(app)
     setup_pages(app)
     setup_categories(app)  # before the reports' console: /reports/categories is no report
     setup_console(app)

@@ -292,6 +292,7 @@ ROUTES: dict[str, tuple[str, Filler]] = {
     "/open311/v2/areas.{format}": (NEVER, same("/open311/v2/areas.json")),
     "/open311/v2/coverage.{format}": (NEVER, same("/open311/v2/coverage.json?lat=54.6&long=8.9")),
     "/reports/photos/{report}.jpg": (NEVER, same("/reports/photos/0.jpg")),
+    "/federation/reports/{report}/photo": (NEVER, same("/federation/reports/0/photo")),
     "/melden": (NEVER, same("/melden")),
     "/meldungen": (NEVER, same("/meldungen")),
     "/meldungen/karte.geojson": (NEVER, same("/meldungen/karte.geojson")),
