@@ -25,7 +25,10 @@ from tests.federation.villages import (
     send_uplinks,
 )
 
-pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
+pytestmark = [
+    pytest.mark.stores("embedded", "oxigraph", "fuseki"),
+    pytest.mark.usefixtures("store_backend"),
+]
 
 
 async def test_villages_pool_open_data_and_keep_the_rest(tmp_path: Path) -> None:

@@ -38,7 +38,10 @@ from SPARQLWrapper import (
 from allmende.node.http.app import create_app
 from tests.support import admin_headers, make_node
 
-pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
+pytestmark = [
+    pytest.mark.stores("embedded", "oxigraph", "fuseki"),
+    pytest.mark.usefixtures("store_backend"),
+]
 
 GRAPH = "http://example.org/graphs/village"
 DATA = """@prefix ex: <http://example.org/> .

@@ -31,7 +31,10 @@ from allmende.policies.templates import template_document
 from tests.ingest.conftest import dataset_body, payload
 from tests.support import admin_headers, make_node
 
-pytestmark = [pytest.mark.stores("embedded", "oxigraph"), pytest.mark.usefixtures("store_backend")]
+pytestmark = [
+    pytest.mark.stores("embedded", "oxigraph", "fuseki"),
+    pytest.mark.usefixtures("store_backend"),
+]
 
 RESTRICTED, OTHER = "raumklima-dgh", "parken-dorfplatz"
 DEVICE = "70B3D57ED00AB001"
