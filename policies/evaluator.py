@@ -76,7 +76,9 @@ from allmende.policies.terms import (
     ODRL_ACTIONS,
     ActionVocabulary,
 )
+from allmende.policies.texts import say
 from allmende.policies.values import parse_datetime
+from allmende.vocab.messages import Message
 
 
 class Outcome(StrEnum):
@@ -322,25 +324,33 @@ class _Rule:
         self.remedies = _duties(rule.remedies, f"{ref}.remedy")
         self.static_duties = _statics(self.duties)
         self.before_use = any(duty.before_use for duty in self.duties)
-        self.permit_reason = (f"{ref} permits it",)
+        self.permit_reason = (say("%(rule)s permits it", rule=ref),)
 
     def all_checks(self) -> tuple[Check, ...]:
         return (*self.checks, *self.target_checks, *self.assignee_checks)
 
     def applies(self, env: Env, reasons: list[str]) -> bool | None:
         """Does this rule apply to the request? Adds a reason when not (or not surely)."""
-        unknown: str | None = None
+        unknown: Message | None = None
         if self.target is not None:
             if env.target is None:
-                unknown = f"{self.ref}: the request names no target"
+                unknown = say("%(rule)s: the request names no target", rule=self.ref)
             elif env.target != self.target and self.target not in env.part_of:
-                reasons.append(f"{self.ref}: is about target {self.target}")
+                reasons.append(
+                    say("%(rule)s: is about target %(target)s", rule=self.ref, target=self.target)
+                )
                 return False
         if self.assignee is not None:
             if env.assignee is None:
-                unknown = f"{self.ref}: the request names no assignee"
+                unknown = say("%(rule)s: the request names no assignee", rule=self.ref)
             elif env.assignee != self.assignee and self.assignee not in env.member_of():
-                reasons.append(f"{self.ref}: is for assignee {self.assignee}")
+                reasons.append(
+                    say(
+                        "%(rule)s: is for assignee %(assignee)s",
+                        rule=self.ref,
+                        assignee=self.assignee,
+                    )
+                )
                 return False
         checks: Any = self.checks
         if self.target_checks or self.assignee_checks:
@@ -350,11 +360,18 @@ class _Rule:
             check, facts = item if isinstance(item, tuple) else (item, env)
             result = check.test(facts)
             if result is False:
-                reasons.append(f"{self.ref}: {check.label} is not satisfied")
+                reasons.append(
+                    say("%(rule)s: %(check)s is not satisfied", rule=self.ref, check=check.label)
+                )
                 return False
             if result is None and unknown is None:
                 why = check.problem or check.missing
-                unknown = f"{self.ref}: cannot evaluate {check.label}: {why}"
+                unknown = say(
+                    "%(rule)s: cannot evaluate %(check)s: %(why)s",
+                    rule=self.ref,
+                    check=check.label,
+                    why=why,
+                )
         if unknown is not None:
             reasons.append(unknown)
             return None
@@ -409,12 +426,16 @@ class CompiledPolicy:
 
     def evaluate(self, request: Request) -> Decision:
         if self.replaced_by:
-            why = f"the policy is replaced by {', '.join(self.replaced_by)} (dct:isReplacedBy)"
+            why = say(
+                "the policy is replaced by %(policies)s (dct:isReplacedBy)",
+                policies=", ".join(self.replaced_by),
+            )
             return Decision(Outcome.INDETERMINATE, self.uid, (), (), (why,))
         if self.unresolved:
             parents = ", ".join(self.unresolved)
-            why = (
-                f"the policy inherits from {parents}, which is not merged in (inheritance.inherit)"
+            why = say(
+                "the policy inherits from %(parents)s, which is not merged in (inheritance.inherit)",
+                parents=parents,
             )
             return Decision(Outcome.INDETERMINATE, self.uid, (), (), (why,))
         env = Env(
@@ -454,12 +475,17 @@ class CompiledPolicy:
                 unknown = [d for d in duties if d.before_use and d.rule not in states]
                 if unusable:
                     blocked += [d for d in unusable if d not in blocked]
-                    reasons += [f"{rule.ref}: {_not_fulfilled(d)}" for d in unusable]
+                    reasons += [_not_fulfilled(rule.ref, d) for d in unusable]
                 elif unknown:
                     permission_unknown = True
                     reasons += [
-                        f"{rule.ref}: {d.rule} ({short(d.action)}) must be fulfilled before use,"
-                        " and whether it is, is not known"
+                        say(
+                            "%(rule)s: %(duty)s (%(action)s) must be fulfilled before use, and"
+                            " whether it is, is not known",
+                            rule=rule.ref,
+                            duty=d.rule,
+                            action=short(d.action),
+                        )
                         for d in unknown
                     ]
                 else:
@@ -496,9 +522,14 @@ class CompiledPolicy:
             return self._permit(env, granted, states)  # the common case, first
         refs = tuple(rule.ref for rule, _ in prohibited)
         why = tuple(
-            f"{rule.ref} prohibits it"
+            say("%(rule)s prohibits it", rule=rule.ref)
             if implied is None
-            else f"{rule.ref} prohibits {short(implied)}, which {short(env.action)} implies"
+            else say(
+                "%(rule)s prohibits %(implied)s, which %(action)s implies",
+                rule=rule.ref,
+                implied=short(implied),
+                action=short(env.action),
+            )
             for rule, implied in prohibited
         )
         if self.conflict is ConflictTerm.PERM:
@@ -506,13 +537,17 @@ class CompiledPolicy:
                 return self._permit(env, granted, states)
         elif prohibited:
             if granted and self.conflict is ConflictTerm.INVALID:
-                conflict = f"{granted[0][0].ref} and {refs[0]} conflict: the policy is void"
+                conflict = say(
+                    "%(permission)s and %(prohibition)s conflict: the policy is void",
+                    permission=granted[0][0].ref,
+                    prohibition=refs[0],
+                )
                 return Decision(Outcome.DENY, uid, (granted[0][0].ref, *refs), (), (conflict, *why))
             return Decision(Outcome.DENY, uid, refs, (), why, remedies=_remedies(prohibited, env))
         elif granted and not prohibition_unknown:
             return self._permit(env, granted, states)
         if not granted and not permission_unknown:
-            denial = (f"no permission for {short(env.action)}", *why)
+            denial = (say("no permission for %(action)s", action=short(env.action)), *why)
             return Decision(
                 Outcome.DENY,
                 uid,
@@ -548,12 +583,17 @@ def _blocks(duty: DutyToFulfil, env: Env, states: Mapping[str, bool]) -> bool:
     return duty.before_use or duty.due is None or env.time is None or duty.due <= env.time
 
 
-def _not_fulfilled(duty: DutyToFulfil) -> str:
-    text = f"duty {duty.rule} ({short(duty.action)}) is not fulfilled"
+def _not_fulfilled(ref: str, duty: DutyToFulfil) -> Message:
+    values = {"rule": ref, "duty": duty.rule, "action": short(duty.action)}
     if duty.consequences:
         then = ", ".join(short(c.action) for c in duty.consequences)
-        text += f"; its consequences apply too ({then})"
-    return text
+        return say(
+            "%(rule)s: duty %(duty)s (%(action)s) is not fulfilled; its consequences apply too"
+            " (%(then)s)",
+            then=then,
+            **values,
+        )
+    return say("%(rule)s: duty %(duty)s (%(action)s) is not fulfilled", **values)
 
 
 def _remedies(prohibited: list[tuple[_Rule, str | None]], env: Env) -> tuple[DutyToFulfil, ...]:

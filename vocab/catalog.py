@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from allmende.vocab.messages import N_, say
 from allmende.vocab.namespaces import DCT, RDF, SKOS, SPDX
 
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
@@ -205,7 +206,9 @@ class TermError(ValueError):
     """A value that names no term of the vocabulary; the message lists what would."""
 
 
-def _from_list(value: str, scheme: str, codes: Collection[str], what: str) -> str:
+def _from_list(value: str, scheme: str, codes: Collection[str], refusal: str) -> str:
+    """The IRI of a code of the list; else TermError with `refusal` (a message id with
+    %(value)s and %(scheme)s)."""
     text = value.strip()
     code = text.removeprefix(scheme + "/")
     if code in codes:
@@ -213,7 +216,7 @@ def _from_list(value: str, scheme: str, codes: Collection[str], what: str) -> st
     upper = code.upper()
     if upper in codes:
         return f"{scheme}/{upper}"
-    raise TermError(f"{value!r} is not a {what} (expected a code of {scheme})")
+    raise TermError(say(refusal, value=repr(value), scheme=scheme))
 
 
 def licence_iri(value: str) -> str:
@@ -230,7 +233,13 @@ def licence_iri(value: str) -> str:
         alias = lowered[code.lower()]
     if alias is None:
         known = ", ".join(sorted(["dl-de/by-2-0", "dl-de/zero-2-0", "cc-by/4.0", "cc-zero"]))
-        raise TermError(f"{value!r} is not a licence of the dcat-ap.de list (e.g. {known})")
+        raise TermError(
+            say(
+                "%(value)s is not a licence of the dcat-ap.de list (e.g. %(known)s)",
+                value=repr(value),
+                known=known,
+            )
+        )
     return LICENCES[alias].iri
 
 
@@ -240,23 +249,48 @@ def is_open_licence(iri: str) -> bool:
 
 
 def theme_iri(value: str) -> str:
-    return _from_list(value, THEME_SCHEME, THEMES, "data theme")
+    return _from_list(
+        value,
+        THEME_SCHEME,
+        THEMES,
+        N_("%(value)s is not a data theme (expected a code of %(scheme)s)"),
+    )
 
 
 def frequency_iri(value: str) -> str:
-    return _from_list(value, FREQUENCY_SCHEME, FREQUENCIES, "frequency")
+    return _from_list(
+        value,
+        FREQUENCY_SCHEME,
+        FREQUENCIES,
+        N_("%(value)s is not a frequency (expected a code of %(scheme)s)"),
+    )
 
 
 def file_type_iri(value: str) -> str:
-    return _from_list(value, FILE_TYPE_SCHEME, FILE_TYPES, "file type")
+    return _from_list(
+        value,
+        FILE_TYPE_SCHEME,
+        FILE_TYPES,
+        N_("%(value)s is not a file type (expected a code of %(scheme)s)"),
+    )
 
 
 def access_right_iri(value: str) -> str:
-    return _from_list(value, ACCESS_RIGHT_SCHEME, ACCESS_RIGHTS, "access right")
+    return _from_list(
+        value,
+        ACCESS_RIGHT_SCHEME,
+        ACCESS_RIGHTS,
+        N_("%(value)s is not an access right (expected a code of %(scheme)s)"),
+    )
 
 
 def distribution_status_iri(value: str) -> str:
-    return _from_list(value, DISTRIBUTION_STATUS_SCHEME, DISTRIBUTION_STATUSES, "status")
+    return _from_list(
+        value,
+        DISTRIBUTION_STATUS_SCHEME,
+        DISTRIBUTION_STATUSES,
+        N_("%(value)s is not a status (expected a code of %(scheme)s)"),
+    )
 
 
 def publisher_type_iri(value: str) -> str:
@@ -264,14 +298,18 @@ def publisher_type_iri(value: str) -> str:
     for code in PUBLISHER_TYPES:
         if code.lower() == text.lower():
             return f"http://purl.org/adms/publishertype/{code}"
-    raise TermError(f"{value!r} is not an ADMS publisher type (e.g. LocalAuthority)")
+    raise TermError(
+        say("%(value)s is not an ADMS publisher type (e.g. LocalAuthority)", value=repr(value))
+    )
 
 
 def language_iri(value: str) -> str:
     text = value.strip().removeprefix(LANGUAGE_SCHEME + "/")
     code = LANGUAGE_CODES.get(text.lower(), text.upper())
     if not re.fullmatch(r"[A-Z]{3}", code):
-        raise TermError(f"{value!r} is not a language (a code like DEU or de)")
+        raise TermError(
+            say("%(value)s is not a language (a code like DEU or de)", value=repr(value))
+        )
     return f"{LANGUAGE_SCHEME}/{code}"
 
 
@@ -287,7 +325,11 @@ def code_of(iri: str) -> str:
 def geocoding_for_ags(ags: str) -> tuple[str, str | None]:
     """`dcatde:politicalGeocodingURI` and its level for an Amtlicher Gemeindeschlüssel."""
     if not ags.isdigit() or len(ags) not in _AGS_LEVELS:
-        raise TermError(f"{ags!r} is not an AGS of 2, 3, 5 or 8 digits (or a 12-digit RS)")
+        raise TermError(
+            say(
+                "%(value)s is not an AGS of 2, 3, 5 or 8 digits (or a 12-digit RS)", value=repr(ags)
+            )
+        )
     vocabulary, level = _AGS_LEVELS[len(ags)]
     return f"{GEOCODING}{vocabulary}/{ags}", (
         f"{GEOCODING_LEVEL_SCHEME}/{level}" if level else None

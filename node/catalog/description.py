@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from allmende.node.catalog.files import guess_media_type
+from allmende.node.messages import pydantic_message, reason, say
 from allmende.vocab import catalog as terms
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -57,24 +58,32 @@ def _texts(value: Any, limit: int) -> Any:
     if isinstance(value, dict):
         for language, text in value.items():
             if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
-                raise ValueError(f"{language!r} is not a language tag like de or en")
+                raise ValueError(
+                    say("%(value)s is not a language tag like de or en", value=repr(language))
+                )
             if not isinstance(text, str):
-                raise ValueError(f"the {language} text must be a string")
+                raise ValueError(say("the %(language)s text must be a string", language=language))
             if len(text) > limit:
-                raise ValueError(f"the {language} text is longer than {limit} characters")
+                raise ValueError(
+                    say(
+                        "the %(language)s text is longer than %(limit)s characters",
+                        language=language,
+                        limit=limit,
+                    )
+                )
         return {language: text.strip() for language, text in value.items() if text.strip()}
     return value
 
 
 def _url(value: str | None) -> str | None:
     if value is not None and (not URL.match(value) or len(value) > 2000):
-        raise ValueError("must be an http(s) URL")
+        raise ValueError(say("must be an http(s) URL"))
     return value
 
 
 def _email(value: str | None) -> str | None:
     if value and not EMAIL.match(value.removeprefix("mailto:")):
-        raise ValueError("must be an e-mail address")
+        raise ValueError(say("must be an e-mail address"))
     return value.removeprefix("mailto:") if value else None
 
 
@@ -107,7 +116,7 @@ class Contact(_Model):
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         if value and not PHONE.match(value.removeprefix("tel:")):
-            raise ValueError("must be a telephone number like +49 4841 1234")
+            raise ValueError(say("must be a telephone number like +49 4841 1234"))
         return value.removeprefix("tel:") if value else None
 
 
@@ -120,7 +129,7 @@ def _temporal_value(value: str | None) -> str | None:
         else:
             date.fromisoformat(value)
     except ValueError:
-        raise ValueError("must be an ISO 8601 date (2024-01-31) or date-time") from None
+        raise ValueError(say("must be an ISO 8601 date (2024-01-31) or date-time")) from None
     return value
 
 
@@ -142,7 +151,7 @@ class Spatial(_Model):
     @classmethod
     def _wkt(cls, value: str | None) -> str | None:
         if value and not WKT.match(value):
-            raise ValueError("must be WKT, e.g. POLYGON((8.1 54.5, ...))")
+            raise ValueError(say("must be WKT, e.g. POLYGON((8.1 54.5, ...))"))
         return value
 
     @field_validator("bbox")
@@ -150,10 +159,10 @@ class Spatial(_Model):
     def _bbox(cls, value: list[float] | None) -> list[float] | None:
         if value is not None:
             if len(value) != 4:
-                raise ValueError("must be [west, south, east, north]")
+                raise ValueError(say("must be [west, south, east, north]"))
             west, south, east, north = value
             if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-                raise ValueError("must be [west, south, east, north] in WGS84 degrees")
+                raise ValueError(say("must be [west, south, east, north] in WGS84 degrees"))
         return value
 
 
@@ -175,7 +184,7 @@ class DistributionInput(_Model):
     @classmethod
     def _slug(cls, value: str | None) -> str | None:
         if value is not None and not SLUG.match(value):
-            raise ValueError("must be lower-case letters, digits and dashes (1-64)")
+            raise ValueError(say("must be lower-case letters, digits and dashes (1-64)"))
         return value
 
     @field_validator("title", "description")
@@ -195,7 +204,7 @@ class DistributionInput(_Model):
             return None
         value = value.removeprefix(terms.IANA_MEDIA_TYPES).split(";")[0].strip().lower()
         if not MEDIA_TYPE.match(value):
-            raise ValueError("must be a media type like text/csv")
+            raise ValueError(say("must be a media type like text/csv"))
         return value
 
     @field_validator("license")
@@ -257,12 +266,14 @@ class DatasetInput(_Model):
         cleaned: dict[str, list[str]] = {}
         for language, words in value.items():
             if not LANGUAGE_TAG.match(language):
-                raise ValueError(f"{language!r} is not a language tag like de or en")
+                raise ValueError(
+                    say("%(value)s is not a language tag like de or en", value=repr(language))
+                )
             if len(words) > 50:
-                raise ValueError("at most 50 keywords per language")
+                raise ValueError(say("at most 50 keywords per language"))
             unique = list(dict.fromkeys(w.strip() for w in words if w.strip()))
             if any(len(word) > 100 for word in unique):
-                raise ValueError("a keyword has at most 100 characters")
+                raise ValueError(say("a keyword has at most 100 characters"))
             if unique:
                 cleaned[language] = unique
         return cleaned
@@ -306,20 +317,20 @@ def _field_path(location: tuple[int | str, ...]) -> str:
 def parse_input(body: Any) -> DatasetInput:
     """Read a dataset description; raise DescriptionError listing every form error."""
     if not isinstance(body, dict):
-        raise DescriptionError([{"field": "(body)", "message": "must be a JSON object"}])
+        raise DescriptionError([{"field": "(body)", "message": say("must be a JSON object")}])
     try:
         return DatasetInput.model_validate(body)
     except ValidationError as exc:
         errors = []
         for error in exc.errors():
-            message = str(error["msg"]).removeprefix("Value error, ")
+            message = pydantic_message(error)
             errors.append({"field": _field_path(tuple(error["loc"])), "message": message})
         raise DescriptionError(errors) from None
 
 
 def parse_distribution(body: Any) -> DistributionInput:
     if not isinstance(body, dict):
-        raise DescriptionError([{"field": "(body)", "message": "must be a JSON object"}])
+        raise DescriptionError([{"field": "(body)", "message": say("must be a JSON object")}])
     try:
         return DistributionInput.model_validate(body)
     except ValidationError as exc:
@@ -327,7 +338,7 @@ def parse_distribution(body: Any) -> DistributionInput:
             [
                 {
                     "field": _field_path(tuple(e["loc"])),
-                    "message": str(e["msg"]).removeprefix("Value error, "),
+                    "message": pydantic_message(e),
                 }
                 for e in exc.errors()
             ]
@@ -386,15 +397,25 @@ def distribution_problems(
     where = f"distributions[{index}]"
     problems = []
     if item.kind == "link" and not item.url:
-        problems.append({"field": f"{where}.url", "message": "a link distribution needs a url"})
+        problems.append(
+            {"field": f"{where}.url", "message": say("a link distribution needs a url")}
+        )
     if item.kind == "api" and not item.service:
-        problems.append({"field": f"{where}.service", "message": f"one of {', '.join(SERVICES)}"})
+        problems.append(
+            {
+                "field": f"{where}.service",
+                "message": say("one of %(choices)s", choices=", ".join(SERVICES)),
+            }
+        )
     if item.kind == "file" and (item.id is None or item.id not in known_files):
         problems.append(
             {
                 "field": f"{where}.id",
-                "message": "file distributions are added by uploading the file "
-                "(POST /admin/datasets/{id}/distributions); here only existing ones can be named",
+                "message": say(
+                    "file distributions are added by uploading the file "
+                    "(POST /admin/datasets/{id}/distributions); here only existing ones can be "
+                    "named"
+                ),
             }
         )
     return problems
@@ -459,7 +480,7 @@ def canonical(
             )
         except ValueError as exc:
             field = getattr(exc, "field", "")
-            message = getattr(exc, "message", str(exc))
+            message = getattr(exc, "message", None) or reason(exc)
             errors.append({"field": f"policy.{field}" if field else "policy", "message": message})
     # Open data unless the licence or the policy says otherwise; the operator may override.
     access = parsed.access_rights or terms.access_right_iri(
@@ -487,7 +508,10 @@ def canonical(
         for index, document in enumerate(distributions):
             if document["id"] in seen:
                 errors.append(
-                    {"field": f"distributions[{index}].id", "message": "used twice in this dataset"}
+                    {
+                        "field": f"distributions[{index}].id",
+                        "message": say("used twice in this dataset"),
+                    }
                 )
             seen.add(document["id"])
     if errors:

@@ -60,6 +60,7 @@ from allmende.node.http.forms import parts, read_json, text_of
 from allmende.node.http.openapi import FILE, TEXT, describe, query_param
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import admin_only
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.web.i18n import negotiate as negotiate_language
 from allmende.vocab import catalog as terms
@@ -166,7 +167,11 @@ async def catalog(request: web.Request) -> web.Response:
         ids, total = published_page(node, (page - 1) * size, size)
         last = max(1, -(-total // size))
         if page > last:
-            raise Problem(404, "Not Found", f"the catalog has {last} page(s) of {size}")
+            raise Problem(
+                404,
+                "Not Found",
+                say("the catalog has %(last)s page(s) of %(size)s", last=last, size=size),
+            )
         triples = completed(node, read_datasets(node, ids))
         path = catalog_iri(node.base_url)
         header = grouped(
@@ -207,9 +212,15 @@ def _dataset_row(node: Node, dataset_id: str) -> tuple[CatalogDataset | None, di
 async def _published(node: Node, dataset_id: str) -> dict[str, Any]:
     row, data = await asyncio.to_thread(_dataset_row, node, dataset_id)
     if row is None:
-        raise Problem(404, "Not Found", f"there is no dataset {dataset_id!r}")
+        raise Problem(
+            404, "Not Found", say("there is no dataset '%(dataset_id)s'", dataset_id=dataset_id)
+        )
     if row.status == RETRACTED:
-        raise Problem(410, "Gone", f"the dataset {dataset_id!r} was retracted")
+        raise Problem(
+            410,
+            "Gone",
+            say("the dataset '%(dataset_id)s' was retracted", dataset_id=dataset_id),
+        )
     return data
 
 
@@ -225,7 +236,14 @@ async def _dataset_document(request: web.Request, dataset_id: str, kind: str) ->
     def build() -> bytes:
         triples = completed(node, read_datasets(node, [dataset_id]))
         if not triples:
-            raise Problem(404, "Not Found", f"the dataset {dataset_id!r} is not in the catalog yet")
+            raise Problem(
+                404,
+                "Not Found",
+                say(
+                    "the dataset '%(dataset_id)s' is not in the catalog yet",
+                    dataset_id=dataset_id,
+                ),
+            )
         if fmt is HTML:
             return html.render_dataset(triples, iri, language, _alternates(request.path, {}))
         return serialise(triples, fmt)
@@ -258,7 +276,7 @@ async def distribution(request: web.Request) -> web.Response:
     dataset_id = request.match_info["dataset"]
     data = await _published(_node(request), dataset_id)
     if not any(d["id"] == request.match_info["distribution"] for d in data["distributions"]):
-        raise Problem(404, "Not Found", "the dataset has no such distribution")
+        raise Problem(404, "Not Found", say("the dataset has no such distribution"))
     return await _dataset_document(request, dataset_id, "distribution")
 
 
@@ -278,15 +296,15 @@ async def download(request: web.Request) -> web.StreamResponse:
         (d for d in data["distributions"] if d["id"] == request.match_info["distribution"]), None
     )
     if item is None:
-        raise Problem(404, "Not Found", "the dataset has no such distribution")
+        raise Problem(404, "Not Found", say("the dataset has no such distribution"))
     await authorize_download(request, data, item)
     if item["kind"] == "link":
         raise web.HTTPFound(item["url"])
     if item["kind"] != "file":
-        raise Problem(404, "Not Found", "this distribution is an API, not a file")
+        raise Problem(404, "Not Found", say("this distribution is an API, not a file"))
     path = file_path(files_directory(node.settings.directory), item["checksum"])
     if not await asyncio.to_thread(path.is_file):
-        raise Problem(404, "Not Found", "the file of this distribution is missing on the node")
+        raise Problem(404, "Not Found", say("the file of this distribution is missing on the node"))
     name = safe_file_name(item.get("file_name")) or item["id"]
     headers = {
         "Content-Type": item.get("media_type") or "application/octet-stream",
@@ -307,7 +325,7 @@ async def data_service(request: web.Request) -> web.Response:
     fmt = negotiate(request, RDF_FORMATS, TURTLE)
     iri = f"{node.base_url}/services/{request.match_info['name']}"
     if any(ch in iri for ch in '<>"{}|\\^` '):
-        raise Problem(404, "Not Found", "no such service")
+        raise Problem(404, "Not Found", say("no such service"))
     state = await asyncio.to_thread(catalog_state, node)
     etag = make_etag("service", state, fmt.key, iri, header_fingerprint(node))
     prefix = catalog_graph_prefix(node.base_url)
@@ -320,7 +338,7 @@ async def data_service(request: web.Request) -> web.Response:
             )
         )
         if not triples:
-            raise Problem(404, "Not Found", "no such service in the catalog")
+            raise Problem(404, "Not Found", say("no such service in the catalog"))
         extra = completion(
             [("", "http://www.w3.org/ns/dcat#accessService", iri)],
             node.base_url,
@@ -337,7 +355,11 @@ async def data_service(request: web.Request) -> web.Response:
 def _text_param(request: web.Request, name: str) -> str | None:
     value = request.query.get(name)
     if value is not None and len(value) > 200:
-        raise Problem(400, "Bad Request", f"query parameter {name!r} is longer than 200 characters")
+        raise Problem(
+            400,
+            "Bad Request",
+            say("query parameter '%(name)s' is longer than 200 characters", name=name),
+        )
     return value or None
 
 
@@ -522,7 +544,7 @@ async def admin_list(request: web.Request) -> web.Response:
     node = _node(request)
     status = request.query.get("status", PUBLISHED)
     if status not in (PUBLISHED, RETRACTED, "all"):
-        raise Problem(400, "Bad Request", "status must be published, retracted or all")
+        raise Problem(400, "Bad Request", say("status must be published, retracted or all"))
 
     def rows() -> list[dict[str, Any]]:
         with Session(node.engine) as session:
@@ -568,7 +590,7 @@ async def admin_get(request: web.Request) -> web.Response:
     node = _node(request)
     row, data = await asyncio.to_thread(_dataset_row, node, request.match_info["dataset"])
     if row is None:
-        raise Problem(404, "Not Found", "there is no such dataset")
+        raise Problem(404, "Not Found", say("there is no such dataset"))
     return web.json_response({"status": row.status, "version": row.version, "dataset": data})
 
 
@@ -662,7 +684,9 @@ async def admin_add_distribution(request: web.Request) -> web.Response:
     try:
         await service.current_dataset(node, dataset_id)
         if request.content_length is not None and request.content_length > limit:
-            raise Problem(413, "Payload Too Large", f"the limit is {limit} bytes")
+            raise Problem(
+                413, "Payload Too Large", say("the limit is %(limit)s bytes", limit=limit)
+            )
         directory = files_directory(node.settings.directory)
         meta: dict[str, Any] = {}
         file_name: str | None
@@ -711,7 +735,7 @@ async def _multipart(
     async for part in parts(request, "a part 'file'"):
         if part.name == "file":
             if stored is not None:
-                raise Problem(400, "Bad Request", "one file per request")
+                raise Problem(400, "Bad Request", say("one file per request"))
             file_name = safe_file_name(part.filename)
             declared = part.content_type
             stored = await store_stream(part.chunks(256 * 1024), directory, limit)
@@ -725,9 +749,9 @@ async def _multipart(
                     pass
             meta[part.name] = text
         else:
-            raise Problem(400, "Bad Request", f"unknown form field {part.name!r}")
+            raise Problem(400, "Bad Request", say("unknown form field '%(name)s'", name=part.name))
     if stored is None:
-        raise Problem(400, "Bad Request", "the form has no field 'file'")
+        raise Problem(400, "Bad Request", say("the form has no field 'file'"))
     return stored, file_name, declared, meta
 
 

@@ -38,6 +38,7 @@ from allmende.node.catalog.rdf import (
     ox_term,
 )
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 from allmende.node.models import EventRecord
 from allmende.node.runtime import Node
 from allmende.node.store.base import CHECKPOINT
@@ -96,7 +97,11 @@ def negotiate(request: web.Request, offered: Sequence[Format], default: Format) 
         found = _BY_KEY.get(_ALIASES.get(wanted.lower(), wanted.lower()))
         if found is None or found not in offered:
             names = ", ".join(f.key for f in offered)
-            raise Problem(400, "Bad Request", f"query parameter 'format' must be one of {names}")
+            raise Problem(
+                400,
+                "Bad Request",
+                say("query parameter 'format' must be one of %(names)s", names=names),
+            )
         return found
     header = request.headers.get("Accept", "")
     if not header.strip():
@@ -134,7 +139,9 @@ def negotiate(request: web.Request, offered: Sequence[Format], default: Format) 
                 best = rank
     if best is None:
         types = ", ".join(f.media_type for f in offered)
-        raise Problem(406, "Not Acceptable", f"available representations: {types}")
+        raise Problem(
+            406, "Not Acceptable", say("available representations: %(types)s", types=types)
+        )
     return best[2]
 
 

@@ -14,6 +14,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SH
 
 from allmende.node.catalog.rdf import dataset_iri, distribution_iri
+from allmende.vocab.messages import Tagged
 from allmende.vocab.shapes import shapes_text
 
 
@@ -28,7 +29,8 @@ class Finding:
     def to_json(self) -> dict[str, str]:
         return {
             "field": self.field,
-            "message": self.message,
+            # the shape's own words, in the language the page or client reads
+            "message": Tagged({"en": self.message, "de": self.message_de}),
             "message_de": self.message_de,
             "severity": self.severity,
             "focus": self.focus,

@@ -31,6 +31,7 @@ from allmende.node.http.openapi import component, describe, json_request
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import admin_only
 from allmende.node.logs import Repeated, retry_counts
+from allmende.node.messages import say
 from allmende.node.models import EventRecord
 from allmende.node.runtime import Node
 
@@ -216,9 +217,9 @@ async def admin_remove_peer(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     peer_id = request.query.get("id", "")
     if any(peer.id == peer_id for peer in node.settings.trust.peers):
-        raise Problem(409, "Conflict", "this peer is pinned in allmende.toml; remove it there")
+        raise Problem(409, "Conflict", say("this peer is pinned in allmende.toml; remove it there"))
     if not await node.write(lambda: remove_peer(node.engine, peer_id)):
-        raise Problem(404, "Not Found", f"no trusted peer {peer_id!r}")
+        raise Problem(404, "Not Found", say("no trusted peer '%(peer_id)s'", peer_id=peer_id))
     if "federation_feeds" in request.app:
         await request.app["federation_feeds"].sync_peers()
     return web.Response(status=204)

@@ -19,6 +19,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 
 MALFORMED: tuple[type[BaseException], ...] = (
     ValueError,  # includes UnicodeDecodeError and json.JSONDecodeError
@@ -38,7 +39,11 @@ def reading(what: str) -> Iterator[None]:
     except web.HTTPException:
         raise
     except MALFORMED as exc:
-        raise Problem(400, "Bad Request", f"{what} cannot be read: {_reason(exc)}") from None
+        raise Problem(
+            400,
+            "Bad Request",
+            say("%(what)s cannot be read: %(value)s", what=what, value=_reason(exc)),
+        ) from None
 
 
 def _reason(exc: BaseException) -> str:
@@ -53,7 +58,7 @@ def text_of(value: str | None, what: str) -> str | None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise Problem(400, "Bad Request", f"{what} is not valid UTF-8") from None
+        raise Problem(400, "Bad Request", say("%(what)s is not valid UTF-8", what=what)) from None
     return value
 
 
@@ -75,9 +80,13 @@ async def read_json(request: web.Request, what: str = "the body") -> Any:
     try:
         return json.loads(raw)
     except RecursionError:
-        raise Problem(400, "Bad Request", f"{what} is nested too deeply") from None
+        raise Problem(400, "Bad Request", say("%(what)s is nested too deeply", what=what)) from None
     except ValueError as exc:
-        raise Problem(400, "Bad Request", f"{what} is not valid JSON: {_reason(exc)}") from None
+        raise Problem(
+            400,
+            "Bad Request",
+            say("%(what)s is not valid JSON: %(value)s", what=what, value=_reason(exc)),
+        ) from None
 
 
 class Part:
@@ -98,7 +107,11 @@ class Part:
         with reading(self.label):
             data = await self.raw.read(decode=True)
         if len(data) > limit:
-            raise Problem(400, "Bad Request", f"{self.label} is longer than {limit} bytes")
+            raise Problem(
+                400,
+                "Bad Request",
+                say("%(label)s is longer than %(limit)s bytes", label=self.label, limit=limit),
+            )
         return bytes(data)
 
     async def text(self, limit: int) -> str:
@@ -107,7 +120,9 @@ class Part:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise Problem(400, "Bad Request", f"{self.label} is not valid UTF-8 text") from None
+            raise Problem(
+                400, "Bad Request", say("%(label)s is not valid UTF-8 text", label=self.label)
+            ) from None
 
     async def chunks(self, size: int = 1 << 16) -> AsyncIterator[bytes]:
         """The part's raw bytes as they arrive."""
@@ -122,7 +137,11 @@ class Part:
 async def parts(request: web.Request, expected: str) -> AsyncIterator[Part]:
     """The parts of a multipart/form-data body; `expected` tells a client what to send."""
     if request.content_type != MULTIPART:
-        raise Problem(415, "Unsupported Media Type", f"send {MULTIPART} with {expected}")
+        raise Problem(
+            415,
+            "Unsupported Media Type",
+            say("send %(MULTIPART)s with %(expected)s", MULTIPART=MULTIPART, expected=expected),
+        )
     with reading("the multipart body"):
         reader = await request.multipart()
     while True:
@@ -131,5 +150,5 @@ async def parts(request: web.Request, expected: str) -> AsyncIterator[Part]:
         if part is None:
             return
         if not isinstance(part, BodyPartReader):
-            raise Problem(400, "Bad Request", "nested multipart bodies are not accepted")
+            raise Problem(400, "Bad Request", say("nested multipart bodies are not accepted"))
         yield Part(part)

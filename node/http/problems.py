@@ -1,4 +1,9 @@
-"""RFC 9457 problem details: every error a client sees is `application/problem+json`."""
+"""RFC 9457 problem details: every error a client sees is `application/problem+json`.
+
+A detail or field error made with `node.messages.say` is English by default and German for
+a client that asks for German (Accept-Language, or the portal's language cookie), as the
+pages show it (`Content-Language` says which).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+
+from allmende.node.messages import say
+from allmende.vocab.messages import Joined, Message, Reader, Tagged, render
 
 PROBLEM_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -49,6 +57,47 @@ class Problem(web.HTTPException):
         )
         self.body_json = body
 
+    def translated(self, reader: Reader) -> Problem:
+        """The same problem with its Messages in the reader's language; itself if it has
+        none."""
+        if not _has_messages(self.body_json):
+            return self
+        body = _rendered(self.body_json, reader)
+        kept = {k: v for k, v in self.headers.items() if k.lower() not in _OWN_HEADERS}
+        kept["Content-Language"] = reader.language
+        status, title, detail = body.pop("status"), body.pop("title"), body.pop("detail", None)
+        return Problem(status, title, detail, headers=kept, **body)
+
+
+_OWN_HEADERS = {"content-type", "content-length", "content-language"}
+
+
+def _has_messages(value: object) -> bool:
+    if isinstance(value, Message | Joined | Tagged):
+        return True
+    if isinstance(value, dict):
+        return any(_has_messages(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_messages(v) for v in value)
+    return False
+
+
+def _rendered(value: Any, reader: Reader) -> Any:
+    if isinstance(value, Message | Joined | Tagged):
+        return render(value, reader)
+    if isinstance(value, dict):
+        return {k: _rendered(v, reader) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rendered(v, reader) for v in value]
+    return value
+
+
+def localised(request: web.Request, problem: Problem) -> Problem:
+    """The problem in the language the client asked for (English unless it asked)."""
+    from allmende.node.web.i18n import api_language, texts
+
+    return problem.translated(texts(api_language(request)))
+
 
 def problem(status: int, title: str, detail: str | None = None, **extensions: Any) -> Problem:
     return Problem(status, title, detail, **extensions)
@@ -59,10 +108,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Any HTTP error becomes problem+json; any crash a 500 without a stack trace.
+    """Any HTTP error becomes problem+json, in the client's language; any crash a 500
+    without a stack trace.
 
     A body that cannot be parsed (found by aiohttp's parsers while reading it) is a 400.
     """
+    try:
+        return await _problems(request, handler)
+    except Problem as problem:
+        raise localised(request, problem) from None
+
+
+async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     _check_headers(request)
     try:
         return await handler(request)
@@ -83,14 +140,14 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if not _raised_reading_body(exc.__traceback__):
             log.exception("unhandled error", extra={"path": request.path})
             raise Problem(
-                500, "Internal Server Error", "the node could not complete the request"
+                500, "Internal Server Error", say("the node could not complete the request")
             ) from None
         detail = f"the request body cannot be read: {_printable(str(exc))}"
         raise Problem(400, "Bad Request", detail) from None
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         raise Problem(
-            500, "Internal Server Error", "the node could not complete the request"
+            500, "Internal Server Error", say("the node could not complete the request")
         ) from None
 
 
@@ -108,7 +165,9 @@ def _check_headers(request: web.Request) -> None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                raise Problem(400, "Bad Request", f"the {name} header is not UTF-8") from None
+                raise Problem(
+                    400, "Bad Request", say("the %(name)s header is not UTF-8", name=name)
+                ) from None
     charset = request.charset
     if charset is None:
         return
@@ -116,7 +175,9 @@ def _check_headers(request: web.Request) -> None:
         codecs.lookup(charset)
     except LookupError:
         raise Problem(
-            415, "Unsupported Media Type", f"unknown charset {_printable(charset)!r}; send UTF-8"
+            415,
+            "Unsupported Media Type",
+            say("unknown charset %(value)s; send UTF-8", value=repr(_printable(charset))),
         ) from None
 
 

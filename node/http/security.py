@@ -9,6 +9,7 @@ from aiohttp import web
 
 from allmende.node.auth import AuthError, Principal, verify_token
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -24,14 +25,16 @@ def bearer(request: web.Request) -> str | None:
 def require_admin(request: web.Request) -> Principal:
     token = bearer(request)
     if token is None:
-        raise Problem(401, "Unauthorized", "an admin bearer token is required", headers=CHALLENGE)
+        raise Problem(
+            401, "Unauthorized", say("an admin bearer token is required"), headers=CHALLENGE
+        )
     node: Node = request.app["node"]
     try:
         principal = verify_token(token, node.admin_keys(), node.id)
     except AuthError as exc:
         raise Problem(401, "Unauthorized", str(exc), headers=CHALLENGE) from exc
     if principal.role != "admin":
-        raise Problem(403, "Forbidden", "this route needs the admin role")
+        raise Problem(403, "Forbidden", say("this route needs the admin role"))
     return principal
 
 

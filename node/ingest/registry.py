@@ -24,6 +24,7 @@ from allmende.connectors.sosa import sensor_description_quads
 from allmende.node.ingest.graphs import sensor_graph, to_ntriples
 from allmende.node.ingest.mapping import FLAG, Check, MappingError, changed_profile, checks_of
 from allmende.node.ingest.models import Device, UnmappedField
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.vocab.devices import list_profiles, load_profile, model_for_version_ids, models
 
@@ -143,18 +144,20 @@ def dataset_exists(node: Node, dataset_id: str) -> bool:
 def prepare_device(node: Node, body: Any) -> tuple[Device, dict[str, Any]]:
     """Check a registration request; return the row and its event (nothing written yet)."""
     if not isinstance(body, dict):
-        raise RegistryError("(body)", "must be a JSON object")
+        raise RegistryError("(body)", say("must be a JSON object"))
     raw_id = body.get("device")
     if not isinstance(raw_id, str) or not 1 <= len(raw_id) <= 128:
         raise RegistryError(
-            "device", "a device id (DevEUI or network server device id) is required"
+            "device", say("a device id (DevEUI or network server device id) is required")
         )
     device_id = registry_id(raw_id)
     if not device_id:
-        raise RegistryError("device", "the device id is empty")
+        raise RegistryError("device", say("the device id is empty"))
     dataset_id = body.get("dataset")
     if not isinstance(dataset_id, str) or not dataset_exists(node, dataset_id):
-        raise RegistryError("dataset", f"there is no published dataset {dataset_id!r}")
+        raise RegistryError(
+            "dataset", say("there is no published dataset '%(dataset)s'", dataset=dataset_id)
+        )
     profile = body.get("profile")
     if isinstance(profile, str):
         if profile not in list_profiles():
@@ -163,7 +166,7 @@ def prepare_device(node: Node, body: Any) -> tuple[Device, dict[str, Any]]:
             )
         profile = load_profile(profile)
     if not isinstance(profile, dict):
-        raise RegistryError("profile", "give a profile name or a profile object")
+        raise RegistryError("profile", say("give a profile name or a profile object"))
     lat, lon, label = body.get("lat"), body.get("lon"), body.get("label")
     row = Device(
         id=device_id,

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urljoin
 
+from allmende.node.messages import say
+
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
@@ -99,7 +101,7 @@ def analyse(query: str) -> Analysis:
             prefix, _, local = token.text.partition(":")
             if prefix in prefixes:
                 return prefixes[prefix] + local
-            raise QueryRefused(f"the prefix {prefix!r} is not declared")
+            raise QueryRefused(say("the prefix '%(prefix)s' is not declared", prefix=prefix))
         return None
 
     for index, token in enumerate(tokens):
@@ -112,7 +114,7 @@ def analyse(query: str) -> Analysis:
         elif upper in FORMS and not form:
             form = upper
         elif upper in UPDATE_WORDS and not form:
-            raise QueryRefused("this endpoint is read-only: SPARQL Update is not accepted")
+            raise QueryRefused(say("this endpoint is read-only: SPARQL Update is not accepted"))
         elif upper == "FROM":
             is_named = index + 1 < len(tokens) and tokens[index + 1].text.upper() == "NAMED"
             target = iri_at(index + (2 if is_named else 1))
@@ -124,7 +126,7 @@ def analyse(query: str) -> Analysis:
                 after += 1
             services.append(iri_at(after))
     if not form:
-        raise QueryRefused("no SELECT, ASK, CONSTRUCT or DESCRIBE found in the query")
+        raise QueryRefused(say("no SELECT, ASK, CONSTRUCT or DESCRIBE found in the query"))
     heavy = cost(tokens, form) + (("calls another node (SERVICE)",) if services else ())
     return Analysis(form, tuple(defaults), tuple(named), tuple(services), heavy)
 

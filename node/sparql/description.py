@@ -6,6 +6,7 @@ import pyoxigraph as ox
 from aiohttp import web
 
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.sparql import formats
 from allmende.node.sparql.scope import Scope
@@ -63,7 +64,9 @@ async def respond(request: web.Request, accept: str) -> web.Response:
         raise Problem(
             406,
             "Not Acceptable",
-            f"the service description is available as {', '.join(formats.GRAPHS)}",
+            say(
+                "the service description is available as %(value)s", value=", ".join(formats.GRAPHS)
+            ),
         )
     scope: Scope = await request.app["sparql_scope"](request)
     turtle = service_turtle(node, scope)

@@ -23,6 +23,7 @@ from allmende.node.config import SparqlSection
 from allmende.node.http.bodies import request_body_or_413
 from allmende.node.http.openapi import describe, query_param
 from allmende.node.http.problems import Problem
+from allmende.node.messages import reason, say
 from allmende.node.runtime import Node
 from allmende.node.sparql import description, formats
 from allmende.node.sparql.analysis import Analysis, QueryRefused, allowed_service, analyse
@@ -105,7 +106,7 @@ async def read_request(request: web.Request, limits: SparqlSection) -> Request:
     raise Problem(
         415,
         "Unsupported Media Type",
-        f"send the query as {FORM} or {QUERY}",
+        say("send the query as %(FORM)s or %(QUERY)s", FORM=FORM, QUERY=QUERY),
         available=[FORM, QUERY],
     )
 
@@ -115,7 +116,9 @@ def _too_long(limits: SparqlSection) -> str:
 
 
 def _read_only() -> Problem:
-    return Problem(403, "Forbidden", "this endpoint is read-only: SPARQL Update is not accepted")
+    return Problem(
+        403, "Forbidden", say("this endpoint is read-only: SPARQL Update is not accepted")
+    )
 
 
 def check_services(analysis: Analysis, trusted: list[str]) -> None:
@@ -174,7 +177,7 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
     try:
         analysis = analyse(req.query)
     except QueryRefused as exc:
-        raise Problem(400, "Bad Request", str(exc)) from None
+        raise Problem(400, "Bad Request", reason(exc)) from None
     if analysis.services:
         check_services(analysis, await trusted_peers(request.app))
     scope: Scope = await request.app["sparql_scope"](request)
@@ -208,7 +211,7 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
     except Busy as exc:
         raise _busy(exc, analysis) from None
     except ClientGone:
-        raise Problem(499, "Client Closed Request", "the caller went away") from None
+        raise Problem(499, "Client Closed Request", say("the caller went away")) from None
 
 
 def _gone(request: web.Request) -> bool:
@@ -219,14 +222,16 @@ def _gone(request: web.Request) -> bool:
 
 def _timeout(limits: SparqlSection, started: bool = True) -> Problem:
     if started:
-        detail = (
-            f"the query did not finish within {limits.query_timeout:g} s and was stopped; "
-            "narrow it (LIMIT, fewer graphs, more selective patterns)"
+        detail = say(
+            "the query did not finish within %(seconds)s s and was stopped; "
+            "narrow it (LIMIT, fewer graphs, more selective patterns)",
+            seconds=format(limits.query_timeout, "g"),
         )
     else:
-        detail = (
-            f"the query waited {limits.query_timeout:g} s for a free worker and did not "
-            "start; the node is busy with other queries"
+        detail = say(
+            "the query waited %(seconds)s s for a free worker and did not "
+            "start; the node is busy with other queries",
+            seconds=format(limits.query_timeout, "g"),
         )
     return Problem(
         503,
@@ -342,7 +347,7 @@ async def _answer(request: web.Request) -> web.StreamResponse:
     try:
         form = analyse(req.query).form
     except QueryRefused as exc:
-        raise Problem(400, "Bad Request", str(exc)) from None
+        raise Problem(400, "Bad Request", reason(exc)) from None
     result_format = formats.negotiate(form, accept, req.formats)
     _kind, chunks = await run_query(request, req, result_format)
     charset = "utf-8" if result_format.startswith("text/") else None
@@ -388,7 +393,7 @@ async def _html_result(request: web.Request, req: Request) -> dict[str, Any]:
     try:
         form = analyse(req.query or "").form
     except QueryRefused as exc:
-        raise Problem(400, "Bad Request", str(exc)) from None
+        raise Problem(400, "Bad Request", reason(exc)) from None
     media = "text/turtle" if form in ("CONSTRUCT", "DESCRIBE") else formats.RESULTS[0]
     limited = Request(req.query, req.default_graphs, req.named_graphs)
     _kind, chunks = await run_query(request, limited, media)
@@ -396,7 +401,9 @@ async def _html_result(request: web.Request, req: Request) -> dict[str, Any]:
     async for chunk in chunks:
         body += chunk
         if len(body) > HTML_BYTES:
-            raise Problem(413, "Content Too Large", "the result is too large to show as a page")
+            raise Problem(
+                413, "Content Too Large", say("the result is too large to show as a page")
+            )
     if form in ("CONSTRUCT", "DESCRIBE"):
         return {"graph": body.decode()}
     parsed = json.loads(body)

@@ -11,6 +11,7 @@ header) get what the parameter names.
 from __future__ import annotations
 
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 
 RESULTS = [
     "application/sparql-results+json",
@@ -160,7 +161,11 @@ def negotiate(form: str, accept: str, explicit: list[str] | tuple[str, ...] = ()
         raise Problem(
             406,
             "Not Acceptable",
-            f"{form} results are available as {', '.join(candidates)}",
+            say(
+                "%(form)s results are available as %(value)s",
+                form=form,
+                value=", ".join(candidates),
+            ),
             available=candidates,
         )
     return chosen

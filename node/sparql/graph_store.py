@@ -18,6 +18,7 @@ from aiohttp import web
 from allmende.node.http.openapi import describe, query_param
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import admin_only
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.sparql import formats
 from allmende.node.sparql.endpoint import Request, run_query
@@ -48,7 +49,7 @@ def target(request: web.Request) -> str:
     """The addressed graph: its IRI, or "" for the default graph."""
     graph, default = request.query.get("graph"), "default" in request.query
     if (graph is None) == (not default):
-        raise Problem(400, "Bad Request", "give exactly one of ?graph=IRI and ?default")
+        raise Problem(400, "Bad Request", say("give exactly one of ?graph=IRI and ?default"))
     if graph is None:
         return ""
     if not ABSOLUTE_IRI.match(graph):
@@ -70,10 +71,16 @@ async def read_graph(request: web.Request) -> web.StreamResponse:
         or not scope.allows(graph)
         or not node.store.has_graph(graph)
     ):
-        raise Problem(404, "Not Found", f"there is no graph {graph!r} for you here")
+        raise Problem(
+            404, "Not Found", say("there is no graph '%(graph)s' for you here", graph=graph)
+        )
     media = formats.choose(request.headers.get("Accept", ""), formats.GRAPHS)
     if media is None:
-        raise Problem(406, "Not Acceptable", f"graphs are available as {', '.join(formats.GRAPHS)}")
+        raise Problem(
+            406,
+            "Not Acceptable",
+            say("graphs are available as %(value)s", value=", ".join(formats.GRAPHS)),
+        )
     query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
     _kind, chunks = await run_query(request, Request(query, [graph], []), media)
     response = web.StreamResponse(headers={"Cache-Control": "no-store"})
@@ -116,7 +123,7 @@ async def _ntriples(request: web.Request, graph: str) -> str:
         raise Problem(
             415,
             "Unsupported Media Type",
-            f"send {', '.join(INPUT_FORMATS)}",
+            say("send %(value)s", value=", ".join(INPUT_FORMATS)),
             available=list(INPUT_FORMATS),
         )
     body = await request.read()
@@ -151,7 +158,7 @@ async def _write(request: web.Request, kind: str) -> web.Response:
     existed = node.store.has_graph(graph) if graph else True
     if kind == "graph.dropped":
         if not existed:
-            raise Problem(404, "Not Found", f"there is no graph {graph!r}")
+            raise Problem(404, "Not Found", say("there is no graph '%(graph)s'", graph=graph))
         data: dict[str, str] = {"graph": graph}
     else:
         content = await _ntriples(request, graph)

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from allmende.node.auth import mint_token
 from allmende.node.catalog.models import PUBLISHED, full_description, load_dataset
 from allmende.node.catalog.rdf import dataset_iri
+from allmende.node.messages import Joined, say
 from allmende.node.runtime import Node
 from allmende.node.usage.models import Agreement
 from allmende.policies import terms
@@ -50,7 +51,9 @@ def dataset_offer(node: Node, dataset_id: str) -> dict[str, Any]:
     with Session(node.engine) as session:
         row = load_dataset(session, dataset_id)
         if row is None or row.status != PUBLISHED:
-            raise AgreementError(f"there is no published dataset {dataset_id!r}")
+            raise AgreementError(
+                say("there is no published dataset '%(dataset)s'", dataset=dataset_id)
+            )
         offer = full_description(session, row).get("policy")
     if offer:
         return dict(offer)
@@ -110,8 +113,10 @@ def grant(
     )
     decision = evaluate(policy, check)
     if not decision.permitted:
-        reasons = "; ".join(decision.reasons) or decision.outcome.value
-        raise AgreementError(f"the dataset's policy does not permit this use: {reasons}")
+        reasons = Joined(decision.reasons or (decision.outcome.value,))
+        raise AgreementError(
+            say("the dataset's policy does not permit this use: %(reasons)s", reasons=reasons)
+        )
     document = sign_policy(to_jsonld(policy), node.key.private, node.key.kid)
     agreement = Agreement(
         id=agreement_id,

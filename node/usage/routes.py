@@ -17,6 +17,7 @@ from allmende.node.http.admin import int_param, json_body
 from allmende.node.http.openapi import describe, json_request, query_param
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import admin_only
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.usage import audit
 from allmende.node.usage.agreements import (
@@ -112,7 +113,11 @@ def _find(node: Node, agreement_id: str) -> Agreement:
     with Session(node.engine) as session:
         agreement = session.get(Agreement, agreement_id)
     if agreement is None:
-        raise Problem(404, "Not Found", f"there is no agreement {agreement_id!r}")
+        raise Problem(
+            404,
+            "Not Found",
+            say("there is no agreement '%(agreement_id)s'", agreement_id=agreement_id),
+        )
     return agreement
 
 
@@ -122,7 +127,11 @@ async def admin_revoke(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     agreement = await asyncio.to_thread(revoke, node, request.match_info["id"])
     if agreement is None:
-        raise Problem(404, "Not Found", f"there is no agreement {request.match_info['id']!r}")
+        raise Problem(
+            404,
+            "Not Found",
+            say("there is no agreement '%(agreement_id)s'", agreement_id=request.match_info["id"]),
+        )
     return web.json_response(agreement.public())
 
 
@@ -138,7 +147,7 @@ async def admin_token(request: web.Request) -> web.Response:
     body = await json_body(request, TOKEN)
     agreement = await asyncio.to_thread(_find, node, request.match_info["id"])
     if agreement.revoked is not None:
-        raise Problem(409, "Conflict", "the agreement was revoked")
+        raise Problem(409, "Conflict", say("the agreement was revoked"))
     ttl = int(body.get("ttl", TOKEN_TTL))
     token = access_token(node, agreement, purpose=body.get("purpose"), ttl=ttl)
     return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": ttl})

@@ -18,6 +18,7 @@ from allmende.node.catalog.access import is_open
 from allmende.node.catalog.models import PUBLISHED, CatalogDataset
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import CSRF, TEXT, describe, form_body, query_param
+from allmende.node.messages import reason, say
 from allmende.node.runtime import Node
 from allmende.node.usage import audit
 from allmende.node.usage.agreements import AgreementError, access_token, grant, revoke
@@ -83,6 +84,13 @@ async def agreements_page(request: web.Request) -> dict[str, Any]:
     return await _page(request)
 
 
+def _until(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+    except ValueError:
+        raise AgreementError(say("The end date is not a date.")) from None
+
+
 @describe(
     "Console: grant an agreement from the form",
     tags=["console"],
@@ -98,9 +106,9 @@ async def grant_from_form(request: web.Request) -> web.StreamResponse:
     posted = await read_form(request)
     form = {k: str(posted.get(k, "")).strip() for k in ("dataset", "assignee", "purpose", "until")}
     try:
-        until = datetime.fromisoformat(form["until"]).replace(tzinfo=UTC) if form["until"] else None
+        until = _until(form["until"])
         if not form["assignee"]:
-            raise AgreementError("name who receives the agreement (an IRI or URL)")
+            raise AgreementError(say("Name who receives the agreement (an IRI or URL)."))
         await asyncio.to_thread(
             grant,
             node,
@@ -110,7 +118,7 @@ async def grant_from_form(request: web.Request) -> web.StreamResponse:
             expires=until,
         )
     except (AgreementError, ValueError) as exc:
-        return await _render(request, 422, form=form, error=str(exc))
+        return await _render(request, 422, form=form, error=reason(exc))
     raise web.HTTPSeeOther("/admin/console/agreements")
 
 
@@ -134,7 +142,7 @@ async def agreement_action(request: web.Request) -> web.StreamResponse:
     with Session(node.engine) as session:
         agreement = session.get(Agreement, agreement_id)
     if action != "token" or agreement is None or agreement.revoked is not None:
-        return await _render(request, 422, error="no such active agreement")
+        return await _render(request, 422, error=say("There is no such active agreement."))
     token = {"agreement": agreement.id, "value": access_token(node, agreement)}
     return await _render(request, 200, token=token)
 

@@ -20,6 +20,7 @@ from allmende.node.events import EventLog
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import CSRF, TEXT, describe, form_body, query_param
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.web import health, sessions
 
@@ -140,9 +141,9 @@ async def end_session(request: web.Request) -> web.StreamResponse:
     try:
         row_id = int(request.match_info["id"])
     except ValueError:
-        raise Problem(404, "Not Found", "no such session") from None
+        raise Problem(404, "Not Found", say("no such session")) from None
     if not await sessions.end(request.app["node"], row_id):
-        raise Problem(404, "Not Found", "no such session (it may have ended already)")
+        raise Problem(404, "Not Found", say("no such session (it may have ended already)"))
     own = await sessions.current(request)
     if own is not None and own.id == row_id:
         (await get_session(request)).invalidate()

@@ -30,6 +30,7 @@ from allmende.node.ingest import properties, sources
 from allmende.node.ingest.models import Device
 from allmende.node.ingest.registry import RegistryError, register, remap, remove, stored_id
 from allmende.node.ingest.routes import device_detail
+from allmende.node.messages import N_, reason, say
 from allmende.node.runtime import Node
 from allmende.node.web import sessions
 from allmende.node.web.console import signed_in
@@ -80,6 +81,25 @@ async def devices_page(request: web.Request) -> web.StreamResponse:
     return await _render(request)
 
 
+_COORDINATE_ERRORS = {
+    "lat": (
+        N_("The latitude is a number, e.g. 54.62."),
+        N_("The latitude lies between -90 and 90."),
+    ),
+    "lon": (
+        N_("The longitude is a number, e.g. 8.97."),
+        N_("The longitude lies between -180 and 180."),
+    ),
+}
+# the mapping form's number fields, as the sentence names them
+_NUMBER_FIELDS = {
+    "scale": N_("The factor is a number, e.g. 0.01."),
+    "offset": N_("The offset is a number, e.g. 0.01."),
+    "min": N_("The lowest plausible value is a number, e.g. 0.01."),
+    "max": N_("The highest plausible value is a number, e.g. 0.01."),
+}
+
+
 def _registration(form: dict[str, str]) -> dict[str, Any]:
     """The form as the registry's request body; coordinates are numbers or absent."""
     body: dict[str, Any] = {k: form[k] for k in ("device", "dataset", "profile") if form[k]}
@@ -87,12 +107,13 @@ def _registration(form: dict[str, str]) -> dict[str, Any]:
         body["label"] = form["label"][:200]
     for axis, low, high in (("lat", -90, 90), ("lon", -180, 180)):
         if form[axis]:
+            not_a_number, out_of_range = _COORDINATE_ERRORS[axis]
             try:
                 value = float(form[axis].replace(",", "."))
             except ValueError:
-                raise RegistryError(axis, f"{axis} is a number, e.g. 54.62") from None
+                raise RegistryError(axis, say(not_a_number)) from None
             if not low <= value <= high:
-                raise RegistryError(axis, f"{axis} lies between {low} and {high}")
+                raise RegistryError(axis, say(out_of_range))
             body[axis] = value
     return body
 
@@ -127,7 +148,7 @@ async def devices_post(request: web.Request) -> web.StreamResponse:
     try:
         await register(node, registry, _registration(form))
     except RegistryError as exc:
-        return await _render(request, 422, form=form, error=str(exc))
+        return await _render(request, 422, form=form, error=reason(exc))
     raise web.HTTPSeeOther("/admin/console/devices")
 
 
@@ -136,7 +157,7 @@ async def _secret(request: web.Request, action: str, source: str) -> web.StreamR
     ingest room checks webhook calls against the new state at once."""
     node: Node = request.app["node"]
     if source not in sources.SOURCES:
-        return await _render(request, 422, secret_error=f"unknown source {source!r}")
+        return await _render(request, 422, secret_error=say("There is no such source."))
     if action == "rotate_secret":
         secret = await node.write(lambda: sources.new_secret(node, source))
         request.app["ingest"]["secrets"] = await asyncio.to_thread(sources.stored_digests, node)
@@ -264,7 +285,7 @@ def _mapping_body(form: dict[str, str]) -> dict[str, Any]:
             try:
                 spec[key] = float(form[key].replace(",", "."))
             except ValueError:
-                raise RegistryError(key, f"{key} is a number, e.g. 0.01") from None
+                raise RegistryError(key, say(_NUMBER_FIELDS[key])) from None
     return {"fields": {form["field"]: spec}}
 
 
@@ -299,10 +320,10 @@ async def device_post(request: web.Request) -> web.StreamResponse:
         elif action == "implausible":
             body = {"implausible": str(posted.get("implausible", ""))}
         else:
-            raise RegistryError("action", "choose map (with a field), unmap or implausible")
+            raise RegistryError("action", say("Choose a field to map or unmap."))
         changed = await remap(node, registry, device_id, body)
     except RegistryError as exc:
-        return await _render_device(request, device_id, 422, error=f"{exc.field}: {exc}", form=form)
+        return await _render_device(request, device_id, 422, error=reason(exc), form=form)
     if changed is None:
         raise web.HTTPNotFound(text="no such device")
     raise web.HTTPSeeOther(f"/admin/console/devices/{quote(changed.id, safe='')}")

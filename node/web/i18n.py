@@ -26,7 +26,11 @@ from aiohttp import web
 from babel import Locale
 from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
 from babel.numbers import format_decimal
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
+from markupsafe import Markup
+
+from allmende.policies import texts as policy_texts
+from allmende.vocab.messages import Joined, Message, Tagged, render
 
 LANGUAGES = ("de", "en")
 COOKIE = "lang"
@@ -73,6 +77,24 @@ def negotiate(request: web.Request) -> str:
     return LANGUAGES[0]
 
 
+def api_language(request: web.Request) -> str:
+    """An API answer's language: the portal's cookie, then Accept-Language; else English,
+    the language of machine clients (a CKAN or FIWARE client asks for German when it wants
+    it)."""
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    if "Accept-Language" not in request.headers:
+        return "en"
+    wanted = negotiate(request)
+    return wanted if _asked(request, wanted) else "en"
+
+
+def _asked(request: web.Request, language: str) -> bool:
+    header = request.headers.get("Accept-Language", "").lower()
+    return any(part.strip().startswith(language) for part in header.split(","))
+
+
 class Texts:
     """One language's texts and formats, for Python code that builds what a page shows."""
 
@@ -80,6 +102,20 @@ class Texts:
         self.language = language if language in LANGUAGES else LANGUAGES[0]
         self.locale = FORMATS[self.language]
         self._catalog = translations(self.language)
+
+    def catalog(self, domain: str) -> NullTranslations:
+        """The node's own catalog or the policies' (a Message names its domain)."""
+        if domain == policy_texts.DOMAIN:
+            return policy_texts.translations(self.language)
+        return self._catalog
+
+    def translate(self, domain: str, message: str) -> str:
+        return str(self.catalog(domain).gettext(message))
+
+    def message(self, value: object) -> str:
+        """Anything a page shows as text: a Message (a refusal, a validation error, a
+        policy's reason) in this language, anything else as it is."""
+        return "" if value is None else render(value, self)
 
     def gettext(self, message: str, **values: object) -> str:
         text: str = self._catalog.gettext(message)
@@ -196,9 +232,22 @@ def _filter(method: str) -> Any:
     return apply
 
 
+@jinja2.pass_context
+def _say(context: Any, value: Any) -> Markup | str:
+    """A refusal or error made elsewhere: a Message in the page's language; any other text
+    (what a library or another system reported, which no catalog holds) as machine output
+    in `<code class="reported">`, never as if it were a sentence of the page."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, Message | Tagged | Joined):
+        return texts(_language(context)).message(value)
+    return Markup('<code class="reported">%s</code>') % str(value)
+
+
 def install(environment: jinja2.Environment) -> None:
     """Give the templates `{% trans %}`, `_()`, `ngettext()`, `pgettext()` and the filters
-    `number`, `reading`, `datetime`, `date` and `ago`, all in the page's language."""
+    `number`, `reading`, `datetime`, `date`, `ago` and `say` (a Message: a refusal or an
+    error made elsewhere), all in the page's language."""
     environment.add_extension("jinja2.ext.i18n")
     environment.install_gettext_callables(  # type: ignore[attr-defined]
         _gettext, _ngettext, newstyle=True, pgettext=_pgettext
@@ -220,6 +269,7 @@ def install(environment: jinja2.Environment) -> None:
         ("ago", "ago_text"),
     ):
         environment.filters[name] = _filter(method)
+    environment.filters["say"] = _say
     from allmende.node.web import labels
 
     def words(function: Any, *table: dict[str, str]) -> Any:

@@ -16,6 +16,7 @@ from aiohttp import web
 from allmende.node import access
 from allmende.node.http.openapi import describe, query_param
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.web import data, dataset_page, i18n, labels
 
@@ -117,15 +118,21 @@ async def sensor_page(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
     device = request.match_info["device"]
     if not DEVICE.match(device):
-        raise Problem(404, "Not Found", "no such sensor")
+        raise Problem(404, "Not Found", say("no such sensor"))
     iri = f"{node.base_url}/sensors/{device}"
     chosen = request.query.get("range", "week")
     if chosen not in RANGES:
-        raise Problem(400, "Bad Request", f"range must be one of {', '.join(RANGES)}")
+        raise Problem(
+            400, "Bad Request", say("range must be one of %(value)s", value=", ".join(RANGES))
+        )
     scope = await access.scope(request)
     sensors = [s for s in await asyncio.to_thread(data.sensors, node, scope) if s.iri == iri]
     if not sensors:
-        raise Problem(404, "Not Found", f"no sensor {device!r} in this node's registry")
+        raise Problem(
+            404,
+            "Not Found",
+            say("no sensor '%(device)s' in this node's registry", device=device),
+        )
     language = i18n.negotiate(request)
     dataset, recent = await asyncio.gather(
         asyncio.to_thread(data.sensor_dataset, node, scope, iri),
@@ -167,25 +174,37 @@ async def pooled_sensor_page(request: web.Request) -> dict[str, Any]:
     node: Node = request.app["node"]
     key, device = request.match_info["village"], request.match_info["device"]
     if not DEVICE.match(device):
-        raise Problem(404, "Not Found", "no such sensor")
+        raise Problem(404, "Not Found", say("no such sensor"))
     chosen = request.query.get("range", "week")
     if chosen not in RANGES:
-        raise Problem(400, "Bad Request", f"range must be one of {', '.join(RANGES)}")
+        raise Problem(
+            400, "Bad Request", say("range must be one of %(value)s", value=", ".join(RANGES))
+        )
     language = i18n.negotiate(request)
     known = await asyncio.to_thread(data.villages, node)
     village = next((v for v in known if v.key == key), None)
     if village is None:
-        raise Problem(404, "Not Found", f"no neighbouring village {key!r} shares data here")
+        raise Problem(
+            404, "Not Found", say("no neighbouring village '%(key)s' shares data here", key=key)
+        )
     iri = f"{village.base}/sensors/{device}"
     scope = await access.scope(request)
     found = [s for s in await asyncio.to_thread(data.sensors, node, scope) if s.iri == iri]
     prefix = await asyncio.to_thread(data.sensor_graph_dataset, node, scope, iri)
     if not found or prefix is None:
-        raise Problem(404, "Not Found", f"no open sensor {device!r} from {village.name}")
+        raise Problem(
+            404,
+            "Not Found",
+            say("no open sensor '%(device)s' from %(name)s", device=device, name=village.name),
+        )
     dataset_id = prefix.rsplit("/", 1)[-1]
     document = await asyncio.to_thread(data.pooled_dataset, node, village, dataset_id)
     if document is None or not access.is_open(document):
-        raise Problem(404, "Not Found", f"no open sensor {device!r} from {village.name}")
+        raise Problem(
+            404,
+            "Not Found",
+            say("no open sensor '%(device)s' from %(name)s", device=device, name=village.name),
+        )
     since = (datetime.now(UTC) - timedelta(days=RANGES[chosen])).isoformat()
     recent, points = await asyncio.gather(
         asyncio.to_thread(data.recent_readings, node, scope, iri),

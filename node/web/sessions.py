@@ -33,6 +33,7 @@ from sqlmodel import Session as Db
 
 from allmende.node.http.forms import read_form
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 
 COOKIE = "allmende_console"
@@ -210,7 +211,7 @@ async def check_csrf(request: web.Request) -> Session:
     and a session that still holds on the server if it claims to be signed in."""
     session = await get_session(request)
     if SESSION_KEY in session and await current(request) is None:
-        raise Problem(403, "Forbidden", "this console session has ended; sign in again")
+        raise Problem(403, "Forbidden", say("this console session has ended; sign in again"))
     form = await read_form(request)
     sent = form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
     expected = session.get(CSRF_FIELD)
@@ -220,6 +221,6 @@ async def check_csrf(request: web.Request) -> Session:
         or not hmac.compare_digest(sent.encode(), expected.encode())  # any text a client sends
     ):
         raise Problem(
-            403, "Forbidden", "the form's CSRF token is missing or wrong; reload the page"
+            403, "Forbidden", say("the form's CSRF token is missing or wrong; reload the page")
         )
     return session

@@ -21,6 +21,7 @@ from allmende.node.actuation.service import FINAL, Actuation, Refused
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import describe, form_body
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 from allmende.node.web import i18n
 
 SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -115,7 +116,7 @@ async def licht(request: web.Request) -> dict[str, Any]:
 async def licht_press(request: web.Request) -> web.StreamResponse:
     segment = request.match_info["segment"]
     if not SEGMENT.match(segment):
-        raise Problem(404, "Not Found", "no such segment")
+        raise Problem(404, "Not Found", say("no such segment"))
     await read_form(request)  # the button sends nothing; reading keeps the connection clean
     try:
         row, _verdict = await _room(request).press(segment, person(request), "portal")
@@ -137,13 +138,13 @@ async def licht_switching(request: web.Request) -> dict[str, Any]:
     room = _room(request)
     row = await asyncio.to_thread(room.switching, wanted) if SWITCHING.match(wanted) else None
     if row is None:
-        raise Problem(404, "Not Found", "no such switching")
+        raise Problem(404, "Not Found", say("no such switching"))
     texts = i18n.texts(i18n.negotiate(request))
     now = room.clock()
     segments = await asyncio.to_thread(registry.segments, request.app["node"], now)
     segment = next((s for s in segments if s["id"] == row.segment_id), None)
     if segment is None:
-        raise Problem(404, "Not Found", "no such switching")
+        raise Problem(404, "Not Found", say("no such switching"))
     shown = registry.switching_json(row)
     return {
         "switching": shown,

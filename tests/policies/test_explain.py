@@ -14,8 +14,10 @@ def test_research_only_in_german_and_english() -> None:
     )
     german = explain(policy, "de")
     assert german[0].startswith("Die Daten dürfen nur zu Forschungszwecken")
-    assert "Erlaubt: nutzen wenn der Zweck ist eine Art von Forschung" in german[1]
-    assert "der Zeitpunkt ist höchstens 2027-12-31" in german[1]
+    assert (
+        "Erlaubt: nutzen – unter der Bedingung: der Zweck ist eine Art von Forschung" in german[1]
+    )
+    assert "der Zeitpunkt ist höchstens 31.12.2027" in german[1]
     assert german[2].startswith("Dabei Pflicht: die Quelle nennen")
     english = explain(policy, "en")
     assert "Allowed: use if the purpose is a kind of research" in english[1]

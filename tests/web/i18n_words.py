@@ -15,6 +15,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from allmende.node.web.i18n import DOMAIN, LOCALES
+from allmende.policies import texts as policy_texts
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
 # A raw code people should never read: a snake_case key, a DCAT-AP.de licence code, an
@@ -30,8 +31,10 @@ US_NUMBER = re.compile(
 US_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
 
 
-def catalog(language: str) -> Catalog:
-    path = LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog(language: str, domain: str = DOMAIN) -> Catalog:
+    """One language's catalog: the node's (`messages`) or the policies' (`policies`)."""
+    folder = policy_texts.LOCALES if domain == policy_texts.DOMAIN else LOCALES
+    path = folder / language / "LC_MESSAGES" / f"{domain}.po"
     with Path(path).open("rb") as source:
         return read_po(source, locale=language)
 
@@ -46,11 +49,16 @@ def phrases(language: str) -> tuple[str, ...]:
     catalog does not contain: if one shows on the other language's page, a text was not
     translated."""
     other = "de" if language == "en" else "en"
+    domains = (DOMAIN, policy_texts.DOMAIN)
     other_texts = " | ".join(
-        text for message in catalog(other) if message.id for text in _strings(message.string)
+        text
+        for domain in domains
+        for message in catalog(other, domain)
+        if message.id
+        for text in _strings(message.string)
     )
     found: set[str] = set()
-    for message in catalog(language):
+    for message in (m for domain in domains for m in catalog(language, domain)):
         if not message.id:
             continue
         for text in _strings(message.string):

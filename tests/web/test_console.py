@@ -153,7 +153,7 @@ async def test_dataset_page_for_people_and_dcat_for_machines(
     path = "/datasets/strassenlicht-beispieldaten"
     html = await (await client.get(path, headers={"Accept": "text/html"})).text()
     assert "<h1>Straßenlicht (Beispieldaten)</h1>" in html
-    assert "Erlaubt: nutzen wenn der Zweck ist eine Art von Forschung" in html
+    assert "Erlaubt: nutzen – unter der Bedingung: der Zweck ist eine Art von Forschung" in html
     assert "Datenlizenz Deutschland – Namensnennung – Version 2.0" in html
     assert f"GRAPH &lt;{node.base_url}/graphs{path}&gt;" in html
     turtle = await client.get(path, headers={"Accept": "text/turtle"})

@@ -25,14 +25,22 @@ from babel.messages.pofile import read_po
 
 from allmende.node.auth import mint_token
 from allmende.node.http.app import create_app
-from allmende.node.web.catalogs import BABEL_CONFIG, POT, SOURCES
-from allmende.node.web.i18n import DOMAIN, LANGUAGES, LOCALES, texts
+from allmende.node.web.catalogs import BABEL_CONFIG, CATALOGS, Catalog
+from allmende.node.web.i18n import LANGUAGES, texts
 from tests.support import make_node
 from tests.web.i18n_words import catalog, page_problems
 from tests.web.test_console import csrf_of, signed_in_client
 from tests.web.test_pooled_sensors import two_villages
 
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "N_": None,
+    "say": None,
+    "NP_": (1, 2),
+}
 
 
 def _ids(messages: Any) -> set[tuple[str, str | None]]:
@@ -45,16 +53,18 @@ def _ids(messages: Any) -> set[tuple[str, str | None]]:
     return found
 
 
-def test_template_catalog_lists_every_text_of_the_sources() -> None:
+@pytest.mark.parametrize("files", CATALOGS, ids=lambda c: c.domain)
+def test_template_catalog_lists_every_text_of_the_sources(files: Catalog) -> None:
     with BABEL_CONFIG.open(encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config)
     extracted = {
         (message if isinstance(message, str) else message[0], context)
+        for sources in files.sources
         for _file, _line, message, _comments, context in extract_from_dir(
-            str(SOURCES), method_map, options_map, keywords=KEYWORDS
+            str(sources), method_map, options_map, keywords=KEYWORDS
         )
     }
-    with POT.open("rb") as source:
+    with files.pot.open("rb") as source:
         listed = _ids(read_po(source))
     assert extracted - listed == set(), "new texts: run python -m allmende.node.web.catalogs update"
     assert listed - extracted == set(), (
@@ -62,11 +72,12 @@ def test_template_catalog_lists_every_text_of_the_sources() -> None:
     )
 
 
+@pytest.mark.parametrize("files", CATALOGS, ids=lambda c: c.domain)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_text_is_translated(language: str) -> None:
-    with POT.open("rb") as source:
+def test_every_text_is_translated(language: str, files: Catalog) -> None:
+    with files.pot.open("rb") as source:
         template = _ids(read_po(source))
-    translated = catalog(language)
+    translated = catalog(language, files.domain)
     assert _ids(translated) == template, "catalog and template differ: run the update"
     empty = [
         message.id
@@ -84,12 +95,12 @@ def test_every_text_is_translated(language: str) -> None:
     assert problems == [], problems
 
 
+@pytest.mark.parametrize("files", CATALOGS, ids=lambda c: c.domain)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_compiled_catalog_matches_its_source(language: str) -> None:
-    folder = LOCALES / language / "LC_MESSAGES"
+def test_compiled_catalog_matches_its_source(language: str, files: Catalog) -> None:
     compiled = BytesIO()
-    write_mo(compiled, catalog(language))
-    assert (folder / f"{DOMAIN}.mo").read_bytes() == compiled.getvalue(), (
+    write_mo(compiled, catalog(language, files.domain))
+    assert files.po(language).with_suffix(".mo").read_bytes() == compiled.getvalue(), (
         "run python -m allmende.node.web.catalogs compile"
     )
 
