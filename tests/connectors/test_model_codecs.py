@@ -56,7 +56,7 @@ CASES: list[tuple[str, int, str, dict[str, Any]]] = [
         "dragino-lgt92",
         2,
         "0341D56B" + "0088CD38" + "0F3C" + "40",
-        {"Latitude": 54.646123, "Longitude": 8.965432, "BatV": 3.9, "ALARM_status": "FALSE"},
+        {"latitude": 54.646123, "longitude": 8.965432, "BatV": 3.9, "ALARM_status": "FALSE"},
     ),
     # 01 temperature 0x00D2 = 21.0 | 02 humidity 40 | 15 sound peak 68, average 45 | 07 VDD 3600
     (

@@ -25,8 +25,8 @@ function decodeUplink(input) {
   if (lat === 0 && lon === 0) {
     warnings.push("no GPS fix");
   } else {
-    data.Latitude = lat / 1000000;
-    data.Longitude = lon / 1000000;
+    data.latitude = lat / 1000000;
+    data.longitude = lon / 1000000;
   }
   return { data: data, warnings: warnings };
 }
