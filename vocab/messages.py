@@ -14,6 +14,7 @@ which all of them may import.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, Self
 
@@ -118,3 +119,52 @@ def reason(error: BaseException) -> str:
     a plain English string)."""
     first = error.args[0] if len(error.args) == 1 else None
     return first if isinstance(first, str) else str(error)
+
+
+_STORED = '{"msgid":'
+
+
+def stored(text: str, limit: int) -> str:
+    """A text for a database column of `limit` characters: a Message as JSON with its id
+    and values, so a page can still say it in its reader's language (`restored`); anything
+    else, or a Message too long as JSON, as the text itself."""
+    if isinstance(text, Message):
+        encoded = json.dumps(_encode(text), ensure_ascii=False, separators=(",", ":"))
+        if len(encoded) <= limit:
+            return encoded
+    return str(text)[:limit]
+
+
+def restored(text: str) -> str:
+    """What `stored` wrote: the Message again (its English text where a string is wanted),
+    or the text as it was written (rows from before, texts no catalog holds)."""
+    if not text.startswith(_STORED):
+        return text
+    try:
+        message = _decode(json.loads(text))
+    except (ValueError, TypeError, KeyError):
+        return text
+    return message if isinstance(message, str) else text
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, Message):
+        values = {k: _encode(v) for k, v in value.values.items()}
+        return {"msgid": value.msgid, "domain": value.domain, "values": values}
+    if isinstance(value, Tagged):
+        return {"tagged": dict(value.texts)}
+    if isinstance(value, Joined):
+        return {"joined": [_encode(item) for item in value]}
+    return value if isinstance(value, int | float | bool) or value is None else str(value)
+
+
+def _decode(value: Any) -> object:
+    if isinstance(value, dict):
+        if "msgid" in value:
+            values = {str(k): _decode(v) for k, v in dict(value.get("values") or {}).items()}
+            return Message(str(value["msgid"]), str(value.get("domain", "messages")), **values)
+        if "tagged" in value:
+            return Tagged({str(k): str(v) for k, v in dict(value["tagged"]).items()})
+        if "joined" in value:
+            return Joined(_decode(item) for item in value["joined"])
+    return value

@@ -21,11 +21,13 @@ from sqlmodel import Session
 from allmende.node.auth import AuthError, verify_token
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import CHALLENGE, bearer
+from allmende.node.messages import Joined, say
 from allmende.node.runtime import Node
 from allmende.node.usage.models import Agreement, AuditEntry
 from allmende.policies import terms
 from allmende.policies.evaluator import Request, evaluate
 from allmende.policies.signing import signed_policy
+from allmende.vocab.messages import stored
 
 PERMIT, DENY = "permit", "deny"
 ANONYMOUS = "anonymous"
@@ -92,7 +94,7 @@ def decide_agreement(
     with Session(node.engine) as session:
         agreement = session.get(Agreement, agreement_id)
     if agreement is None or agreement.assignee != subject:
-        verdict = Verdict(DENY, "unknown agreement", 403, subject, agreement=agreement_id)
+        verdict = Verdict(DENY, say("unknown agreement"), 403, subject, agreement=agreement_id)
     else:
         context = {"subject": subject, "purpose": agreement.purpose, "agreement": agreement_id}
         verdict = _judge_agreement(agreement, dataset_id, channel, datetime.now(UTC), context)
@@ -111,7 +113,7 @@ def _record(node: Node, verdict: Verdict, dataset_id: str, channel: str) -> None
                 purpose=verdict.purpose,
                 agreement_id=verdict.agreement,
                 decision=verdict.decision,
-                reason=verdict.reason[:500],
+                reason=stored(verdict.reason, 500),
             )
         )
         session.commit()
@@ -119,7 +121,7 @@ def _record(node: Node, verdict: Verdict, dataset_id: str, channel: str) -> None
 
 def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: datetime) -> Verdict:
     if token is None:
-        return Verdict(DENY, "no access token", 401)
+        return Verdict(DENY, say("no access token"), 401)
     try:
         principal = verify_token(token, {node.key.kid: node.key.public}, node.id)
     except AuthError as exc:
@@ -127,7 +129,7 @@ def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: da
     claims = principal.claims
     bound = bound_agreements(claims)
     if principal.role != "access" or not bound:
-        return Verdict(DENY, "not an access token", 403, principal.subject)
+        return Verdict(DENY, say("not an access token"), 403, principal.subject)
     agreement_id, purpose = bound.get(dataset_id) or next(iter(bound.values()))
     denied = {"subject": principal.subject, "purpose": purpose, "agreement": agreement_id}
     for claim, check in TOKEN_CHECKS.items():
@@ -136,11 +138,11 @@ def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: da
     with Session(node.engine) as session:
         agreement = session.get(Agreement, agreement_id)
     if agreement is None:
-        return Verdict(DENY, "unknown agreement", 403, **denied)
+        return Verdict(DENY, say("unknown agreement"), 403, **denied)
     if dataset_id not in bound:
-        return Verdict(DENY, f"the agreement is not for dataset {dataset_id!r}", 403, **denied)
+        return Verdict(DENY, _not_for(dataset_id), 403, **denied)
     if agreement.assignee != principal.subject:
-        return Verdict(DENY, "the token is not the assignee's", 403, **denied)
+        return Verdict(DENY, say("the token is not the assignee's"), 403, **denied)
     return _judge_agreement(agreement, dataset_id, channel, now, denied)
 
 
@@ -148,11 +150,11 @@ def _judge_agreement(
     agreement: Agreement, dataset_id: str, channel: str, now: datetime, context: dict[str, Any]
 ) -> Verdict:
     if agreement.dataset_id != dataset_id:
-        return Verdict(DENY, f"the agreement is not for dataset {dataset_id!r}", 403, **context)
+        return Verdict(DENY, _not_for(dataset_id), 403, **context)
     if agreement.revoked is not None:
-        return Verdict(DENY, "the agreement was revoked", 403, **context)
+        return Verdict(DENY, say("the agreement was revoked"), 403, **context)
     if agreement.expires is not None and _aware(agreement.expires) <= now:
-        return Verdict(DENY, "the agreement has expired", 403, **context)
+        return Verdict(DENY, say("the agreement has expired"), 403, **context)
     policy = signed_policy(json.loads(agreement.document))
     decision = evaluate(
         policy,
@@ -168,12 +170,15 @@ def _judge_agreement(
         ),
     )
     if not decision.permitted:
-        reasons = "; ".join(decision.reasons) or decision.outcome.value
-        return Verdict(
-            DENY, f"the agreement's policy does not permit this use: {reasons}", 403, **context
-        )
+        reasons = Joined(decision.reasons or (decision.outcome.value,))
+        why = say("the agreement's policy does not permit this use: %(reasons)s", reasons=reasons)
+        return Verdict(DENY, why, 403, **context)
     duties = tuple(duty.action for duty in decision.duties)
-    return Verdict(PERMIT, "permitted by the agreement", 200, duties=duties, **context)
+    return Verdict(PERMIT, say("permitted by the agreement"), 200, duties=duties, **context)
+
+
+def _not_for(dataset_id: str) -> str:
+    return say("the agreement is not for dataset '%(dataset)s'", dataset=dataset_id)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -190,7 +195,11 @@ async def authorize(request: web.Request, dataset: dict[str, Any], channel: str)
     raise Problem(
         verdict.status,
         "Unauthorized" if verdict.status == 401 else "Forbidden",
-        f"dataset {dataset['id']!r} is available under an agreement: {verdict.reason}",
+        say(
+            "dataset '%(dataset)s' is available under an agreement: %(reason)s",
+            dataset=dataset["id"],
+            reason=verdict.reason,
+        ),
         dataset=dataset["id"],
         headers=CHALLENGE if verdict.status == 401 else None,
     )

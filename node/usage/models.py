@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
+from allmende.vocab.messages import restored
+
 
 class Agreement(SQLModel, table=True):
     """A dataset's offer bound to one assignee, signed by the node as provider."""
@@ -58,6 +60,12 @@ class AuditEntry(SQLModel, table=True):
     agreement_id: str | None = Field(default=None, max_length=300)
     decision: str = Field(max_length=8)
     reason: str = Field(max_length=500)
+    """Why, as `vocab.messages.stored` wrote it: read it through `said_reason`."""
+
+    @property
+    def said_reason(self) -> str:
+        """The reason as a Message again, so a page says it in its reader's language."""
+        return restored(self.reason)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -69,5 +77,5 @@ class AuditEntry(SQLModel, table=True):
             "purpose": self.purpose,
             "agreement": self.agreement_id,
             "decision": self.decision,
-            "reason": self.reason,
+            "reason": self.said_reason,
         }

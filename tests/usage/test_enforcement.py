@@ -183,7 +183,7 @@ async def test_every_decision_is_audited_and_the_public_sees_counts(
     permits = [e for e in entries if e.decision == "permit"]
     assert {e.channel for e in permits} == set(CHANNELS)
     assert all(e.subject == PARTNER and e.purpose == RESEARCH for e in permits)
-    refused = {e.reason for e in entries if e.decision == "deny"}
+    refused = {e.said_reason for e in entries if e.decision == "deny"}
     assert "the agreement was revoked" in refused
     assert any("does not permit" in reason for reason in refused)
 

@@ -158,6 +158,17 @@ async def test_refusals_on_german_console_pages_are_german(
         assert answer.status == 422, (name, await answer.text())
         pages[name] = await answer.text()
 
+    refused = await client.get(
+        f"/datasets/{dataset}/observations",
+        headers={"Accept": "application/json", "Accept-Language": "de"},
+    )
+    assert refused.status == 401
+    assert (await refused.json())["detail"] == (
+        f"Den Datensatz „{dataset}“ gibt es nur mit einer Vereinbarung: Ohne Zugangs-Token."
+    )
+    audit = await (await client.get("/admin/console/audit", headers=GERMAN)).text()
+    assert "Ohne Zugangs-Token." in audit and "no access token" not in audit
+
     found = {name: english_in_alerts(html) for name, html in pages.items()}
     assert found == {key: [] for key in pages}, found
 
