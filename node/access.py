@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 from allmende.node.catalog.models import PUBLISHED, CatalogDataset
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import bearer
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.store.base import CHECKPOINT
 from allmende.vocab import catalog as terms
@@ -212,7 +213,9 @@ async def authorize(request: web.Request, dataset: dict[str, Any], channel: str)
     raise Problem(
         403,
         "Forbidden",
-        "this dataset is not open data; it is available under an agreement "
-        "(negotiate the offer in the catalog)",
+        say(
+            "this dataset is not open data; it is available under an agreement "
+            "(negotiate the offer in the catalog)"
+        ),
         dataset=dataset["id"],
     )

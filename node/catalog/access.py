@@ -15,6 +15,7 @@ from aiohttp import web
 
 from allmende.node.access import PUBLIC, USAGE_GUARD, authorize, is_open
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 
 __all__ = ["PUBLIC", "USAGE_GUARD", "authorize_download", "is_open"]
 
@@ -29,8 +30,10 @@ async def authorize_download(
     raise Problem(
         403,
         "Forbidden",
-        "this dataset is not open data; its files are available under an agreement "
-        "(negotiate the offer in the catalog)",
+        say(
+            "this dataset is not open data; its files are available under an agreement "
+            "(negotiate the offer in the catalog)"
+        ),
         dataset=dataset["id"],
         distribution=distribution["id"],
     )

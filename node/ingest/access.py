@@ -15,6 +15,7 @@ from sqlmodel import Session
 from allmende.node.access import authorize
 from allmende.node.catalog.models import PUBLISHED, full_description, load_dataset
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 
 
@@ -30,6 +31,8 @@ async def authorize_observations(request: web.Request, dataset_id: str) -> dict[
     node: Node = request.app["node"]
     dataset = await asyncio.to_thread(_dataset, node, dataset_id)
     if dataset is None:
-        raise Problem(404, "Not Found", f"there is no published dataset {dataset_id!r}")
+        raise Problem(
+            404, "Not Found", say("there is no published dataset '%(dataset)s'", dataset=dataset_id)
+        )
     await authorize(request, dataset, "observations")
     return dataset
