@@ -18,6 +18,7 @@ from typing import Any
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError
 from sqlmodel import Session, col, func, select
 
+from allmende.node.apps import federation
 from allmende.node.apps import manifest as manifests
 from allmende.node.apps.models import (
     APPROVED,
@@ -147,6 +148,8 @@ class Registry:
                 session.delete(code)
             stored = session.get(App, row.client_id)
             if stored is not None:
+                if stored.status == APPROVED:
+                    self.node.log.append(session, [federation.delisted_event(self.node, stored)])
                 session.delete(stored)
             session.commit()
         for agreement in agreements:
@@ -288,6 +291,42 @@ class Registry:
                 )
         return sorted(listed, key=lambda e: str(e["manifest"].get("name", "")))
 
+    # the neighbours' apps
+    def neighbours(self) -> list[dict[str, Any]]:
+        """Apps neighbours approved, each marked whether this village has it (and how)."""
+        found = federation.neighbour_apps(self.node)
+        with Session(self.node.engine) as session:
+            for entry in found:
+                local = session.get(App, entry["client_id"])
+                entry["here"] = local.status if local is not None else None
+        return found
+
+    def adopt(self, source: str, client_id: str) -> App:
+        """A neighbour's approved app into this village's review (the sandbox): the operator
+        then approves it here for this village's data and actions, or not."""
+        listed = next(
+            (
+                e
+                for e in federation.neighbour_apps(self.node)
+                if e["source"] == source and e["client_id"] == client_id
+            ),
+            None,
+        )
+        if listed is None:
+            raise LookupError(f"no neighbour {source!r} lists an app {client_id!r}")
+        if self.get_or_none(client_id) is not None:
+            raise ReviewError(f"this village already has an app {client_id!r}")
+        try:
+            row = federation.adoption(self.node, listed, self.check_offers)
+        except ValueError as exc:
+            raise ReviewError(str(exc)) from None
+        self.save_new_app(row, row.client_metadata[manifests.FIELD])
+        return row
+
+    def get_or_none(self, client_id: str) -> App | None:
+        with Session(self.node.engine) as session:
+            return session.get(App, client_id)
+
     # review
     def get(self, client_id: str) -> App:
         with Session(self.node.engine) as session:
@@ -330,6 +369,7 @@ class Registry:
             stored.approved_scopes = " ".join(manifests.scopes(manifest))
             stored.approved_at = datetime.now(UTC)
             session.add(stored)
+            self.node.log.append(session, [federation.listed_event(self.node, stored)])
             session.commit()
             session.refresh(stored)
             return stored
@@ -339,6 +379,8 @@ class Registry:
             stored = session.get(App, client_id)
             if stored is None:
                 raise LookupError(f"there is no app {client_id!r}")
+            if stored.status == APPROVED and status != APPROVED:
+                self.node.log.append(session, [federation.delisted_event(self.node, stored)])
             stored.status, stored.reason = status, reason
             session.add(stored)
             session.commit()

@@ -60,6 +60,21 @@ REASON = Draft202012Validator(
         "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}},
     }
 )
+ADOPTION = Draft202012Validator(
+    {
+        "type": "object",
+        "required": ["source", "client_id"],
+        "additionalProperties": False,
+        "properties": {
+            "source": {
+                "type": "string",
+                "maxLength": 300,
+                "description": "the neighbour's node id, as the federated directory names it",
+            },
+            "client_id": {"type": "string", "maxLength": 64},
+        },
+    }
+)
 APPROVAL = Draft202012Validator(
     {
         "type": "object",
@@ -234,6 +249,8 @@ async def configure(request: web.Request) -> web.Response:
     answer = await asyncio.to_thread(
         _server(request).create_endpoint_response, "client_configuration", oauth
     )
+    if request.method == "DELETE":
+        _events_written(request)
     return _respond(answer)
 
 
@@ -518,6 +535,7 @@ async def directory(request: web.Request) -> web.Response:
     from allmende.node.web.errors import wants_html
 
     apps = await asyncio.to_thread(_registry(request).directory)
+    neighbours = await asyncio.to_thread(_registry(request).neighbours)
     wanted = request.query.get("format")
     if wanted == "ttl" or (wanted is None and "text/turtle" in request.headers.get("Accept", "")):
         node: Node = request.app["node"]
@@ -526,9 +544,15 @@ async def directory(request: web.Request) -> web.Response:
     if wants_html(request) and wanted != "json":
         for entry in apps:
             entry["actions"] = _action_words(request, entry["scopes"])
-        context = {"apps": apps, "purpose": _purpose_words(request)}
+        context = {"apps": apps, "neighbours": neighbours, "purpose": _purpose_words(request)}
         return aiohttp_jinja2.render_template("apps/directory.html", request, context)
-    return web.json_response({"apps": apps})
+    return web.json_response({"apps": apps, "neighbours": [_neighbour(e) for e in neighbours]})
+
+
+def _neighbour(entry: dict[str, Any]) -> dict[str, Any]:
+    """A neighbour's approved app as the directory's JSON shows it."""
+    keys = ("source", "village", "base", "client_id", "manifest", "origin", "here")
+    return {key: entry.get(key) for key in keys}
 
 
 # --- the operator's review ------------------------------------------------------------------
@@ -555,7 +579,15 @@ async def _review(
         raise Problem(404, "Not Found", str(exc)) from None
     except ReviewError as exc:
         raise Problem(409, "Conflict", str(exc), app=client_id) from None
+    _events_written(request)
     return web.json_response(public(row))
+
+
+def _events_written(request: web.Request) -> None:
+    """An approval, suspension or deletion wrote an event (app.listed / app.delisted): the
+    feed's waiting neighbours and the relay hear of it now, not at the next commit."""
+    node: Node = request.app["node"]
+    node.project_soon()
 
 
 @describe(
@@ -568,6 +600,39 @@ async def _review(
 async def admin_apps(request: web.Request) -> web.Response:
     rows = await asyncio.to_thread(_registry(request).apps, request.query.get("status"))
     return web.json_response({"apps": [public(row) for row in rows]})
+
+
+@describe(
+    "Apps that neighbouring villages approved (from their signed events), and whether this "
+    "village has each",
+    tags=["apps"],
+    admin=True,
+)
+@admin_only
+async def admin_neighbours(request: web.Request) -> web.Response:
+    found = await asyncio.to_thread(_registry(request).neighbours)
+    return web.json_response({"apps": [_neighbour(e) for e in found]})
+
+
+@describe(
+    "Take a neighbour's approved app into this village's review (sandbox); approving it here "
+    "is this village's own decision, for its own data and actions",
+    tags=["apps"],
+    admin=True,
+    request_body=json_request(ADOPTION.schema),
+    responses={"201": {"description": "the app, in the sandbox here"}},
+)
+@admin_only
+async def admin_adopt(request: web.Request) -> web.Response:
+    body = await json_body(request, ADOPTION)
+    registry = _registry(request)
+    try:
+        row = await asyncio.to_thread(registry.adopt, body["source"], body["client_id"])
+    except LookupError as exc:
+        raise Problem(404, "Not Found", str(exc)) from None
+    except ReviewError as exc:
+        raise Problem(409, "Conflict", str(exc), app=body["client_id"]) from None
+    return web.json_response(public(row), status=201)
 
 
 @describe("One app: manifest, scopes, agreements, review state", tags=["apps"], admin=True)
@@ -643,6 +708,8 @@ def setup(app: web.Application) -> None:
     app.router.add_post(MINE + "/withdraw", my_apps_withdraw)
     console.setup(app)
     app.router.add_get("/admin/apps", admin_apps)
+    app.router.add_get("/admin/apps/neighbours", admin_neighbours)  # before /admin/apps/{id}
+    app.router.add_post("/admin/apps/neighbours/adopt", admin_adopt)
     app.router.add_get("/admin/apps/{client_id}", admin_app)
     app.router.add_post("/admin/apps/{client_id}/approve", admin_approve)
     app.router.add_post("/admin/apps/{client_id}/reject", admin_reject)

@@ -22,6 +22,7 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
 
+from allmende.node.apps import federation as app_events
 from allmende.node.catalog.models import PUBLISHED, RETRACTED
 from allmende.node.catalog.projection import RETRACTED as RETRACTED_EVENT
 from allmende.node.catalog.rdf import dataset_triples
@@ -30,7 +31,7 @@ from allmende.node.events.envelope import check_envelope, parse_time
 from allmende.node.events.log import EventLog, SignedEvent
 from allmende.node.events.signing import VerificationError, batch_statement, verify_event
 from allmende.node.federation.models import PooledDataset, Position
-from allmende.node.federation.sharing import CATALOG, OBSERVATIONS, REPORTS, stream_of
+from allmende.node.federation.sharing import APPS, CATALOG, OBSERVATIONS, REPORTS, stream_of
 from allmende.node.federation.trust import PeerEntry, TrustList
 from allmende.node.reports import events as report_events
 from allmende.node.runtime import Node
@@ -115,6 +116,11 @@ def _check_namespace(signed: SignedEvent, peer: PeerEntry) -> None:
     elif stream == REPORTS:
         try:
             report_events.check(event, peer.owns)
+        except ValueError as exc:
+            raise Refused(MALFORMED, str(exc)) from None
+    elif stream == APPS:
+        try:
+            app_events.check(event, peer.owns)
         except ValueError as exc:
             raise Refused(MALFORMED, str(exc)) from None
     else:

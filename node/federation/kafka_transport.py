@@ -29,7 +29,7 @@ from allmende.node.events.log import EventLog, SignedEvent
 from allmende.node.events.projector import PAGE_BYTES
 from allmende.node.federation.feed import CommitSignal
 from allmende.node.federation.inbox import Inbox, _save_position, load_position
-from allmende.node.federation.sharing import CATALOG, REPORTS, shareable, stream_of
+from allmende.node.federation.sharing import APPS, CATALOG, REPORTS, shareable, stream_of
 from allmende.node.federation.wire import WireError, pack, unpack
 from allmende.node.kafka import client_options
 from allmende.node.logs import Repeated, retry_counts
@@ -47,6 +47,7 @@ def topics(node: Node) -> dict[str, str]:
         CATALOG: settings.catalog_topic,
         "observations": settings.observations_topic,
         REPORTS: settings.catalog_topic,  # few and for every member, like catalog events
+        APPS: settings.catalog_topic,
     }
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlmodel import Session
 
 from allmende.node.access import open_own
+from allmende.node.apps.federation import EVENT_TYPES as APP_TYPES
 from allmende.node.catalog.projection import EVENT_TYPES as CATALOG_TYPES
 from allmende.node.events.log import SignedEvent
 from allmende.node.ingest.projection import RECORDED
@@ -22,7 +23,7 @@ from allmende.node.ingest.registry import MAPPED, REGISTERED, REMOVED
 from allmende.node.reports.events import EVENT_TYPES as REPORT_TYPES
 
 OBSERVATION_TYPES = (RECORDED, REGISTERED, REMOVED, MAPPED)
-CATALOG, OBSERVATIONS, REPORTS = "catalog", "observations", "reports"
+CATALOG, OBSERVATIONS, REPORTS, APPS = "catalog", "observations", "reports", "apps"
 
 
 def stream_of(event_type: str) -> str | None:
@@ -33,6 +34,8 @@ def stream_of(event_type: str) -> str | None:
         return OBSERVATIONS
     if event_type in REPORT_TYPES:
         return REPORTS  # defect reports between villages: never the reporter's data
+    if event_type in APP_TYPES:
+        return APPS  # which apps a village approved, as its public directory shows them
     return None
 
 
@@ -45,6 +48,6 @@ def shareable(session: Session, events: Sequence[SignedEvent]) -> list[SignedEve
     return [
         s
         for s in events
-        if (stream := stream_of(s.event["type"])) in (CATALOG, REPORTS)
+        if (stream := stream_of(s.event["type"])) in (CATALOG, REPORTS, APPS)
         or (stream == OBSERVATIONS and s.event.get("subject") in open_datasets)
     ]
