@@ -150,7 +150,12 @@ async def read_photo(media: Any) -> bytes | None:
     """The uploaded photo (`media`, as Open311 apps and Klarschiff send it), re-encoded."""
     if media is None or isinstance(media, str):
         return None
-    data = media.file.read(photos.MAX_BYTES + 1)
+    if isinstance(media, bytes | bytearray):  # a part without a file name, as read
+        data = bytes(media[: photos.MAX_BYTES + 1])
+    else:
+        data = media.file.read(photos.MAX_BYTES + 1)
+    if not data:  # the browser's empty file field: no photo chosen
+        return None
     try:
         return await asyncio.to_thread(photos.reencode, data)
     except photos.BadPhoto as exc:

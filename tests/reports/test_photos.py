@@ -94,3 +94,21 @@ async def test_bad_photos_are_refused_and_nothing_kept(served: Served) -> None:
     with Session(served.node.engine) as session_:
         assert list(session_.exec(select(Report))) == []
     assert list(Path(served.node.settings.directory).rglob("*.jpg")) == []
+
+
+async def test_the_form_without_a_photo_files_the_report(served: Served) -> None:
+    """A browser sends the empty file field when no photo was chosen: no photo, no error."""
+    form = aiohttp.FormData()
+    for name, value in (
+        ("service_code", "vandalismus"),
+        ("lat", str(INSIDE[0])),
+        ("long", str(INSIDE[1])),
+    ):
+        form.add_field(name, value)
+    form.add_field("media", b"", filename="", content_type="application/octet-stream")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{served.url}/melden", data=form, allow_redirects=False) as r:
+            assert r.status == 303, await r.text()
+    with Session(served.node.engine) as db:
+        [row] = db.exec(select(Report)).all()
+    assert row.media_url == ""
