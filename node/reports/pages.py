@@ -67,6 +67,7 @@ async def form_page(request: web.Request) -> dict[str, Any]:
         "duplicates": [],
         "villages": [],
         "segments": [],
+        "tiles": request.app.get("web_tiles", ""),
     }
 
 
@@ -127,6 +128,7 @@ async def form_send(request: web.Request) -> web.StreamResponse:
         "duplicates": duplicates,
         "villages": villages,
         "segments": segments,
+        "tiles": request.app.get("web_tiles", ""),
     }
     response = aiohttp_jinja2.render_template("reports/melden.html", request, context)
     response.set_status(status)
