@@ -399,7 +399,7 @@ class Registry:
         return self._set(client_id, SUSPENDED, reason)
 
     def apps(self, status: str | None = None) -> list[App]:
-        query = select(App).order_by(App.issued_at)  # type: ignore[arg-type]
+        query = select(App).order_by(col(App.issued_at))
         if status:
             query = query.where(App.status == status)
         with Session(self.node.engine) as session:
