@@ -46,9 +46,23 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x616C6C6D656E6465  # "allmende"
+"""The advisory lock that several processes starting on one PostgreSQL database take in
+turn: two upgrading at once both try to create the same tables, and one of them fails."""
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; an upgraded node keeps its data."""
-    command.upgrade(alembic_config(engine), "heads")
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "heads")
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(engine), "heads")
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            connection.commit()
 
 
 def ping(engine: Engine) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 from allmende.node import db, rooms
@@ -26,6 +27,7 @@ from allmende.node.events import EventLog, new_event
 from allmende.node.events.projector import Projector
 from allmende.node.events.quarantine import Quarantine
 from allmende.node.keys import NodeKey, load_key, load_retired, public_jwk_with_kid
+from allmende.node.leadership import CHANNEL, Leadership
 from allmende.node.store import QuadStore, open_store
 from allmende.policies import jws
 
@@ -85,6 +87,16 @@ class Node:
         self._closing_at: float | None = None
         self.commit_listeners: list[Callable[[], None]] = []
         """Called on the event loop after each commit (the federation wakes its relays)."""
+        self.leadership: Leadership | None = None
+        """Several serve processes on one PostgreSQL database: only the one holding the
+        lock relays to Kafka and, when they share a remote store, projects
+        (node/leadership.py). With SQLite there is one process, which does both."""
+        self._wake_due = False
+        if self.engine.dialect.name == "postgresql":
+            self.leadership = Leadership(
+                self.engine, f"allmende leader {settings.node.id}", self._wake_projector
+            )
+            self.leadership.start()
 
     @classmethod
     def open(cls, directory: Path, environ: Mapping[str, str] | None = None) -> Node:
@@ -168,6 +180,8 @@ class Node:
     def committed(self, seq: int) -> None:
         """Note an acknowledged commit whose events end at `seq` (on the event loop), so
         that `keep_up` knows how far the store lags behind."""
+        if not self.projecting:
+            return  # the leading process projects; writers here need not wait for it
         if seq > self._projected_seq:  # the projector may have been faster than this call
             self._unprojected.append((seq, asyncio.get_running_loop().time()))
 
@@ -203,12 +217,41 @@ class Node:
             session.add_all(rows)
             session.flush()  # the rows first: the events' bulk INSERT may refer to them
             self.log.append(session, events)
+            self._notify_commit(session)
 
     async def write(self, work: Callable[[], T]) -> T:
         """Run any blocking write on the writer thread, in order with event commits."""
         return await asyncio.get_running_loop().run_in_executor(self._writer, work)
 
+    @property
+    def leading(self) -> bool:
+        """Whether this process does the jobs only one may do (a lone one always does)."""
+        return self.leadership is None or self.leadership.leader
+
+    @property
+    def projecting(self) -> bool:
+        """Whether this process projects the log: the leader into a shared remote store,
+        every process into an embedded store of its own."""
+        return self.leading or not self.settings.store.url
+
+    def _wake_projector(self) -> None:
+        """From the leadership thread: a commit of any process was notified, or this
+        process just became leader. Wake-ups while one is due share it."""
+        if self._closed or self._wake_due or not self.settings.store.url:
+            return  # an embedded store is this process's own: its commits wake it
+        self._wake_due = True
+        try:
+            self._projector.submit(self._woken).add_done_callback(_log_thread_failure)
+        except RuntimeError:  # shut down meanwhile
+            self._wake_due = False
+
+    def _woken(self) -> int:
+        self._wake_due = False
+        return self.project()
+
     def project(self) -> int:
+        if not self.projecting:
+            return 0
         with self._store_writes:
             started = self._running_since = time.monotonic()
             try:
@@ -216,7 +259,7 @@ class Node:
                     self.engine,
                     self.store,
                     after_page=self._page_projected,
-                    stop=self._out_of_time,
+                    stop=self._stop_projecting,
                     quarantine=self.quarantine,
                 )
             finally:
@@ -252,6 +295,11 @@ class Node:
             busy += now - max(running, since)
         return min(1.0, busy / LOAD_WINDOW)
 
+    def _stop_projecting(self) -> bool:
+        """Before each page: a process that stopped leading leaves the rest to the new
+        leader; a closing one stops after CLOSE_PROJECTING."""
+        return not self.projecting or self._out_of_time()
+
     def _out_of_time(self) -> bool:
         """A closing node finishes projecting, but not for longer than CLOSE_PROJECTING:
         what is left is projected on the next start (the checkpoint is per page)."""
@@ -277,6 +325,11 @@ class Node:
                 self._unflushed = False
             self._flushed_at = time.monotonic()
 
+    def _notify_commit(self, session: Session) -> None:
+        """The leading process (maybe another one) projects what this commit adds."""
+        if self.leadership is not None and self.settings.store.url:
+            session.execute(text(f"NOTIFY {CHANNEL}"))
+
     def _flush_soon(self, loop: asyncio.AbstractEventLoop) -> None:
         self._flush_timer = None
         if not self._closed:
@@ -292,8 +345,15 @@ class Node:
             self._projector.submit(self.project)
         self._writer.shutdown(wait=True)
         self._projector.shutdown(wait=True)
+        if self.leadership is not None:
+            self.leadership.stop()  # the lock goes with the connection: another may lead
         self.store.close()
         self.engine.dispose()
+
+
+def _log_thread_failure(future: concurrent.futures.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("projection failed", exc_info=future.exception())
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:

@@ -36,6 +36,8 @@ from allmende.node.models import EventRecord
 from allmende.node.runtime import Node
 
 PEER_SYNC_INTERVAL = 5.0
+LEAD_CHECK = 0.5
+"""Seconds between looks at whether this process leads (and so relays)."""
 log = logging.getLogger(__name__)
 
 
@@ -44,6 +46,25 @@ def transport(node: Node) -> str:
     if chosen == "auto":
         return "kafka" if node.settings.kafka.bootstrap_servers else "feed"
     return chosen
+
+
+async def relay_while_leading(node: Node, relay: KafkaRelay) -> None:
+    """Several serve processes on one database: only the leading one relays, so each event
+    goes out once; another takes over (from the stored position) when it stops leading."""
+    while True:
+        while not node.leading:
+            await asyncio.sleep(LEAD_CHECK)
+        task = asyncio.create_task(relay.run(), name="federation relay")
+        try:
+            while node.leading and not task.done():
+                await asyncio.sleep(LEAD_CHECK)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                try:
+                    await task
+                except Exception:
+                    log.exception("the Kafka relay stopped; started again while leading")
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -66,7 +87,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
                 except Exception as exc:  # the broker is not there yet; the relay will wait too
                     trouble.failure(str(exc) or type(exc).__name__)
                     await asyncio.sleep(node.settings.federation.retry_interval)
-            await asyncio.gather(relay.run(), follower.run())
+            await asyncio.gather(relay_while_leading(node, relay), follower.run())
 
         tasks.append(asyncio.create_task(start_kafka(), name="federation kafka"))
     else:

@@ -49,6 +49,8 @@ async def health(request: web.Request) -> web.Response:
     if peers:
         checks["peers"] = peers
     degraded = any(value.startswith("degraded") for value in peers.values())
+    if node.leadership is not None:  # several serve processes: which one leads
+        checks["projector"] = "leading" if node.leading else "following"
     aside = await _quarantined(node)
     if aside:
         checks["projections"] = aside
