@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 
+from allmende.node.auth import mint_token
 from tests.federation.villages import Running, eventually, federation
 
 MANIFEST = {
@@ -106,6 +107,9 @@ async def test_an_approved_app_travels_to_neighbours_who_decide_themselves(
             session, "GET", f"{c.url}/admin/apps/{client_id}", headers=c.admin()
         )
         assert status == 404, at_c  # nobody's approval counts for c
+        # b's residents use it on b's node, with the same client_id
+        assert await _consent_page(b, client_id) == 200
+        assert await _consent_page(c, client_id) == 400  # unknown at c: invalid_client
 
         # a suspends it: its listing goes, b's own approval stands
         status, _ = await _json(
@@ -153,6 +157,38 @@ async def test_only_listed_public_apps_can_be_adopted(tmp_path: Path) -> None:
             headers=b.admin(),
         )
         assert status == 409 and "public clients" in body["detail"]
+
+
+async def _consent_page(running: Running, client_id: str) -> int:
+    """A resident of `running` signs in there and opens the app's consent page."""
+    code = mint_token(running.node.key, running.node.id, role="resident", subject="anwohner-1")
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": "https://melder.example/callback",
+        "scope": "reports:write",
+        "state": "s",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        next_path = "/oauth/authorize?x=1"
+        async with browser.post(
+            f"{running.url}/oauth/signin",
+            data={"code": code, "next": next_path},
+            allow_redirects=False,
+        ) as signed_in:
+            assert signed_in.status == 303
+        async with browser.get(
+            f"{running.url}/oauth/authorize",
+            params=params,
+            headers={"Accept": "text/html"},
+            allow_redirects=False,
+        ) as page:
+            text = await page.text()
+            if page.status == 200:
+                assert "Mängelmelder-App" in text and "Melder eG" in text
+            return page.status
 
 
 async def _gone(found: Any) -> bool:
