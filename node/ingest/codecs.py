@@ -15,6 +15,8 @@ A codec's `warnings` (an unknown channel it skipped, a reading it could not make
 of) mean the device sent more than was stored: they are kept per device
 (`ingest_codec_warning`, the newest uplink that had any) and shown with the device
 (`GET /admin/devices/{device}`, `allmende device show`) until an uplink decodes cleanly.
+So are the warnings of The Things Stack's payload formatter
+(`uplink_message.decoded_payload_warnings`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -136,12 +138,22 @@ class Decoders:
         if codec is None:
             return None
         decoded = self.runner.decode(codec, raw.payload, raw.f_port, raw.received)
-        self.keep_warnings(raw, codec, decoded.warnings)
+        self.keep_warnings(
+            raw.device_id, raw.device_name, raw.received, codec.name, decoded.warnings
+        )
         return decoded.data
 
-    def keep_warnings(self, raw: RawUplink, codec: Codec, warnings: tuple[str, ...]) -> None:
-        """Store a registered device's codec warnings; forget them after a clean decode."""
-        device_id = self.registry.resolve(raw.device_id, raw.device_name)
+    def keep_warnings(
+        self,
+        device: str,
+        alias: str | None,
+        received: datetime,
+        codec: str,
+        warnings: Sequence[str],
+    ) -> None:
+        """Store a registered device's codec warnings (`codec` names who decoded: a model,
+        the device, or the network server's formatter); forget them after a clean decode."""
+        device_id = self.registry.resolve(device, alias)
         if device_id is None:
             return
         kept = tuple(str(w)[:WARNING_LENGTH] for w in warnings[:WARNINGS_KEPT])
@@ -171,14 +183,14 @@ class Decoders:
                 session.add(
                     CodecWarning(
                         device_id=device_id,
-                        time=raw.received,
-                        codec=codec.name[:128],
+                        time=received,
+                        codec=codec[:128],
                         warnings=json.dumps(list(kept), ensure_ascii=False),
                     )
                 )
             else:
-                row.time = raw.received
-                row.codec = codec.name[:128]
+                row.time = received
+                row.codec = codec[:128]
                 row.warnings = json.dumps(list(kept), ensure_ascii=False)
                 session.add(row)
             session.commit()

@@ -155,6 +155,7 @@ def webhook(source: str, parse: Any, positions: Any = None) -> Any:
                     await _place(request, positions, payload)
                     return web.json_response({"ignored": result.reason}, status=200)
                 await _adopt_model(request, payload)
+                await asyncio.to_thread(_formatter_warnings, request, payload)
                 prepared = await prepare_in_steps(
                     request.app["node"], room["registry"], result, source
                 )
@@ -169,6 +170,40 @@ def webhook(source: str, parse: Any, positions: Any = None) -> Any:
         return web.json_response(accepted.to_json(), status=202)
 
     return handle
+
+
+FORMATTER = "the-things-stack-payload-formatter"
+"""Who decoded, for warnings of The Things Stack's payload formatter."""
+
+
+def _formatter_warnings(request: web.Request, payload: Any) -> None:
+    """Keep the warnings The Things Stack's payload formatter gave with its decoded
+    payload (`decoded_payload_warnings`) like a codec's; a clean decode clears them."""
+    messages = payload if isinstance(payload, list) else [payload]
+    decoders = request.app["ingest"].get("decoders")
+    if decoders is None:
+        return
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        up, ids = message.get("uplink_message"), message.get("end_device_ids")
+        if not isinstance(up, dict) or not isinstance(ids, dict) or "decoded_payload" not in up:
+            continue
+        warnings = up.get("decoded_payload_warnings") or []
+        if not isinstance(warnings, list):
+            warnings = [warnings]
+        eui, name = ids.get("dev_eui"), ids.get("device_id")
+        alias = name if isinstance(name, str) else None
+        device = eui if isinstance(eui, str) and eui else alias
+        if device is None:
+            continue
+        try:
+            received = parse_time(str(up.get("received_at") or message.get("received_at")))
+        except ValueError:
+            received = datetime.now(UTC)
+        decoders.keep_warnings(
+            canonical_device_id(device), alias, received, FORMATTER, [str(w) for w in warnings]
+        )
 
 
 async def _adopt_model(request: web.Request, payload: Any) -> None:

@@ -5,13 +5,15 @@ clears them. The readings the codec did decode are stored all the same."""
 from __future__ import annotations
 
 import base64
+import copy
 from typing import Any
 
 import pytest
 
 from allmende.node.ingest.commands import _print_detail
 from allmende.node.ingest.registry import Registry, register
-from tests.ingest.conftest import Village, dataset_body
+from allmende.node.ingest.routes import FORMATTER
+from tests.ingest.conftest import Village, dataset_body, payload
 from tests.ingest.test_raw_payloads import latest, post, raw_uplink
 from tests.support import admin_headers
 
@@ -66,3 +68,22 @@ async def test_codec_warnings_are_kept_shown_and_cleared(
     status, body = await post(village, message)
     assert status == 202, body
     assert (await detail(village, AM103))["codecWarnings"] is None
+
+
+async def test_the_things_stack_formatter_warnings_are_kept_alike(village: Village) -> None:
+    device = "70b3d57ed00ab001"  # registered with room-climate
+    message = copy.deepcopy(payload("ttn-uplink-humidity.json"))
+    message["end_device_ids"]["dev_eui"] = device.upper()
+    up = message["uplink_message"]
+    up["decoded_payload_warnings"] = ["humidity sensor not calibrated"]
+    status, body = await post(village, message)
+    assert status == 202, body
+    warned = (await detail(village, device))["codecWarnings"]
+    assert warned["codec"] == FORMATTER
+    assert warned["warnings"] == ["humidity sensor not calibrated"]
+
+    del up["decoded_payload_warnings"]
+    up["received_at"] = "2031-01-01T00:00:00Z"
+    status, body = await post(village, message)
+    assert status == 202, body
+    assert (await detail(village, device))["codecWarnings"] is None
