@@ -1,4 +1,5 @@
-"""`allmende app list|show|approve|reject|suspend`: the operator's review from the command line.
+"""`allmende app list|show|approve|reject|suspend|neighbours|adopt`: the operator's review from
+the command line.
 
 While a node serves the folder they go through its admin API; otherwise they open the folder.
 """
@@ -149,3 +150,50 @@ def suspend(directory: Path, client_id: str, reason: str) -> None:
         lambda registry: registry.suspend(client_id, reason),
     )
     click.echo(f"suspended {_line(answer)}")
+
+
+@app.command("neighbours")
+@DIRECTORY
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def neighbours(directory: Path, as_json: bool) -> None:
+    """The apps neighbouring villages approved, and whether this village has each."""
+    try:
+        remote = connect(directory)
+    except CommandError as exc:
+        fail(str(exc))
+    if remote is not None:
+        try:
+            found = remote.call("GET", "/admin/apps/neighbours", None)["apps"]
+        except CommandError as exc:
+            fail(str(exc))
+    else:
+        found = _offline(directory, lambda registry: registry.neighbours())
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2, default=str))
+        return
+    if not found:
+        click.echo("no neighbour has listed an app yet")
+    for entry in found:
+        manifest = entry["manifest"]
+        here = f"here: {entry['here']}" if entry.get("here") else "not here"
+        click.echo(
+            f"{entry['client_id']}  {manifest['name']} {manifest['version']}"
+            f"  by {manifest['developer']['name']}  approved by {entry['village']}"
+            f" ({entry['source']})  {here}"
+        )
+
+
+@app.command("adopt")
+@DIRECTORY
+@click.argument("source")
+@CLIENT_ID
+def adopt(directory: Path, source: str, client_id: str) -> None:
+    """Take an app the neighbour SOURCE (its node id) approved into this village's review."""
+    answer = _run(
+        directory,
+        "POST",
+        "/admin/apps/neighbours/adopt",
+        {"source": source, "client_id": client_id},
+        lambda registry: registry.adopt(source, client_id),
+    )
+    click.echo(f"in review here: {_line(answer)}; approve it with `allmende app approve`")

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from click.testing import CliRunner
 
 from allmende.node.auth import mint_token
+from allmende.node.cli import main
 from tests.federation.villages import Running, eventually, federation
 
 MANIFEST = {
@@ -129,6 +131,21 @@ async def test_an_approved_app_travels_to_neighbours_who_decide_themselves(
         )
         assert status == 200 and at_b["status"] == "approved"
         assert len(await listed_by(c, b)) == 1
+
+    # c's operator, from the command line on c's folder: b's listing, and adopting it from b
+    folder = str(c.node.settings.directory)
+    runner = CliRunner()
+    listed = runner.invoke(main, ["app", "neighbours", folder])
+    assert listed.exit_code == 0, listed.output
+    assert f"{client_id}  Mängelmelder-App 1.0.0  by Melder eG  approved by {b.village.name}" in (
+        listed.output
+    )
+    assert a.village.name not in listed.output  # delisted
+    adopted_at_c = runner.invoke(main, ["app", "adopt", folder, b.node.id, client_id])
+    assert adopted_at_c.exit_code == 0, adopted_at_c.output
+    assert f"in review here: {client_id}  sandbox  Mängelmelder-App" in adopted_at_c.output
+    twice = runner.invoke(main, ["app", "adopt", folder, b.node.id, client_id])
+    assert twice.exit_code == 2 and "already has an app" in twice.output
 
 
 async def test_only_listed_public_apps_can_be_adopted(tmp_path: Path) -> None:
