@@ -43,18 +43,27 @@ class RateLimit:
 
 
 async def submit(
-    request: web.Request, form: Any, photo: bytes | None, acknowledged: bool, *, portal: bool
+    request: web.Request,
+    form: Any,
+    photo: bytes | None,
+    acknowledged: bool,
+    *,
+    portal: bool,
+    client: str | None = None,
 ) -> dict[str, Any]:
-    """File a report from an Open311 app (its api_key) or the portal's own form: checked,
-    routed, kept with its reporter apart, forwarded if another village is responsible."""
+    """File a report from an Open311 app (its api_key, or `client` when an app's token was
+    checked) or the portal's own form: checked, routed, kept with its reporter apart,
+    forwarded if another village is responsible."""
     node = node_of(request)
     trust = request.app.get("federation_trust")
 
     def work() -> dict[str, Any]:
         peer_keys = {p.id: p.keys for p in trust.peers()} if trust is not None else {}
         with transaction(node.engine) as session:
-            client = (
-                "portal" if portal else service.client_for(session, text_of(form.get("api_key"))).id
+            filer = (
+                "portal"
+                if portal
+                else client or service.client_for(session, text_of(form.get("api_key"))).id
             )
             config = service.settings(session)
             filing = service.checked_filing(session, form, node.settings.node.ags)
@@ -103,7 +112,7 @@ async def submit(
                 routing=routing,
                 # a forwarded report is shown here once the village responsible released it
                 released=released and routing != "forwarded",
-                client=client,
+                client=filer,
             )
             if photo is not None:
                 photos.store(Path(node.settings.directory), report.id, photo)

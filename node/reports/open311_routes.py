@@ -25,6 +25,7 @@ from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import describe, form_body, query_param
 from allmende.node.http.problems import Problem
 from allmende.node.reports import geo, lights, photos, service
+from allmende.node.reports.app_tokens import AuthProblem, app_caller
 from allmende.node.reports.common import PROBLEM, node_of, read
 from allmende.node.reports.filing import RateLimit, read_photo, submit, text_of
 from allmende.node.reports.handling import add_support
@@ -80,6 +81,8 @@ def open311(handler: Handler) -> Handler:
             return await handler(request)
         except Open311Error as exc:
             return error_response(fmt, [exc])
+        except AuthProblem:
+            raise  # an app's token refused: RFC 9457, as OAuth clients expect
         except Problem as exc:
             detail = exc.body_json.get("detail") or exc.body_json.get("title", "")
             return error_response(fmt, [Open311Error(exc.status_code, str(detail))])
@@ -197,19 +200,22 @@ REQUEST_FIELDS: dict[str, dict[str, Any]] = {
 
 
 @describe(
-    "Open311: file a report (urlencoded form as the spec says; api_key of a client app)",
+    "Open311: file a report (urlencoded form as the spec says; api_key of a client app, or an "
+    "app's OAuth bearer token with the scope reports:write)",
     tags=["reports"],
-    request_body=form_body(REQUEST_FIELDS, ["api_key", "service_code"]),
+    request_body=form_body(REQUEST_FIELDS, ["service_code"]),
     responses={
         **_answers(
             "the new request's id (or token, while reports are moderated)", "400", "403", "404"
         ),
+        "401": PROBLEM,
         "429": OPEN311_ERROR,
         "503": OPEN311_ERROR,
     },
 )
 @open311
 async def create(request: web.Request) -> web.Response:
+    caller = app_caller(request)  # before the body: a refused token reads nothing
     form = await read_form(request)
     fmt = request.match_info["format"]
     photo = await read_photo(form.get("media"))
@@ -218,7 +224,14 @@ async def create(request: web.Request) -> web.Response:
         or request.headers.get("X-Acknowledge-Duplicate", "").lower() == "true"
     )
 
-    answer = await submit(request, form, photo, acknowledged, portal=False)
+    answer = await submit(
+        request,
+        form,
+        photo,
+        acknowledged,
+        portal=False,
+        client=caller.client if caller is not None else None,
+    )
     return respond(fmt, "service_requests", [answer], status=201 if fmt == "json" else 200)
 
 
@@ -297,13 +310,18 @@ async def requests(request: web.Request) -> web.Response:
             "device_id": {"type": "string", "maxLength": 200},
             "email": {"type": "string", "maxLength": 320},
         },
-        ["api_key"],
+        [],
     ),
-    responses={**_answers("the request with its supporters", "403", "404"), "429": OPEN311_ERROR},
+    responses={
+        **_answers("the request with its supporters", "403", "404"),
+        "401": PROBLEM,
+        "429": OPEN311_ERROR,
+    },
 )
 @open311
 async def support(request: web.Request) -> web.Response:
     node = node_of(request)
+    caller = app_caller(request)
     form = await read_form(request)
     wanted = request.match_info["service_request_id"][:32]
     named = [
@@ -321,7 +339,11 @@ async def support(request: web.Request) -> web.Response:
 
     def work() -> list[dict[str, Any]]:
         with transaction(node.engine) as session:
-            client = service.client_for(session, text_of(form.get("api_key")))
+            client = (
+                caller.client
+                if caller is not None
+                else service.client_for(session, text_of(form.get("api_key"))).id
+            )
             config = service.settings(session)
             row = session.get(Report, wanted)
             if row is None or not row.released:
@@ -330,7 +352,8 @@ async def support(request: web.Request) -> web.Response:
                 request.remote or "-", int(config["rate_per_hour"])
             ):
                 raise Open311Error(429, "too many reports from this address; try again later")
-            add_support(session, node, row, f"{client.id}\n{person}")
+            who = f"resident:{caller.resident}" if caller is not None else person
+            add_support(session, node, row, f"{client}\n{who}")
             return _requests_json(session, [row])
 
     rows = await node.write(work)
