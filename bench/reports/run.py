@@ -1,9 +1,12 @@
 """Mängelmelder: reports accepted per second with photos, and submit -> neighbour's console.
 
-    python bench/reports/run.py [--reports 200] [--forwarded 100] [--concurrency 8] [--kafka BOOTSTRAP]
+    python bench/reports/run.py [--reports 200] [--forwarded 100] [--concurrency 8]
+                                [--kafka BOOTSTRAP | --kafka local]
 
 Three demo villages in this process on loopback ports, federating over the HTTP feed (or
-a Kafka broker given with --kafka), with their sample boundaries and categories.
+over a Kafka broker: one given with --kafka, or with `--kafka local` a single-node broker
+on 127.0.0.1 that tests/services starts for the run and stops after it, as the tests do),
+with their sample boundaries and categories.
 
 1. Throughput: `--reports` reports, each with a 1600 x 1200 phone photo carrying GPS EXIF
    (re-encoded on arrival), posted over Open311 to Lütjenholm for spots in Lütjenholm,
@@ -35,6 +38,7 @@ from sqlmodel import Session, col, select  # noqa: E402
 from allmende.node.reports.models import Report  # noqa: E402
 from tests.federation.villages import Running, eventually, federation  # noqa: E402
 from tests.reports.test_villages import configure, knows_all_villages  # noqa: E402
+from tests.services.kafka import KafkaBroker  # noqa: E402
 
 
 def photo() -> bytes:
@@ -120,11 +124,20 @@ async def latency(
 
 
 async def run(args: argparse.Namespace) -> None:
+    if args.kafka != "local":
+        await measure(args, args.kafka)
+        return
+    with KafkaBroker() as broker:  # stopped however the run ends
+        print(f"Kafka broker on {broker.bootstrap}, started in {broker.startup_seconds:.1f} s")
+        await measure(args, broker.bootstrap)
+
+
+async def measure(args: argparse.Namespace, kafka: str) -> None:
     environ = {}
-    if args.kafka:
+    if kafka:
         suffix = str(int(time.time()))
         environ = {
-            "ALLMENDE_KAFKA_BOOTSTRAP_SERVERS": args.kafka,
+            "ALLMENDE_KAFKA_BOOTSTRAP_SERVERS": kafka,
             "ALLMENDE_FEDERATION_CATALOG_TOPIC": f"allmende.catalog.v1.bench{suffix}",
             "ALLMENDE_FEDERATION_OBSERVATIONS_TOPIC": f"allmende.observations.v1.bench{suffix}",
         }
@@ -146,7 +159,7 @@ async def run(args: argparse.Namespace) -> None:
             await eventually(lambda: knows_all_villages(session, a), 60, "boundaries")
             rate = await throughput(session, a, key, args.reports, args.concurrency)
             delays = await latency(session, a, b, key, args.forwarded, args.concurrency)
-    transport = f"Kafka {args.kafka}" if args.kafka else "HTTP feed"
+    transport = f"Kafka {kafka}" if kafka else "HTTP feed"
     p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
     print(f"reports with a 1600x1200 photo, {args.concurrency} at a time: {rate:.1f} reports/s")
     print(
@@ -161,7 +174,12 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=200)
     parser.add_argument("--forwarded", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--kafka", default="", help="bootstrap servers; default: the HTTP feed")
+    parser.add_argument(
+        "--kafka",
+        default="",
+        help="bootstrap servers, or 'local' for a broker started for the run; "
+        "default: the HTTP feed",
+    )
     asyncio.run(run(parser.parse_args()))
 
 
