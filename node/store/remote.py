@@ -3,9 +3,12 @@
 Reads go out as SPARQL 1.1 Protocol queries (URL/query), writes as SPARQL 1.1 Update
 requests (URL/update). The projector's writes of one page of events are held back and
 sent together with that page's checkpoint as ONE update request, which both servers run
-as one transaction: either the page and its checkpoint are stored, or neither is. So a
-page is never applied twice, and a replayed event doubles nothing, not even blank nodes
-(which SPARQL Update, unlike the embedded store, would otherwise mint afresh each time).
+as one transaction: either the page and its checkpoint are stored, or neither is. Every
+operation of the request is guarded by the checkpoint the page was read after, so a page
+that another process (a new leader, a node that did not hear the store's answer) has
+stored already changes nothing. So a page is never applied twice, and a replayed event
+doubles nothing, not even blank nodes (which SPARQL Update, unlike the embedded store,
+would mint afresh each time).
 
 The node's default graph lives in the named graph DEFAULT_GRAPH (a query's dataset can
 only name graphs), and bookkeeping in the system graph: every query is sent with its
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -23,7 +27,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 import pyoxigraph as ox
 
-from allmende.node.store.base import SYSTEM_GRAPH, SYSTEM_PREFIX
+from allmende.node.store.base import CHECKPOINT, SYSTEM_GRAPH, SYSTEM_PREFIX
 
 if TYPE_CHECKING:
     from allmende.node.config import Settings
@@ -40,11 +44,19 @@ MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 """Largest answer read from the store for the node's own queries (the public endpoint has
 its own, smaller limit)."""
 RESULTS_JSON = "application/sparql-results+json"
+FRESH_SECONDS = 0.5
+"""How long the checkpoint and the list of graphs, as read, are taken as current: other
+processes (a leader projecting, while this one answers queries) move them on."""
 N_TRIPLES = "application/n-triples"
 
 
 class RemoteStoreError(RuntimeError):
     """The remote store refused a request."""
+
+
+class CheckpointMoved(RemoteStoreError):
+    """The store's checkpoint is not where this page started: another process projected
+    meanwhile, and the page was not stored (the next catch-up starts from the store's)."""
 
 
 class StoreUnreachable(RemoteStoreError, ConnectionError):
@@ -101,9 +113,10 @@ class RemoteStore:
         what the store holds."""
         self._pending_thread: int | None = None
         self._lock = threading.RLock()
-        self._meta: dict[str, str | None] = {}
-        """Bookkeeping as last written or read: this handle is the store's only writer."""
+        self._meta: dict[str, tuple[str | None, float]] = {}
+        """Bookkeeping as last written or read, and when."""
         self._graphs: list[str] | None = None
+        self._graphs_read = 0.0
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.url!r})"
@@ -197,7 +210,8 @@ class RemoteStore:
     def graphs(self) -> list[str]:
         """Named graphs holding data, the node's own bookkeeping left out; as they are
         once the held writes are stored."""
-        if self._graphs is None:
+        if self._graphs is None or time.monotonic() - self._graphs_read > FRESH_SECONDS:
+            self._graphs_read = time.monotonic()
             body = self._post(
                 "query",
                 {"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"},
@@ -220,13 +234,19 @@ class RemoteStore:
         return not graph or graph in self.graphs()
 
     def get_meta(self, name: str) -> str | None:
-        if name not in self._meta:
-            body = self.select(
-                f"SELECT ?v WHERE {{ <{_META}{name}> <{_VALUE}> ?v }}", [SYSTEM_GRAPH], []
-            )
-            found = list(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))  # type: ignore[arg-type]
-            self._meta[name] = str(found[0]["v"].value) if found else None
-        return self._meta[name]
+        known = self._meta.get(name)
+        if known is not None and time.monotonic() - known[1] <= FRESH_SECONDS:
+            return known[0]
+        return self._read_meta(name)
+
+    def _read_meta(self, name: str) -> str | None:
+        body = self.select(
+            f"SELECT ?v WHERE {{ <{_META}{name}> <{_VALUE}> ?v }}", [SYSTEM_GRAPH], []
+        )
+        found = list(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))  # type: ignore[arg-type]
+        value = str(found[0]["v"].value) if found else None
+        self._meta[name] = (value, time.monotonic())
+        return value
 
     def dump_nquads(self) -> bytes:
         """Every data quad as sorted N-Quads (blank nodes as the server labels them)."""
@@ -292,19 +312,13 @@ class RemoteStore:
         self.load(data, fmt, graph)
 
     def drop_graph(self, graph: str) -> None:
-        self._hold(f"DROP SILENT GRAPH <{stored_graph(graph)}>", [graph], exist=False)
+        self._hold(stored_graph(graph), [graph], exist=False)
 
     def set_meta(self, name: str, value: str) -> None:
         """The checkpoint closes a page: it goes out with the page's writes, in one request."""
-        subject = f"<{_META}{name}>"
-        literal = str(ox.Literal(value))
-        self._hold(
-            f"DELETE WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {subject} <{_VALUE}> ?v }} }};\n"
-            f"INSERT DATA {{ GRAPH <{SYSTEM_GRAPH}> {{ {subject} <{_VALUE}> {literal} }} }}"
-        )
-        self._meta.pop(name, None)
-        self.flush()
-        self._meta[name] = value
+        if name != CHECKPOINT:
+            raise ValueError(f"the remote store keeps only the checkpoint, not {name!r}")
+        self._send(value)
 
     def clear(self) -> None:
         """Everything goes, bookkeeping included (`allmende reindex` then replays the log)."""
@@ -315,32 +329,74 @@ class RemoteStore:
         self._meta.clear()
 
     def flush(self) -> None:
+        """Send held writes that no checkpoint closes (a retried quarantined event)."""
+        self._send(None)
+
+    def _send(self, checkpoint: str | None) -> None:
+        """The held writes, and the new checkpoint if given, as one guarded request; then
+        the checkpoint is read back: had another process moved it, nothing was stored."""
         with self._lock:
-            if not self._pending:
-                return
             operations, self._pending = self._pending, []
             self._pending_graphs.clear()
-        try:
-            self.update(";\n".join(_rendered(operation) for operation in operations))
-        except RemoteStoreError:
-            self._meta.clear()  # it may have been stored after all: read it back next time
-            raise
+        if not operations and checkpoint is None:
+            return
+        known = self._meta.get(CHECKPOINT)
+        before = known[0] if known is not None else self._read_meta(CHECKPOINT)
+        guard = _guard(before)
+        request = [_rendered(operation, guard) for operation in operations]
+        if checkpoint is not None:
+            request.append(_moved(before, checkpoint, guard))
+        self._meta.pop(CHECKPOINT, None)
+        self.update(";\n".join(request))
+        expected = checkpoint if checkpoint is not None else before
+        found = self._read_meta(CHECKPOINT)
+        if found != expected:
+            raise CheckpointMoved(
+                f"the store at {self.url} is at event {found}, not {before}: another "
+                "process projects into it; this page was not stored"
+            )
 
     def close(self) -> None:
-        try:
-            self.flush()
-        finally:
-            self.client.close()
+        """Writes of a page that did not finish are not sent: the page is applied again."""
+        with self._lock:
+            if self._pending:
+                log.warning("%d writes of an unfinished page were not sent", len(self._pending))
+            self._pending.clear()
+        self.client.close()
 
 
 def _term(term: Any, tag: str) -> str:
     return f"_:{tag}{term.value}" if isinstance(term, ox.BlankNode) else str(term)
 
 
-def _rendered(operation: str | dict[str, list[str]]) -> str:
+_CHECKPOINT = f"<{_META}{CHECKPOINT}> <{_VALUE}>"
+
+
+def _guard(checkpoint: str | None) -> str:
+    """A WHERE clause with one solution while the store is at `checkpoint`, else none."""
+    if checkpoint is None:
+        return f"FILTER NOT EXISTS {{ GRAPH <{SYSTEM_GRAPH}> {{ {_CHECKPOINT} ?at }} }}"
+    return f"GRAPH <{SYSTEM_GRAPH}> {{ {_CHECKPOINT} {ox.Literal(checkpoint)} }}"
+
+
+def _rendered(operation: str | dict[str, list[str]], guard: str) -> str:
+    """A held write as an update that does nothing unless the guard holds: a string is
+    the graph to empty, a dict the triples to add per graph."""
     if isinstance(operation, str):
-        return operation
-    return "INSERT DATA {\n" + "".join(_block(g, lines) for g, lines in operation.items()) + "}"
+        return (
+            f"DELETE {{ GRAPH <{operation}> {{ ?s ?p ?o }} }}\n"
+            f"WHERE {{ {guard} GRAPH <{operation}> {{ ?s ?p ?o }} }}"
+        )
+    blocks = "".join(_block(g, lines) for g, lines in operation.items())
+    return f"INSERT {{\n{blocks}}}\nWHERE {{ {guard} }}"
+
+
+def _moved(before: str | None, after: str, guard: str) -> str:
+    new = f"GRAPH <{SYSTEM_GRAPH}> {{ {_CHECKPOINT} {ox.Literal(after)} }}"
+    if before is None:
+        return f"INSERT {{ {new} }} WHERE {{ {guard} }}"
+    old = f"GRAPH <{SYSTEM_GRAPH}> {{ {_CHECKPOINT} {ox.Literal(before)} }}"
+    return f"DELETE {{ {old} }} INSERT {{ {new} }} WHERE {{ {guard} }}"
 
 
 def _form(sparql: str) -> str:

@@ -16,7 +16,9 @@ from aiohttp import web
 from allmende.node.http.app import create_app
 from allmende.node.reindex import rebuild_store
 from allmende.node.runtime import Node
-from allmende.node.store.remote import RemoteStore, split_credentials
+from allmende.node.store.base import CHECKPOINT
+from allmende.node.store.remote import CheckpointMoved, RemoteStore, split_credentials
+from tests import support
 from tests.catalog.samples import air, budget, publish, upload
 from tests.services.sparql_stores import OxigraphServer
 from tests.sparql.conftest import put_graph
@@ -159,3 +161,49 @@ def test_credentials_in_the_url_go_to_basic_auth_and_nowhere_else() -> None:
         assert "cret" not in repr(store)
     finally:
         store.close()
+
+
+@pytest.mark.stores("oxigraph", "fuseki")
+def test_a_page_another_process_stored_already_changes_nothing(
+    tmp_path: Path, store_backend: str
+) -> None:
+    """Two processes on one store (a new leader, or a node that did not hear the store's
+    answer), each having read the same checkpoint: the second sending of a page finds the
+    store moved on and adds nothing, blank nodes included; a page built on a checkpoint
+    the store has left is refused whole."""
+    url = support.REMOTE_STORE[-1](tmp_path / "shared")
+    first, second = RemoteStore(url), RemoteStore(url)
+    try:
+        assert first.get_meta(CHECKPOINT) is None and second.get_meta(CHECKPOINT) is None
+        page = list(ox.parse(WITH_BLANKS.encode(), format=ox.RdfFormat.TURTLE))
+        for store in (first, second):
+            store.drop_graph(G1)
+            store.add_quads(
+                ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(G1)) for q in page
+            )
+            store.set_meta(CHECKPOINT, "1")
+        assert len(first.dump_nquads().splitlines()) == 5
+
+        second.add_quads(
+            [
+                ox.Quad(
+                    ox.NamedNode("urn:a"), ox.NamedNode("urn:b"), ox.BlankNode(), ox.NamedNode(G2)
+                )
+            ]
+        )
+        second.set_meta(CHECKPOINT, "2")
+        first.add_quads(
+            [
+                ox.Quad(
+                    ox.NamedNode("urn:c"), ox.NamedNode("urn:d"), ox.BlankNode(), ox.NamedNode(G2)
+                )
+            ]
+        )
+        with pytest.raises(CheckpointMoved):
+            first.set_meta(CHECKPOINT, "3")  # events 2-3 read after "1": the store is at "2"
+        dump = second.dump_nquads()
+        assert len(dump.splitlines()) == 6 and b"urn:c" not in dump
+        assert first.get_meta(CHECKPOINT) == "2"  # read back: the next catch-up starts there
+    finally:
+        first.close()
+        second.close()
