@@ -26,6 +26,7 @@ from allmende.node.dsp.processes import (
     TransferProcesses,
     new_pid,
 )
+from allmende.node.dsp.requested import RULE_KEYS, PolicyError, differences, read_request
 from allmende.node.http.upstream import withhold_addresses
 
 CALLBACK_PATH = PATH + "/consumer"
@@ -69,6 +70,26 @@ class ConsumerSide(Processes[Row]):
         return await self.record(row.pid, provider_pid=provider_pid)
 
 
+def agreement_problem(asked: str | None, agreement: dict[str, Any]) -> str | None:
+    """Why the provider's agreement is not what the node asked for (the offer it requested,
+    or the provider's offer it accepted), if it is not: its rules must be the same, as
+    every consumer checks (EDC does), else the node would use the data under terms it
+    never accepted."""
+    offer = json.loads(asked) if asked else None
+    if not isinstance(offer, dict) or not any(key in offer for key in RULE_KEYS):
+        return None  # asked by offer id only: the provider's offer as it stands
+    try:
+        wanted = read_request(offer).policy
+        agreed = read_request(agreement).policy
+    except PolicyError as exc:
+        return f"the provider's agreement cannot be read: {exc}"
+    if wanted is None or agreed is None or differences(agreed, wanted) is None:
+        return None
+    changed = differences(agreed, wanted) or ""
+    where = changed.removeprefix("the requested policy differs from the offer in ").split(";")[0]
+    return f"the provider's agreement is not the offer this node asked for (it differs in {where})"
+
+
 class ConsumerNegotiations(ConsumerSide[Negotiation], NegotiationProcesses):
     async def initiate(
         self, provider: str, address: str, dataset_id: str, offer: dict[str, Any]
@@ -84,6 +105,7 @@ class ConsumerNegotiations(ConsumerSide[Negotiation], NegotiationProcesses):
             dataset_id=dataset_id,
             offer_id=offer["@id"],
             state="REQUESTED",
+            received=json.dumps(offer),
             created=now,
             updated=now,
         )
@@ -94,6 +116,16 @@ class ConsumerNegotiations(ConsumerSide[Negotiation], NegotiationProcesses):
             callbackAddress=self.callback_address(),
         )
         return await self.start(row, "request", request)
+
+    def refuse(self, pid: str, reason: str) -> None:
+        """End the negotiation with `reason`, in the background (after the answer)."""
+
+        async def end() -> None:
+            row = await self.get_own(pid)
+            if row.state not in self.final:
+                await self.terminate(row, reason)
+
+        self._spawn(end())
 
     async def do(self, row: Negotiation, action: str) -> None:
         if action == "accept":

@@ -18,6 +18,7 @@ from allmende.node.dsp.consumer import (
     ConsumerNegotiations,
     ConsumerSide,
     ConsumerTransfers,
+    agreement_problem,
     push_path,
 )
 from allmende.node.dsp.http import PID, Handler, answers, read, respond_then
@@ -47,8 +48,19 @@ def _from_provider(
         if body.get("consumerPid") != pid:
             raise DspError(400, "consumerPid in the body differs from the one in the path")
         service: ConsumerSide[Any] = request.app[f"dsp_consumer_{kind}"]
-        await service.from_provider(pid, body)
-        row = await service.move(pid, step, **(keep(body) if keep else {}))
+        before = await service.from_provider(pid, body)
+        changes = keep(body) if keep else {}
+        problem = None
+        if type_ == "ContractAgreementMessage":
+            problem = agreement_problem(before.received, body["agreement"])
+            if problem is not None:  # kept to show, but no agreement of this node
+                changes.pop("agreement_id", None)
+        row = await service.move(pid, step, **changes)
+        if problem is not None and isinstance(service, ConsumerNegotiations):
+            negotiations, reason = service, problem  # not verified: terminated with the reason
+            return await respond_then(
+                request, {}, 200, lambda: negotiations.refuse(row.pid, reason)
+            )
         plan = service.plan(row, trigger) if trigger else ()
         return await respond_then(request, {}, 200, lambda: service.react(row.pid, plan))
 

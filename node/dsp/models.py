@@ -30,8 +30,10 @@ class _Process(SQLModel):
     provider's protocol address."""
     state: str = Field(max_length=16)
     received: str | None = None
-    """What the counterpart sent that the node keeps: as consumer, the provider's agreement
-    or data address; as provider, the consumer's requested offer (`node.dsp.requested`)."""
+    """What the counterpart sent that the node keeps: as consumer, the provider's offer,
+    agreement or data address (until the provider answers, the offer the node asked for,
+    which its agreement is checked against); as provider, the consumer's requested offer
+    (`node.dsp.requested`)."""
     created: datetime
     updated: datetime
 

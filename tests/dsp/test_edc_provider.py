@@ -13,8 +13,9 @@ its data plane pushes, so EDC's own data plane fetches the asset from the partne
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -37,7 +38,10 @@ ASSET = "pegel-messstellen"
 @pytest.fixture(scope="module")
 def edc() -> Iterator[EdcConnector]:
     """One EDC runtime for the module: the partner's provider connector."""
-    connector = EdcConnector(PROVIDER)
+    # a contract policy may bind use to a purpose: EDC ships no function for odrl:purpose
+    # and by default refuses a policy definition naming an operand without one; the partner
+    # checks the purpose when it agrees, as EDC compares the request with its offer
+    connector = EdcConnector(PROVIDER, settings={"edc.policy.validation.enabled": "false"})
     try:
         connector.start()
     except ServiceUnavailable as exc:
@@ -96,7 +100,11 @@ async def latest(
 
 
 async def negotiate(
-    node: Node, bridge: IdentityBridge, http: aiohttp.ClientSession, asset: str
+    node: Node,
+    bridge: IdentityBridge,
+    http: aiohttp.ClientSession,
+    asset: str,
+    change: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The node's negotiation for EDC's asset, as the operator starts it, once it ended."""
     # the offer as EDC's DSP catalog states it (the node reads the catalog the same way)
@@ -113,6 +121,8 @@ async def negotiate(
         catalog = await found.json()
     [dataset] = [d for d in catalog["dataset"] if d["@id"] == asset]
     offer = dataset["hasPolicy"][0]
+    if change is not None:
+        offer = await change(offer)
     async with http.post(
         f"{node.base_url}/admin/dsp/negotiations",
         json={
@@ -197,3 +207,32 @@ async def test_the_node_receives_an_edc_providers_data_pushed_by_its_data_plane(
     forged = mint_token(node.key, node.id, role="participant", subject=PROVIDER)
     async with http.post(push, data=b"other", headers={"Authorization": f"Bearer {forged}"}) as r:
         assert r.status == 401, await r.text()
+
+
+RESEARCH = "pegel-forschung"
+PURPOSE = "https://w3id.org/allmende/ns#research"
+
+
+async def test_the_node_negotiates_a_purpose_bound_edc_asset_with_its_purpose(
+    edc: EdcConnector, village: tuple[Node, IdentityBridge, aiohttp.ClientSession]
+) -> None:
+    """An EDC asset whose contract policy binds its use to research: the node's request with
+    the offer's purpose is agreed, the agreement carries the purpose. Asked for another
+    purpose, EDC agrees its own offer all the same; the node does not verify an agreement
+    that is not what it asked for and terminates the negotiation, so it holds none."""
+    node, bridge, http = village
+    bound = [{"leftOperand": "purpose", "operator": "eq", "rightOperand": PURPOSE}]
+    await Management(edc, http).provide(RESEARCH, constraints=bound)
+    row = await negotiate(node, bridge, http, RESEARCH)
+    assert row["state"] == "FINALIZED", row
+    [constraint] = row["received"]["permission"][0]["constraint"]
+    assert constraint["rightOperand"] in (PURPOSE, {"@id": PURPOSE}), constraint
+
+    async def other(offer: dict[str, Any]) -> dict[str, Any]:
+        changed = json.loads(json.dumps(offer).replace("ns#research", "ns#commercial"))
+        assert changed != offer
+        return changed
+
+    row = await negotiate(node, bridge, http, RESEARCH, change=other)
+    assert row["state"] == "TERMINATED", row
+    assert row["agreement_id"] is None, json.dumps(row)

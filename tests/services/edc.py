@@ -261,9 +261,15 @@ class Management:
             ),
         )
 
-    async def provide(self, asset_id: str, source: str = "http://127.0.0.1:9/unused") -> None:
-        """As provider: an asset under an open access and contract policy, its data at the
-        partner's backend `source` (EDC's data plane fetches it from there)."""
+    async def provide(
+        self,
+        asset_id: str,
+        source: str = "http://127.0.0.1:9/unused",
+        constraints: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """As provider: an asset under an open access policy and a contract policy (open,
+        or with `constraints` on its use), its data at the partner's backend `source`
+        (EDC's data plane fetches it from there)."""
         await self.call(
             "POST",
             "/v3/assets",
@@ -285,14 +291,37 @@ class Management:
                 },
             ),
         )
+        contract = f"{asset_id}-policy"
+        if constraints:
+            contract = f"{asset_id}-contract-policy"
+            await self.call(
+                "POST",
+                "/v3/policydefinitions",
+                vocab(
+                    **{"@id": contract},
+                    policy={
+                        "@context": "http://www.w3.org/ns/odrl.jsonld",
+                        "@type": "Set",
+                        "permission": [{"action": "use", "constraint": constraints}],
+                    },
+                ),
+            )
         await self.call(
             "POST",
             "/v3/contractdefinitions",
             vocab(
                 **{"@id": f"{asset_id}-contract"},
                 accessPolicyId=f"{asset_id}-policy",
-                contractPolicyId=f"{asset_id}-policy",
-                assetsSelector=[],
+                contractPolicyId=contract,
+                # this asset only: a module's EDC offers each asset under its own contract
+                assetsSelector=[
+                    {
+                        "@type": "Criterion",
+                        "operandLeft": EDC + "id",
+                        "operator": "=",
+                        "operandRight": asset_id,
+                    }
+                ],
             ),
         )
 
