@@ -1,7 +1,7 @@
 """A stock Eclipse EDC connector (0.15.1) from Maven Central, run on loopback and driven
 through its management API, as a partner organisation runs it.
 
-    libs = prepare()                         # jars into ~/.cache/allmende/edc-0.15.1/libs
+    libs = prepare()                         # jars into ~/.cache/allmende/edc-0.15.1-<pom>/libs
     with EdcConnector("urn:partner") as edc:  # one JVM, ports on 127.0.0.1
         edc.management                      # base URL of the management API (x-api-key: KEY)
         edc.protocol                        # its DSP endpoint (callbacks come here)
