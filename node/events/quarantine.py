@@ -233,17 +233,26 @@ def _snapshot(store: QuadStore, graph: str) -> bytes | None:
 
 def staged_apply(store: QuadStore, work: Callable[[QuadStore], None]) -> None:
     """Run a handler against staged writes, then apply them; quick retries for errors
-    that may pass."""
+    that may pass (the first try without the retry machinery: it is the common case)."""
+    try:
+        _staged_once(store, work)
+        return
+    except TRANSIENT:
+        pass
     for attempt in Retrying(
         retry=retry_if_exception_type(TRANSIENT),
-        stop=stop_after_attempt(ATTEMPTS),
+        stop=stop_after_attempt(ATTEMPTS - 1),
         wait=wait_exponential(multiplier=0.05, max=0.5),
         reraise=True,
     ):
         with attempt:
-            staged = StagedStore(store)
-            work(staged)
-            staged.apply()
+            _staged_once(store, work)
+
+
+def _staged_once(store: QuadStore, work: Callable[[QuadStore], None]) -> None:
+    staged = StagedStore(store)
+    work(staged)
+    staged.apply()
 
 
 class Quarantine:
@@ -278,6 +287,8 @@ class Quarantine:
             return False
         if not self.writable:
             return seq in self.rows
+        if not self.blocked:
+            return False
         key = sequence_key(event)
         if key is None or key not in self.blocked:
             return False
