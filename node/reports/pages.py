@@ -15,11 +15,13 @@ from aiohttp import web
 from multidict import MultiDict
 from sqlmodel import Session, col, select
 
+from allmende.node.db import transaction
 from allmende.node.http.forms import read_form
-from allmende.node.http.openapi import FILE, describe, form_body
+from allmende.node.http.openapi import FILE, describe, form_body, query_param
 from allmende.node.reports import rdf, service
 from allmende.node.reports.common import node_of
 from allmende.node.reports.filing import Duplicate, NearBorder, NearLights, read_photo, submit
+from allmende.node.reports.handling import add_support
 from allmende.node.reports.models import Boundary, Category, Report, Update
 from allmende.node.reports.open311 import Open311Error
 from allmende.node.web import i18n
@@ -173,7 +175,11 @@ def _public(session: Session) -> list[Report]:
     )
 
 
-@describe("Reports of residents: a map and a list with their status", tags=["portal"])
+@describe(
+    "Reports of residents: a map and a list with their status",
+    tags=["portal"],
+    parameters=[query_param("unterstuetzt", "a report just supported: thanks are shown")],
+)
 @aiohttp_jinja2.template("reports/meldungen.html")
 async def list_page(request: web.Request) -> dict[str, Any]:
     node = node_of(request)
@@ -202,6 +208,7 @@ async def list_page(request: web.Request) -> dict[str, Any]:
             else texts.ngettext("%(num)s day", "%(num)s days", round(hours / 24))
         )
     found["tiles"] = request.app.get("web_tiles", "")
+    found["supported"] = bool(request.query.get("unterstuetzt"))
     return found
 
 
@@ -230,7 +237,43 @@ async def list_geojson(request: web.Request) -> web.Response:
     return web.Response(text=json.dumps(body), content_type="application/geo+json")
 
 
+@describe(
+    'Support an open report from the portal ("me too"), each visitor once',
+    tags=["portal"],
+    request_body=form_body({}, []),
+    responses={
+        "303": {"description": "to the list of reports"},
+        "404": {"description": "no open, released report of that id"},
+        "429": {"description": "too many from this address"},
+    },
+)
+async def support_send(request: web.Request) -> web.StreamResponse:
+    """The portal's "me too": counted once per visitor (the address, as a keyed hash kept
+    here only); a forwarded report's support goes on to the village responsible."""
+    node = node_of(request)
+    wanted = request.match_info["report"][:32]
+
+    def work() -> bool:
+        with transaction(node.engine) as session:
+            row = session.get(Report, wanted)
+            if row is None or not row.released or row.status == "erledigt":
+                return False
+            config = service.settings(session)
+            if not request.app["reports_rate"].admit(
+                request.remote or "-", int(config["rate_per_hour"])
+            ):
+                raise web.HTTPTooManyRequests(text="too many from this address; try again later")
+            add_support(session, node, row, f"portal\naddress:{request.remote or '-'}")
+            return True
+
+    if not await node.write(work):
+        raise web.HTTPNotFound(text="no open report with this id")
+    node.project_soon()  # a forwarded report's support travels on
+    raise web.HTTPSeeOther(f"/meldungen?unterstuetzt={wanted}#report-{wanted}")
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_post("/meldungen/{report}/unterstuetzen", support_send)
     app.router.add_get("/melden", form_page)
     app.router.add_post("/melden", form_send)
     app.router.add_get("/meldungen", list_page)

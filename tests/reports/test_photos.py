@@ -106,9 +106,11 @@ async def test_the_form_without_a_photo_files_the_report(served: Served) -> None
     ):
         form.add_field(name, value)
     form.add_field("media", b"", filename="", content_type="application/octet-stream")
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{served.url}/melden", data=form, allow_redirects=False) as r:
-            assert r.status == 303, await r.text()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{served.url}/melden", data=form, allow_redirects=False) as r,
+    ):
+        assert r.status == 303, await r.text()
     with Session(served.node.engine) as db:
         [row] = db.exec(select(Report)).all()
     assert row.media_url == ""

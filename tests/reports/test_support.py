@@ -4,6 +4,7 @@ app), and B's open dataset counts it; who supported never leaves A."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlmodel import Session
 
 from allmende.node.reports.models import Report
 from tests.federation.villages import Running, eventually, federation
+from tests.reports.conftest import INSIDE, Served
 from tests.reports.test_unreleased import SPOT, whole_feed
 from tests.reports.test_villages import configure, knows_all_villages
 
@@ -90,3 +92,28 @@ async def test_support_at_the_origin_reaches_the_village_responsible(tmp_path: P
         assert '"support_id"' in feed
         for who in ("geraet-1", "geraet-2", "erika"):
             assert who not in feed.lower()
+
+
+async def test_a_visitor_supports_a_suggested_report_on_the_portal_once(served: Served) -> None:
+    form = {"service_code": "vandalismus", "lat": str(INSIDE[0]), "long": str(INSIDE[1])}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{served.url}/melden", data=form, allow_redirects=False) as r:
+            assert r.status == 303
+        async with session.post(
+            f"{served.url}/melden", data=form, headers={"Accept-Language": "de"}
+        ) as r:
+            page = await r.text()
+        assert r.status == 409 and "Diese Meldung unterstützen" in page
+        action = re.search(r'action="(/meldungen/(\w+)/unterstuetzen)"', page)
+        assert action is not None
+        for _ in range(2):
+            async with session.post(served.url + action.group(1), allow_redirects=False) as r:
+                assert r.status == 303
+        async with session.get(
+            served.url + r.headers["Location"], headers={"Accept-Language": "de"}
+        ) as r:
+            assert "Ihre Unterstützung ist gezählt" in await r.text()
+        async with session.get(f"{served.open311}/requests/{action.group(2)}.json") as r:
+            assert (await r.json())[0]["supporters"] == 1
+        async with session.post(f"{served.url}/meldungen/0/unterstuetzen") as r:
+            assert r.status == 404
