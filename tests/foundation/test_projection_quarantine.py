@@ -22,7 +22,8 @@ from allmende.node.events.projector import Projector
 from allmende.node.http.app import create_app
 from allmende.node.reindex import rebuild_store
 from allmende.node.runtime import Node
-from allmende.node.store.base import QuadStore
+from allmende.node.sparql.replica import Replica, ReplicaSpec
+from allmende.node.store.base import CHECKPOINT, QuadStore
 from tests.support import admin_headers, make_node
 
 KIND = "de.allmende.test.value"
@@ -183,3 +184,27 @@ async def test_health_degraded_and_admin_retry(
     assert values(node) == ["1"]
     health = await (await client.get("/health")).json()
     assert health["status"] == "ready" and "projections" not in health["checks"]
+
+
+def test_a_query_workers_copy_skips_them_and_is_dropped_once_one_is_retried(
+    tmp_path: Path, broken: Broken
+) -> None:
+    node = make_node(tmp_path)
+    try:
+        node.commit([value_event(node, "0")])
+        spec = ReplicaSpec(node.settings.database_url, node.id, 10_000)
+        replica = Replica(str(node.store.path), spec)
+        replica.build()
+        assert replica.state == "ready" and replica.store is not None
+        broken.broken.add("1")
+        node.commit([value_event(node, "1"), other_event(node, 3)])
+        generation = int(node.store.get_meta(CHECKPOINT) or 0)
+        assert replica.current(generation, budget=10) is not None  # it went past, as the node
+        assert replica.store.dump_nquads() == node.store.dump_nquads()
+
+        broken.broken.clear()
+        assert node.retry_quarantined() == 1
+        assert replica.current(generation, budget=10) is None  # queries read the disk now
+        assert replica.state == "stale"
+    finally:
+        node.close()
