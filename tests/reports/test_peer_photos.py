@@ -6,18 +6,23 @@ another report is refused."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 from PIL import Image
 from sqlmodel import Session
 
 from allmende.node.auth import mint_token
+from allmende.node.db import transaction
+from allmende.node.reports import events
 from allmende.node.reports.models import Report
 from tests.federation.villages import eventually, federation
 from tests.reports.test_photos import GPS_IFD, phone_photo
 from tests.reports.test_unreleased import SPOT
 from tests.reports.test_villages import configure, knows_all_villages
+from tests.services.ports import free_port
 
 
 async def test_the_photo_of_a_forwarded_report_reaches_the_village_responsible(
@@ -73,3 +78,63 @@ async def test_the_photo_of_a_forwarded_report_reaches_the_village_responsible(
             assert r.status == 403
         async with session.get(at_a, headers=token(b, request_id)) as r:
             assert r.status == 200
+
+
+async def test_the_photo_is_asked_for_only_at_the_trusted_address(tmp_path: Path) -> None:
+    """A forwarded report whose media_url names another server (here a trap on loopback):
+    B asks A at A's address in its trust list, never the trap, and keeps no photo."""
+    trap_hits: list[str] = []
+
+    async def trap(request: web.Request) -> web.Response:
+        trap_hits.append(request.path)
+        return web.Response(body=phone_photo(), content_type="image/jpeg")
+
+    trap_app = web.Application()
+    trap_app.router.add_get("/{tail:.*}", trap)
+    runner = web.AppRunner(trap_app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with federation(tmp_path) as villages, aiohttp.ClientSession() as session:
+            a, b, _ = villages
+            for running in villages:
+                await configure(session, running)
+            await eventually(lambda: knows_all_villages(session, a), 60, "A knows the areas")
+            peers = {p.id: p.keys for p in a.app.get("federation_trust").peers()}
+            report = Report(
+                id="a1b2c3d4e5f6",
+                token="a1b2c3d4e5f6",
+                origin=a.node.id,
+                responsible=b.node.id,
+                service_code="vandalismus",
+                service_name="Vandalismus",
+                lat=float(SPOT["lat"]),
+                long=float(SPOT["long"]),
+                media_url=f"http://127.0.0.1:{port}/private/secret.jpg",
+                status="offen",
+                routing="forwarded",
+                requested=datetime.now(UTC),
+                updated=datetime.now(UTC),
+                released=False,
+            )
+
+            def forward() -> None:
+                with transaction(a.node.engine) as db:
+                    db.add(report)
+                    a.node.log.append(
+                        db, [events.forwarded(a.node.id, report, peers[b.node.id], held=False)]
+                    )
+
+            await a.node.write(forward)
+            a.node.project_soon()
+
+            def settled_at_b() -> bool:
+                with Session(b.node.engine) as s:
+                    row = s.get(Report, report.id)
+                    return row is not None and row.media_url == ""
+
+            await eventually(settled_at_b, 30, "B asked A and learnt there is no photo")
+            assert trap_hits == []
+    finally:
+        await runner.cleanup()
