@@ -29,6 +29,7 @@ from allmende.node.reports.models import (
     Report,
     Reporter,
     Setting,
+    Support,
     Update,
 )
 from allmende.node.reports.open311 import Open311Error, w3c
@@ -552,7 +553,8 @@ def by_ids(session: Session, ids: Sequence[str]) -> dict[str, Report]:
 
 def anonymise(session: Session, moment: datetime, retention_days: int) -> int:
     """Erase the reporters of reports closed more than `retention_days` ago (Art. 5(1)(e)
-    GDPR: kept no longer than needed to tell them the outcome); the reports stay."""
+    GDPR: kept no longer than needed to tell them the outcome), and who supported them;
+    the reports and their supporter counts stay."""
     cutoff = moment - timedelta(days=retention_days)
     done = list(
         session.exec(
@@ -564,6 +566,15 @@ def anonymise(session: Session, moment: datetime, retention_days: int) -> int:
     )
     for reporter in done:
         session.delete(reporter)
+    supporters = session.exec(
+        select(Support)
+        .where(Support.report_id == Report.id, Support.person != "")
+        .where(col(Report.closed).is_not(None))
+        .where(col(Report.closed) < cutoff)
+    )
+    for support in supporters:  # who supported: the keyed hash goes too, the count stays
+        support.person = ""
+        session.add(support)
     return len(done)
 
 

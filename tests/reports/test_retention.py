@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import aiohttp
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from allmende.node.reports.models import Report, Reporter
+from allmende.node.reports.models import Report, Reporter, Support
 from tests.reports.conftest import INSIDE, Served
 
 
@@ -30,6 +30,11 @@ async def file(session: aiohttp.ClientSession, served: Served, email: str) -> st
 async def test_reporters_are_erased_after_the_retention_period(served: Served) -> None:
     async with aiohttp.ClientSession() as session:
         old = await file(session, served, "alt@example.org")
+        async with session.post(
+            f"{served.open311}/requests/{old}/support.json",
+            data={"api_key": served.api_key, "device_id": "geraet-1"},
+        ) as r:
+            assert r.status == 200
         recent = await file(session, served, "neu@example.org")
         still_open = await file(session, served, "offen@example.org")
         for request_id in (old, recent):
@@ -58,6 +63,9 @@ async def test_reporters_are_erased_after_the_retention_period(served: Served) -
     with Session(served.node.engine) as db:
         assert db.get(Reporter, old) is None
         assert db.get(Report, old) is not None
+        [support] = db.exec(select(Support).where(Support.report_id == old)).all()
+        assert support.person == ""  # who supported is gone, the count stays
+        assert db.get(Report, old).supporters == 1  # type: ignore[union-attr]
         assert {db.get(Reporter, i).email for i in (recent, still_open)} == {  # type: ignore[union-attr]
             "neu@example.org",
             "offen@example.org",
