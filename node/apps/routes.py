@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -325,9 +326,28 @@ def _oauth_params(source: Any) -> dict[str, str]:
     return {name: str(source[name]) for name in AUTHORIZE_PARAMS if source.get(name)}
 
 
-def _error_page(error: OAuth2Error, answer: Answer) -> web.Response:
+def _back_to_app(request: web.Request, answer: Answer) -> web.Response:
+    """A redirect back to the app names this server as its issuer (RFC 9207): an app that a
+    neighbour adopted has the same client_id at several villages, and must be able to tell
+    which one answered before it sends the code anywhere."""
+    headers = [
+        (name, _with_issuer(value, _server(request).metadata()["issuer"]))
+        if name.lower() == "location"
+        else (name, value)
+        for name, value in answer.headers
+    ]
+    return _respond(Answer(answer.status, answer.body, headers))
+
+
+def _with_issuer(location: str, issuer: str) -> str:
+    parts = urlsplit(location)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), ("iss", issuer)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _error_page(request: web.Request, error: OAuth2Error, answer: Answer) -> web.Response:
     if answer.status == 302:
-        return _respond(answer)
+        return _back_to_app(request, answer)
     raise Problem(
         400,
         "Bad Request",
@@ -375,7 +395,7 @@ async def authorize_page(request: web.Request) -> web.Response:
     try:
         grant = await asyncio.to_thread(server.get_consent_grant, oauth, resident)
     except OAuth2Error as error:
-        return _error_page(error, server.handle_error_response(oauth, error))
+        return _error_page(request, error, server.handle_error_response(oauth, error))
     context = _consent_context(request, grant, resident)
     response = aiohttp_jinja2.render_template("apps/consent.html", request, context)
     response.headers["Cache-Control"] = "no-store"
@@ -412,7 +432,7 @@ async def authorize_decision(request: web.Request) -> web.Response:
     try:
         grant = await asyncio.to_thread(server.get_consent_grant, oauth, resident)
     except OAuth2Error as error:
-        return _error_page(error, server.handle_error_response(oauth, error))
+        return _error_page(request, error, server.handle_error_response(oauth, error))
     user: Resident | None = None
     if form.get("decision") == "allow":
         consent = await asyncio.to_thread(
@@ -423,7 +443,7 @@ async def authorize_decision(request: web.Request) -> web.Response:
         )
         user = Resident(resident.name, consent)
     answer = await asyncio.to_thread(server.create_authorization_response, oauth, user, grant)
-    return _respond(answer)
+    return _back_to_app(request, answer)
 
 
 @describe(

@@ -65,6 +65,7 @@ from allmende.node.auth import mint_token
 from allmende.node.runtime import Node
 
 CODE_TTL = 120
+AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
 
 
 # --- grants and endpoints ----------------------------------------------------------------
@@ -320,6 +321,9 @@ class AuthorizationServer(_AuthorizationServer):
             "response_types_supported": ["code"],
             "grant_types_supported": list(GRANT_TYPES),
             "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
+            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+            "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
             "token_endpoint_auth_methods_supported": [
                 "none",
                 "client_secret_basic",

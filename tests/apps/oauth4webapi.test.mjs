@@ -42,6 +42,8 @@ test("discovery, registration, PKCE, introspection, refresh and revocation", asy
   const discovered = await oauth.discoveryRequest(issuer, { algorithm: "oauth2", ...options });
   const as = await oauth.processDiscoveryResponse(issuer, discovered);
   assert.deepEqual(as.code_challenge_methods_supported, ["S256"]);
+  // so the library checks the iss of the answer (RFC 9207): one client_id may live at several villages
+  assert.equal(as.authorization_response_iss_parameter_supported, true);
   assert.ok(as.grant_types_supported.includes("refresh_token"));
   // a browser app on another origin may read the metadata
   const crossOrigin = await fetch(`${BASE}/.well-known/oauth-authorization-server`, {
@@ -82,7 +84,15 @@ test("discovery, registration, PKCE, introspection, refresh and revocation", asy
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: "S256",
   }).toString();
-  const callback = oauth.validateAuthResponse(as, client, await consent(authorizationUrl), state);
+  const answered = await consent(authorizationUrl);
+  const callback = oauth.validateAuthResponse(as, client, answered, state);
+  // an answer that another village's server gave (a mix-up) is refused by the library
+  const mixedUp = new URL(answered);
+  mixedUp.searchParams.set("iss", "https://nachbardorf.example");
+  assert.throws(
+    () => oauth.validateAuthResponse(as, client, mixedUp, state),
+    (error) => error.code === oauth.INVALID_RESPONSE && /"iss"/.test(error.message),
+  );
   const exchange = (params, codeVerifier) => oauth.authorizationCodeGrantRequest(
     as, client, oauth.None(), params, REDIRECT, codeVerifier, options,
   );

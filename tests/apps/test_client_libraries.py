@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from oauthlib.oauth2 import InvalidGrantError, WebApplicationClient
@@ -46,6 +47,8 @@ def test_requests_oauthlib_code_pkce_refresh_and_revoke(served: ServedVillage) -
     url, state = session.authorization_url(served.url + "/oauth/authorize")
     back = served.consent(url)
     assert back.startswith(REDIRECT) and f"state={state}" in back
+    # RFC 9207: the answer names the issuer, which the metadata says it does
+    assert parse_qs(urlsplit(back).query)["iss"] == [served.url]
     token = session.fetch_token(
         served.url + "/oauth/token", authorization_response=back, include_client_id=True
     )
