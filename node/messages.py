@@ -15,7 +15,7 @@ from typing import Any
 from allmende.vocab.messages import N_, Joined, Message, reason, say
 
 DOMAIN = "messages"
-__all__ = ["DOMAIN", "N_", "Joined", "Message", "pydantic_message", "reason", "say"]
+__all__ = ["DOMAIN", "N_", "Joined", "Message", "pydantic_message", "reason", "said", "say"]
 
 
 # pydantic's error types in words (the English as pydantic writes it, so API clients that
@@ -61,3 +61,11 @@ def pydantic_message(error: Mapping[str, Any]) -> str:
         return say(template, **values)
     except (KeyError, TypeError, ValueError):
         return str(error.get("msg", ""))
+
+
+def said(value: object, language: str) -> str:
+    """A Message (or any text) in `language`, for an answer that carries both languages
+    (a street light's refusal: reason.de and reason.en)."""
+    from allmende.node.web.i18n import texts  # the catalogs live with the pages
+
+    return texts(language).message(value)

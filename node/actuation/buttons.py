@@ -36,6 +36,7 @@ from allmende.node.http.openapi import describe, json_request
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import admin_only
 from allmende.node.ingest.models import Device, LatestValue
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 
 PRESS = "https://w3id.org/allmende/ns#buttonPress"
@@ -171,16 +172,25 @@ def _register(node: Node, body: dict[str, Any]) -> Button:
         found = session.get(Device, device) or session.get(Device, data["device"].strip())
         if found is None:
             raise Problem(
-                422, "Unprocessable Content", f"device: {data['device']!r} is not registered"
+                422,
+                "Unprocessable Content",
+                say("device: %(value)s is not registered", value=repr(data["device"])),
             )
         if not press_fields(found.profile):
             raise Problem(
                 422,
                 "Unprocessable Content",
-                f"device: {found.id!r} has no field for a button press (allmende:buttonPress)",
+                say(
+                    "device: %(id)s has no field for a button press (allmende:buttonPress)",
+                    id=repr(found.id),
+                ),
             )
         if session.get(Segment, data["segment"]) is None:
-            raise Problem(422, "Unprocessable Content", f"segment: no segment {data['segment']!r}")
+            raise Problem(
+                422,
+                "Unprocessable Content",
+                say("segment: no segment %(value)s", value=repr(data["segment"])),
+            )
         row = session.get(Button, found.id) or Button(
             device_id=found.id, segment_id=data["segment"], registered=datetime.now(UTC)
         )

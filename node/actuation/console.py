@@ -144,7 +144,7 @@ async def console_lock(request: web.Request) -> web.StreamResponse:
     except Problem as problem:
         if problem.status_code == 404:
             raise
-        detail = str(problem.body_json.get("detail") or problem.reason)
+        detail = texts.message(problem.body_json.get("detail") or problem.reason)
         context = await _context(request, texts.gettext("Not saved: %(detail)s", detail=detail))
         return aiohttp_jinja2.render_template(
             "admin/streetlights.html", request, context, status=problem.status_code

@@ -28,6 +28,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from allmende.node.messages import said, say
 from allmende.policies import (
     Literal,
     Outcome,
@@ -63,9 +64,17 @@ class Person:
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
-    reason_de: str
-    reason_en: str
+    reason: str
+    """A Message: said to residents in German, to apps in English or German as they ask."""
     remaining: int | None = None  # presses left tonight after this one, if counted
+
+    @property
+    def reason_de(self) -> str:
+        return said(self.reason, "de")
+
+    @property
+    def reason_en(self) -> str:
+        return said(self.reason, "en")
 
 
 def _window(value: Any) -> tuple[time, time]:
@@ -146,13 +155,9 @@ class SwitchPolicy:
             limit = self._limit_for(local)
             left = None if limit is None else max(0, limit - used - 1)
             if left is None:
-                return Verdict(True, "Licht wird eingeschaltet.", "Switching the lights on.")
-            return Verdict(
-                True,
-                f"Licht wird eingeschaltet. Heute noch {left}× möglich.",
-                f"Switching the lights on. {left} more time(s) tonight.",
-                left,
-            )
+                return Verdict(True, say("Switching the lights on."))
+            on = say("Switching the lights on. %(left)s more time(s) tonight.", left=left)
+            return Verdict(True, on, left)
         return self._why(current, person, local, request)
 
     def _at(self, local: datetime) -> Policy | None:
@@ -178,34 +183,20 @@ class SwitchPolicy:
 
     def _time_refusal(self) -> Verdict:
         spans = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for windows in self.windows for a, b in windows)
-        return Verdict(
-            False,
-            f"Um diese Uhrzeit nicht möglich (erlaubt: {spans} Uhr).",
-            f"Not possible at this time (allowed: {spans}).",
-        )
+        return Verdict(False, say("Not possible at this time (allowed: %(spans)s).", spans=spans))
 
     def _why(self, current: Policy, person: Person, local: datetime, request: Request) -> Verdict:
         """The plain reason, found by asking again with one condition lifted at a time."""
         if evaluate(current, dataclasses.replace(request, use_count=1)).outcome is Outcome.PERMIT:
             limit = self._limit_for(local)
-            return Verdict(
-                False,
-                f"Heute nicht mehr möglich: höchstens {limit}× pro Nacht.",
-                f"Not possible again tonight: at most {limit} times per night.",
-                0,
+            again = say(
+                "Not possible again tonight: at most %(limit)s times per night.", limit=limit
             )
+            return Verdict(False, again, 0)
         resident = dataclasses.replace(request, attributes={"memberOf": [RESIDENTS]})
         if not person.resident and evaluate(current, resident).outcome is Outcome.PERMIT:
-            return Verdict(
-                False,
-                "Nur für angemeldete Einwohnerinnen und Einwohner.",
-                "Only for residents who are signed in.",
-            )
-        return Verdict(
-            False,
-            "Dieser Abschnitt ist für Sie nicht freigegeben.",
-            "You may not switch this segment.",
-        )
+            return Verdict(False, say("Only for residents who are signed in."))
+        return Verdict(False, say("You may not switch this segment."))
 
 
 def _limit(constraints: tuple[Any, ...]) -> int | None:

@@ -17,6 +17,7 @@ from allmende.node.actuation.models import ActuationPolicy, Controller, Segment,
 from allmende.node.actuation.policy import PolicyRefused, SwitchPolicy, dumps, sign
 from allmende.node.catalog import service as catalog
 from allmende.node.http.problems import Problem
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 
 ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}
@@ -121,9 +122,9 @@ def _points(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     try:
         walk(geometry["coordinates"])
     except RecursionError:
-        raise Problem(422, "Unprocessable Content", "geometry: nested too deeply") from None
+        raise Problem(422, "Unprocessable Content", say("geometry: nested too deeply")) from None
     if not found or not all(-180 <= lon <= 180 and -90 <= lat <= 90 for lon, lat in found):
-        raise Problem(422, "Unprocessable Content", "geometry: WGS84 coordinates [lon, lat]")
+        raise Problem(422, "Unprocessable Content", say("geometry: WGS84 coordinates [lon, lat]"))
     return found
 
 
@@ -133,11 +134,13 @@ async def add_controller(node: Node, body: Any) -> Controller:
         codec = codecs.resolve(data["codec"])
         codecs.check(codec)
     except codecs.CodecError as exc:
-        raise Problem(422, "Unprocessable Content", f"codec: {exc}") from None
+        raise Problem(422, "Unprocessable Content", say("codec: %(exc)s", exc=exc)) from None
     if data["network"] == "tts":
         missing = [k for k in ("application_id", "device_id", "webhook_id") if k not in data]
         if missing:
-            raise Problem(422, "Unprocessable Content", f"tts needs {', '.join(missing)}")
+            raise Problem(
+                422, "Unprocessable Content", say("tts needs %(value)s", value=", ".join(missing))
+            )
     row = Controller(
         id=data["id"],
         dev_eui=data["dev_eui"].lower(),
@@ -158,7 +161,9 @@ async def add_controller(node: Node, body: Any) -> Controller:
     def write() -> None:
         with db.transaction(node.engine) as session:
             if session.get(Controller, row.id) is not None:
-                raise Problem(409, "Conflict", f"controller {row.id!r} exists already")
+                raise Problem(
+                    409, "Conflict", say("controller %(id)s exists already", id=repr(row.id))
+                )
             session.add(row)
 
     await node.write(write)
@@ -188,9 +193,11 @@ async def add_segment(node: Node, body: Any) -> Segment:
 
         ZoneInfo(zone)
     except (ValueError, KeyError, OSError):
-        raise Problem(422, "Unprocessable Content", f"timezone: unknown zone {zone!r}") from None
+        raise Problem(
+            422, "Unprocessable Content", say("timezone: unknown zone %(zone)s", zone=repr(zone))
+        ) from None
     if data["dark_from"] == data["dark_until"]:
-        raise Problem(422, "Unprocessable Content", "dark_from and dark_until must differ")
+        raise Problem(422, "Unprocessable Content", say("dark_from and dark_until must differ"))
     row = Segment(
         id=data["id"],
         name=data["name"],
@@ -209,21 +216,33 @@ async def add_segment(node: Node, body: Any) -> Segment:
     )
     with Session(node.engine) as session:
         if session.get(Controller, row.controller_id) is None:
-            raise Problem(422, "Unprocessable Content", f"controller: no {row.controller_id!r}")
+            raise Problem(
+                422,
+                "Unprocessable Content",
+                say("controller: no %(controller_id)s", controller_id=repr(row.controller_id)),
+            )
     await ensure_dataset(node)
 
     def write() -> None:
         with db.transaction(node.engine) as session:
             controller = session.get(Controller, row.controller_id)
             if controller is None:
-                raise Problem(422, "Unprocessable Content", f"controller: no {row.controller_id!r}")
+                raise Problem(
+                    422,
+                    "Unprocessable Content",
+                    say("controller: no %(controller_id)s", controller_id=repr(row.controller_id)),
+                )
             try:
                 codec = codecs.resolve(json.loads(controller.codec))
                 codecs.encode(codec, row.duration)
             except codecs.CodecError as exc:
-                raise Problem(422, "Unprocessable Content", f"duration: {exc}") from None
+                raise Problem(
+                    422, "Unprocessable Content", say("duration: %(exc)s", exc=exc)
+                ) from None
             if session.get(Segment, row.id) is not None:
-                raise Problem(409, "Conflict", f"segment {row.id!r} exists already")
+                raise Problem(
+                    409, "Conflict", say("segment %(id)s exists already", id=repr(row.id))
+                )
             session.add(row)
             session.flush()
             segments = session.exec(
@@ -248,7 +267,9 @@ async def lock(node: Node, segment_id: str, body: Any) -> Segment:
         with db.transaction(node.engine) as session:
             row = session.get(Segment, segment_id)
             if row is None:
-                raise Problem(404, "Not Found", f"no segment {segment_id!r}")
+                raise Problem(
+                    404, "Not Found", say("no segment %(segment_id)s", segment_id=repr(segment_id))
+                )
             row.locked = data["locked"]
             row.lock_reason = data.get("reason") if data["locked"] else None
             session.add(row)
@@ -260,12 +281,12 @@ async def lock(node: Node, segment_id: str, body: Any) -> Segment:
 async def install_policy(node: Node, body: Any) -> dict[str, Any]:
     """Check the policy, sign it with the municipality's key, keep it."""
     if not isinstance(body, dict):
-        raise Problem(422, "Unprocessable Content", "the policy must be a JSON-LD object")
+        raise Problem(422, "Unprocessable Content", say("the policy must be a JSON-LD object"))
     try:
         signed = sign(body, node.key.private, node.key.kid)
         SwitchPolicy.read(signed["policy"])
     except PolicyRefused as exc:
-        raise Problem(422, "Unprocessable Content", f"policy: {exc}") from None
+        raise Problem(422, "Unprocessable Content", say("policy: %(exc)s", exc=exc)) from None
     except (ValueError, TypeError, KeyError, RecursionError) as exc:
         raise Problem(422, "Unprocessable Content", f"policy: {exc}"[:500]) from None
 

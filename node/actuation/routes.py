@@ -21,6 +21,7 @@ from allmende.node.http.openapi import component, describe, json_request, query_
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import CHALLENGE, admin_only, bearer
 from allmende.node.ingest import sources
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -83,14 +84,16 @@ def room(request: web.Request) -> Actuation:
 
 async def read_json(request: web.Request) -> Any:
     if request.content_type != "application/json":
-        raise Problem(415, "Unsupported Media Type", "send application/json")
+        raise Problem(415, "Unsupported Media Type", say("send application/json"))
     body = await request.content.read(JSON_LIMIT + 1)
     if len(body) > JSON_LIMIT:
-        raise Problem(413, "Content Too Large", f"at most {JSON_LIMIT} bytes")
+        raise Problem(
+            413, "Content Too Large", say("at most %(JSON_LIMIT)s bytes", JSON_LIMIT=JSON_LIMIT)
+        )
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
-        raise Problem(400, "Bad Request", "the body is not valid JSON") from None
+        raise Problem(400, "Bad Request", say("the body is not valid JSON")) from None
 
 
 def person(request: web.Request) -> Person:
@@ -109,7 +112,7 @@ def person(request: web.Request) -> Person:
 
         name = acting_for(node, principal.claims, "lights:switch")
     elif principal.role != "resident":
-        raise Problem(403, "Forbidden", "switching takes a resident token (or none)")
+        raise Problem(403, "Forbidden", say("switching takes a resident token (or none)"))
     return Person(
         subject=f"resident:{name}",
         resident=True,
@@ -145,7 +148,7 @@ async def segment_show(request: web.Request) -> web.Response:
     for row in rows:
         if row["id"] == wanted:
             return web.json_response(row)
-    raise Problem(404, "Not Found", f"no segment {wanted!r}")
+    raise Problem(404, "Not Found", say("no segment %(wanted)s", wanted=repr(wanted)))
 
 
 @describe(
@@ -179,7 +182,7 @@ async def switch(request: web.Request) -> web.Response:
 def _switching(request: web.Request) -> Switching:
     row = room(request).switching(request.match_info["switching"][:32])
     if row is None:
-        raise Problem(404, "Not Found", "no such switching")
+        raise Problem(404, "Not Found", say("no such switching"))
     return row
 
 
@@ -256,7 +259,7 @@ async def switching_events(request: web.Request) -> web.StreamResponse:
 async def policy_show(request: web.Request) -> web.Response:
     signed = await asyncio.to_thread(registry.signed_policy, request.app["node"])
     if signed is None:
-        raise Problem(404, "Not Found", "no switching policy installed")
+        raise Problem(404, "Not Found", say("no switching policy installed"))
     return web.json_response(signed)
 
 
@@ -300,10 +303,16 @@ def _tts_downlink(message: str) -> Any:
             raise Problem(422, "Unprocessable Content", str(exc)) from None
         if event.kind.value != message:
             raise Problem(
-                422, "Unprocessable Content", f"a {event.kind.value} event on the {message} path"
+                422,
+                "Unprocessable Content",
+                say(
+                    "a %(value)s event on the %(message)s path",
+                    value=event.kind.value,
+                    message=message,
+                ),
             )
         if event.correlation is None:
-            raise Problem(404, "Not Found", "the event carries no correlation id of this node")
+            raise Problem(404, "Not Found", say("the event carries no correlation id of this node"))
         row = await room(request).on_event("tts", event)
         return web.json_response({"switching": row.id, "state": row.state})
 

@@ -59,6 +59,7 @@ from allmende.node.actuation.policy import (
     within,
 )
 from allmende.node.http.problems import Problem
+from allmende.node.messages import said, say
 from allmende.node.runtime import Node
 
 log = logging.getLogger(__name__)
@@ -281,13 +282,17 @@ class Actuation:
             already = segment.extend_pending
             segment.extend_pending = True
             minutes = segment.duration // 60
-            row.reason = (
-                "Verlängerung ist schon vorgemerkt."
+            note = (
+                say("The extension is already noted.")
                 if already
-                else f"Das Licht ist schon an und bleibt {minutes} Minuten länger an."
+                else say(
+                    "The light is already on and stays on %(minutes)s minutes longer.",
+                    minutes=minutes,
+                )
             )
+            row.reason = said(note, "de")  # a switching's state is kept in German
             await self._commit([row, segment], [self._event(row)])
-            return row, dataclasses_replace(verdict, reason_de=f"{row.reason} {_left(verdict)}")
+            return row, dataclasses_replace(verdict, reason=_with_left(note, verdict))
         segment.on_until = now + timedelta(seconds=segment.duration)
         segment.window_switching, segment.extend_pending = row.id, False
         await self._commit([row, segment], [self._event(row)])
@@ -725,8 +730,11 @@ class Actuation:
         self._spawn(self.dispatch(row.id))
 
 
-def _left(verdict: Verdict) -> str:
-    return "" if verdict.remaining is None else f"Heute noch {verdict.remaining}× möglich."
+def _with_left(note: str, verdict: Verdict) -> str:
+    """The note, and how many presses are left tonight if they are counted."""
+    if verdict.remaining is None:
+        return note
+    return say("%(note)s %(left)s more time(s) tonight.", note=note, left=verdict.remaining)
 
 
 def dataclasses_replace(verdict: Verdict, **changes: Any) -> Verdict:
