@@ -41,8 +41,9 @@ MAX_RESULT = 64 * 1024
 MAX_PAYLOAD = 242
 """Largest LoRaWAN application payload (FRMPayload at DR with the longest frames)."""
 MAX_MEMBERS = 64
-MAX_DEPTH = 3
-"""Bounds of `data`, as for decoder results a network server sends."""
+MAX_DEPTH = 4
+"""Bounds of `data`, as for decoder results a network server sends (Adeunis's decoders put
+lists of samples four deep: `data.bytes.temperature.values`)."""
 SUSPENSION = 60.0
 """Seconds a codec that ran out of time or memory is not run again: a batch of a
 thousand uplinks of a looping codec costs one time limit, not a thousand."""

@@ -2,8 +2,17 @@
 
 Both network servers run a payload decoder (a "payload formatter" in TTN, a "codec" in
 ChirpStack) and hand us its JSON object. Each scalar member becomes one observation;
-nested objects become dotted field names (`{"air": {"t": 21}}` -> `air.t`); arrays and
-nulls are reported, since neither is one measured value.
+nested objects become dotted field names (`{"air": {"t": 21}}` -> `air.t`); nulls are
+reported, since they are no measured value.
+
+Lists of samples: some devices record several samples and send them in one uplink. The
+Adeunis decoders send them as `{"temperature": {"values": [19.7, 19.9, ...]}}` and say
+in a `decodingInfo` member of an enclosing object that the list runs newest first
+(`"values: [t=0, t-1, t-2, ...]"`). The interval between samples is a setting of the
+device, reported only in its configuration frame and never with the samples, so their
+times cannot be known from the uplink: the newest sample becomes the observation of the
+list's field (`temperature.values`), at the uplink's time, and the older ones are not
+stored. A list whose decoder does not say its order is reported, as is any other array.
 
 When the network server sends only the raw payload (TTS `frm_payload`, ChirpStack
 `data`, both base64), the connector hands it to a `Decoder` the node supplies: it knows
@@ -15,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +60,18 @@ NO_CODEC = (
     "no decoder result and no codec for this device: register it with its device model, "
     "upload a codec for it, or set a payload formatter in the network server"
 )
+
+
+NEWEST_FIRST = re.compile(r"\[\s*t\s*=\s*0\s*,\s*t\s*-\s*1\b")
+"""How a decoder's `decodingInfo` says its lists of samples run newest first (Adeunis:
+`values: [t=0, t-1, t-2, ...]`)."""
+
+
+def newest_first(obj: Mapping[str, Any]) -> bool:
+    """Whether this decoded object says, in its `decodingInfo`, that its lists of samples
+    start with the newest."""
+    info = obj.get("decodingInfo")
+    return isinstance(info, str) and NEWEST_FIRST.search(info) is not None
 
 
 def decode_raw(
@@ -92,16 +114,23 @@ def decoded_observations(
     provenance: Provenance,
     path: str,
 ) -> tuple[list[Observation], list[Rejection]]:
-    """One observation per scalar member of a decoder result, problems for the rest."""
+    """One observation per scalar member of a decoder result (of a list of samples the
+    newest, see the module's docstring), problems for the rest."""
     observations: list[Observation] = []
     rejections: list[Rejection] = []
 
-    def walk(prefix: str, obj: Mapping[str, Any], at: str) -> None:
+    def walk(prefix: str, obj: Mapping[str, Any], at: str, ordered: bool) -> None:
+        ordered = ordered or newest_first(obj)
         for key, value in obj.items():
             where = at + pointer((key,))
             if isinstance(value, Mapping):
-                walk(prefix + key + ".", value, where)
+                walk(prefix + key + ".", value, where, ordered)
                 continue
+            if isinstance(value, list) and ordered:
+                if not value:
+                    rejections.append(Rejection(where, "empty list of samples", "empty"))
+                    continue
+                value, where = value[0], where + "/0"  # the newest sample
             problem = value_problem(value)
             if problem is not None:
                 rejections.append(Rejection(where, problem, "bad-value"))
@@ -118,7 +147,7 @@ def decoded_observations(
                 )
             )
 
-    walk("", decoded, path)
+    walk("", decoded, path, False)
     return observations, rejections
 
 

@@ -225,6 +225,7 @@ def test_dl_sht35_applies_the_documented_conversion() -> None:
 def test_every_codec_file_is_exercised() -> None:
     tested = {case[0] for case in CASES} | {"decentlab-dl-sht35"}
     tested |= {"dragino-lht65", "elsys-ers-co2", "milesight-em300-th", "netvox-r718ab"}  # corpus
+    tested |= {"adeunis-comfort2"}  # test_sample_lists, vendor examples
     files = {load_model(m["name"])["codec"] for m in models()}
     assert files == {load_model(name)["codec"] for name in tested}
 

@@ -165,7 +165,7 @@ def _deep(levels: int) -> Any:
         ),
         (
             lambda m: m["uplink_message"]["decoded_payload"].update(deep=_deep(5)),
-            "/uplink_message/decoded_payload/deep/a/a",
+            "/uplink_message/decoded_payload/deep/a/a/a",
         ),
         (lambda m: m.update(junk=_deep(5000)), ""),
         (

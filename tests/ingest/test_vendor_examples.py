@@ -8,7 +8,8 @@ decode the vendor's bytes to the vendor's value.
 
 Fields checked this way: Dragino LHT65, LSE01, LGT-92; Browan TBHV110, TBMS100; Milesight
 EM300-TH, AM103, EM300-DI, EM400-MUD, VS121, WS558, WS101, WS301; Elsys ERS CO2; Netvox
-R718AB, R311A; Decentlab DL-SHT35, DL-MBX; Nwave NPS405; Tektelic COMFORT.
+R718AB, R311A; Decentlab DL-SHT35, DL-MBX; Nwave NPS405; Tektelic COMFORT; Adeunis
+COMFORT 2.
 """
 
 from __future__ import annotations
@@ -236,14 +237,39 @@ CASES: list[tuple[str, int, str, dict[str, Any], list[str]]] = [
         },
         ["ambient_temperature", "battery_voltage", "relative_humidity"],
     ),
+    (  # adeunis/comfort-codec.yaml: readings are lists of samples, newest first
+        "adeunis-comfort2",
+        1,
+        "4C9600C51F00C72000C82100CA2200CC2300CD2414ABA3E9",
+        {
+            "bytes": {
+                "type": "0x4c Comfort 2 data",
+                "status": {
+                    "frameCounter": 4,
+                    "hardwareError": False,
+                    "lowBattery": True,
+                    "configurationDone": False,
+                    "configurationInconsistency": False,
+                    "timestamp": True,
+                },
+                "timestamp": "2023-12-28T19:22:17.000",
+                "decodingInfo": "values: [t=0, t-1, t-2, ...]",
+                "temperature": {"unit": "°C", "values": [19.7, 19.9, 20, 20.2, 20.4, 20.5]},
+                "humidity": {"unit": "%", "values": [31, 32, 33, 34, 35, 36]},
+            }
+        },
+        ["bytes.temperature.values", "bytes.humidity.values"],
+    ),
 ]
 IDS = [f"{c[0]}-{c[2][:8]}" for c in CASES]
 
 
 def member(data: dict[str, Any], path: str) -> Any:
+    """The reading at a dotted path; of a list of samples (newest first, as the decoders
+    that send them say) the newest, which is the one stored."""
     for part in path.split("."):
         data = data[part]
-    return data
+    return data[0] if isinstance(data, list) else data
 
 
 def same(stored: Any, sent: Any) -> bool:
