@@ -695,7 +695,7 @@ async def admin_add_distribution(request: web.Request) -> web.Response:
         else:
             meta = {k: request.query[k] for k in _META_FIELDS if k in request.query}
             named = request.query.get("file_name") or _disposition_name(request)
-            file_name = safe_file_name(text_of(named, "the file name"))
+            file_name = safe_file_name(text_of(named, say("the file name")))
             declared = request.content_type
             chunks = request.content.iter_chunked(256 * 1024)
             stored = await store_stream(chunks, directory, limit)

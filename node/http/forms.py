@@ -64,17 +64,18 @@ def text_of(value: str | None, what: str) -> str | None:
 
 async def read_form(request: web.Request) -> MultiDictProxy[Any]:
     """The request's form (urlencoded or multipart), every name and text value valid UTF-8."""
-    with reading("the form"):
+    with reading(say("the form")):
         form = await request.post()
     for name, value in form.items():
-        text_of(name, "a form field's name")
+        text_of(name, say("a form field's name"))
         if isinstance(value, str):
-            text_of(value, f"form field {name!r}")
+            text_of(value, say("form field '%(name)s'", name=name))
     return form
 
 
-async def read_json(request: web.Request, what: str = "the body") -> Any:
+async def read_json(request: web.Request, what: str | None = None) -> Any:
     """The JSON body; invalid JSON or text is a 400 naming where it failed."""
+    what = what or say("the body")
     with reading(what):
         raw = await request.read()
     try:
@@ -94,13 +95,15 @@ class Part:
 
     def __init__(self, raw: BodyPartReader) -> None:
         self.raw = raw
-        with reading("a part's Content-Disposition"):
+        with reading(say("a part's Content-Disposition")):
             name, filename = raw.name, raw.filename
-        self.name = text_of(name, "a part's name")
-        label = f"part {self.name!r}" if self.name else "a part"
+        self.name = text_of(name, say("a part's name"))
+        label = say("part '%(name)s'", name=self.name) if self.name else say("a part")
         self.label = label
-        self.filename = text_of(filename, f"the file name of {label}")
-        self.content_type = text_of(raw.headers.get("Content-Type"), f"{label}'s Content-Type")
+        self.filename = text_of(filename, say("the file name of %(part)s", part=label))
+        self.content_type = text_of(
+            raw.headers.get("Content-Type"), say("the Content-Type of %(part)s", part=label)
+        )
 
     async def read(self, limit: int) -> bytes:
         """The whole part, decoded per its Content-(Transfer-)Encoding, at most `limit` bytes."""
@@ -142,10 +145,10 @@ async def parts(request: web.Request, expected: str) -> AsyncIterator[Part]:
             "Unsupported Media Type",
             say("send %(MULTIPART)s with %(expected)s", MULTIPART=MULTIPART, expected=expected),
         )
-    with reading("the multipart body"):
+    with reading(say("the multipart body")):
         reader = await request.multipart()
     while True:
-        with reading("the multipart body"):
+        with reading(say("the multipart body")):
             part = await reader.next()
         if part is None:
             return

@@ -17,7 +17,7 @@ from typing import Any
 from allmende.node.runtime import Node
 from allmende.policies.explain import explain, plain_terms
 from allmende.policies.templates import load_template
-from tests.support import make_node
+from tests.support import admin_headers, make_node
 from tests.web.test_console import csrf_of, signed_in_client
 
 GERMAN = {"Accept-Language": "de", "Accept": "text/html"}
@@ -211,6 +211,26 @@ async def test_api_problems_speak_the_language_asked_for(
     assert {k: v for k, v in german.items() if k != "detail"} == {
         k: v for k, v in english.items() if k != "detail"
     }
+
+
+async def test_field_errors_of_an_api_answer_in_german(tmp_path: Path, aiohttp_client: Any) -> None:
+    """The messages inside a problem (the field errors of a dataset description, a body
+    that is not JSON) are translated too; the rest of the answer is the same."""
+    node: Node = make_node(tmp_path, name="Bredstedt")
+    client = await signed_in_client(aiohttp_client, node)
+    client.session.cookie_jar.clear()
+    german = {**admin_headers(node), "Accept-Language": "de"}
+    broken = await client.post("/admin/datasets", data=b"{", headers=german)
+    assert broken.status == 400
+    assert (await broken.json())["detail"].startswith("Der Inhalt ist kein gültiges JSON: ")
+    body = {"title": {"de": "Pegel"}, "contact": {"email": "keine Adresse"}, "bogus": 1}
+    refused = await client.post("/admin/datasets", json=body, headers=german)
+    errors = {e["field"]: e["message"] for e in (await refused.json())["errors"]}
+    assert errors["contact.email"] == "Das ist keine E-Mail-Adresse."
+    assert errors["bogus"] == "Dieses Feld gibt es hier nicht."
+    english = await client.post("/admin/datasets", json=body, headers=admin_headers(node))
+    errors = {e["field"]: e["message"] for e in (await english.json())["errors"]}
+    assert errors["bogus"] == "Extra inputs are not permitted"
 
 
 def test_policies_explain_themselves_from_their_catalog() -> None:
