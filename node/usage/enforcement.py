@@ -156,13 +156,16 @@ def _judge_agreement(
     if agreement.expires is not None and _aware(agreement.expires) <= now:
         return Verdict(DENY, say("the agreement has expired"), 403, **context)
     policy = signed_policy(json.loads(agreement.document))
+    attributes = json.loads(agreement.attributes)
     decision = evaluate(
         policy,
         Request(
             action=terms.USE,
             assignee=agreement.assignee,
             target=policy.target,
-            attributes=json.loads(agreement.attributes),
+            attributes=attributes,
+            # the place the assignee declared when it agreed (grant keeps it) is where it uses
+            place=attributes.get("place") if isinstance(attributes.get("place"), str) else None,
             purpose=context["purpose"],
             time=now,
             agreement_start=_aware(agreement.created),

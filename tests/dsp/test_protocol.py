@@ -21,7 +21,7 @@ from allmende.node.catalog import service
 from allmende.node.http.app import create_app
 from allmende.node.keys import generate_key
 from allmende.node.runtime import Node
-from allmende.node.usage.agreements import grant, revoke
+from allmende.node.usage.agreements import access_token, grant, revoke
 from allmende.node.usage.enforcement import decide
 from allmende.node.usage.models import Agreement
 from allmende.policies.signing import verify_document
@@ -323,3 +323,6 @@ async def test_declared_place_is_agreed_and_recorded_the_recipient_is_the_assign
         row = session.get(Agreement, agreement["@id"])
     assert row is not None and row.assignee == PARTNER
     assert json.loads(row.attributes) == {"place": PLACE}
+    # and enforced as agreed: the token for it opens the data
+    token = access_token(village.node, row)
+    assert decide(village.node, token, "pegel-ort", "download").permitted
