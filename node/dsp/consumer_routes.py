@@ -23,7 +23,7 @@ from allmende.node.dsp.consumer import (
 )
 from allmende.node.dsp.http import PID, Handler, answers, read, respond_then
 from allmende.node.dsp.messages import SCHEMAS, DspError
-from allmende.node.dsp.models import Negotiation, Transfer, recent
+from allmende.node.dsp.models import CONSUMER, Negotiation, Transfer, recent
 from allmende.node.http.admin import json_body
 from allmende.node.http.bodies import request_body_or_413
 from allmende.node.http.openapi import describe, json_request
@@ -188,7 +188,16 @@ async def processes(request: web.Request) -> web.Response:
     node: Node = request.app["node"]
     model = Negotiation if request.match_info["kind"] == "negotiations" else Transfer
 
-    return web.json_response({"items": await asyncio.to_thread(recent, node.engine, model)})
+    def listed() -> list[dict[str, Any]]:
+        items = recent(node.engine, model)
+        if model is Transfer:  # what a provider pushed to a transfer this node asked for
+            for item in items:
+                if item["role"] == CONSUMER:
+                    found = received.find(node.settings.directory, item["pid"])
+                    item["data"] = found.about if found is not None else None
+        return items
+
+    return web.json_response({"items": await asyncio.to_thread(listed)})
 
 
 PUSH_OPEN = ("REQUESTED", "STARTED")
