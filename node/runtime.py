@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 from allmende.node import db, rooms
+from allmende.node.catalog.files import files_directory
 from allmende.node.config import Settings, load_settings
 from allmende.node.events import EventLog, new_event
 from allmende.node.events.projector import Projector
@@ -58,7 +59,7 @@ class Node:
         db.upgrade(self.engine)
         self.store: QuadStore = store or open_store(settings)
         self.log = EventLog(key, settings.node.id)
-        self.projector = Projector(settings.node.id)
+        self.projector = Projector(settings.node.id, files_directory(settings.directory))
         for install in rooms.projection_setups():
             install(self.projector)
         self.quarantine = Quarantine(self.engine)

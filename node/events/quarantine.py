@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -147,6 +148,9 @@ class StagedStore:
         self.ops.append(
             _Op("load", graph, (data, fmt, graph), {"bulk": bulk, "validated": validated})
         )
+
+    def load_file(self, path: Path, fmt: ox.RdfFormat, graph: str | None) -> None:
+        self.ops.append(_Op("load_file", "*" if graph is None else graph, (path, fmt, graph)))
 
     def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None:
         _parses(data, fmt, False)

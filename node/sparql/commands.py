@@ -1,4 +1,5 @@
-"""`allmende load DIR FILE [--graph IRI]`: bulk import into a stopped node's store."""
+"""`allmende load DIR FILE [--graph IRI]`: bulk import into a stopped node's store, recorded
+as one event that names a kept copy of the file (node/sparql/bulk.py)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,19 @@ from allmende.node.config import ConfigError
 @click.command("load")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--graph", help="Load every triple into this graph (default: the file's graphs).")
+@click.option(
+    "--graph",
+    help="Load the file's triples into this graph (default: the default graph; "
+    "a quad file's own graphs).",
+)
 @click.option(
     "--format",
     "media_type",
     help="Media type of the file (default: from its extension: .ttl .nt .nq .trig .rdf .jsonld).",
 )
 def load(directory: Path, file: Path, graph: str | None, media_type: str | None) -> None:
-    """Import an RDF file; every triple is recorded in the event log (so reindex keeps it)."""
+    """Import an RDF file with the store's bulk loader; the event log records the load and
+    keeps the file (so reindex loads it again)."""
     import pyoxigraph as ox
 
     from allmende.node.cli_client import CommandError, require_stopped
@@ -50,12 +56,14 @@ def load(directory: Path, file: Path, graph: str | None, media_type: str | None)
     started = time.perf_counter()
     try:
         loaded = load_file(node, file, graph, fmt)
-    except (SyntaxError, ValueError) as exc:
+    except SyntaxError as exc:  # its message names line and column; not the kept copy
+        raise click.ClickException(f"{file.name}: {exc.msg}") from None
+    except ValueError as exc:
         raise click.ClickException(f"{file.name}: {exc}") from None
     finally:
         node.close()
     seconds = time.perf_counter() - started
     click.echo(
         f"loaded {loaded.triples} triples into {loaded.graphs} graph(s) as {loaded.events} "
-        f"events in {seconds:.1f} s ({loaded.triples / max(seconds, 1e-9):.0f} triples/s)"
+        f"event in {seconds:.1f} s ({loaded.triples / max(seconds, 1e-9):.0f} triples/s)"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Protocol
 
 import pyoxigraph as ox
@@ -37,6 +38,10 @@ class QuadStore(Protocol):
         `validated=True` skips checking each IRI again: only for text this node wrote
         itself from terms that were checked when they were made (saves ~13 % of a load).
         """
+
+    def load_file(self, path: Path, fmt: ox.RdfFormat, graph: str | None) -> None:
+        """Add a whole file with the store's own bulk loader: into `graph` ("" the default
+        graph), or with None into the graphs the file names. The file has been checked."""
 
     def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None: ...
 

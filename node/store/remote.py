@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -40,6 +41,8 @@ NO_GRAPH = SYSTEM_PREFIX + "none"
 """A graph that never holds anything: an empty list in a query's dataset."""
 _META = SYSTEM_PREFIX + "meta:"
 _VALUE = SYSTEM_PREFIX + "value"
+_LOADING = SYSTEM_PREFIX + "loading:"
+"""Staging graphs of bulk loads, by the loaded file's SHA-256."""
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 """Largest answer read from the store for the node's own queries (the public endpoint has
 its own, smaller limit)."""
@@ -104,7 +107,7 @@ class RemoteStore:
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
             follow_redirects=False,
         )
-        self._pending: list[str | dict[str, list[str]]] = []
+        self._pending: list[str | dict[str, list[str]] | tuple[str, str]] = []
         """Update operations of the page being projected, sent with its checkpoint."""
         self._pending_graphs: dict[str, bool] = {}
         """Whether each graph the held writes touch holds data once they are stored: a
@@ -117,6 +120,8 @@ class RemoteStore:
         """Bookkeeping as last written or read, and when."""
         self._graphs: list[str] | None = None
         self._graphs_read = 0.0
+        self._gsp: str | None = None
+        """The Graph Store Protocol's endpoint below `url`, once found."""
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.url!r})"
@@ -307,6 +312,49 @@ class RemoteStore:
             for q in ox.parse(data, format=fmt, lenient=validated)
         )
 
+    def load_file(self, path: Path, fmt: ox.RdfFormat, graph: str | None) -> None:
+        """The file in one streamed Graph Store Protocol PUT into a staging graph of its
+        own (a replay replaces it), then, with the page and guarded by its checkpoint,
+        copied into the target graph and the staging graph dropped: the store parses the
+        file itself, and a page stored twice still adds nothing, blank nodes included."""
+        if graph is None and fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
+            raise RemoteStoreError("a remote store takes a bulk load into one graph")
+        staging = f"{_LOADING}{path.name}"
+        self._put_file(staging, path, fmt.media_type)
+        target = graph or ""
+        with self._lock:
+            self._pending.append((staging, stored_graph(target)))
+            self._pending_graphs[target] = True
+            self._pending_thread = threading.get_ident()
+
+    def _put_file(self, graph: str, path: Path, media_type: str) -> None:
+        """Graph Store Protocol: Oxigraph server answers at /store, Fuseki at /data."""
+        for endpoint in [self._gsp] if self._gsp else ["store", "data"]:
+            target = f"{self.url}/{endpoint}"
+            try:
+                with path.open("rb") as body:
+                    response = self.client.put(
+                        target,
+                        params={"graph": graph},
+                        content=body,
+                        headers={"Content-Type": media_type},
+                    )
+            except httpx.HTTPError as exc:
+                raise StoreUnreachable(
+                    f"the store at {self.url} cannot be reached ({type(exc).__name__})"
+                ) from None
+            if response.status_code in (404, 405) and self._gsp is None:
+                continue
+            if response.status_code >= 300:
+                failure = StoreUnreachable if response.status_code >= 500 else RemoteStoreError
+                raise failure(
+                    f"the store at {self.url} answered {response.status_code} to {endpoint}: "
+                    f"{response.text[:500].strip()}"
+                )
+            self._gsp = endpoint
+            return
+        raise RemoteStoreError(f"the store at {self.url} offers no Graph Store Protocol")
+
     def replace_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat) -> None:
         self.drop_graph(graph)
         self.load(data, fmt, graph)
@@ -379,9 +427,17 @@ def _guard(checkpoint: str | None) -> str:
     return f"GRAPH <{SYSTEM_GRAPH}> {{ {_CHECKPOINT} {ox.Literal(checkpoint)} }}"
 
 
-def _rendered(operation: str | dict[str, list[str]], guard: str) -> str:
+def _rendered(operation: str | dict[str, list[str]] | tuple[str, str], guard: str) -> str:
     """A held write as an update that does nothing unless the guard holds: a string is
-    the graph to empty, a dict the triples to add per graph."""
+    the graph to empty, a dict the triples to add per graph, a pair a staged bulk load
+    to copy (the staging graph goes either way: a replay puts it there again)."""
+    if isinstance(operation, tuple):
+        staging, target = operation
+        return (
+            f"INSERT {{ GRAPH <{target}> {{ ?s ?p ?o }} }}\n"
+            f"WHERE {{ {guard} GRAPH <{staging}> {{ ?s ?p ?o }} }};\n"
+            f"DROP SILENT GRAPH <{staging}>"
+        )
     if isinstance(operation, str):
         return (
             f"DELETE {{ GRAPH <{operation}> {{ ?s ?p ?o }} }}\n"

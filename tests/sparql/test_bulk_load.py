@@ -1,0 +1,96 @@
+"""`allmende load` through the store's own bulk loader, on every data plane: one event for
+the load, the file kept under its digest, `reindex` gives the same graph again, and a
+file that does not parse leaves neither an event nor a copy behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import Session, select
+
+from allmende.node.catalog.files import files_directory
+from allmende.node.cli import main
+from allmende.node.models import EventRecord
+from tests import support
+from tests.support import make_node
+
+pytestmark = pytest.mark.stores("embedded", "oxigraph", "fuseki")
+
+EX = "http://example.org/"
+GRAPH = EX + "loaded"
+TRIPLES = 3000
+COUNT = f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}"
+SAMPLE = (
+    f"SELECT ?v ?tag {{ GRAPH <{GRAPH}> {{ <{EX}s17> <{EX}v> ?v ; <{EX}tagged> ?b . "
+    f"?b <{EX}tag> ?tag }} }}"
+)
+
+
+def _environ(directory: Path) -> dict[str, str]:
+    """The remote store's URL for this folder, as `make_node` opens it."""
+    return (
+        {"ALLMENDE_STORE_URL": support.REMOTE_STORE[-1](directory)} if support.REMOTE_STORE else {}
+    )
+
+
+def _turtle(path: Path, *, broken: bool = False) -> None:
+    lines = ["@prefix ex: <http://example.org/> .\n"]
+    for i in range(TRIPLES // 3):
+        lines.append(f'ex:s{i} ex:v {i} ; ex:tagged [ ex:tag "t{i}" ] .\n')
+    if broken:
+        lines.insert(len(lines) // 2, "ex:broken ex:v .\n")
+    path.write_text("".join(lines))
+
+
+def _state(directory: Path) -> tuple[int, list[tuple[str, str]], list[str]]:
+    node = make_node(directory)
+    try:
+        count = int(next(iter(node.store.query(COUNT)))["n"].value)
+        sample = sorted((row["v"].value, row["tag"].value) for row in node.store.query(SAMPLE))
+        with Session(node.engine) as session:
+            types = list(session.exec(select(EventRecord.type)))
+    finally:
+        node.close()
+    return count, sample, types
+
+
+def test_load_is_one_event_and_reindex_loads_it_again(tmp_path: Path, store_backend: str) -> None:
+    directory = tmp_path / "node"
+    make_node(directory).close()
+    data = tmp_path / "data.ttl"
+    _turtle(data)
+    runner = CliRunner()
+    env = _environ(directory)
+    result = runner.invoke(main, ["load", str(directory), str(data), "--graph", GRAPH], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"loaded {TRIPLES} triples into 1 graph(s) as 1 event" in result.output
+    loaded = _state(directory)
+    assert loaded == (TRIPLES, [("17", "t17")], ["de.allmende.graph.loaded"])
+    assert [p.name for p in files_directory(directory).iterdir() if p.is_file()] != []
+
+    result = runner.invoke(main, ["reindex", str(directory)], env=env)
+    assert result.exit_code == 0, result.output
+    assert _state(directory) == loaded  # blank nodes once, not twice
+
+
+def test_a_file_that_does_not_parse_leaves_nothing(tmp_path: Path, store_backend: str) -> None:
+    directory = tmp_path / "node"
+    make_node(directory).close()
+    data = tmp_path / "data.ttl"
+    _turtle(data, broken=True)
+    result = CliRunner().invoke(
+        main, ["load", str(directory), str(data), "--graph", GRAPH], env=_environ(directory)
+    )
+    assert result.exit_code != 0
+    assert "data.ttl" in result.output and "line 501 column 16" in result.output, result.output
+    node = make_node(directory)
+    try:
+        with Session(node.engine) as session:
+            assert list(session.exec(select(EventRecord.type))) == []
+        assert node.store.graphs() == []
+    finally:
+        node.close()
+    files = files_directory(directory)
+    assert not files.exists() or not [p for p in files.iterdir() if p.is_file()]
