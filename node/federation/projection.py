@@ -3,13 +3,13 @@
 The graphs are the ones the origin uses (its catalog graph, its dataset's data graph), so
 a query that spans villages names each reading's origin by its graph, and every pooled
 event is described with PROV-O: who made it, when, and the signature that proves it. The
-inbox has checked that those graphs lie in the peer's namespace; a handler that still
-fails on a peer's event logs it and goes on, so no peer can stop this node's projection.
+inbox has checked that those graphs lie in the peer's namespace; a peer's event that a
+handler still fails on is quarantined like any other (node/events/quarantine.py), so no
+peer can stop this node's projection, and the operator sees it and can retry it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,14 +18,13 @@ import pyoxigraph as ox
 from allmende.node.catalog.projection import PUBLISHED, RETRACTED, UPDATED, graph_of
 from allmende.node.catalog.rdf import dataset_iri, dataset_triples, to_quads
 from allmende.node.events.log import SignedEvent
-from allmende.node.events.projector import ForeignHandler, Projector
+from allmende.node.events.projector import Projector
 from allmende.node.ingest.graphs import data_graph
 from allmende.node.ingest.projection import RECORDED
 from allmende.node.ingest.registry import MAPPED, REGISTERED, REMOVED
 from allmende.node.store.base import QuadStore
 from allmende.vocab.namespaces import ALLMENDE, PROV, RDF, SOSA, XSD
 
-log = logging.getLogger(__name__)
 _OBSERVATION_TYPE = f" <{RDF.type}> <{SOSA.Observation}> .\n"
 
 
@@ -143,23 +142,6 @@ def _sensor_removed(store: QuadStore, run: list[SignedEvent]) -> None:
         store.drop_graph(signed.event["data"]["graph"])
 
 
-def _guarded(handler: ForeignHandler) -> ForeignHandler:
-    def run_guarded(store: QuadStore, run: list[SignedEvent]) -> None:
-        try:
-            handler(store, run)
-        except Exception:
-            if len(run) > 1:  # find the one that fails; the others still count
-                for signed in run:
-                    run_guarded(store, [signed])
-                return
-            log.exception(
-                "could not project a peer's event",
-                extra={"event": run[0].event.get("id"), "peer": run[0].event.get("source")},
-            )
-
-    return run_guarded
-
-
 HANDLERS: dict[str, Callable[[QuadStore, list[SignedEvent]], None]] = {
     PUBLISHED: _catalog,
     UPDATED: _catalog,
@@ -173,4 +155,4 @@ HANDLERS: dict[str, Callable[[QuadStore, list[SignedEvent]], None]] = {
 
 def install(projector: Projector) -> None:
     for event_type, handler in HANDLERS.items():
-        projector.register_foreign(event_type, _guarded(handler))
+        projector.register_foreign(event_type, handler)

@@ -15,11 +15,13 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from allmende.node import rooms
+from allmende.node import db, rooms
 from allmende.node.cli import main
 from allmende.node.config import load_settings
+from allmende.node.events import EventLog, SignedEvent, new_event
 from allmende.node.events.projector import Projector
 from allmende.node.http.app import create_app
+from allmende.node.ingest.registry import REGISTERED
 from allmende.node.reindex import rebuild_store
 from allmende.node.runtime import Node
 from allmende.node.sparql.replica import Replica, ReplicaSpec
@@ -206,5 +208,32 @@ def test_a_query_workers_copy_skips_them_and_is_dropped_once_one_is_retried(
         assert node.retry_quarantined() == 1
         assert replica.current(generation, budget=10) is None  # queries read the disk now
         assert replica.state == "stale"
+    finally:
+        node.close()
+
+
+def test_a_peers_event_that_fails_is_quarantined_and_the_peers_next_ones_show(
+    tmp_path: Path,
+) -> None:
+    """A peer's sensor description that does not parse: before, the federation's handler
+    logged it and it was gone from the store for good; now it is on the list."""
+    node = make_node(tmp_path)
+    peer = "https://nachbardorf.example"
+    try:
+
+        def foreign(n: int, content: str) -> SignedEvent:
+            graph = f"{peer}/graphs/sensors/s{n}"
+            event = new_event(peer, REGISTERED, {"graph": graph, "content": content})
+            return SignedEvent(event, signature="signature-of-the-peer")
+
+        with db.transaction(node.engine) as session:
+            EventLog.append_foreign(session, foreign(1, "<not> ntriples"))
+            EventLog.append_foreign(session, foreign(2, f'<{peer}/s2> <urn:test:p> "2" .\n'))
+        node.project()
+        assert node.store.has_graph(f"{peer}/graphs/sensors/s2")
+        assert not node.store.has_graph(f"{peer}/graphs/sensors/s1")
+        [row] = node.quarantine.rows.values()
+        assert row.error_class == "SyntaxError"
+        assert row.projection == "federation.projection._sensor"
     finally:
         node.close()
