@@ -14,7 +14,8 @@ library, to offer models by name). CLI: `allmende device codec DIR --device ID F
 A codec's `warnings` (an unknown channel it skipped, a reading it could not make sense
 of) mean the device sent more than was stored: they are kept per device
 (`ingest_codec_warning`, the newest uplink that had any) and shown with the device
-(`GET /admin/devices/{device}`, `allmende device show`) until an uplink decodes cleanly.
+(`GET /admin/devices/{device}`, `allmende device show`, the console's device page) until
+an uplink decodes cleanly, and removed with the device.
 So are the warnings of The Things Stack's payload formatter
 (`uplink_message.decoded_payload_warnings`).
 """
@@ -96,6 +97,7 @@ class Decoders:
         self._uploaded: dict[str, Codec] | None = None
         self._lock = threading.Lock()
         self._warned: dict[str, tuple[tuple[str, ...], float]] | None = None
+        self._warned_for: object = None
 
     def uploaded(self) -> dict[str, Codec]:
         with self._lock:
@@ -158,8 +160,12 @@ class Decoders:
             return
         kept = tuple(str(w)[:WARNING_LENGTH] for w in warnings[:WARNINGS_KEPT])
         now = time.monotonic()
+        known = self.registry.known()
         with self._lock:
-            if self._warned is None:
+            if self._warned is None or self._warned_for is not known:
+                # read anew after any registry change: removing a device deletes its
+                # warnings, and one registered again under its id must get its own
+                self._warned_for = known
                 with Session(self.node.engine) as session:
                     rows = session.exec(select(CodecWarning)).all()
                 self._warned = {

@@ -372,11 +372,18 @@ async def remove(node: Node, registry: Registry, device_id: str) -> Device | Non
     found: list[Device] = []
 
     def delete(session: Session) -> None:
+        from allmende.node.ingest.codecs import CodecWarning  # codecs imports the CLI
+
         existing = session.get(Device, device_id)
         if existing is None:
             return
         found.append(existing)
         session.delete(existing)
+        # its codec's warnings belong to the device: a device registered anew under the
+        # same id starts without the old one's
+        warned = session.get(CodecWarning, device_id)
+        if warned is not None:
+            session.delete(warned)
 
     with Session(node.engine) as session:
         current = session.get(Device, device_id)

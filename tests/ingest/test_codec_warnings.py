@@ -1,6 +1,6 @@
 """A codec's warnings (here Milesight's history record, which the AM103 codec skips) are
-kept with the device and shown by the API and the CLI, not dropped; a clean uplink
-clears them. The readings the codec did decode are stored all the same."""
+kept with the device and shown by the API, the CLI and the console's device page, not
+dropped; a clean uplink clears them, and so does removing the device. The readings the codec did decode are stored all the same."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ import copy
 from typing import Any
 
 import pytest
+from sqlmodel import Session
 
 from allmende.node.ingest.commands import _print_detail
 from allmende.node.ingest.registry import Registry, register
 from allmende.node.ingest.routes import FORMATTER
 from tests.ingest.conftest import Village, dataset_body, payload
+from tests.ingest.test_device_console import visible_text
 from tests.ingest.test_raw_payloads import latest, post, raw_uplink
 from tests.support import admin_headers
+from tests.web.test_sessions import sign_in
 
 AM103 = "24e124710c000103"
 # battery 100 %, 28.0 degC, 54.5 %RH, 453 ppm CO2, then a history record (0x20 0xCE)
@@ -87,3 +90,49 @@ async def test_the_things_stack_formatter_warnings_are_kept_alike(village: Villa
     status, body = await post(village, message)
     assert status == 202, body
     assert (await detail(village, device))["codecWarnings"] is None
+
+
+async def test_the_device_page_shows_the_warnings_and_removal_deletes_them(
+    village: Village,
+) -> None:
+    """The operator sees the warnings on the console's device page, in German; removing
+    the device deletes them, and the device registered again gets its own."""
+    from allmende.node.catalog import service
+    from allmende.node.ingest.codecs import CodecWarning
+
+    await service.create(village.node, dataset_body("raumluft"))
+    body = {"device": AM103, "dataset": "raumluft", "profile": "milesight-am103"}
+    await register(village.node, Registry(village.node), body)
+    message = raw_uplink(AM103, WITH_HISTORY, brand_id="milesight-iot", model_id="am103")
+    message["uplink_message"]["f_port"] = 85
+    status, answer = await post(village, message)
+    assert status == 202, answer
+
+    await sign_in(village.client, village.node)
+    page = await village.client.get(f"/admin/console/devices/{AM103}?lang=de")
+    assert page.status == 200
+    shown = visible_text(await page.text())
+    assert "Warnungen des Decoders" in shown
+    assert "Der Decoder milesight-am103 warnte am" in shown
+    assert "unknown channel 0x20 type 0xce" in shown
+    assert "Decoder warnings" not in shown
+
+    removed = await village.client.delete(
+        f"/admin/devices/{AM103}", headers=admin_headers(village.node)
+    )
+    assert removed.status == 200
+    with Session(village.node.engine) as session:
+        assert session.get(CodecWarning, AM103) is None
+
+    await register(village.node, Registry(village.node), body)
+    assert (await detail(village, AM103))["codecWarnings"] is None
+    shown = visible_text(
+        await (await village.client.get(f"/admin/console/devices/{AM103}?lang=de")).text()
+    )
+    assert "Keine Warnungen des Decoders." in shown
+    # the same warnings within a minute of the old ones are the new device's, and kept
+    status, answer = await post(village, message)
+    assert status == 202, answer
+    assert (await detail(village, AM103))["codecWarnings"]["warnings"] == [
+        "unknown channel 0x20 type 0xce"
+    ]
