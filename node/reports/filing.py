@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlmodel import Session
 
 from allmende.node.db import transaction
+from allmende.node.messages import say
 from allmende.node.reports import events, geo, lights, photos, rdf, service
 from allmende.node.reports.common import node_of
 from allmende.node.reports.models import Boundary
@@ -70,7 +71,7 @@ async def submit(
             if not request.app["reports_rate"].admit(
                 request.remote or "-", int(config["rate_per_hour"])
             ):
-                raise Open311Error(429, "too many reports from this address; try again later")
+                raise Open311Error(429, say("too many reports from this address; try again later"))
             responsible, routing = route(
                 session,
                 node,
@@ -123,7 +124,8 @@ async def submit(
                 keys = peer_keys.get(responsible)
                 if not keys:
                     raise Open311Error(
-                        503, "the village responsible cannot be reached yet; try again later"
+                        503,
+                        say("the village responsible cannot be reached yet; try again later"),
                     )
                 sealed = events.forwarded(node.id, report, keys, held=not released)
                 node.log.append(session, [sealed])
@@ -217,8 +219,7 @@ def route(
     if not inside:
         raise Open311Error(
             400,
-            "the place lies outside every village this node knows; "
-            "der Ort liegt außerhalb aller bekannten Gemeinden",
+            say("the place lies outside every village this node knows"),
         )
     if any(area.node == node.id for area in inside):
         return node.id, "here"

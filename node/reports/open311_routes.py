@@ -40,6 +40,7 @@ from allmende.node.reports.open311 import (
     respond,
     w3c,
 )
+from allmende.node.web import i18n
 
 PREFIX = "/open311/v2"
 log = logging.getLogger(__name__)
@@ -70,6 +71,12 @@ def _answers(ok: str, *codes: str) -> dict[str, Any]:
     return out
 
 
+def _said(request: web.Request, error: Open311Error) -> Open311Error:
+    """The error in the language the app asked for (English unless it asked)."""
+    language = i18n.api_language(request)
+    return Open311Error(error.status, i18n.texts(language).message(error.description))
+
+
 def open311(handler: Handler) -> Handler:
     """Errors of an Open311 route in the spec's format (JSON or XML as the suffix says)."""
 
@@ -80,12 +87,12 @@ def open311(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except Open311Error as exc:
-            return error_response(fmt, [exc])
+            return error_response(fmt, [_said(request, exc)])
         except AuthProblem:
             raise  # an app's token refused: RFC 9457, as OAuth clients expect
         except Problem as exc:
             detail = exc.body_json.get("detail") or exc.body_json.get("title", "")
-            return error_response(fmt, [Open311Error(exc.status_code, str(detail))])
+            return error_response(fmt, [_said(request, Open311Error(exc.status_code, detail))])
 
     return answered
 

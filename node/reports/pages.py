@@ -118,7 +118,8 @@ async def form_send(request: web.Request) -> web.StreamResponse:
         )
         status = 409
     except Open311Error as exc:
-        error = texts.gettext("The report could not be sent: %(reason)s", reason=exc.description)
+        reason = texts.message(exc.description)
+        error = texts.gettext("The report could not be sent: %(reason)s", reason=reason)
         status = exc.status if exc.status in (429, 503) else 400
     else:
         raise web.HTTPSeeOther(f"/meldungen/status/{answer['_token']}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from allmende.node.messages import say
 from allmende.node.reports.models import (
     ERLEDIGT,
     IN_BEARBEITUNG,
@@ -285,7 +286,9 @@ def _one(form: Mapping[str, Any], name: str, limit: int) -> str:
     if not isinstance(value, str):
         raise Open311Error(400, f"{name} must be text")
     if len(value) > limit:
-        raise Open311Error(400, f"{name} is longer than {limit} characters")
+        raise Open311Error(
+            400, say("%(name)s is longer than %(limit)s characters", name=name, limit=limit)
+        )
     return value.strip()
 
 
@@ -356,7 +359,7 @@ def checked_filing(session: Session, form: Any, ags: str) -> Filing:
     lat = _coordinate(lat_text, "lat", -90, 90) if lat_text else None
     long = _coordinate(long_text, "long", -180, 180) if long_text else None
     if lat is None and not address and not _one(form, "address_id", 200):
-        raise Open311Error(400, "a location is required: lat and long, or address_string")
+        raise Open311Error(400, say("a location is required: lat and long, or address_string"))
     description = _one(form, "description", MAX_DESCRIPTION)
     media_url = _one(form, "media_url", 1000)
     if media_url and not media_url.startswith(("https://", "http://")):

@@ -165,7 +165,7 @@ async def test_errors_in_the_specs_format_and_nothing_stored(served: Served) -> 
     cases = [
         ({"api_key": "falsch"}, 403, "api_key"),
         ({"code": "gibtsnicht"}, 404, "service_code"),
-        ({"lat": OUTSIDE[0], "lng": OUTSIDE[1]}, 400, "außerhalb"),
+        ({"lat": OUTSIDE[0], "lng": OUTSIDE[1]}, 400, "outside every village"),
         ({"code": "muell"}, 400, "attribute[menge]"),
         ({"code": "muell", "attributes": {"menge": "tonnen"}}, 400, "attribute[menge]"),
         ({"media_url": "javascript:alert(1)"}, 400, "media_url"),
