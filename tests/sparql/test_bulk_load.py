@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, select
@@ -13,6 +15,8 @@ from sqlmodel import Session, select
 from allmende.node.catalog.files import files_directory
 from allmende.node.cli import main
 from allmende.node.models import EventRecord
+from allmende.node.store.base import CHECKPOINT, SYSTEM_PREFIX
+from allmende.node.store.remote import RemoteStore
 from tests import support
 from tests.support import make_node
 
@@ -94,3 +98,37 @@ def test_a_file_that_does_not_parse_leaves_nothing(tmp_path: Path, store_backend
         node.close()
     files = files_directory(directory)
     assert not files.exists() or not [p for p in files.iterdir() if p.is_file()]
+
+
+def test_a_load_stored_twice_on_a_remote_store_adds_nothing(
+    tmp_path: Path, store_backend: str
+) -> None:
+    """Two processes that read the same checkpoint both project the load (a new leader, a
+    lost answer): the file goes to a staging graph each time, yet only the page stored
+    first copies it, blank nodes included, and no staging graph stays behind."""
+    if store_backend == "embedded":
+        return  # the embedded store has one writer; this is about a shared remote store
+    url = support.REMOTE_STORE[-1](tmp_path / "shared")
+    data = tmp_path / "data.nt"
+    _turtle(tmp_path / "data.ttl")
+    triples = list(ox.parse(path=tmp_path / "data.ttl", format=ox.RdfFormat.TURTLE))
+    data.write_bytes(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"")
+    first, second = RemoteStore(url), RemoteStore(url)
+    try:
+        assert first.get_meta(CHECKPOINT) is None and second.get_meta(CHECKPOINT) is None
+        for store in (first, second):
+            store.load_file(data, ox.RdfFormat.N_TRIPLES, GRAPH)
+            store.set_meta(CHECKPOINT, "1")
+        assert int(next(iter(first.query(COUNT)))["n"].value) == TRIPLES
+        answer = httpx.post(
+            f"{first.url}/query",
+            data={"query": "SELECT DISTINCT ?g { GRAPH ?g { ?s ?p ?o } }"},
+            headers={"Accept": "application/sparql-results+json"},
+            auth=first.auth,
+        )
+        rows = answer.json()["results"]["bindings"]
+        graphs = {row["g"]["value"] for row in rows} - {f"{SYSTEM_PREFIX}system"}
+        assert graphs == {GRAPH}
+    finally:
+        first.close()
+        second.close()
