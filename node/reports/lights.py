@@ -37,7 +37,7 @@ def _distance(row: Segment, lat: float, long: float) -> float:
 
 def near(session: Session, lat: float, long: float, radius: float = NEAR) -> list[dict[str, Any]]:
     """The segments within `radius` metres, nearest first (at most five)."""
-    found = []
+    found: list[dict[str, Any]] = []
     for row in session.exec(select(Segment).order_by(col(Segment.id))):
         distance = _distance(row, lat, long)
         if distance <= radius:

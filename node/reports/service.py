@@ -236,7 +236,7 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def new_client(session: Session, name: str) -> tuple[Client, str]:
+def new_client(session: Session, name: object) -> tuple[Client, str]:
     """A client app and its API key; the key is shown once and only its hash is kept."""
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise Invalid("name: the app's name (at most 200 characters)")

@@ -131,7 +131,11 @@ def _judge(node: Node, token: str | None, dataset_id: str, channel: str, now: da
     if principal.role != "access" or not bound:
         return Verdict(DENY, say("not an access token"), 403, principal.subject)
     agreement_id, purpose = bound.get(dataset_id) or next(iter(bound.values()))
-    denied = {"subject": principal.subject, "purpose": purpose, "agreement": agreement_id}
+    denied: dict[str, Any] = {
+        "subject": principal.subject,
+        "purpose": purpose,
+        "agreement": agreement_id,
+    }
     for claim, check in TOKEN_CHECKS.items():
         if claim in claims and (reason := check(node, claims[claim], dataset_id)):
             return Verdict(DENY, reason, 403, **denied)
