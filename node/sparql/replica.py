@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -45,6 +46,8 @@ class ReplicaSpec:
     database_url: str
     node_id: str
     max_quads: int
+    files: str | None = None
+    """The node's files, where a bulk load's event finds its file."""
 
 
 class Replica:
@@ -159,7 +162,7 @@ def _projector(spec: ReplicaSpec) -> tuple[Projector, Engine]:
     from allmende.node.db import make_engine
     from allmende.node.events.projector import Projector
 
-    projector = Projector(spec.node_id)
+    projector = Projector(spec.node_id, Path(spec.files) if spec.files else None)
     for install in rooms.projection_setups():
         install(projector)
     return projector, make_engine(spec.database_url)

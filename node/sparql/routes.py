@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from allmende.node.catalog.files import files_directory
 from allmende.node.runtime import Node
 from allmende.node.sparql import endpoint, graph_store
 from allmende.node.sparql.pool import PoolMetrics, QueryPool, lanes
@@ -32,7 +33,12 @@ def setup(app: web.Application) -> None:
         store_path = getattr(node.store, "path", None)
         if store_path is None:
             raise RuntimeError("the SPARQL endpoint needs an on-disk store (store.path)")
-        replica = ReplicaSpec(node.settings.database_url, node.id, limits.memory_quads)
+        replica = ReplicaSpec(
+            node.settings.database_url,
+            node.id,
+            limits.memory_quads,
+            str(files_directory(node.settings.directory)),
+        )
         pool = QueryPool(str(store_path), limits.workers, replica, lanes(limits))
     app["sparql_pool"] = pool
     app["metrics"].registry.register(PoolMetrics(pool))

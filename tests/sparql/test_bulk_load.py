@@ -15,6 +15,8 @@ from sqlmodel import Session, select
 from allmende.node.catalog.files import files_directory
 from allmende.node.cli import main
 from allmende.node.models import EventRecord
+from allmende.node.sparql.bulk import load_file
+from allmende.node.sparql.replica import Replica, ReplicaSpec
 from allmende.node.store.base import CHECKPOINT, SYSTEM_PREFIX
 from allmende.node.store.remote import RemoteStore
 from tests import support
@@ -132,3 +134,28 @@ def test_a_load_stored_twice_on_a_remote_store_adds_nothing(
     finally:
         first.close()
         second.close()
+
+
+def test_a_query_workers_copy_follows_a_load(tmp_path: Path, store_backend: str) -> None:
+    """The in-memory copy of a SPARQL worker replays the load from the node's files."""
+    if store_backend != "embedded":
+        return  # workers keep copies of the embedded store only
+    node = make_node(tmp_path / "node")
+    try:
+        spec = ReplicaSpec(
+            node.settings.database_url,
+            node.id,
+            10_000,
+            str(files_directory(node.settings.directory)),
+        )
+        replica = Replica(str(node.store.path), spec)
+        replica.build()
+        assert replica.state == "ready" and replica.store is not None
+        data = tmp_path / "data.ttl"
+        _turtle(data)
+        load_file(node, data, GRAPH, ox.RdfFormat.TURTLE)
+        seq = int(node.store.get_meta(CHECKPOINT) or 0)
+        assert replica.current(seq, budget=10) is not None
+        assert int(next(iter(replica.store.query(COUNT)))["n"].value) == TRIPLES
+    finally:
+        node.close()
