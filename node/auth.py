@@ -17,6 +17,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from allmende.node.keys import NodeKey
+from allmende.node.messages import say
 
 ROLES = ("admin", "access", "participant", "resident")
 """admin: the operator's API; access: data under one agreement (node.usage); participant:
@@ -82,13 +83,13 @@ def verify_token(
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise AuthError("malformed token") from exc
+        raise AuthError(say("malformed token")) from exc
     if header.get("alg") != "EdDSA":
-        raise AuthError("only EdDSA-signed tokens are accepted")
+        raise AuthError(say("only EdDSA-signed tokens are accepted"))
     kid = str(header.get("kid"))
     key = keys.get(kid)
     if key is None:
-        raise AuthError("token signed by an unknown key")
+        raise AuthError(say("token signed by an unknown key"))
     if issuer is None:
         expected = audience
     elif isinstance(issuer, str):
@@ -96,7 +97,7 @@ def verify_token(
     elif kid in issuer:
         expected = issuer[kid]
     else:
-        raise AuthError("token signed by a key with no known issuer")
+        raise AuthError(say("token signed by a key with no known issuer"))
     try:
         claims = jwt.decode(
             token,
@@ -108,15 +109,15 @@ def verify_token(
             leeway=5,
         )
     except jwt.MissingRequiredClaimError as exc:
-        raise AuthError(f"token lacks the {exc.claim!r} claim") from exc
+        raise AuthError(say("token lacks the '%(claim)s' claim", claim=exc.claim)) from exc
     except jwt.ExpiredSignatureError as exc:
-        raise AuthError("token expired") from exc
+        raise AuthError(say("token expired")) from exc
     except jwt.ImmatureSignatureError as exc:
-        raise AuthError("token not yet valid") from exc
+        raise AuthError(say("token not yet valid")) from exc
     except jwt.InvalidAudienceError as exc:
-        raise AuthError("token is for another audience") from exc
+        raise AuthError(say("token is for another audience")) from exc
     except jwt.InvalidIssuerError as exc:
-        raise AuthError("token is from another issuer") from exc
+        raise AuthError(say("token is from another issuer")) from exc
     except jwt.PyJWTError as exc:
-        raise AuthError("invalid token") from exc
+        raise AuthError(say("invalid token")) from exc
     return Principal(subject=str(claims["sub"]), role=str(claims.get("role", "")), claims=claims)

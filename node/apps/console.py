@@ -13,6 +13,8 @@ from allmende.node.apps import manifest as manifests
 from allmende.node.apps.registry import Registry, ReviewError, public
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import CSRF, TEXT, describe, form_body
+from allmende.node.messages import reason as reason_of
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.web import sessions
 from allmende.node.web.console import signed_in
@@ -86,13 +88,13 @@ async def app_action(request: web.Request) -> web.StreamResponse:
             await asyncio.to_thread(registry.approve, client_id, version)
         elif action in ("reject", "suspend"):
             if not reason:
-                raise ReviewError("give the reason the developer will read")
+                raise ReviewError(say("give the reason the developer will read"))
             step = registry.reject if action == "reject" else registry.suspend
             await asyncio.to_thread(step, client_id, reason)
         else:
-            raise ReviewError("choose approve, reject or suspend")
+            raise ReviewError(say("choose approve, reject or suspend"))
     except (LookupError, ReviewError) as exc:
-        return await _render(request, 422, error=str(exc.args[0] if exc.args else exc))
+        return await _render(request, 422, error=reason_of(exc))
     raise web.HTTPSeeOther(PAGE)
 
 

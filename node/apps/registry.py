@@ -32,6 +32,7 @@ from allmende.node.apps.models import (
     Consent,
 )
 from allmende.node.catalog.models import PUBLISHED, load_dataset
+from allmende.node.messages import reason, say
 from allmende.node.runtime import Node
 from allmende.node.usage.agreements import AgreementError, dataset_offer, grant, revoke
 
@@ -313,13 +314,19 @@ class Registry:
             None,
         )
         if listed is None:
-            raise LookupError(f"no neighbour {source!r} lists an app {client_id!r}")
+            raise LookupError(
+                say(
+                    "no neighbour '%(source)s' lists an app '%(app)s'",
+                    source=source,
+                    app=client_id,
+                )
+            )
         if self.get_or_none(client_id) is not None:
-            raise ReviewError(f"this village already has an app {client_id!r}")
+            raise ReviewError(say("this village already has an app '%(app)s'", app=client_id))
         try:
             row = federation.adoption(self.node, listed, self.check_offers)
         except ValueError as exc:
-            raise ReviewError(str(exc)) from None
+            raise ReviewError(reason(exc)) from None
         self.save_new_app(row, row.client_metadata[manifests.FIELD])
         return row
 
@@ -332,7 +339,7 @@ class Registry:
         with Session(self.node.engine) as session:
             row = session.get(App, client_id)
         if row is None:
-            raise LookupError(f"there is no app {client_id!r}")
+            raise LookupError(say("there is no app '%(app)s'", app=client_id))
         return row
 
     def approve(self, client_id: str, version: str | None = None) -> App:
@@ -341,9 +348,17 @@ class Registry:
         row = self.get(client_id)
         current = row.client_metadata[manifests.FIELD]["version"]
         if version is not None and version != current:
-            raise ReviewError(f"the app is now at version {current}, not {version}; review it")
+            raise ReviewError(
+                say(
+                    "the app is now at version %(current)s, not %(version)s; review it",
+                    current=current,
+                    version=version,
+                )
+            )
         if row.status == SUSPENDED:
-            raise ReviewError("the app is suspended; lift the suspension by approving it again")
+            raise ReviewError(
+                say("the app is suspended; lift the suspension by approving it again")
+            )
         manifest = row.client_metadata[manifests.FIELD]
         developer = manifest["developer"]["id"]
         agreements: dict[str, str] = json.loads(row.agreements)
@@ -358,7 +373,9 @@ class Registry:
         except AgreementError as exc:
             for agreement_id in concluded:  # nothing half-approved
                 revoke(self.node, agreement_id)
-            raise ReviewError(f"{item['dataset']}: {exc}") from None
+            raise ReviewError(
+                say("%(dataset)s: %(reason)s", dataset=item["dataset"], reason=reason(exc))
+            ) from None
         with Session(self.node.engine) as session:
             stored = session.get(App, client_id)
             assert stored is not None
@@ -378,7 +395,7 @@ class Registry:
         with Session(self.node.engine) as session:
             stored = session.get(App, client_id)
             if stored is None:
-                raise LookupError(f"there is no app {client_id!r}")
+                raise LookupError(say("there is no app '%(app)s'", app=client_id))
             if stored.status == APPROVED and status != APPROVED:
                 self.node.log.append(session, [federation.delisted_event(self.node, stored)])
             stored.status, stored.reason = status, reason
@@ -390,7 +407,7 @@ class Registry:
     def reject(self, client_id: str, reason: str) -> App:
         row = self.get(client_id)
         if row.status == APPROVED:
-            raise ReviewError("the app is approved; suspend it instead")
+            raise ReviewError(say("the app is approved; suspend it instead"))
         return self._set(client_id, REJECTED, reason)
 
     def suspend(self, client_id: str, reason: str) -> App:

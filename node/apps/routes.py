@@ -36,6 +36,8 @@ from allmende.node.http.forms import read_form, read_json
 from allmende.node.http.openapi import describe, form_body, json_request, query_param
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import admin_only
+from allmende.node.messages import reason as reason_of
+from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.usage.agreements import purpose_iri
 from allmende.node.usage.enforcement import TOKEN_CHECKS
@@ -466,9 +468,9 @@ async def signin(request: web.Request) -> web.Response:
     try:
         principal = verify_token(code, {node.key.kid: node.key.public}, node.id)
         if principal.role != "resident":
-            raise AuthError("this is not a resident's code")
+            raise AuthError(say("this is not a resident's code"))
     except AuthError as exc:
-        context = {"next": target, "error": str(exc)}
+        context = {"next": target, "error": reason_of(exc)}
         response = aiohttp_jinja2.render_template("apps/signin.html", request, context)
         response.set_status(401)
         return response
@@ -596,9 +598,9 @@ async def _review(
         else:
             row = await asyncio.to_thread(registry.suspend, client_id, reason or "")
     except LookupError as exc:
-        raise Problem(404, "Not Found", str(exc)) from None
+        raise Problem(404, "Not Found", reason_of(exc)) from None
     except ReviewError as exc:
-        raise Problem(409, "Conflict", str(exc), app=client_id) from None
+        raise Problem(409, "Conflict", reason_of(exc), app=client_id) from None
     _events_written(request)
     return web.json_response(public(row))
 
@@ -649,9 +651,9 @@ async def admin_adopt(request: web.Request) -> web.Response:
     try:
         row = await asyncio.to_thread(registry.adopt, body["source"], body["client_id"])
     except LookupError as exc:
-        raise Problem(404, "Not Found", str(exc)) from None
+        raise Problem(404, "Not Found", reason_of(exc)) from None
     except ReviewError as exc:
-        raise Problem(409, "Conflict", str(exc), app=body["client_id"]) from None
+        raise Problem(409, "Conflict", reason_of(exc), app=body["client_id"]) from None
     return web.json_response(public(row), status=201)
 
 
@@ -661,7 +663,7 @@ async def admin_app(request: web.Request) -> web.Response:
     try:
         row = await asyncio.to_thread(_registry(request).get, request.match_info["client_id"])
     except LookupError as exc:
-        raise Problem(404, "Not Found", str(exc)) from None
+        raise Problem(404, "Not Found", reason_of(exc)) from None
     return web.json_response(public(row))
 
 

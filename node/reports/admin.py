@@ -15,6 +15,7 @@ from allmende.node.http.forms import read_json
 from allmende.node.http.openapi import describe, json_request, query_param
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import admin_only
+from allmende.node.messages import reason
 from allmende.node.reports import geo, mail, service
 from allmende.node.reports.common import PROBLEM, node_of, read
 from allmende.node.reports.handling import boundary_changed, change_status, purge, retention
@@ -69,7 +70,7 @@ async def admin_save_category(request: web.Request) -> web.Response:
     try:
         row = service.checked_category(body)
     except service.Invalid as exc:
-        raise Problem(400, "Bad Request", str(exc)) from None
+        raise Problem(400, "Bad Request", reason(exc)) from None
     node = node_of(request)
 
     def work() -> bool:
@@ -146,7 +147,7 @@ async def admin_add_client(request: web.Request) -> web.Response:
     try:
         client_id, client_name, key = await node.write(work)
     except service.Invalid as exc:
-        raise Problem(400, "Bad Request", str(exc)) from None
+        raise Problem(400, "Bad Request", reason(exc)) from None
     return web.json_response({"id": client_id, "name": client_name, "api_key": key}, status=201)
 
 
@@ -178,7 +179,7 @@ async def admin_change_settings(request: web.Request) -> web.Response:
     try:
         return web.json_response(await node.write(work))
     except service.Invalid as exc:
-        raise Problem(400, "Bad Request", str(exc)) from None
+        raise Problem(400, "Bad Request", reason(exc)) from None
 
 
 @describe(
@@ -271,7 +272,7 @@ async def admin_set_status(request: web.Request) -> web.Response:
     try:
         answer = await change_status(node, wanted, status, note)
     except service.Invalid as exc:
-        raise Problem(400, "Bad Request", str(exc)) from None
+        raise Problem(400, "Bad Request", reason(exc)) from None
     if answer is None:
         raise Problem(404, "Not Found", f"no report {wanted!r} handled here")
     return web.json_response(answer)

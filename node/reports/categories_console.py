@@ -19,6 +19,7 @@ from sqlmodel import Session
 from allmende.node.db import transaction
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import CSRF, describe, form_body
+from allmende.node.messages import reason, say
 from allmende.node.reports import service
 from allmende.node.reports.models import Category
 from allmende.node.runtime import Node
@@ -112,15 +113,17 @@ async def save_category(request: web.Request) -> web.StreamResponse:
         with transaction(node.engine) as session:
             old = session.get(Category, code)
             if old is not None and not existing:
-                raise service.Invalid(f"code: {code!r} is taken; change that category instead")
+                raise service.Invalid(
+                    say("code: '%(code)s' is taken; change that category instead", code=code)
+                )
             if old is None and existing:
-                raise service.Invalid(f"code: no category {code!r}")
+                raise service.Invalid(say("code: no category '%(code)s'", code=code))
             service.save_category(session, service.checked_category(_body(posted, old)))
 
     try:
         await node.write(work)
     except service.Invalid as exc:
-        return await _page(request, error=str(exc), values=values)
+        return await _page(request, error=reason(exc), values=values)
     raise web.HTTPSeeOther(f"{PAGE}#category-{code}")
 
 

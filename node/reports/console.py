@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import CSRF, TEXT, describe, form_body
+from allmende.node.messages import reason
 from allmende.node.reports import lights, service
 from allmende.node.reports.handling import change_status
 from allmende.node.reports.models import STATUSES, Boundary, Report
@@ -89,7 +90,7 @@ async def console_status(request: web.Request) -> web.StreamResponse:
             "csrf": request["csrf"],
             "statuses": [(s, STATUS_WORDS[s]) for s in STATUSES],
             "here": node.id,
-            "error": str(exc),
+            "error": reason(exc),
         }
         return aiohttp_jinja2.render_template("reports/console.html", request, context, status=422)
     if answer is None:

@@ -85,16 +85,22 @@ def settings(session: Session) -> dict[str, Any]:
 def change_settings(session: Session, body: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in body.items():
         if name not in DEFAULTS:
-            raise Invalid(f"{name}: unknown setting; known are {', '.join(DEFAULTS)}")
+            raise Invalid(
+                say(
+                    "%(name)s: unknown setting; known are %(known)s",
+                    name=name,
+                    known=", ".join(DEFAULTS),
+                )
+            )
         expected = type(DEFAULTS[name])
         if expected is bool and not isinstance(value, bool):
-            raise Invalid(f"{name}: must be true or false")
+            raise Invalid(say("%(name)s: must be true or false", name=name))
         if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise Invalid(f"{name}: must be a whole number")
+            raise Invalid(say("%(name)s: must be a whole number", name=name))
         if expected is int and not 0 <= value <= 100_000:
-            raise Invalid(f"{name}: must be between 0 and 100000")
+            raise Invalid(say("%(name)s: must be between 0 and 100000", name=name))
         if expected is str and (not isinstance(value, str) or len(value) > 300):
-            raise Invalid(f"{name}: text of at most 300 characters")
+            raise Invalid(say("%(name)s: text of at most 300 characters", name=name))
     for name, value in body.items():
         session.merge(Setting(name=name, value=json.dumps(value)))
     return {**settings(session), **body}
@@ -106,25 +112,35 @@ def change_settings(session: Session, body: Mapping[str, Any]) -> dict[str, Any]
 def _attribute(raw: Any, index: int) -> dict[str, Any]:
     where = f"attributes[{index}]"
     if not isinstance(raw, Mapping):
-        raise Invalid(f"{where}: must be an object")
+        raise Invalid(say("%(where)s: must be an object", where=where))
     code = raw.get("code")
     if not isinstance(code, str) or not code or set(code.lower()) - CODE_CHARS or len(code) > 64:
-        raise Invalid(f"{where}.code: letters, digits, - and _ (at most 64)")
+        raise Invalid(say("%(where)s.code: letters, digits, - and _ (at most 64)", where=where))
     datatype = raw.get("datatype", "string")
     if datatype not in DATATYPES:
-        raise Invalid(f"{where}.datatype: one of {', '.join(DATATYPES)}")
+        raise Invalid(
+            say("%(where)s.datatype: one of %(known)s", where=where, known=", ".join(DATATYPES))
+        )
     description = raw.get("description", "")
     if not isinstance(description, str) or not description or len(description) > 500:
-        raise Invalid(f"{where}.description: the question residents read (at most 500)")
+        raise Invalid(
+            say("%(where)s.description: the question residents read (at most 500)", where=where)
+        )
     values = raw.get("values", [])
     if datatype.endswith("valuelist"):
         if not isinstance(values, list) or not values:
-            raise Invalid(f"{where}.values: a list of {{key, name}} for {datatype}")
+            raise Invalid(
+                say(
+                    "%(where)s.values: a list of {key, name} for %(datatype)s",
+                    where=where,
+                    datatype=datatype,
+                )
+            )
         for value in values:
             if not isinstance(value, Mapping) or not all(
                 isinstance(value.get(k), str) and value.get(k) for k in ("key", "name")
             ):
-                raise Invalid(f"{where}.values: each needs key and name")
+                raise Invalid(say("%(where)s.values: each needs key and name", where=where))
     return {
         "variable": bool(raw.get("variable", True)),
         "code": code,
@@ -141,13 +157,13 @@ def _attribute(raw: Any, index: int) -> dict[str, Any]:
 
 def checked_category(body: Any) -> Category:
     if not isinstance(body, Mapping):
-        raise Invalid("body: a JSON object with code and name")
+        raise Invalid(say("body: a JSON object with code and name"))
     code = body.get("code")
     if not isinstance(code, str) or not code or set(code) - CODE_CHARS or len(code) > 64:
-        raise Invalid("code: lower-case letters, digits, - and _ (at most 64), e.g. muell")
+        raise Invalid(say("code: lower-case letters, digits, - and _ (at most 64), e.g. muell"))
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise Invalid("name: the category as residents read it, e.g. Müll (at most 200)")
+        raise Invalid(say("name: the category as residents read it, e.g. Müll (at most 200)"))
     texts: dict[str, str] = {}
     for field, limit in (
         ("name_en", 200),
@@ -160,17 +176,19 @@ def checked_category(body: Any) -> Category:
     ):
         value = body.get(field, "")
         if not isinstance(value, str) or len(value) > limit:
-            raise Invalid(f"{field}: text of at most {limit} characters")
+            raise Invalid(
+                say("%(field)s: text of at most %(limit)s characters", field=field, limit=limit)
+            )
         texts[field] = value.strip()
     raw_attributes = body.get("attributes", [])
     if not isinstance(raw_attributes, list) or len(raw_attributes) > 30:
-        raise Invalid("attributes: a list of at most 30 attribute definitions")
+        raise Invalid(say("attributes: a list of at most 30 attribute definitions"))
     attributes = [_attribute(a, i) for i, a in enumerate(raw_attributes)]
     if len({a["code"] for a in attributes}) != len(attributes):
-        raise Invalid("attributes: each code once")
+        raise Invalid(say("attributes: each code once"))
     active = body.get("active", True)
     if not isinstance(active, bool):
-        raise Invalid("active: true or false")
+        raise Invalid(say("active: true or false"))
     return Category(
         code=code,
         name=name.strip(),
@@ -239,7 +257,7 @@ def key_hash(key: str) -> str:
 def new_client(session: Session, name: object) -> tuple[Client, str]:
     """A client app and its API key; the key is shown once and only its hash is kept."""
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise Invalid("name: the app's name (at most 200 characters)")
+        raise Invalid(say("name: the app's name (at most 200 characters)"))
     key = secrets.token_urlsafe(24)
     row = Client(id=uuid.uuid4().hex[:16], name=name.strip(), key_hash=key_hash(key), created=now())
     session.add(row)
@@ -514,9 +532,9 @@ def apply_update(
 ) -> Update:
     """Record a status change or note on a report (here, or as a peer reported it)."""
     if status not in STATUSES:
-        raise Invalid(f"status: one of {', '.join(STATUSES)}")
+        raise Invalid(say("status: one of %(known)s", known=", ".join(STATUSES)))
     if len(note) > MAX_NOTE:
-        raise Invalid(f"note: at most {MAX_NOTE} characters")
+        raise Invalid(say("note: at most %(limit)s characters", limit=MAX_NOTE))
     update = Update(
         id=update_id or uuid.uuid4().hex,
         report_id=report.id,
