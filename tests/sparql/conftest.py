@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,12 @@ async def select(client: TestClient, query: str, **params: str) -> list[dict[str
     assert response.status == 200, await response.text()
     body = await response.json()
     return [{k: v["value"] for k, v in row.items()} for row in body["results"]["bindings"]]
+
+
+async def until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Wait for a condition of the running node (a worker started, a query leased)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        assert loop.time() < deadline, "the condition was not reached"
+        await asyncio.sleep(0.01)

@@ -22,7 +22,7 @@ from allmende.node.keys import NodeKey
 from allmende.node.runtime import Node
 from allmende.node.sparql.analysis import analyse
 from allmende.node.sparql.pool import QueryPool
-from tests.sparql.conftest import Client
+from tests.sparql.conftest import Client, until
 from tests.sparql.test_safety import SLOW, load_numbers
 from tests.support import make_node
 
@@ -66,14 +66,6 @@ def fair_node(tmp_path: Path, aiohttp_client: Any) -> Callable[..., Awaitable[St
         return node, client, arrived
 
     return start
-
-
-async def until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, "the condition was not reached"
-        await asyncio.sleep(0.01)
 
 
 async def ask(client: TestClient, query: str, headers: dict[str, str] | None = None) -> Any:
