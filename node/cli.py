@@ -63,9 +63,20 @@ def init(
 @DIRECTORY
 @click.option("--host", help="Listen address (overrides http.host).")
 @click.option("--port", type=int, help="Listen port (overrides http.port).")
-def serve(directory: Path, host: str | None, port: int | None) -> None:
+@click.option(
+    "--role",
+    type=click.Choice(["all", "query"]),
+    help="query: a read replica of the node on the same PostgreSQL database, with a store "
+    "of its own (overrides node.role).",
+)
+def serve(directory: Path, host: str | None, port: int | None, role: str | None) -> None:
     """Run the node until SIGTERM or Ctrl-C."""
+    import os
+
     from allmende.node.server import StartError, run
+
+    if role is not None:
+        os.environ["ALLMENDE_NODE_ROLE"] = role  # read with the rest of the settings
 
     try:
         run(directory, host=host, port=port)

@@ -56,6 +56,12 @@ class NodeSection(_Section):
         description="the node's public URL; empty: http://HOST:PORT of where `allmende serve` "
         "listens (its --host/--port, else [http])",
     )
+    role: Literal["all", "query"] = Field(
+        default="all",
+        description="all: take writes and serve reads; query: a read replica that projects "
+        "the PostgreSQL event log into a store of its own, answers reads and refuses writes "
+        "(`allmende serve --role query`)",
+    )
 
     @field_validator("id")
     @classmethod

@@ -29,6 +29,7 @@ from allmende.node.events.projector import Projector
 from allmende.node.events.quarantine import Quarantine
 from allmende.node.keys import NodeKey, load_key, load_retired, public_jwk_with_kid
 from allmende.node.leadership import CHANNEL, Leadership
+from allmende.node.query_role import QueryRole, ReadOnlyReplica
 from allmende.node.store import QuadStore, open_store
 from allmende.policies import jws
 
@@ -62,7 +63,12 @@ class Node:
         self.projector = Projector(settings.node.id, files_directory(settings.directory))
         for install in rooms.projection_setups():
             install(self.projector)
-        self.quarantine = Quarantine(self.engine)
+        self.replica: QueryRole | None = None
+        """A read replica (`[node] role = "query"`) follows the log into its own store and
+        writes nothing (node/query_role.py)."""
+        if settings.node.role == "query":
+            self.replica = QueryRole(self)
+        self.quarantine = Quarantine(self.engine, writable=self.replica is None)
         """Events whose projection failed, set aside so the rest still shows."""
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="writer")
         # Projection has a thread of its own, so the store never holds up the next commit.
@@ -93,7 +99,9 @@ class Node:
         lock relays to Kafka and, when they share a remote store, projects
         (node/leadership.py). With SQLite there is one process, which does both."""
         self._wake_due = False
-        if self.engine.dialect.name == "postgresql":
+        if self.replica is not None:
+            self.replica.start()
+        elif self.engine.dialect.name == "postgresql":
             self.leadership = Leadership(
                 self.engine, f"allmende leader {settings.node.id}", self._wake_projector
             )
@@ -212,6 +220,8 @@ class Node:
         rows: Sequence[SQLModel],
         before: Callable[[Session], None] | None,
     ) -> None:
+        if self.replica is not None:
+            raise ReadOnlyReplica(self.base_url)
         with db.transaction(self.engine) as session:
             if before is not None:
                 before(session)
@@ -227,18 +237,22 @@ class Node:
     @property
     def leading(self) -> bool:
         """Whether this process does the jobs only one may do (a lone one always does)."""
+        if self.replica is not None:
+            return False  # a replica never relays nor projects into the main store
         return self.leadership is None or self.leadership.leader
 
     @property
     def projecting(self) -> bool:
         """Whether this process projects the log: the leader into a shared remote store,
         every process into an embedded store of its own."""
-        return self.leading or not self.settings.store.url
+        return self.replica is not None or self.leading or not self.settings.store.url
 
     def _wake_projector(self) -> None:
         """From the leadership thread: a commit of any process was notified, or this
         process just became leader. Wake-ups while one is due share it."""
-        if self._closed or self._wake_due or not self.settings.store.url:
+        if self._closed or self._wake_due:
+            return
+        if not self.settings.store.url and self.replica is None:
             return  # an embedded store is this process's own: its commits wake it
         self._wake_due = True
         try:
@@ -346,6 +360,8 @@ class Node:
             self._projector.submit(self.project)
         self._writer.shutdown(wait=True)
         self._projector.shutdown(wait=True)
+        if self.replica is not None:
+            self.replica.stop()
         if self.leadership is not None:
             self.leadership.stop()  # the lock goes with the connection: another may lead
         self.store.close()

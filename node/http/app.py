@@ -8,7 +8,7 @@ import time
 from aiohttp import web
 from sqlmodel import Session
 
-from allmende.node import rooms
+from allmende.node import query_role, rooms
 from allmende.node.events import EventLog
 from allmende.node.http import cors
 from allmende.node.http.problems import Handler, problem_middleware
@@ -63,6 +63,7 @@ def create_app(node: Node, *, close_node: bool = True) -> web.Application:
     app["metrics"] = Metrics(last_seq)
     for setup in rooms.route_setups():
         setup(app)
+    query_role.setup(app)  # read replicas: refuse writes, positions for read-your-writes
     if close_node:
 
         async def close(_app: web.Application) -> None:

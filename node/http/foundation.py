@@ -51,6 +51,9 @@ async def health(request: web.Request) -> web.Response:
     degraded = any(value.startswith("degraded") for value in peers.values())
     if node.leadership is not None:  # several serve processes: which one leads
         checks["projector"] = "leading" if node.leading else "following"
+    if node.replica is not None:  # a read replica: how far behind the log it is
+        checks["projector"] = "replica"
+        checks["replica"] = node.replica.status()
     aside = await _quarantined(node)
     if aside:
         checks["projections"] = aside
