@@ -8,7 +8,9 @@ in time is a 504; a write to the replica is refused and leaves no event; the lag
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import time
 import urllib.error
 import urllib.parse
@@ -36,6 +38,9 @@ from tests.services.sparql_stores import OxigraphServer
 
 GRAPH = "urn:test:replica"
 COUNTER = "urn:test:n"
+BIG_GRAPH = "urn:test:replica-big"
+BIG = 100_000
+"""Triples in one write: the replica takes a good part of a second to project them."""
 
 
 def call(
@@ -59,8 +64,10 @@ def write(url: str, token: str, n: int) -> tuple[int, dict[str, str], Any]:
     )
 
 
-def count_on(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-    query = f"SELECT (COUNT(*) AS ?c) WHERE {{ GRAPH <{GRAPH}> {{ ?r <{COUNTER}> ?v }} }}"
+def count_on(
+    url: str, headers: dict[str, str] | None = None, graph: str = GRAPH
+) -> tuple[int, dict[str, str], Any]:
+    query = f"SELECT (COUNT(*) AS ?c) WHERE {{ GRAPH <{graph}> {{ ?r <{COUNTER}> ?v }} }}"
     return call(
         f"{url}/sparql?query={urllib.parse.quote(query)}",
         headers={"Accept": "application/sparql-results+json", **(headers or {})},
@@ -134,6 +141,27 @@ def test_a_query_replica_follows_the_log_waits_for_positions_and_refuses_writes(
         for n in range(5, 10):
             write(main_url, token, n)
         wait_for(lambda: counted(count_on(replica_url)) == 10, 30, "10 on the replica")
+
+        # the replica is held (SIGSTOP) while the main takes a write large enough that
+        # projecting it keeps the replica busy for a while once it goes on: asked at the
+        # write's position, it answers once it shows all of it, not before
+        big = "".join(f'_:b{n} <{COUNTER}> "{n}" .\n' for n in range(BIG)).encode()
+        os.kill(processes[1].pid, signal.SIGSTOP)
+        status, headers, body = call(
+            f"{main_url}/rdf-graphs?graph={BIG_GRAPH}",
+            data=big,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/n-triples"},
+        )
+        assert status in {200, 201, 204}, body
+        position = int(headers["Allmende-Position"])
+        os.kill(processes[1].pid, signal.SIGCONT)
+        answer = count_on(
+            replica_url,
+            {"Allmende-Position": str(position), "Prefer": "wait=30"},
+            graph=BIG_GRAPH,
+        )
+        assert counted(answer) == BIG
+        assert int(answer[1]["Allmende-Position"]) >= position
 
         # a position it does not reach in time: 504 after the wait asked for
         started = time.monotonic()
