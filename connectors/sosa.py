@@ -49,6 +49,7 @@ from allmende.connectors.model import (
     base_iri,
     format_time,
 )
+from allmende.vocab.messages import say
 from allmende.vocab.namespaces import ALLMENDE, GEO, GSP, PROV, QUDT, RDF, RDFS, SOSA, TIME, XSD
 
 
@@ -297,12 +298,16 @@ def map_observations(
         device, name = observation.device_id, observation.field
         mapping = lookup(device)
         if mapping is None:
-            reason = f"device {device[:64]!r} is not registered"
+            reason = say("device '%(device)s' is not registered", device=device[:64])
             reject((device, ""), Rejection(observation.path, reason, "unknown-device"))
             continue
         spec = mapping.fields.get(name)
         if spec is None:
-            reason = f"field {name[:64]!r} is not in the mapping of device {device[:64]!r}"
+            reason = say(
+                "field '%(field)s' is not in the mapping of device '%(device)s'",
+                field=name[:64],
+                device=device[:64],
+            )
             reject((device, name), Rejection(observation.path, reason, "unmapped-field"))
             continue
         try:

@@ -23,6 +23,7 @@ from allmende.node.ingest.graphs import data_graph, to_ntriples
 from allmende.node.ingest.latest import Row, newest_rows
 from allmende.node.ingest.projection import RECORDED
 from allmende.node.ingest.registry import Registry
+from allmende.node.messages import N_, say
 from allmende.node.runtime import Node
 
 MAX_LISTED = 50
@@ -79,6 +80,8 @@ class Accepted:
         }
 
 
+# a refusal at a place in the payload; the console shows the place apart (node/web/health)
+PLACED = N_("%(path)s: %(reason)s")
 TITLES = {202: "Accepted in part", 400: "Bad Request", 422: "Unprocessable Content"}
 
 
@@ -88,9 +91,13 @@ def refuse(rejections: Iterable[Rejection], status: int = 422) -> Problem:
     return Problem(
         status,
         TITLES.get(status, "Unprocessable Content"),
-        f"{listed[0]['path'] or '(payload)'}: {listed[0]['reason']}"
+        say(
+            PLACED,
+            path=listed[0]["path"] or say("(payload)"),
+            reason=listed[0]["reason"],
+        )
         if listed
-        else "payload refused",
+        else say("payload refused"),
         errors=listed,
     )
 
@@ -298,7 +305,7 @@ async def ingest(registry: Registry, committer: Committer, prepared: Prepared) -
     """Commit what maps; a payload of which nothing maps is refused as a whole (422)."""
     events, accepted, reported = prepared
     if not events:
-        raise refuse(reported or [Rejection("", "the payload holds no observations", "empty")])
+        raise refuse(reported or [Rejection("", say("the payload holds no observations"), "empty")])
     await committer.submit(
         events,
         latest_rows(registry, accepted),

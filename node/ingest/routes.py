@@ -60,6 +60,7 @@ from allmende.node.ingest.models import (
     UnmappedField,
 )
 from allmende.node.runtime import Node
+from allmende.vocab.messages import stored
 
 log = logging.getLogger(__name__)
 JSON_LIMIT = 4 * 1024 * 1024
@@ -108,7 +109,7 @@ async def record_problem(
         time=datetime.now(UTC),
         source=source,
         status=problem.status_code,
-        reason=str(problem.body_json.get("detail") or problem.body_json["title"])[:2000],
+        reason=stored(problem.body_json.get("detail") or problem.body_json["title"], 2000),
         excerpt=excerpt[:600].decode("utf-8", "replace"),
     )
 

@@ -42,8 +42,8 @@ class Catalog:
 
 
 CATALOGS = (
-    # vocab/ shares the node's catalog (its refusals are the catalog's words)
-    Catalog(DOMAIN, (ROOT / "node", ROOT / "vocab"), LOCALES),
+    # vocab/ and connectors/ share the node's catalog (their refusals are its words)
+    Catalog(DOMAIN, (ROOT / "node", ROOT / "vocab", ROOT / "connectors"), LOCALES),
     Catalog(policy_texts.DOMAIN, (ROOT / "policies",), policy_texts.LOCALES),
 )
 POT = CATALOGS[0].pot

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from allmende.node.ingest.intake import PLACED
 from allmende.node.ingest.models import Device, IngestProblem, LatestValue
+from allmende.vocab.messages import Message, restored
 
 SILENT_AFTER = timedelta(hours=6)
 
@@ -44,6 +46,17 @@ def device_states(session: Session) -> list[DeviceState]:
     return sorted(states, key=lambda state: (not state.silent, state.device))
 
 
+def _reason(text: str) -> dict[str, object]:
+    """A refusal as the console shows it: the place in the payload (a JSON pointer, machine
+    text) apart from the reason, which reads in the page's language."""
+    reason = restored(text)
+    if isinstance(reason, Message) and reason.msgid == PLACED:
+        path = reason.values.get("path")
+        if isinstance(path, str) and not isinstance(path, Message):
+            return {"path": path, "reason": reason.values.get("reason", "")}
+    return {"path": None, "reason": reason}
+
+
 def recent_problems(session: Session, limit: int = 10) -> list[dict[str, Any]]:
     rows = session.exec(select(IngestProblem).order_by(col(IngestProblem.id).desc()).limit(limit))
     return [
@@ -51,7 +64,7 @@ def recent_problems(session: Session, limit: int = 10) -> list[dict[str, Any]]:
             "time": p.time,
             "source": p.source,
             "status": p.status,
-            "reason": p.reason,
+            **_reason(p.reason),
             "excerpt": p.excerpt,
         }
         for p in rows

@@ -5,6 +5,7 @@ in its reader's language; API clients that ask for nothing still read the Englis
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,18 @@ from allmende.node.auth import mint_token
 from allmende.node.reports import service
 from allmende.node.runtime import Node
 from allmende.node.web.i18n import texts
+from tests.ingest.conftest import prepare_village
 from tests.support import admin_headers, make_node
 from tests.web.test_console import csrf_of, signed_in_client
-from tests.web.test_i18n_messages import english_in_alerts
+from tests.web.test_i18n_messages import ENGLISH, english_in_alerts
 
 DE = {"Accept-Language": "de"}
+
+
+def _text(html: str) -> str:
+    """The words of an HTML fragment, without its tags and what is inside <pre> (the
+    refused payload's excerpt, as it came)."""
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<pre>.*?</pre>", "", html, flags=re.S))
 
 
 async def _post(client: Any, page: str, path: str, form: dict[str, str]) -> tuple[int, str]:
@@ -100,3 +108,31 @@ async def test_app_review_and_resident_sign_in_refusals_are_german(
     found = {name: english_in_alerts(html) for name, html in pages.items()}
     assert found == {key: [] for key in pages}, found
     assert "Eine App „gibt-es-nicht“ gibt es nicht" in pages["review: no app"]
+
+
+async def test_refused_payloads_read_german_in_the_console(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    node: Node = make_node(tmp_path, name="Bredstedt")
+    secrets = await prepare_village(node)
+    client = await signed_in_client(aiohttp_client, node)
+    stranger = {"sensor": "sample-fremder-sensor", "property": "lamp_on", "value": True}
+    unmapped = {"sensor": "sample-luetjenholm-leuchte-12", "property": "farbe", "value": 3}
+    for observation in (stranger, unmapped):
+        answer = await client.post(
+            "/ingest/observations",
+            json={"observations": [{**observation, "time": "2024-05-14T20:45:00Z"}]},
+            headers={
+                "X-Allmende-Webhook-Secret": secrets["observations"],
+                "Accept": "application/json",
+            },
+        )
+        assert answer.status == 422, await answer.text()
+        detail = (await answer.json())["detail"]  # the sender asked for nothing: English
+        assert "is not registered" in detail or "is not in the mapping" in detail, detail
+
+    page = await (await client.get("/admin/", headers={**DE, "Accept": "text/html"})).text()
+    refused = page.split("<h2>Abgelehnte Daten</h2>", 1)[1].split("</table>", 1)[0]
+    assert "Gerät „sample-fremder-sensor“ ist nicht registriert" in refused, refused
+    assert "„farbe“ ist nicht in der Zuordnung" in refused, refused
+    assert 'class="reported"' not in refused and not ENGLISH.search(_text(refused)), refused
