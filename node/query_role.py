@@ -235,11 +235,26 @@ async def _position_headers(request: web.Request, response: web.StreamResponse) 
         response.headers[POSITION] = str(await asyncio.to_thread(_head, node))
 
 
+REPLICA_LIFECYCLES = frozenset({"allmende.node.sparql.routes._workers"})
+"""The rooms' start/stop hooks a replica keeps: only those that release what reads use.
+The others run jobs that write or act (the Kafka relay and peers' feeds, mail, the street
+lights' sweeper, report photos, retention); on a replica those belong to the main node."""
+
+
 def setup(app: web.Application) -> None:
     """Innermost middleware (its problems pass through the problem middleware) and the
-    position headers."""
+    position headers; call after the rooms' setups. On a replica the rooms' background
+    jobs do not start (REPLICA_LIFECYCLES)."""
     app.middlewares.append(middleware)
     app.on_response_prepare.append(_position_headers)
+    if app["node"].replica is not None:
+        kept = [hook for hook in app.cleanup_ctx if _name(hook) in REPLICA_LIFECYCLES]
+        app.cleanup_ctx.clear()
+        app.cleanup_ctx.extend(kept)
+
+
+def _name(hook: Any) -> str:
+    return f"{getattr(hook, '__module__', '')}.{getattr(hook, '__qualname__', '')}"
 
 
 def _head(node: Node) -> int:

@@ -73,9 +73,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app["federation_signal"] = signal
     node.commit_listeners.append(signal.notify)
     tasks: list[asyncio.Task[Any]] = []
-    if node.replica is not None:  # a read replica neither relays nor takes peers' events in
-        yield
-        return
     if transport(node) == "kafka":
         relay, follower = KafkaRelay(node, signal), KafkaFollower(node, app["federation_inbox"])
         app["federation_kafka"] = (relay, follower)

@@ -201,5 +201,11 @@ def test_a_query_replica_follows_the_log_waits_for_positions_and_refuses_writes(
         assert headers["Allmende-Lag-Seconds"] == "0"
         assert int(headers["Allmende-Position"]) == before
 
-    for process in processes:
-        assert process.poll() is not None  # both stopped
+        for process in processes:  # a clean stop: the replica's SPARQL workers end with it
+            process.terminate()
+        for process in processes:
+            assert process.wait(timeout=60) == 0
+
+    for folder in (main, replica):
+        log = (folder / "serve.log").read_text(encoding="utf-8")
+        assert '"level": "ERROR"' not in log, log[-3000:]  # no job tried to write on the replica
