@@ -30,6 +30,7 @@ from allmende.node.http.admin import int_param
 from allmende.node.http.bodies import response_body
 from allmende.node.http.openapi import describe
 from allmende.node.logs import Repeated, retry_counts
+from allmende.node.messages import Message, reason, say
 from allmende.node.runtime import Node
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
@@ -196,13 +197,19 @@ class FeedFollower:
         body = await asyncio.to_thread(jsontext.loads, raw)
         nxt = body.get("next") if isinstance(body, dict) else None
         if not isinstance(nxt, int) or nxt < after:
-            raise WireError("feed page without a valid `next`")
+            raise WireError(say("feed page without a valid `next`"))
         received = unpack(body)
         head = body.get("head")
         if isinstance(head, int):
             self.heads[peer.id] = head
             if nxt == after and head > after:
-                raise WireError(f"the page did not move past event {after}; the peer has {head}")
+                raise WireError(
+                    say(
+                        "the page did not move past event %(after)s; the peer has %(head)s",
+                        after=after,
+                        head=head,
+                    )
+                )
         if nxt != after:
             await self.inbox.receive(received, position=(name, nxt))
         return nxt
@@ -211,9 +218,12 @@ class FeedFollower:
 def _reason(exc: Exception) -> str:
     """Why a poll failed, in words fit for the public /health: no addresses."""
     if isinstance(exc, aiohttp.ClientResponseError):
-        return f"the peer answered {exc.status} {exc.message}"
+        return say(
+            "the peer answered %(status)s %(message)s", status=exc.status, message=exc.message
+        )
     if isinstance(exc, aiohttp.ClientConnectionError):
-        return f"the peer cannot be reached ({type(exc).__name__})"
+        return say("the peer cannot be reached (%(kind)s)", kind=type(exc).__name__)
     if isinstance(exc, TimeoutError):
-        return "the peer did not answer in time"
-    return (str(exc) or type(exc).__name__)[:300]
+        return say("the peer did not answer in time")
+    said = reason(exc)
+    return said if isinstance(said, Message) else (said or type(exc).__name__)[:300]

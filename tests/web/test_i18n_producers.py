@@ -5,20 +5,26 @@ in its reader's language; API clients that ask for nothing still read the Englis
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from allmende.node.auth import mint_token
+from allmende.node.federation.trust import add_peer, checked_peer
 from allmende.node.reports import service
 from allmende.node.runtime import Node
 from allmende.node.web.i18n import texts
+from allmende.policies import jws
 from tests.ingest.conftest import prepare_village
 from tests.support import admin_headers, make_node
 from tests.web.test_console import csrf_of, signed_in_client
 from tests.web.test_i18n_messages import ENGLISH, english_in_alerts
 
 DE = {"Accept-Language": "de"}
+DEAD = "http://127.0.0.1:9"  # the discard port: nothing answers there
 
 
 def _text(html: str) -> str:
@@ -136,3 +142,24 @@ async def test_refused_payloads_read_german_in_the_console(
     assert "Gerät „sample-fremder-sensor“ ist nicht registriert" in refused, refused
     assert "„farbe“ ist nicht in der Zuordnung" in refused, refused
     assert 'class="reported"' not in refused and not ENGLISH.search(_text(refused)), refused
+
+
+async def test_an_unreachable_neighbour_reads_german_in_the_console(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    node: Node = make_node(tmp_path, name="Bredstedt")
+    peer = {"id": "https://struckum.example/", "name": "Struckum"}
+    jwk = jws.public_jwk(Ed25519PrivateKey.generate().public_key())
+    add_peer(node.engine, checked_peer({**peer, "jwk": jwk, "base_url": DEAD}, node.id))
+    client = await signed_in_client(aiohttp_client, node)
+    feeds = client.server.app["federation_feeds"]
+    for _ in range(200):  # the first poll of the dead address fails at once
+        if peer["id"] in feeds.errors:
+            break
+        await asyncio.sleep(0.05)
+    assert feeds.errors[peer["id"]] == "the peer cannot be reached (ClientConnectorError)"
+
+    page = await (await client.get("/admin/", headers={**DE, "Accept": "text/html"})).text()
+    neighbours = page.split("<h2>Nachbargemeinden</h2>", 1)[1]
+    assert "Die Nachbargemeinde ist nicht erreichbar" in neighbours, neighbours
+    assert not ENGLISH.search(_text(neighbours.split("</table>", 1)[0]))
