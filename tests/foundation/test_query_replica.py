@@ -163,6 +163,28 @@ def test_a_query_replica_follows_the_log_waits_for_positions_and_refuses_writes(
         assert counted(answer) == BIG
         assert int(answer[1]["Allmende-Position"]) >= position
 
+        # held again, then let go: while it projects the next large write, it says it is
+        # behind, in events and seconds
+        os.kill(processes[1].pid, signal.SIGSTOP)
+        status, headers, body = call(
+            f"{main_url}/rdf-graphs?graph={BIG_GRAPH}-2",
+            data=big,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/n-triples"},
+        )
+        assert status in {200, 201, 204}, body
+        os.kill(processes[1].pid, signal.SIGCONT)
+        lagging = wait_for(
+            lambda: (
+                (h := health(replica_url)) is not None
+                and h["checks"]["replica"]["behind"] > 0
+                and h["checks"]["replica"]
+            ),
+            30,
+            "the replica reports its lag",
+        )
+        assert lagging["head"] - lagging["position"] == lagging["behind"]
+        assert lagging["seconds"] >= 0
+
         # a position it does not reach in time: 504 after the wait asked for
         started = time.monotonic()
         status, headers, body = count_on(
