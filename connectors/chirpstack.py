@@ -31,6 +31,7 @@ from allmende.connectors.model import (
     parse_time,
 )
 from allmende.connectors.validation import check
+from allmende.vocab.messages import say
 
 SCHEMA = "chirpstack.schema.json"
 SOURCE = "chirpstack"
@@ -50,7 +51,7 @@ def parse(
     event = "up" if event_type is None else event_type
     if event in IGNORED_EVENTS:
         if not isinstance(payload, dict):
-            raise PayloadRejected([Rejection("", "an event must be a JSON object", "schema")])
+            raise PayloadRejected([Rejection("", say("an event must be a JSON object"), "schema")])
         return ConnectorResult.ignore(f"ChirpStack {event} event: no data")
     if event != "up":
         shown = event[:32]
@@ -82,7 +83,7 @@ def parse(
         if decoded is not None:
             decoded_at = "/data"
     if decoded is None:
-        reason = "no decoder result: configure a codec in the device profile"
+        reason = say("no decoder result: configure a codec in the device profile")
         return ConnectorResult(rejections=(Rejection("/object", reason, "no-decoder-result"),))
 
     receptions = payload.get("rxInfo", ())
@@ -107,5 +108,5 @@ def parse(
         path=decoded_at,
     )
     if not decoded:
-        rejections.append(Rejection(decoded_at, "decoder result is empty", "empty"))
+        rejections.append(Rejection(decoded_at, say("decoder result is empty"), "empty"))
     return ConnectorResult(tuple(observations), tuple(rejections))

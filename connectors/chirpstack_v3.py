@@ -18,6 +18,7 @@ from typing import Any
 
 from allmende.connectors.model import PayloadRejected, Rejection
 from allmende.connectors.validation import check
+from allmende.vocab.messages import say
 
 SCHEMA = "chirpstack-v3.schema.json"
 
@@ -107,10 +108,12 @@ def to_v4(payload: Any) -> dict[str, Any]:
             decoded = json.loads(payload["objectJSON"])
         except ValueError:
             raise PayloadRejected(
-                [Rejection("/objectJSON", "is not JSON text", "schema")]
+                [Rejection("/objectJSON", say("is not JSON text"), "schema")]
             ) from None
         if not isinstance(decoded, dict):
-            raise PayloadRejected([Rejection("/objectJSON", "must hold a JSON object", "schema")])
+            raise PayloadRejected(
+                [Rejection("/objectJSON", say("must hold a JSON object"), "schema")]
+            )
     if decoded is not None:
         event["object"] = decoded
     return event

@@ -36,6 +36,7 @@ from allmende.connectors.model import (
     value_problem,
 )
 from allmende.connectors.validation import check
+from allmende.vocab.messages import say
 
 SCHEMA = "csv_table.schema.json"
 SOURCE = "csv"
@@ -141,7 +142,7 @@ class _Table:
 
     def _read_header(self, cells: list[str]) -> None:
         if len(cells) > MAX_COLUMNS:
-            raise PayloadRejected([Rejection("/rows/1", "too many columns", "schema")])
+            raise PayloadRejected([Rejection("/rows/1", say("too many columns"), "schema")])
         header = [cell.strip() for cell in cells]
         wanted = [self.mapping.time_column, *self.mapping.columns]
         if self.mapping.sensor_column is not None:
@@ -149,7 +150,9 @@ class _Table:
         missing = [name for name in wanted if name not in header]
         if missing:
             shown = ", ".join(repr(name[:64]) for name in missing[:5])
-            raise PayloadRejected([Rejection("/rows/1", f"missing columns: {shown}", "schema")])
+            raise PayloadRejected(
+                [Rejection("/rows/1", say("missing columns: %(shown)s", shown=shown), "schema")]
+            )
         self.header = header
         self.time_index = header.index(self.mapping.time_column)
         if self.mapping.sensor_column is not None:
@@ -162,7 +165,11 @@ class _Table:
         assert self.header is not None
         at = f"/rows/{self.row}"
         if len(cells) != len(self.header):
-            reason = f"{len(cells)} cells where the header has {len(self.header)}"
+            reason = say(
+                "%(cells)s cells where the header has %(columns)s",
+                cells=len(cells),
+                columns=len(self.header),
+            )
             self.rejections.append(Rejection(at, reason, "bad-row"))
             return
         if self.sensor_index is None:
@@ -171,7 +178,7 @@ class _Table:
             device = cells[self.sensor_index].strip()
             if not device or len(device) > 128:
                 where = f"{at}/{self.mapping.sensor_column}"
-                self.rejections.append(Rejection(where, "no usable sensor id", "bad-row"))
+                self.rejections.append(Rejection(where, say("no usable sensor id"), "bad-row"))
                 return
         device = self._device(device)
         try:

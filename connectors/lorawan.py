@@ -33,6 +33,7 @@ from typing import Any
 from allmende.connectors.codecs import CodecFailed
 from allmende.connectors.model import Observation, Provenance, Rejection, value_problem
 from allmende.connectors.validation import pointer
+from allmende.vocab.messages import N_, say
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ Decoder = Callable[[RawUplink], Mapping[str, Any] | None]
 """Decodes a raw uplink with the device's codec: the decoded fields, None when the device
 has no codec, or `connectors.codecs.CodecFailed` raised when the codec fails."""
 
-NO_CODEC = (
+NO_CODEC = N_(
     "no decoder result and no codec for this device: register it with its device model, "
     "upload a codec for it, or set a payload formatter in the network server"
 )
@@ -92,16 +93,16 @@ def decode_raw(
     try:
         payload = base64.b64decode(raw_b64, validate=True)
     except (binascii.Error, ValueError):
-        return None, Rejection(path, "the raw payload is not base64", "bad-payload")
+        return None, Rejection(path, say("the raw payload is not base64"), "bad-payload")
     if not payload:
-        return None, Rejection(path, "the raw payload is empty", "empty")
+        return None, Rejection(path, say("the raw payload is empty"), "empty")
     raw = RawUplink(device_id, payload, f_port, received, device_name, version_ids)
     try:
         decoded = decoder(raw)
     except CodecFailed as failure:
         return None, Rejection(path, failure.reason, failure.code)
     if decoded is None:
-        return None, Rejection(path, NO_CODEC, "no-decoder-result")
+        return None, Rejection(path, say(NO_CODEC), "no-decoder-result")
     return decoded, None
 
 
@@ -128,7 +129,7 @@ def decoded_observations(
                 continue
             if isinstance(value, list) and ordered:
                 if not value:
-                    rejections.append(Rejection(where, "empty list of samples", "empty"))
+                    rejections.append(Rejection(where, say("empty list of samples"), "empty"))
                     continue
                 value, where = value[0], where + "/0"  # the newest sample
             problem = value_problem(value)

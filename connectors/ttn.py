@@ -30,6 +30,7 @@ from allmende.connectors.model import (
     parse_time,
 )
 from allmende.connectors.validation import check
+from allmende.vocab.messages import say
 
 SCHEMA = "ttn.schema.json"
 SOURCE = "ttn"
@@ -60,7 +61,7 @@ def parse(
         rejections: list[Rejection] = []
         for index, message in enumerate(payload):
             if "uplink_message" not in message:
-                reason = f"not an uplink message ({_kind(message)})"
+                reason = say("not an uplink message (%(kind)s)", kind=_kind(message))
                 rejections.append(Rejection(f"/{index}", reason, "not-an-uplink"))
                 continue
             found, problems = _uplink(message, f"/{index}", network_server, decoder)
@@ -84,7 +85,7 @@ def _uplink(
     up = message["uplink_message"]
     received = up.get("received_at") or message.get("received_at")
     if received is None:
-        return [], [Rejection(path + "/received_at", "no reception time", "missing-time")]
+        return [], [Rejection(path + "/received_at", say("no reception time"), "missing-time")]
     try:
         result_time = parse_time(received)
     except ValueError as error:
@@ -112,7 +113,7 @@ def _uplink(
         if decoded is not None:
             decoded_at = path + "/uplink_message/frm_payload"
     if decoded is None:
-        reason = "no decoder result: set a payload formatter for this device in TTS"
+        reason = say("no decoder result: set a payload formatter for this device in TTS")
         return [], [Rejection(decoded_at, reason, "no-decoder-result")]
 
     receptions = up.get("rx_metadata", ())
@@ -144,7 +145,7 @@ def _uplink(
         path=decoded_at,
     )
     if not decoded:
-        rejections.append(Rejection(decoded_at, "decoder result is empty", "empty"))
+        rejections.append(Rejection(decoded_at, say("decoder result is empty"), "empty"))
     return observations, rejections
 
 

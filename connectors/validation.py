@@ -24,6 +24,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from allmende.connectors.model import PayloadRejected, Rejection
+from allmende.vocab.messages import say
 
 
 def _optional(module: str) -> Any:
@@ -148,7 +149,7 @@ def _rejection(
     if keyword == "required":
         target = _at(payload, path)
         missing = [name for name in value if not isinstance(target, dict) or name not in target]
-        return Rejection(pointer([*path, *missing[:1]]), "is required", "schema")
+        return Rejection(pointer([*path, *missing[:1]]), say("is required"), "schema")
     if keyword == "additionalProperties":
         # The validators name the unexpected members; the texts hold nothing else.
         return Rejection(pointer(path), message[:200], "schema")

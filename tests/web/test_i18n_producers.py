@@ -137,8 +137,17 @@ async def test_refused_payloads_read_german_in_the_console(
         detail = (await answer.json())["detail"]  # the sender asked for nothing: English
         assert "is not registered" in detail or "is not in the mapping" in detail, detail
 
+    nameless = {"observations": [{"property": "lamp_on", "value": True}]}
+    answer = await client.post(
+        "/ingest/observations",
+        json=nameless,
+        headers={"X-Allmende-Webhook-Secret": secrets["observations"]},
+    )
+    assert answer.status == 422, await answer.text()
+
     page = await (await client.get("/admin/", headers={**DE, "Accept": "text/html"})).text()
     refused = page.split("<h2>Abgelehnte Daten</h2>", 1)[1].split("</table>", 1)[0]
+    assert "fehlt, wird aber gebraucht" in refused, refused
     assert "Gerät „sample-fremder-sensor“ ist nicht registriert" in refused, refused
     assert "„farbe“ ist nicht in der Zuordnung" in refused, refused
     assert 'class="reported"' not in refused and not ENGLISH.search(_text(refused)), refused
