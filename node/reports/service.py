@@ -302,7 +302,7 @@ def _one(form: Mapping[str, Any], name: str, limit: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise Open311Error(400, f"{name} must be text")
+        raise Open311Error(400, say("%(name)s must be text", name=name))
     if len(value) > limit:
         raise Open311Error(
             400, say("%(name)s is longer than %(limit)s characters", name=name, limit=limit)
@@ -314,9 +314,14 @@ def _coordinate(text: str, name: str, low: float, high: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise Open311Error(400, f"{name} must be a number (WGS 84 degrees)") from None
+        raise Open311Error(
+            400, say("%(name)s must be a number (WGS 84 degrees)", name=name)
+        ) from None
     if not math.isfinite(value) or not low <= value <= high:
-        raise Open311Error(400, f"{name} must lie between {low} and {high}")
+        raise Open311Error(
+            400,
+            say("%(name)s must lie between %(low)s and %(high)s", name=name, low=low, high=high),
+        )
     return value
 
 
@@ -336,27 +341,51 @@ def _attributes(session: Session, form: Any, category: Category) -> dict[str, An
             continue
         code = key[len("attribute[") :].split("]", 1)[0]
         if code not in definitions:
-            raise Open311Error(400, f"attribute[{code}] is not defined for {category.code}")
+            raise Open311Error(
+                400,
+                say(
+                    "attribute[%(code)s] is not defined for %(category)s",
+                    code=code,
+                    category=category.code,
+                ),
+            )
         definition = definitions[code]
         values = form.getall(key) if hasattr(form, "getall") else [form[key]]
         values = [v for v in values if isinstance(v, str)]
         allowed = {v["key"] for v in definition["values"]}
         if allowed and any(v not in allowed for v in values):
             raise Open311Error(
-                400, f"attribute[{code}] must be one of {', '.join(sorted(allowed))}"
+                400,
+                say(
+                    "attribute[%(code)s] must be one of %(allowed)s",
+                    code=code,
+                    allowed=", ".join(sorted(allowed)),
+                ),
             )
         if any(len(v) > 500 for v in values):
-            raise Open311Error(400, f"attribute[{code}] is longer than 500 characters")
+            raise Open311Error(
+                400, say("attribute[%(code)s] is longer than 500 characters", code=code)
+            )
         given[code] = values if definition["datatype"] == "multivaluelist" else values[0]
     if lights.tied(category) and lights.ATTRIBUTE in given:
         segment = given[lights.ATTRIBUTE]
         if segment == lights.NONE or not segment:  # "none of these / not sure"
             del given[lights.ATTRIBUTE]
         elif not lights.known(session, segment):
-            raise Open311Error(400, f"attribute[segment] {segment!r} is no street light here")
+            raise Open311Error(
+                400,
+                say("attribute[segment] '%(segment)s' is no street light here", segment=segment),
+            )
     for code, definition in definitions.items():
         if definition["required"] and definition["variable"] and not given.get(code):
-            raise Open311Error(400, f"attribute[{code}] is required: {definition['description']}")
+            raise Open311Error(
+                400,
+                say(
+                    "attribute[%(code)s] is required: %(question)s",
+                    code=code,
+                    question=definition["description"],
+                ),
+            )
     return given
 
 
@@ -366,14 +395,14 @@ def checked_filing(session: Session, form: Any, ags: str) -> Filing:
         raise Open311Error(404, f"jurisdiction_id {jurisdiction!r} is not served here ({ags})")
     code = _one(form, "service_code", 64)
     if not code:
-        raise Open311Error(400, "service_code is required")
+        raise Open311Error(400, say("service_code is required"))
     category = session.get(Category, code)
     if category is None or not category.active:
-        raise Open311Error(404, f"service_code {code!r} is not offered here")
+        raise Open311Error(404, say("service_code '%(code)s' is not offered here", code=code))
     lat_text, long_text = _one(form, "lat", 40), _one(form, "long", 40)
     address = _one(form, "address_string", 500)
     if bool(lat_text) != bool(long_text):
-        raise Open311Error(400, "lat and long go together")
+        raise Open311Error(400, say("lat and long go together"))
     lat = _coordinate(lat_text, "lat", -90, 90) if lat_text else None
     long = _coordinate(long_text, "long", -180, 180) if long_text else None
     if lat is None and not address and not _one(form, "address_id", 200):
@@ -381,10 +410,10 @@ def checked_filing(session: Session, form: Any, ags: str) -> Filing:
     description = _one(form, "description", MAX_DESCRIPTION)
     media_url = _one(form, "media_url", 1000)
     if media_url and not media_url.startswith(("https://", "http://")):
-        raise Open311Error(400, "media_url must be an http(s) URL")
+        raise Open311Error(400, say("media_url must be an http(s) URL"))
     email = _one(form, "email", 320)
     if email and ("@" not in email or any(ch.isspace() for ch in email)):
-        raise Open311Error(400, "email is not an e-mail address")
+        raise Open311Error(400, say("email is not an e-mail address"))
     return Filing(
         category=category,
         description=description,

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from allmende.node.auth import mint_token
 from allmende.node.federation.trust import add_peer, checked_peer
+from allmende.node.http.app import create_app
 from allmende.node.reports import service
 from allmende.node.runtime import Node
 from allmende.node.web.i18n import texts
@@ -172,3 +173,29 @@ async def test_an_unreachable_neighbour_reads_german_in_the_console(
     neighbours = page.split("<h2>Nachbargemeinden</h2>", 1)[1]
     assert "Die Nachbargemeinde ist nicht erreichbar" in neighbours, neighbours
     assert not ENGLISH.search(_text(neighbours.split("</table>", 1)[0]))
+
+
+async def test_the_report_form_refuses_in_german(tmp_path: Path, aiohttp_client: Any) -> None:
+    node: Node = make_node(tmp_path, name="Bredstedt")
+    client = await aiohttp_client(create_app(node))
+    category = {"code": "muell", "name": "Müll", "department": "Bauhof"}
+    made = await client.post(
+        "/admin/reports/categories", json=category, headers=admin_headers(node)
+    )
+    assert made.status in (200, 201), await made.text()
+    place = {"service_code": "muell", "lat": "54,6467", "long": "8,9656", "description": "Sack"}
+    pages = {}
+    for name, changed in {
+        "category": {"service_code": "gibtsnicht"},
+        "no category": {"service_code": ""},
+        "latitude": {"lat": "Norden"},
+        "range": {"lat": "95"},
+        "half a place": {"long": ""},
+        "e-mail": {"email": "keine Adresse"},
+    }.items():
+        answer = await client.post("/melden", data={**place, **changed}, headers=DE)
+        assert answer.status in (400, 404), (name, answer.status)
+        pages[name] = await answer.text()
+    found = {name: english_in_alerts(html) for name, html in pages.items()}
+    assert found == {key: [] for key in pages}, found
+    assert "Die Kategorie (service_code) „gibtsnicht“ gibt es hier nicht." in pages["category"]
