@@ -25,6 +25,7 @@ from allmende.node.ingest.projection import RECORDED
 from allmende.node.ingest.registry import Registry
 from allmende.node.messages import N_, say
 from allmende.node.runtime import Node
+from allmende.vocab.messages import stored
 
 MAX_LISTED = 50
 STEP = 100
@@ -189,12 +190,17 @@ def check(registry: Registry, observations: Sequence[Observation]) -> Checked:
                 "field": observation.field[:128],
                 "time": observation.result_time,
                 "value": str(observation.value)[:1024],
-                "reason": reason[:500],
+                "reason": stored(reason, 500),
                 "refused": refused,
             }
         )
         if refused:
-            why = f"device {device[:64]!r}, field {observation.field[:64]!r}: {reason}; refused"
+            why = say(
+                "device '%(device)s', field '%(field)s': %(reason)s; refused",
+                device=device[:64],
+                field=observation.field[:64],
+                reason=reason,
+            )
             out.refused.append(Rejection(observation.path, why, "implausible"))
         else:
             out.observations.append(observation)

@@ -21,6 +21,7 @@ from typing import Any
 
 from allmende.connectors.model import DATATYPES, Observation, check_iri
 from allmende.node.ingest import properties as known
+from allmende.node.messages import say
 
 FLAG, REFUSE = "flag", "refuse"
 POLICIES = (FLAG, REFUSE)
@@ -237,8 +238,21 @@ class Check:
         ):
             shown = format(number.normalize(), "f")
             unit = known.symbol(self.unit)
-            bounds = f"{_bound(self.low)} to {_bound(self.high)} {unit}".strip()
-            return observation, f"{shown} {unit} is not plausible here (expected {bounds})"
+            low, high = _bound(self.low), _bound(self.high)
+            if not unit:
+                return observation, say(
+                    "%(value)s is not plausible here (expected %(low)s to %(high)s)",
+                    value=shown,
+                    low=low,
+                    high=high,
+                )
+            return observation, say(
+                "%(value)s %(unit)s is not plausible here (expected %(low)s to %(high)s %(unit)s)",
+                value=shown,
+                unit=unit,
+                low=low,
+                high=high,
+            )
         return observation, None
 
 

@@ -60,7 +60,7 @@ from allmende.node.ingest.models import (
     UnmappedField,
 )
 from allmende.node.runtime import Node
-from allmende.vocab.messages import stored
+from allmende.vocab.messages import restored, stored
 
 log = logging.getLogger(__name__)
 JSON_LIMIT = 4 * 1024 * 1024
@@ -572,7 +572,7 @@ def device_detail(node: Node, device_id: str) -> dict[str, Any] | None:
                 "field": r.field,
                 "time": r.time.isoformat(),
                 "value": r.value,
-                "reason": r.reason,
+                "reason": restored(r.reason),
                 "refused": r.refused,
             }
             for r in flagged
@@ -715,7 +715,7 @@ async def problems(request: web.Request) -> web.Response:
                     "time": p.time.isoformat(),
                     "source": p.source,
                     "status": p.status,
-                    "reason": p.reason,
+                    "reason": restored(p.reason),
                     "excerpt": p.excerpt,
                 }
                 for p in found

@@ -137,6 +137,9 @@ async def test_refused_payloads_read_german_in_the_console(
         assert answer.status == 422, await answer.text()
         detail = (await answer.json())["detail"]  # the sender asked for nothing: English
         assert "is not registered" in detail or "is not in the mapping" in detail, detail
+    listed = await client.get("/admin/ingest/problems", headers=admin_headers(node))
+    reasons = [p["reason"] for p in (await listed.json())["items"]]
+    assert reasons[0].startswith("/observations/0: field 'farbe' is not in the mapping"), reasons
 
     nameless = {"observations": [{"property": "lamp_on", "value": True}]}
     answer = await client.post(
@@ -199,3 +202,21 @@ async def test_the_report_form_refuses_in_german(tmp_path: Path, aiohttp_client:
     found = {name: english_in_alerts(html) for name, html in pages.items()}
     assert found == {key: [] for key in pages}, found
     assert "Die Kategorie (service_code) „gibtsnicht“ gibt es hier nicht." in pages["category"]
+
+
+async def test_implausible_readings_read_german_on_the_device_page(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    node: Node = make_node(tmp_path, name="Bredstedt")
+    secrets = await prepare_village(node)
+    client = await signed_in_client(aiohttp_client, node)
+    reading = {"sensor": "70B3D57ED00AB001", "property": "temperature", "value": -300}
+    answer = await client.post(
+        "/ingest/observations",
+        json={"observations": [{**reading, "time": "2024-05-14T20:45:00Z"}]},
+        headers={"X-Allmende-Webhook-Secret": secrets["observations"]},
+    )
+    assert answer.status == 202, await answer.text()
+    page = await (await client.get("/admin/console/devices/70B3D57ED00AB001", headers=DE)).text()
+    assert "ist hier nicht plausibel (erwartet:" in page, page
+    assert "is not plausible" not in page
