@@ -1,5 +1,6 @@
 """Console page of the app directory: the operator reads each app's manifest and approves,
-rejects with a reason, or suspends — the same registry steps as the admin API and CLI."""
+rejects with a reason, or suspends, and takes an app a neighbouring village approved into
+this village's own review (adopt) — the same registry steps as the admin API and CLI."""
 
 from __future__ import annotations
 
@@ -28,7 +29,15 @@ async def _render(
 ) -> web.Response:
     node: Node = request.app["node"]
     language = "en" if request.get("lang") == "en" else "de"
-    rows = await asyncio.to_thread(Registry(node).apps)
+    registry = Registry(node)
+    rows = await asyncio.to_thread(registry.apps)
+    neighbours = await asyncio.to_thread(registry.neighbours)
+    for listed in neighbours:
+        listed["actions"] = [
+            manifests.ACTIONS[s][language]
+            for s in listed["manifest"].get("actions", [])
+            if s in manifests.ACTIONS
+        ]
     apps = []
     for row in rows:
         entry = public(row)
@@ -41,6 +50,7 @@ async def _render(
     context: dict[str, Any] = {
         "csrf": request["csrf"],
         "apps": apps,
+        "neighbours": neighbours,
         "error": error,
         "purpose": lambda value: term_label(manifests_purpose(value), language),
     }
@@ -53,14 +63,18 @@ def manifests_purpose(value: str) -> str:
     return purpose_iri(value) or ""
 
 
-@describe("Console: the registered apps, to review", tags=["console"])
+@describe(
+    "Console: the registered apps, to review, and the apps neighbouring villages approved",
+    tags=["console"],
+)
 @signed_in
 async def apps_page(request: web.Request) -> web.Response:
     return await _render(request)
 
 
 @describe(
-    "Console: approve, reject (with a reason) or suspend an app",
+    "Console: approve, reject (with a reason) or suspend an app, or adopt a neighbour's "
+    "approved app into this village's review (source: the neighbour's node id)",
     tags=["console"],
     request_body=form_body(
         {
@@ -68,7 +82,8 @@ async def apps_page(request: web.Request) -> web.Response:
             "client_id": TEXT,
             "version": TEXT,
             "reason": TEXT,
-            "action": {"type": "string", "enum": ["approve", "reject", "suspend"]},
+            "source": TEXT,
+            "action": {"type": "string", "enum": ["approve", "reject", "suspend", "adopt"]},
         },
         ["csrf_token"],
     ),
@@ -91,6 +106,9 @@ async def app_action(request: web.Request) -> web.StreamResponse:
                 raise ReviewError(say("give the reason the developer will read"))
             step = registry.reject if action == "reject" else registry.suspend
             await asyncio.to_thread(step, client_id, reason)
+        elif action == "adopt":
+            source = str(posted.get("source", ""))
+            await asyncio.to_thread(registry.adopt, source, client_id)
         else:
             raise ReviewError(say("choose approve, reject or suspend"))
     except (LookupError, ReviewError) as exc:

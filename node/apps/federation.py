@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from allmende.node.apps import manifest as manifests
 from allmende.node.apps.models import App
 from allmende.node.events.envelope import new_event
+from allmende.node.messages import say
 from allmende.node.models import EventRecord
 
 LISTED = "de.allmende.app.listed"
@@ -104,8 +105,10 @@ def adoption(node: Any, listed: dict[str, Any], check_offers: Callable[..., str 
     """
     if listed.get("token_endpoint_auth_method") != "none":
         raise ValueError(
-            "only public clients can be adopted (the developer's secret stays with the "
-            "village it was registered at); the developer registers here directly"
+            say(
+                "only public clients can be adopted (the developer's secret stays with the "
+                "village it was registered at); the developer registers here directly"
+            )
         )
     manifest = dict(listed["manifest"])
     manifest["datasets"] = [

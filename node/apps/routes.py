@@ -566,6 +566,8 @@ async def directory(request: web.Request) -> web.Response:
     if wants_html(request) and wanted != "json":
         for entry in apps:
             entry["actions"] = _action_words(request, entry["scopes"])
+        for entry in neighbours:
+            entry["actions"] = _action_words(request, entry["manifest"].get("actions", []))
         context = {"apps": apps, "neighbours": neighbours, "purpose": _purpose_words(request)}
         return aiohttp_jinja2.render_template("apps/directory.html", request, context)
     return web.json_response({"apps": apps, "neighbours": [_neighbour(e) for e in neighbours]})
