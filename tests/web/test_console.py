@@ -254,9 +254,11 @@ async def test_agreements_are_granted_and_revoked_from_the_console_and_audited(
     assert "widerrufen" in await (await client.get("/admin/console/agreements")).text()
 
     audit = await (await client.get("/admin/console/audit", params={"decision": "deny"})).text()
-    assert "the agreement was revoked" in audit and "permitted by the agreement" not in audit
+    # the audit page says the reasons in German (they are kept as message ids and values)
+    assert "Die Vereinbarung wurde widerrufen." in audit
+    assert "Erlaubt durch die Vereinbarung." not in audit
     everything = await (await client.get("/admin/console/audit")).text()
-    assert "permitted by the agreement" in everything
+    assert "Erlaubt durch die Vereinbarung." in everything
 
 
 async def test_sensors_are_registered_and_removed_from_the_console(
