@@ -36,8 +36,8 @@ from allmende.node.http.forms import read_form, read_json
 from allmende.node.http.openapi import describe, form_body, json_request, query_param
 from allmende.node.http.problems import Problem
 from allmende.node.http.security import admin_only
+from allmende.node.messages import N_, say
 from allmende.node.messages import reason as reason_of
-from allmende.node.messages import say
 from allmende.node.runtime import Node
 from allmende.node.usage.agreements import purpose_iri
 from allmende.node.usage.enforcement import TOKEN_CHECKS
@@ -347,14 +347,31 @@ def _with_issuer(location: str, issuer: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+OAUTH_ERRORS = {
+    "invalid_request": N_("The app's sign-in request is incomplete or malformed."),
+    "invalid_client": N_("This app is not known here or not allowed to sign in."),
+    "unauthorized_client": N_("This app may not sign residents in this way."),
+    "access_denied": N_("The sign-in was refused."),
+    "unsupported_response_type": N_("The app asks for an answer this village does not give."),
+    "invalid_scope": N_("The app asks for rights this village did not approve."),
+    "invalid_grant": N_("The sign-in has expired or was already used."),
+    "server_error": N_("The village's sign-in failed; please try again later."),
+    "temporarily_unavailable": N_("Signing in is not possible just now; please try again later."),
+}
+"""RFC 6749 §4.1.2.1's error codes, said to the resident when there is no app to send them
+back to (Authlib's descriptions are English developer texts; they stay in the problem)."""
+
+
 def _error_page(request: web.Request, error: OAuth2Error, answer: Answer) -> web.Response:
     if answer.status == 302:
         return _back_to_app(request, answer)
+    template = OAUTH_ERRORS.get(str(error.error), OAUTH_ERRORS["invalid_request"])
     raise Problem(
         400,
         "Bad Request",
-        f"{error.error}: {error.description or error.error}",
+        say(template),
         error=error.error,
+        error_description=error.description or error.error,
     )
 
 
@@ -554,7 +571,7 @@ async def my_apps_withdraw(request: web.Request) -> web.Response:
     ],
 )
 async def directory(request: web.Request) -> web.Response:
-    from allmende.node.web.errors import wants_html
+    from allmende.node.http.problems import wants_html
 
     apps = await asyncio.to_thread(_registry(request).directory)
     neighbours = await asyncio.to_thread(_registry(request).neighbours)

@@ -92,10 +92,19 @@ def _rendered(value: Any, reader: Reader) -> Any:
     return value
 
 
+def wants_html(request: web.Request) -> bool:
+    """A browser asking for a page (which gets an error page, node/web/errors.py)."""
+    accept = request.headers.get("Accept", "")
+    return "text/html" in accept and "json" not in accept.split(",")[0]
+
+
 def localised(request: web.Request, problem: Problem) -> Problem:
-    """The problem in the language the client asked for (English unless it asked)."""
+    """The problem in the language the client asked for (English unless it asked); a
+    browser's error page says it in the page's language itself (German unless asked)."""
     from allmende.node.web.i18n import api_language, texts
 
+    if request.method == "GET" and wants_html(request):
+        return problem
     return problem.translated(texts(api_language(request)))
 
 

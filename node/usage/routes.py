@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from allmende.node.catalog.access import USAGE_GUARD
 from allmende.node.http.admin import int_param, json_body
 from allmende.node.http.openapi import describe, json_request, query_param
-from allmende.node.http.problems import Problem
+from allmende.node.http.problems import Problem, wants_html
 from allmende.node.http.security import admin_only
 from allmende.node.messages import say
 from allmende.node.runtime import Node
@@ -30,7 +30,6 @@ from allmende.node.usage.agreements import (
 )
 from allmende.node.usage.enforcement import authorize
 from allmende.node.usage.models import Agreement
-from allmende.node.web.errors import wants_html
 from allmende.policies.explain import term_label
 
 MAX_AUDIT_PAGE = 500

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from allmende.node.http.problems import Handler, Problem
+from allmende.node.http.problems import Handler, Problem, wants_html
 from allmende.node.web.i18n import N_, negotiate, texts
 
 # What people read for the statuses an error page shows, in the page's language.
@@ -23,11 +23,6 @@ TITLES = {
     500: N_("Something went wrong on the server"),
     503: N_("Unavailable for a moment – please try again shortly"),
 }
-
-
-def wants_html(request: web.Request) -> bool:
-    accept = request.headers.get("Accept", "")
-    return "text/html" in accept and "json" not in accept.split(",")[0]
 
 
 @web.middleware

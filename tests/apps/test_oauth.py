@@ -138,7 +138,9 @@ async def test_redirect_uri_must_match_exactly_and_loopback_any_port(village: Vi
             authorize_params(client_id, f"dataset:{CLIMATE}", challenge, redirect=wrong)
         )
         assert status == 400, (wrong, body)
-        assert "redirect" in body.lower()
+        assert "redirect" in body.lower()  # the developer's reason, as reported machine text
+        # ... and in German for the resident, who did nothing wrong
+        assert "Die Anmeldeanfrage der App ist unvollständig oder fehlerhaft." in body
     status, _ = await village.consent_page(
         authorize_params(
             client_id, f"dataset:{CLIMATE}", challenge, redirect="http://127.0.0.1:50123/callback"
