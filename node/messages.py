@@ -12,10 +12,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from allmende.vocab.messages import N_, Joined, Message, reason, say
+from allmende.vocab.messages import N_, Joined, Message, Number, reason, say
 
 DOMAIN = "messages"
-__all__ = ["DOMAIN", "N_", "Joined", "Message", "pydantic_message", "reason", "said", "say"]
+__all__ = [
+    "DOMAIN",
+    "N_",
+    "Joined",
+    "Message",
+    "Number",
+    "pydantic_message",
+    "reason",
+    "said",
+    "say",
+]
 
 
 # pydantic's error types in words (the English as pydantic writes it, so API clients that

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, Self
+
+from babel.numbers import format_decimal
 
 
 class Reader(Protocol):
@@ -75,6 +78,21 @@ class Tagged(str):
         return (Tagged, (dict(self.texts),))
 
 
+class Number(str):
+    """A decimal number in a text, written as in English ("-12.5") and shown with the
+    reader's decimal sign ("-12,5" on a German page)."""
+
+    def to(self, reader: Reader) -> str:
+        """This number as `reader` writes it."""
+        try:
+            return format_decimal(Decimal(self), locale=reader.language, decimal_quantization=False)
+        except (InvalidOperation, ValueError):
+            return str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Number, (str(self),))
+
+
 class Joined(tuple[object, ...]):
     """Several values shown as one, each translated: „a; b“."""
 
@@ -107,7 +125,7 @@ def _english(value: object) -> object:
 
 def render(value: object, reader: Reader) -> str:
     """Any value as its reader reads it: Messages (also inside `Joined`) translated."""
-    if isinstance(value, Message | Tagged):
+    if isinstance(value, Message | Tagged | Number):
         return value.to(reader)
     if isinstance(value, Joined):
         return value.separator.join(render(item, reader) for item in value)
@@ -155,6 +173,8 @@ def _encode(value: object) -> object:
         return {"tagged": dict(value.texts)}
     if isinstance(value, Joined):
         return {"joined": [_encode(item) for item in value]}
+    if isinstance(value, Number):
+        return {"number": str(value)}
     return value if isinstance(value, int | float | bool) or value is None else str(value)
 
 
@@ -167,4 +187,6 @@ def _decode(value: Any) -> object:
             return Tagged({str(k): str(v) for k, v in dict(value["tagged"]).items()})
         if "joined" in value:
             return Joined(_decode(item) for item in value["joined"])
+        if "number" in value:
+            return Number(str(value["number"]))
     return value

@@ -21,7 +21,7 @@ from typing import Any
 
 from allmende.connectors.model import DATATYPES, Observation, check_iri
 from allmende.node.ingest import properties as known
-from allmende.node.messages import say
+from allmende.node.messages import Number, say
 
 FLAG, REFUSE = "flag", "refuse"
 POLICIES = (FLAG, REFUSE)
@@ -236,7 +236,7 @@ class Check:
         if (self.low is not None and reading < self.low) or (
             self.high is not None and reading > self.high
         ):
-            shown = format(number.normalize(), "f")
+            shown = Number(format(number.normalize(), "f"))
             unit = known.symbol(self.unit)
             low, high = _bound(self.low), _bound(self.high)
             if not unit:
@@ -259,7 +259,7 @@ class Check:
 def _bound(value: float | None) -> str:
     if value is None:
         return "…"
-    return format(Decimal(repr(value)).normalize(), "f")
+    return Number(format(Decimal(repr(value)).normalize(), "f"))
 
 
 def _with_value(observation: Observation, value: str) -> Observation:

@@ -210,7 +210,7 @@ async def test_implausible_readings_read_german_on_the_device_page(
     node: Node = make_node(tmp_path, name="Bredstedt")
     secrets = await prepare_village(node)
     client = await signed_in_client(aiohttp_client, node)
-    reading = {"sensor": "70B3D57ED00AB001", "property": "temperature", "value": -300}
+    reading = {"sensor": "70B3D57ED00AB001", "property": "temperature", "value": -300.5}
     answer = await client.post(
         "/ingest/observations",
         json={"observations": [{**reading, "time": "2024-05-14T20:45:00Z"}]},
@@ -218,5 +218,5 @@ async def test_implausible_readings_read_german_on_the_device_page(
     )
     assert answer.status == 202, await answer.text()
     page = await (await client.get("/admin/console/devices/70B3D57ED00AB001", headers=DE)).text()
-    assert "ist hier nicht plausibel (erwartet:" in page, page
+    assert "-300,5 °C ist hier nicht plausibel (erwartet:" in page, page
     assert "is not plausible" not in page
