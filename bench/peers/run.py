@@ -1,6 +1,6 @@
 """Side by side: the node against Oxigraph server and Apache Jena Fuseki, in one run.
 
-    python bench/peers/run.py [--days 60] [--concurrency 4] [--seconds 4]
+    python bench/peers/run.py [--days 60] [--concurrency 4] [--seconds 4] [--only PART]
 
 Generates bench/sparql's sample data set (three sample villages, 60 sensors, a reading every
 six hours for `--days` days) and loads it with each system's own bulk loader: `allmende
@@ -13,6 +13,11 @@ Last, single-reading uplinks: the node's webhook acknowledgements per second aga
 Oxigraph server storing, per request, the quads the node stores for one such uplink
 (SPARQL Update INSERT DATA), at the same concurrency. The goals of issue #30 are checked
 against the figures of this run.
+
+Then the scale-out (bench/peers/scale_out.py): query throughput with 1 and 2 read replicas
+pinned to a core each, uplinks acknowledged by 1 and 2 serve processes on PostgreSQL, and
+pooled observations between two nodes over Kafka against raw aiokafka on the same broker.
+`--only peers` or `--only scale-out` (or `replicas`, `workers`, `kafka`) runs one part.
 """
 
 from __future__ import annotations
@@ -197,13 +202,19 @@ async def queries(
     return table
 
 
-async def prepare_uplink_node(work: Path) -> str:
-    """A node with bench/ingest's 50 registered room-climate sensors; its TTN secret."""
+async def prepare_uplink_node(work: Path, environ: dict[str, str] | None = None) -> str:
+    """A node with bench/ingest's 50 registered room-climate sensors; its TTN secret.
+    `environ` may put it on PostgreSQL and a remote store (the scale-out's workers)."""
     from allmende.node.ingest.registry import Registry, register
     from tests.ingest.conftest import prepare_village
     from tests.support import make_node
 
-    node = make_node(work, name="Lütjenholm (Benchmark)", node_id="https://luetjenholm.example/")
+    node = make_node(
+        work,
+        name="Lütjenholm (Benchmark)",
+        node_id="https://luetjenholm.example/",
+        environ=environ,
+    )
     try:
         secret = (await prepare_village(node))["ttn"]
         registry = Registry(node)
@@ -292,7 +303,30 @@ async def main() -> None:
     parser.add_argument("--warmup", type=float, default=3, help="seconds, per query and system")
     parser.add_argument("--uplink-concurrency", type=int, default=16)
     parser.add_argument("--uplink-seconds", type=float, default=10)
+    parser.add_argument(
+        "--only",
+        choices=["peers", "scale-out", "replicas", "workers", "kafka"],
+        help="one part (default: all): the peers' comparison, or the scale-out (its three parts)",
+    )
+    parser.add_argument("--scale-seconds", type=float, default=10, help="per scale-out step")
+    parser.add_argument("--replica-days", type=int, default=14, help="data on the replicas")
+    parser.add_argument(
+        "--replica-query", default="property path platform -> readings", choices=list(QUERIES)
+    )
+    parser.add_argument("--observations", type=int, default=60_000, help="pooled over Kafka")
     options = parser.parse_args()
+    scale = {"replicas", "workers", "kafka"}
+    sections = scale if options.only in (None, "scale-out") else {options.only} & scale
+    if options.only is None or options.only == "peers":
+        await peers(options)
+    if sections:
+        from bench.peers.scale_out import run
+
+        for goal, met, figure in await run(options, sections):
+            print(f"  [{'met' if met else 'NOT met'}] {goal}: {figure}")
+
+
+async def peers(options: argparse.Namespace) -> None:
     load_before = os.getloadavg()
 
     work = Path(tempfile.mkdtemp(prefix="allmende-bench-peers-"))
@@ -495,7 +529,7 @@ def report(
     print("\nGoals of the issue, from this run:")
     for goal, met, figure in goals:
         print(f"  [{'met' if met else 'NOT met'}] {goal}: {figure}")
-    print("  (not measured here: pooled observations over Kafka, query replicas, ingest workers)")
+    print("  (the scale-out's goals follow its own table)")
 
 
 if __name__ == "__main__":
