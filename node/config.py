@@ -6,6 +6,7 @@ operator of a small municipality reads that line and nothing else.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -104,6 +105,25 @@ class HttpSection(_Section):
     shutdown_timeout: float = Field(
         default=10.0, gt=0, description="seconds open requests may finish when the node stops"
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks of the reverse proxies in front (e.g. 127.0.0.1); "
+        "from these the client's address is read from X-Forwarded-For, so per-address limits "
+        "count clients, not the proxy. From anyone else the header is ignored",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        """From the environment a list comes as `a,b`; each must be an address or network."""
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        for item in value if isinstance(value, list) else []:
+            try:
+                ipaddress.ip_network(str(item), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
 
 class DatabaseSection(_Section):

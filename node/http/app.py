@@ -12,6 +12,7 @@ from allmende.node import query_role, rooms
 from allmende.node.events import EventLog
 from allmende.node.http import cors
 from allmende.node.http.problems import Handler, problem_middleware
+from allmende.node.http.proxies import forwarded_for
 from allmende.node.metrics import Metrics
 from allmende.node.runtime import Node
 
@@ -51,7 +52,11 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def create_app(node: Node, *, close_node: bool = True) -> web.Application:
     max_body = node.settings.http.max_body_bytes
-    app = web.Application(client_max_size=max_body, middlewares=[observe, problem_middleware])
+    proxied = forwarded_for(node.settings.http.trusted_proxies)
+    first = [proxied] if proxied else []
+    app = web.Application(
+        client_max_size=max_body, middlewares=[*first, observe, problem_middleware]
+    )
     app["node"] = node
     app["max_body"] = max_body
     cors.setup(app)

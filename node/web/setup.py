@@ -9,6 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from allmende.node.http.problems import problem_middleware
 from allmende.node.runtime import Node
 from allmende.node.web import (
     agreements_console,
@@ -82,7 +83,7 @@ def setup(app: web.Application) -> None:
     i18n.install(environment)
     app.middlewares.append(remember_language)
     # Outside the problem middleware, so it sees finished problems and can re-render them.
-    app.middlewares.insert(1, errors.html_errors)
+    app.middlewares.insert(app.middlewares.index(problem_middleware), errors.html_errors)
     sessions.install(app, node)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
     portal.setup(app)
