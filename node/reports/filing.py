@@ -51,9 +51,10 @@ async def submit(
     *,
     portal: bool,
     client: str | None = None,
+    resident: str = "",
 ) -> dict[str, Any]:
     """File a report from an Open311 app (its api_key, or `client` when an app's token was
-    checked) or the portal's own form: checked, routed, kept with its reporter apart,
+    checked, acting for `resident`, who reads it back through such an app) or the portal's own form: checked, routed, kept with its reporter apart,
     forwarded if another village is responsible."""
     node = node_of(request)
     trust = request.app.get("federation_trust")
@@ -114,6 +115,7 @@ async def submit(
                 # a forwarded report is shown here once the village responsible released it
                 released=released and routing != "forwarded",
                 client=filer,
+                resident=resident,
             )
             if photo is not None:
                 photos.store(Path(node.settings.directory), report.id, photo)

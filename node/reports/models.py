@@ -84,6 +84,8 @@ class Reporter(SQLModel, table=True):
     last_name: str = Field(default="", max_length=200)
     phone: str = Field(default="", max_length=64)
     client_id: str = Field(default="", max_length=32)
+    # the resident an app filed it for (node.apps' sign-in name): their app reads it back
+    resident: str = Field(default="", max_length=300, index=True)
 
 
 class Update(SQLModel, table=True):

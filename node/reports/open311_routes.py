@@ -25,11 +25,11 @@ from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import describe, form_body, query_param
 from allmende.node.http.problems import Problem
 from allmende.node.reports import geo, lights, photos, service
-from allmende.node.reports.app_tokens import AuthProblem, app_caller
+from allmende.node.reports.app_tokens import AuthProblem, app_caller, own_reports_of
 from allmende.node.reports.common import PROBLEM, node_of, read
 from allmende.node.reports.filing import RateLimit, read_photo, submit, text_of
 from allmende.node.reports.handling import add_support
-from allmende.node.reports.models import Boundary, Category, Report
+from allmende.node.reports.models import Boundary, Category, Report, Reporter, Update
 from allmende.node.reports.open311 import (
     FORMATS,
     MEDIA,
@@ -47,6 +47,12 @@ log = logging.getLogger(__name__)
 FMT = "{format:json|xml}"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 JURISDICTION = query_param("jurisdiction_id", "the municipality's AGS (optional: one is served)")
+ACCOUNT = query_param(
+    "account_id",
+    "extension: `me` with an app's bearer token (scope reports:read) answers the reports the "
+    "app filed for its resident instead of the public ones, held ones too, each with token, "
+    "released and updates",
+)
 OPEN311_ERROR = {
     "description": "errors[] of {code, description}, in the format the suffix asks for",
     "content": {
@@ -238,6 +244,7 @@ async def create(request: web.Request) -> web.Response:
         acknowledged,
         portal=False,
         client=caller.client if caller is not None else None,
+        resident=caller.resident if caller is not None else "",
     )
     return respond(fmt, "service_requests", [answer], status=201 if fmt == "json" else 200)
 
@@ -273,12 +280,14 @@ async def photo(request: web.Request) -> web.StreamResponse:
         query_param("lat", "with long and radius: open reports near a point", {"type": "number"}),
         query_param("long", "WGS 84 longitude", {"type": "number"}),
         query_param("radius", "metres around lat/long (at most 5000)", {"type": "number"}),
+        ACCOUNT,
     ],
-    responses=_answers("requests", "400", "404"),
+    responses={**_answers("requests", "400", "404"), "401": PROBLEM, "403": PROBLEM},
 )
 @open311
 async def requests(request: web.Request) -> web.Response:
     _jurisdiction(request)
+    resident = own_reports_of(request)
     q = request.query
     start = parse_w3c(q["start_date"], "start_date") if q.get("start_date") else None
     end = parse_w3c(q["end_date"], "end_date") if q.get("end_date") else None
@@ -290,8 +299,13 @@ async def requests(request: web.Request) -> web.Response:
         start=start,
         end=end,
         statuses=service.statuses_of(q.get("status", "")),
+        resident=resident or "",
     )
-    if q.get("lat") or q.get("long") or q.get("radius"):
+    if resident is not None:
+        if q.get("lat") or q.get("long") or q.get("radius"):
+            raise Open311Error(400, "account_id=me is not combined with lat, long and radius")
+        rows = await read(request, lambda s: _own_json(s, service.find_reports(s, query), resident))
+    elif q.get("lat") or q.get("long") or q.get("radius"):
         lat = service._coordinate(q.get("lat", ""), "lat", -90, 90)
         long = service._coordinate(q.get("long", ""), "long", -180, 180)
         radius = service._coordinate(q.get("radius", "250"), "radius", 1, 5000)
@@ -373,19 +387,51 @@ def _requests_json(session: Session, rows: list[Report]) -> list[dict[str, Any]]
     return [service.request_json(r, names.get(r.responsible, "")) for r in rows]
 
 
+def _own_json(session: Session, rows: list[Report], resident: str) -> list[dict[str, Any]]:
+    """A resident's own reports for their app: as the public sees them once released, and
+    the token the filing answered, whether released, and every update (still nothing of
+    the reporter). The rows are checked to be theirs once more, whoever selected them."""
+    mine = {
+        r.report_id
+        for r in session.exec(
+            select(Reporter).where(
+                col(Reporter.report_id).in_([r.id for r in rows]), Reporter.resident == resident
+            )
+        )
+    }
+    rows = [r for r in rows if r.id in mine]
+    updates: dict[str, list[dict[str, Any]]] = {r.id: [] for r in rows}
+    for update in session.exec(
+        select(Update).where(col(Update.report_id).in_(list(updates))).order_by(col(Update.time))
+    ):
+        updates[update.report_id].append(service.update_json(update))
+    out = _requests_json(session, rows)
+    for row, body in zip(rows, out, strict=True):
+        body.update(token=row.token, released=row.released, updates=updates[row.id])
+    return out
+
+
 @describe(
     "Open311: one report",
     tags=["reports"],
-    parameters=[JURISDICTION],
-    responses=_answers("the request (as a list of one)", "404"),
+    parameters=[JURISDICTION, ACCOUNT],
+    responses={
+        **_answers("the request (as a list of one)", "400", "404"),
+        "401": PROBLEM,
+        "403": PROBLEM,
+    },
 )
 @open311
 async def one_request(request: web.Request) -> web.Response:
     _jurisdiction(request)
+    resident = own_reports_of(request)
     wanted = request.match_info["service_request_id"][:32]
 
     def work(session: Session) -> list[dict[str, Any]] | None:
         row = session.get(Report, wanted)
+        if resident is not None:
+            own = _own_json(session, [row], resident) if row is not None else []
+            return own or None
         if row is None or not row.released:
             return None
         return _requests_json(session, [row])

@@ -430,7 +430,14 @@ def checked_filing(session: Session, form: Any, ags: str) -> Filing:
 
 
 def new_report(
-    filing: Filing, *, origin: str, responsible: str, routing: str, released: bool, client: str
+    filing: Filing,
+    *,
+    origin: str,
+    responsible: str,
+    routing: str,
+    released: bool,
+    client: str,
+    resident: str = "",
 ) -> tuple[Report, Reporter]:
     moment = now()
     report = Report(
@@ -459,6 +466,7 @@ def new_report(
         last_name=filing.last_name,
         phone=filing.phone,
         client_id=client,
+        resident=resident,
     )
     return report, reporter
 
@@ -500,12 +508,19 @@ class Query:
     end: datetime | None
     statuses: list[str]
     limit: int = 1000
+    resident: str = ""  # an app's resident: their own reports, held ones too
 
 
 def find_reports(session: Session, query: Query) -> list[Report]:
-    """Released reports by the spec's filters; ids override the rest; by default the last
-    90 days (or the 90 days before `end`), at most `limit`."""
-    select_ = select(Report).where(col(Report.released).is_(True))
+    """Released reports by the spec's filters (or, for `resident`, theirs, released or
+    not); ids override the rest; by default the last 90 days (or the 90 days before `end`),
+    at most `limit`."""
+    if query.resident:
+        select_ = select(Report).where(
+            Reporter.report_id == Report.id, Reporter.resident == query.resident
+        )
+    else:
+        select_ = select(Report).where(col(Report.released).is_(True))
     if query.ids:
         select_ = select_.where(col(Report.id).in_(query.ids))
     else:

@@ -1,0 +1,130 @@
+"""An app with the scope reports:read reads the reports of the resident who allowed it
+(Open311 `account_id=me` with its bearer token), held ones too, with status, note and
+updates; never another resident's, and nothing without a live token of that scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allmende.node.http.app import create_app
+from allmende.node.reports.samples import sample_feature
+from tests.apps.conftest import Village, bearer
+from tests.reports.conftest import CATEGORIES, INSIDE
+from tests.support import admin_headers, make_node
+
+MINE = "/open311/v2/requests.json?account_id=me"
+
+
+def form(text: str) -> dict[str, str]:
+    return {
+        "service_code": "vandalismus",
+        "lat": str(INSIDE[0]),
+        "long": str(INSIDE[1]),
+        "description": text,
+        "acknowledge_duplicate": "true",
+    }
+
+
+async def test_an_app_reads_its_residents_own_reports_held_ones_too(
+    tmp_path: Any, aiohttp_client: Any
+) -> None:
+    node = make_node(tmp_path / "luetjenholm", node_id="https://luetjenholm.example/")
+    client = await aiohttp_client(create_app(node))
+    admin = admin_headers(node)
+    for category in CATEGORIES:
+        created = await client.post("/admin/reports/categories", json=category, headers=admin)
+        assert created.status == 201
+    boundary = await client.put(
+        "/admin/reports/boundary?sample=true",
+        json=sample_feature("luetjenholm", "Lütjenholm"),
+        headers=admin,
+    )
+    assert boundary.status == 200
+    moderated = await client.put(
+        "/admin/reports/settings", json={"moderation": True}, headers=admin
+    )
+    assert moderated.status == 200, await moderated.text()
+    village = Village(node, client)
+    app = (await village.register(datasets=(), actions=("reports:write", "reports:read")))[
+        "client_id"
+    ]
+    await village.approve(app)
+    both = "reports:write reports:read"
+    await village.sign_in("anna")
+    anna = (await village.code_token(app, both))["access_token"]
+    await village.sign_in("bert")
+    bert = (await village.code_token(app, both))["access_token"]
+
+    async def file(token: str, text: str) -> str:
+        filed = await client.post(
+            "/open311/v2/requests.json", data=form(text), headers=bearer(token)
+        )
+        assert filed.status == 201, await filed.text()
+        return str((await filed.json())[0]["token"])  # held: a token, no id yet
+
+    annas, berts = await file(anna, "Bank beschmiert"), await file(bert, "Schild verbogen")
+
+    async def mine(token: str) -> list[dict[str, Any]]:
+        answer = await client.get(MINE, headers=bearer(token))
+        assert answer.status == 200, await answer.text()
+        rows: list[dict[str, Any]] = await answer.json()
+        return rows
+
+    seen = await mine(anna)
+    assert [r["token"] for r in seen] == [annas]
+    assert seen[0]["released"] is False and seen[0]["description"] == "Bank beschmiert"
+    assert "email" not in seen[0] and "first_name" not in seen[0]
+    annas_id = seen[0]["service_request_id"]
+    berts_id = (await mine(bert))[0]["service_request_id"]
+    assert [r["token"] for r in await mine(bert)] == [berts]
+    # nobody else sees Anna's held report: not Bert, not without a token, not the public list
+    public = await client.get("/open311/v2/requests.json")
+    assert annas_id not in {r["service_request_id"] for r in await public.json()}
+    assert (await client.get(f"/open311/v2/requests/{annas_id}.json")).status == 404
+    own = f"/open311/v2/requests/{annas_id}.json?account_id=me"
+    assert (await client.get(own, headers=bearer(bert))).status == 404
+    anonymous = await client.get(MINE)
+    assert anonymous.status == 401 and anonymous.content_type == "application/problem+json"
+    assert (await client.get(own)).status == 401
+    one = await client.get(own, headers=bearer(anna))
+    assert one.status == 200, await one.text()
+    assert (await one.json())[0]["token"] == annas
+    berts_own = f"/open311/v2/requests/{berts_id}.json?account_id=me"
+    assert (await client.get(berts_own, headers=bearer(anna))).status == 404
+
+    # the village works on it: the status, its note and the update reach Anna's app
+    changed = await client.post(
+        f"/admin/reports/{annas_id}/status",
+        json={"status": "in_bearbeitung", "note": "Bauhof ist informiert"},
+        headers=admin,
+    )
+    assert changed.status == 200, await changed.text()
+    seen = await mine(anna)
+    assert seen[0]["detailed_status"] == "in_bearbeitung"
+    assert seen[0]["status_notes"] == "Bauhof ist informiert"
+    assert [u["description"] for u in seen[0]["updates"]] == ["Bauhof ist informiert"]
+    xml = await client.get("/open311/v2/requests.xml?account_id=me", headers=bearer(anna))
+    assert xml.status == 200 and "Bauhof ist informiert" in await xml.text()
+
+    async def refused(headers: dict[str, str], status: int, words: str) -> None:
+        answer = await client.get(MINE, headers=headers)
+        assert answer.status == status, await answer.text()
+        assert answer.content_type == "application/problem+json"
+        assert words in (await answer.json())["detail"]
+
+    writer = (await village.register(datasets=(), actions=("reports:write",)))["client_id"]
+    await village.approve(writer)
+    await village.sign_in("anna")
+    write_only = (await village.code_token(writer, "reports:write"))["access_token"]
+    await refused(bearer(write_only), 403, "reports:read")
+    await refused(bearer("not-a-token"), 401, "malformed")
+    await refused(admin, 403, "reports:read")
+    revoked = await client.post("/oauth/revoke", data={"token": anna, "client_id": app})
+    assert revoked.status == 200, await revoked.text()
+    await refused(bearer(anna), 403, "revoked")
+    fresh = (await village.code_token(app, both))["access_token"]
+    assert [r["token"] for r in await mine(fresh)] == [annas]
+    await client.post(f"/admin/apps/{app}/suspend", json={"reason": "Prüfung"}, headers=admin)
+    await refused(bearer(fresh), 403, "suspended")
+    other = await client.get("/open311/v2/requests.json?account_id=anna", headers=bearer(bert))
+    assert other.status == 400  # only `me`: an app never names another resident
