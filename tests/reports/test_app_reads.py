@@ -4,12 +4,19 @@ updates; never another resident's, and nothing without a live token of that scop
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+from sqlmodel import Session
+
 from allmende.node.http.app import create_app
+from allmende.node.reports.models import Report
 from allmende.node.reports.samples import sample_feature
 from tests.apps.conftest import Village, bearer
+from tests.federation.villages import eventually, federation
 from tests.reports.conftest import CATEGORIES, INSIDE
+from tests.reports.test_villages import configure, knows_all_villages
 from tests.support import admin_headers, make_node
 
 MINE = "/open311/v2/requests.json?account_id=me"
@@ -128,3 +135,86 @@ async def test_an_app_reads_its_residents_own_reports_held_ones_too(
     await refused(bearer(fresh), 403, "suspended")
     other = await client.get("/open311/v2/requests.json?account_id=anna", headers=bearer(bert))
     assert other.status == 400  # only `me`: an app never names another resident
+
+
+class _Served:
+    """A served village's address for the OAuth helpers (which speak to a test client):
+    the same calls over a session that keeps the resident's sign-in cookie."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session, self.url = session, url
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.session.get(f"{self.url}{path}", **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.session.post(f"{self.url}{path}", **kwargs)
+
+
+async def test_a_forwarded_report_is_read_by_its_residents_app_before_release(
+    tmp_path: Path,
+) -> None:
+    """Anna's app files at Lütjenholm (A) for a place in Bredstedt (B), which holds reports
+    for release: her app reads it at A, unreleased, and B's status change once it travelled."""
+    jar = aiohttp.CookieJar(unsafe=True)  # the resident's sign-in on 127.0.0.1
+    async with (
+        federation(tmp_path) as villages,
+        aiohttp.ClientSession(cookie_jar=jar) as session,
+    ):
+        a, b, _ = villages
+        for running in villages:
+            await configure(session, running)
+        async with session.put(
+            f"{b.url}/admin/reports/settings", json={"moderation": True}, headers=b.admin()
+        ) as r:
+            assert r.status == 200
+        await eventually(lambda: knows_all_villages(session, a), 60, "A knows the areas")
+        village = Village(a.node, _Served(session, a.url))
+        app = (await village.register(datasets=(), actions=("reports:write", "reports:read")))[
+            "client_id"
+        ]
+        await village.approve(app)
+        await village.sign_in("anna")
+        token = (await village.code_token(app, "reports:write reports:read"))["access_token"]
+        spot = {"service_code": "vandalismus", "lat": "54.6197", "long": "8.9647"}
+        async with session.post(
+            f"{a.url}/open311/v2/requests.json",
+            data={**spot, "description": "Bank am Deich beschmiert"},
+            headers=bearer(token),
+        ) as r:
+            assert r.status == 201, await r.text()
+            request_id = (await r.json())[0]["service_request_id"]
+
+        async def annas() -> list[dict[str, Any]]:
+            async with session.get(f"{a.url}{MINE}", headers=bearer(token)) as r:
+                assert r.status == 200, await r.text()
+                rows: list[dict[str, Any]] = await r.json()
+                return rows
+
+        def acknowledged() -> bool:
+            with Session(a.node.engine) as s:
+                row = s.get(Report, request_id)
+                return (
+                    row is not None and row.acknowledged is not None and row.routing == "forwarded"
+                )
+
+        await eventually(acknowledged, 30, "B's acknowledgement at A")
+        seen = await annas()
+        assert [r["service_request_id"] for r in seen] == [request_id]
+        assert seen[0]["released"] is False  # B holds it: public nowhere, but Anna's app sees it
+        async with session.get(f"{a.url}/open311/v2/requests/{request_id}.json") as r:
+            assert r.status == 404
+        async with session.post(
+            f"{b.url}/admin/reports/{request_id}/status",
+            json={"status": "in_bearbeitung", "note": "Bauhof Bredstedt informiert"},
+            headers=b.admin(),
+        ) as r:
+            assert r.status == 200, await r.text()
+
+        async def noted() -> bool:
+            rows = await annas()
+            return bool(rows) and rows[0]["status_notes"] == "Bauhof Bredstedt informiert"
+
+        await eventually(noted, 30, "B's note in Anna's app")
+        updates = (await annas())[0]["updates"]
+        assert "Bauhof Bredstedt informiert" in [u["description"] for u in updates]
