@@ -16,6 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 import aiohttp
@@ -205,27 +206,35 @@ class Inbox:
     ) -> None:
         """Append what passed, with pooled catalog rows and the position, in one transaction."""
         with transaction(self.node.engine) as session:
-            for signed in events:
-                if EventLog.append_foreign(session, signed) is None:
-                    receipt.counts[DUPLICATE] += 1
-                    self.totals[(signed.event["source"], DUPLICATE)] += 1
-                    continue
-                receipt.counts[ACCEPTED] += 1
-                self.totals[(signed.event["source"], ACCEPTED)] += 1
-                stream = stream_of(signed.event["type"])
-                if stream == CATALOG:
-                    session.merge(_pooled_row(signed.event))
-                elif stream == REPORTS:
-                    report_events.receive(
-                        session,
-                        signed.event,
-                        self.node.id,
-                        self.node.log.append,
-                        self.node.base_url,
-                        key=self.node.key,  # opens reports sealed to this village
-                    )
+            for _, run in groupby(events, key=lambda s: stream_of(s.event["type"]) == REPORTS):
+                self._append(session, list(run), receipt)
             if position is not None:
                 _save_position(session, *position)
+
+    def _append(self, session: Session, run: list[SignedEvent], receipt: Receipt) -> None:
+        """A run of reports event by event (receiving one may log an event of this node's
+        right after it); any other run in one go."""
+        reports = stream_of(run[0].event["type"]) == REPORTS
+        records = None if reports else EventLog.append_foreign_many(session, run)
+        for i, signed in enumerate(run):
+            record = EventLog.append_foreign(session, signed) if records is None else records[i]
+            if record is None:
+                receipt.counts[DUPLICATE] += 1
+                self.totals[(signed.event["source"], DUPLICATE)] += 1
+                continue
+            receipt.counts[ACCEPTED] += 1
+            self.totals[(signed.event["source"], ACCEPTED)] += 1
+            if reports:
+                report_events.receive(
+                    session,
+                    signed.event,
+                    self.node.id,
+                    self.node.log.append,
+                    self.node.base_url,
+                    key=self.node.key,  # opens reports sealed to this village
+                )
+            elif stream_of(signed.event["type"]) == CATALOG:
+                session.merge(_pooled_row(signed.event))
 
     async def _fetch_new_keys(self, events: Sequence[SignedEvent]) -> None:
         """Peers pinned by JWKS URL: fetch their keys when a proof names an unknown key id."""

@@ -191,6 +191,18 @@ async def test_the_inbox_refuses_and_counts_what_it_cannot_trust(tmp_path: Path)
         line = f'allmende_federation_events_total{{outcome="bad-signature",peer="{a.node.id}"}} 1.0'
         assert line in metrics
 
+        # a redelivered bundle that holds an event twice, beside one B holds already:
+        # stored once, the other two counted as duplicates
+        fresh = new_event(
+            a.node.id, "observations.recorded", valid.event["data"], subject="raumklima"
+        )
+        twice = SignedEvent(fresh, sign_event(fresh, a.node.key))
+        receipt = await inbox.receive([valid, twice, twice])
+        assert receipt.counts == {"duplicate": 2, "accepted": 1}, receipt.counts
+        rows, distinct = before_log
+        assert b.events_from(a.node.id) == (rows + 1, distinct + 1)
+        assert (await inbox.receive([twice])).counts == {"duplicate": 1}
+
 
 async def test_peers_pinned_by_jwks_url_are_verified_with_the_keys_they_publish(
     tmp_path: Path,
