@@ -542,10 +542,13 @@ class Actuation:
         loop = asyncio.get_running_loop()
         end = loop.time() + ANSWER_GRACE
         while True:
+            # taken before the look: a send that ends during it has stored its queue item,
+            # so the next look finds it (checked after, the event was refused in between)
+            in_flight = bool(self._tasks)
             try:
                 return await asyncio.to_thread(self._find, network, event)
             except Problem:
-                if network != "chirpstack" or not self._tasks or loop.time() > end:
+                if network != "chirpstack" or not in_flight or loop.time() > end:
                     raise
             await asyncio.sleep(0.02)
 
