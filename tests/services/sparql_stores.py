@@ -13,6 +13,7 @@ Fuseki jar once into ~/.cache/allmende/fuseki-<version>/libs.
 
 from __future__ import annotations
 
+import abc
 import atexit
 import itertools
 import os
@@ -56,7 +57,7 @@ def prepare() -> Path:
     )
 
 
-class _Server:
+class _Server(abc.ABC):
     """A server process in its own process group and folder; stopped by stop() or at exit."""
 
     name = "server"
@@ -71,8 +72,9 @@ class _Server:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @abc.abstractmethod
     def command(self) -> list[str]:
-        raise NotImplementedError
+        """The server's command line, with its port and folder."""
 
     def log_tail(self) -> str:
         return tail(self.workdir / "stdout.log", chars=2000) if self.workdir else ""
