@@ -17,7 +17,8 @@ against the figures of this run.
 Then the scale-out (bench/peers/scale_out.py): query throughput with 1 and 2 read replicas
 pinned to a core each, uplinks acknowledged by 1 and 2 serve processes on PostgreSQL, and
 pooled observations between two nodes over Kafka against raw aiokafka on the same broker.
-`--only peers` or `--only scale-out` (or `replicas`, `workers`, `kafka`) runs one part.
+`--only peers` or `--only scale-out` (or `uplinks`, `replicas`, `workers`, `kafka`) runs one
+part.
 """
 
 from __future__ import annotations
@@ -305,8 +306,9 @@ async def main() -> None:
     parser.add_argument("--uplink-seconds", type=float, default=10)
     parser.add_argument(
         "--only",
-        choices=["peers", "scale-out", "replicas", "workers", "kafka"],
-        help="one part (default: all): the peers' comparison, or the scale-out (its three parts)",
+        choices=["peers", "uplinks", "scale-out", "replicas", "workers", "kafka"],
+        help="one part (default: all): the peers' comparison (queries, bulk load and uplinks),"
+        " its uplinks alone, or the scale-out (its three parts)",
     )
     parser.add_argument("--scale-seconds", type=float, default=10, help="per scale-out step")
     parser.add_argument("--replica-days", type=int, default=14, help="data on the replicas")
@@ -319,6 +321,16 @@ async def main() -> None:
     sections = scale if options.only in (None, "scale-out") else {options.only} & scale
     if options.only is None or options.only == "peers":
         await peers(options)
+    if options.only == "uplinks":
+        work = Path(tempfile.mkdtemp(prefix="allmende-bench-uplinks-"))
+        try:
+            ours, peer, template, per_uplink = await uplinks(options, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        goals = report_uplinks(options, ours, peer, template, per_uplink)
+        print(f"\nGoal of the issue, from this run (load average {os.getloadavg()[0]:.1f}):")
+        for goal, met, figure in goals:
+            print(f"  [{'met' if met else 'NOT met'}] {goal}: {figure}")
     if sections:
         from bench.peers.scale_out import run
 
@@ -391,6 +403,25 @@ async def peers(options: argparse.Namespace) -> None:
         for server in servers:
             server.stop()
 
+        ours, peer, template, per_uplink = await uplinks(options, work)
+    finally:
+        for process in processes:
+            stop(process)
+        for server in servers:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    report(options, quads, counts, loads, table, ours, peer, template, per_uplink, load_before)
+
+
+async def uplinks(
+    options: argparse.Namespace, work: Path
+) -> tuple[Timings, Timings, list[ox.Quad], float]:
+    """Single-reading uplinks: the node's TTN webhook acknowledgements against an Oxigraph
+    server storing, per request, the quads the node stored for one uplink."""
+    processes: list[subprocess.Popen[bytes]] = []
+    servers: list[OxigraphServer] = []
+    try:
         # single-reading uplinks: the node against Oxigraph server storing the same quads
         uplink_dir = work / "uplinks"
         secret = await prepare_uplink_node(uplink_dir)
@@ -405,12 +436,12 @@ async def peers(options: argparse.Namespace) -> None:
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base + "/health")
         before = await log_seq(base)
-        uplinks = Uplinks(1)
+        generator = Uplinks(1)
         headers = {"X-Allmende-Webhook-Secret": secret, "Content-Type": "application/json"}
         print("uplinks ...", flush=True)
         ours = await drive(
             base + "/ingest/ttn",
-            lambda: (json.dumps(uplinks.next()[0]).encode(), headers),
+            lambda: (json.dumps(generator.next()[0]).encode(), headers),
             202,
             options.uplink_concurrency,
             options.uplink_seconds,
@@ -435,9 +466,7 @@ async def peers(options: argparse.Namespace) -> None:
             stop(process)
         for server in servers:
             server.stop()
-        shutil.rmtree(work, ignore_errors=True)
-
-    report(options, quads, counts, loads, table, ours, peer, template, per_uplink, load_before)
+    return ours, peer, template, per_uplink
 
 
 def report(
@@ -504,6 +533,23 @@ def report(
     speed = loads["Oxigraph server"] / loads["Allmende"]
     goals.append(("bulk load >= 0.5x oxigraph load's speed", speed >= 0.5, f"{speed:.2f}x"))
 
+    goals += report_uplinks(options, ours, peer, template, per_uplink)
+
+    print("\nGoals of the issue, from this run:")
+    for goal, met, figure in goals:
+        print(f"  [{'met' if met else 'NOT met'}] {goal}: {figure}")
+    print("  (the scale-out's goals follow its own table)")
+
+
+def report_uplinks(
+    options: argparse.Namespace,
+    ours: Timings,
+    peer: Timings,
+    template: list[ox.Quad],
+    per_uplink: float,
+) -> list[tuple[str, bool, str]]:
+    """The uplinks' table; the issue's goal for them."""
+    goals: list[tuple[str, bool, str]] = []
     print(
         f"\nSingle-reading uplinks, {options.uplink_concurrency} requests in flight,"
         f" {options.uplink_seconds:.0f} s each"
@@ -526,10 +572,7 @@ def report(
         )
     )
 
-    print("\nGoals of the issue, from this run:")
-    for goal, met, figure in goals:
-        print(f"  [{'met' if met else 'NOT met'}] {goal}: {figure}")
-    print("  (the scale-out's goals follow its own table)")
+    return goals
 
 
 if __name__ == "__main__":
