@@ -60,13 +60,15 @@ class ConsumerSide(Processes[Row]):
                 f"{row.callback}/{self.area}/{path}", body, token=self.token(row)
             )
         except (TimeoutError, CallbackFailed, OSError) as exc:
-            await self.move(row.pid, self.terminate_step)
             reason = withhold_addresses(str(exc), peers={row.callback: row.participant})
-            raise DspError(502, f"the provider did not take the request: {reason}") from exc
+            reason = f"the provider did not take the request: {reason}"
+            await self.move(row.pid, self.terminate_step, reason=reason)
+            raise DspError(502, reason) from exc
         provider_pid = (answer or {}).get("providerPid")
         if not isinstance(provider_pid, str) or not provider_pid:
-            await self.move(row.pid, self.terminate_step)
-            raise DspError(502, "the provider's answer names no providerPid")
+            reason = "the provider's answer names no providerPid"
+            await self.move(row.pid, self.terminate_step, reason=reason)
+            raise DspError(502, reason)
         return await self.record(row.pid, provider_pid=provider_pid)
 
 

@@ -22,7 +22,7 @@ from allmende.node.dsp.consumer import (
     push_path,
 )
 from allmende.node.dsp.http import PID, Handler, answers, read, respond_then
-from allmende.node.dsp.messages import SCHEMAS, DspError
+from allmende.node.dsp.messages import SCHEMAS, DspError, stated_reason
 from allmende.node.dsp.models import CONSUMER, Negotiation, Transfer, recent
 from allmende.node.http.admin import json_body
 from allmende.node.http.bodies import request_body_or_413
@@ -50,6 +50,8 @@ def _from_provider(
         service: ConsumerSide[Any] = request.app[f"dsp_consumer_{kind}"]
         before = await service.from_provider(pid, body)
         changes = keep(body) if keep else {}
+        if type_.endswith("TerminationMessage"):
+            changes["reason"] = stated_reason(body)
         problem = None
         if type_ == "ContractAgreementMessage":
             problem = agreement_problem(before.received, body["agreement"])

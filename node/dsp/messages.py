@@ -7,6 +7,7 @@ no remote context). What the node sends is built here too, so that both directio
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +40,19 @@ _OFFER = {
     "required": ["@id"],
     "properties": {"@id": _PID, "target": _PID, "@type": {"const": "Offer"}},
 }
+
+
+MAX_REASON_CHARS = 2000
+
+
+def stated_reason(body: Mapping[str, Any]) -> str | None:
+    """A termination message's code and reasons as one line to keep (DSP lets `reason` hold
+    strings or objects; either is shown as the counterpart wrote it), bounded in length."""
+    parts = [str(body["code"])] if body.get("code") else []
+    reasons = body.get("reason")
+    for reason in reasons if isinstance(reasons, list) else [reasons] if reasons else []:
+        parts.append(reason if isinstance(reason, str) else json.dumps(reason, sort_keys=True))
+    return "; ".join(parts)[:MAX_REASON_CHARS] or None
 
 
 def _schema(type_: str, required: list[str], properties: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,9 @@ class _Process(SQLModel):
     agreement or data address (until the provider answers, the offer the node asked for,
     which its agreement is checked against); as provider, the consumer's requested offer
     (`node.dsp.requested`)."""
+    reason: str | None = None
+    """Why the process ended, when it was terminated: this node's reason, or the code and
+    reasons the counterpart's termination message stated (what EDC calls `errorDetail`)."""
     created: datetime
     updated: datetime
 

@@ -164,7 +164,7 @@ class Processes(ABC, Generic[Row]):
         """One action of a plan other than a pause, on a process that is still open."""
 
     async def terminate(self, row: Row, reason: str) -> None:
-        row = await self.move(row.pid, self.terminate_step)
+        row = await self.move(row.pid, self.terminate_step, reason=reason)
         await self.terminated(row)
         await self.send(
             row,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from sqlmodel import Session
@@ -29,7 +30,7 @@ from allmende.node.dsp.http import (
     respond_then,
     same_pid,
 )
-from allmende.node.dsp.messages import PATH, SCHEMAS, DspError, versions
+from allmende.node.dsp.messages import PATH, SCHEMAS, DspError, stated_reason, versions
 from allmende.node.dsp.negotiations import AGREEMENTS_PATH, Negotiations
 from allmende.node.dsp.plans import load_plans
 from allmende.node.dsp.transfers import Transfers, transfer_check
@@ -185,7 +186,9 @@ async def negotiation_termination(request: web.Request) -> web.Response:
     who = await participant(request)
     body = await read(request, "ContractNegotiationTerminationMessage")
     service = _negotiations(request)
-    row = await service.move(same_pid(request, body), "consumer-terminate", participant=who)
+    row = await service.move(
+        same_pid(request, body), "consumer-terminate", participant=who, **_ended(body)
+    )
     await service.terminated(row)
     return ok()
 
@@ -211,12 +214,18 @@ async def transfer_get(request: web.Request) -> web.Response:
     return web.json_response(service.describe(row))
 
 
+def _ended(body: dict[str, Any]) -> dict[str, Any]:
+    """What a termination message changes besides the state: the reason it states."""
+    return {"reason": stated_reason(body)}
+
+
 def _transfer_step(step: str, type_: str) -> Handler:
     @answers("TransferError")
     async def handle(request: web.Request) -> web.Response:
         who = await participant(request)
         body = await read(request, type_)
-        await _transfers(request).move(same_pid(request, body), step, participant=who)
+        changes = _ended(body) if type_ == "TransferTerminationMessage" else {}
+        await _transfers(request).move(same_pid(request, body), step, participant=who, **changes)
         return ok()
 
     return _message(f"DSP: the consumer's {type_}", type_)(handle)

@@ -28,7 +28,7 @@ from allmende.node.auth import mint_token
 from allmende.node.http.app import create_app
 from allmende.node.runtime import Node
 from tests.services.edc import EdcConnector, IdentityBridge, Management, vocab
-from tests.services.ports import ServiceUnavailable, free_port
+from tests.services.ports import ServiceUnavailable, free_port, tail
 from tests.support import admin_headers, make_node
 
 PROVIDER = "urn:partner:stadtwerke"
@@ -137,6 +137,16 @@ async def negotiate(
     return await latest(http, node, "negotiations", ("FINALIZED", "TERMINATED"))
 
 
+async def why(edc: EdcConnector, http: aiohttp.ClientSession, row: dict[str, Any]) -> str:
+    """Both sides' account of a process that did not end as expected: the node's row with
+    its reason, EDC's negotiations with their `errorDetail`, and the end of EDC's log."""
+    seen = await Management(edc, http).call(
+        "POST", "/v3/contractnegotiations/request", vocab(**{"@type": "QuerySpec"})
+    )
+    edc_side = [{k: n.get(k) for k in ("@id", "type", "state", "errorDetail")} for n in seen]
+    return f"node: {json.dumps(row)}\nEDC: {json.dumps(edc_side)}\n{tail(edc.log_file, chars=6000)}"
+
+
 async def test_the_node_negotiates_with_an_edc_provider(
     edc: EdcConnector, village: tuple[Node, IdentityBridge, aiohttp.ClientSession]
 ) -> None:
@@ -144,7 +154,7 @@ async def test_the_node_negotiates_with_an_edc_provider(
     provider = Management(edc, http)
     await provider.provide(ASSET)
     row = await negotiate(node, bridge, http, ASSET)
-    assert row["state"] == "FINALIZED", row
+    assert row["state"] == "FINALIZED", await why(edc, http, row)
     agreement = row["received"]
     assert agreement["@type"] == "Agreement" and agreement["target"] == ASSET
     seen = await provider.call(
@@ -182,7 +192,7 @@ async def test_the_node_receives_an_edc_providers_data_pushed_by_its_data_plane(
     node, bridge, http = village
     await Management(edc, http).provide(PUSHED, backend)
     negotiation = await negotiate(node, bridge, http, PUSHED)
-    assert negotiation["state"] == "FINALIZED", negotiation
+    assert negotiation["state"] == "FINALIZED", await why(edc, http, negotiation)
     async with http.post(
         f"{node.base_url}/admin/dsp/transfers",
         json={
@@ -225,7 +235,7 @@ async def test_the_node_negotiates_a_purpose_bound_edc_asset_with_its_purpose(
     bound = [{"leftOperand": "purpose", "operator": "eq", "rightOperand": PURPOSE}]
     await Management(edc, http).provide(RESEARCH, constraints=bound)
     row = await negotiate(node, bridge, http, RESEARCH)
-    assert row["state"] == "FINALIZED", row
+    assert row["state"] == "FINALIZED", await why(edc, http, row)
     [constraint] = row["received"]["permission"][0]["constraint"]
     assert constraint["rightOperand"] in (PURPOSE, {"@id": PURPOSE}), constraint
 
@@ -237,3 +247,4 @@ async def test_the_node_negotiates_a_purpose_bound_edc_asset_with_its_purpose(
     row = await negotiate(node, bridge, http, RESEARCH, change=other)
     assert row["state"] == "TERMINATED", row
     assert row["agreement_id"] is None, json.dumps(row)
+    assert "differs in" in row["reason"], row["reason"]  # the operator sees why

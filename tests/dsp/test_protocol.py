@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from allmende.node.auth import mint_token
 from allmende.node.catalog import service
+from allmende.node.dsp.models import Negotiation, recent
 from allmende.node.http.app import create_app
 from allmende.node.keys import generate_key
 from allmende.node.runtime import Node
@@ -178,6 +179,28 @@ async def test_policy_that_does_not_permit_terminates(village: Village) -> None:
     termination = await village.consumer.next("/termination")
     assert termination["@type"] == "ContractNegotiationTerminationMessage"
     assert "does not permit" in termination["reason"][0]
+    [row] = recent(village.node.engine, Negotiation)  # the operator sees the same reason
+    assert row["state"] == "TERMINATED" and "does not permit" in row["reason"], row
+
+
+async def test_the_consumers_reason_for_ending_is_kept(village: Village) -> None:
+    status, negotiation = await village.post(
+        "/dsp/negotiations/request", contract_request(village, OPEN)
+    )
+    assert status == 201, negotiation
+    pid = negotiation["providerPid"]
+    await village.consumer.next("/agreement")
+    ended = reply(
+        "ContractNegotiationTerminationMessage",
+        pid,
+        code="Budget",
+        reason=["no longer needed", {"@value": "project ended"}],
+    )
+    status, _ = await village.post(f"/dsp/negotiations/{pid}/termination", ended)
+    assert status == 200
+    [row] = recent(village.node.engine, Negotiation)
+    assert row["state"] == "TERMINATED", row
+    assert row["reason"] == 'Budget; no longer needed; {"@value": "project ended"}', row
 
 
 async def test_refusals(village: Village) -> None:
