@@ -40,9 +40,17 @@ class ConsumerSide(Processes[Row]):
         return self.node.base_url + CALLBACK_PATH
 
     async def from_provider(self, pid: str, body: dict[str, Any]) -> Row:
-        """The process a provider's message is for, if it is that provider's."""
+        """The process a provider's message is for, if it is that provider's.
+
+        A provider may send its first message before the node has read its answer to the
+        request (EDC does, when busy): that message names the provider's pid, which is
+        recorded then, so the node's reply goes to the provider's process and not to an
+        empty path (seen in CI: a verification sent to `/negotiations//...` until it gave up)."""
         row = await self.get_own(pid)
-        if row.provider_pid is not None and body.get("providerPid") != row.provider_pid:
+        named = body.get("providerPid")
+        if row.provider_pid is None and isinstance(named, str) and named:
+            return await self.record(pid, provider_pid=named)
+        if row.provider_pid is not None and named != row.provider_pid:
             raise DspError(400, "providerPid is not this process's provider", pids=row.pids)
         return row
 
