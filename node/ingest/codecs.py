@@ -145,6 +145,23 @@ class Decoders:
         )
         return decoded.data
 
+    def settled(self, device: str, alias: str | None, warnings: Sequence[str]) -> bool:
+        """Whether `keep_warnings` would write nothing, known without the database: a
+        device that is not registered, or one without warnings before and now. Ingest then
+        skips the trip to a thread for it (nearly every uplink)."""
+        if warnings:
+            return False
+        known = self.registry.known()
+        device_id = self.registry.resolve(device, alias)
+        if device_id is None:
+            return True
+        with self._lock:
+            return (
+                self._warned is not None
+                and self._warned_for is known
+                and device_id not in self._warned
+            )
+
     def keep_warnings(
         self,
         device: str,

@@ -80,6 +80,9 @@ class Known:
     adoptable: frozenset[str] = frozenset()
     """Devices registered without a device model that have not adopted one (see
     `adopt_model`), so the check costs nothing for the rest."""
+    unplaced: frozenset[str] = frozenset()
+    """Devices registered without a position (see `locate`): while there are none, the
+    positions an uplink reports need not even be read."""
 
 
 class Registry:
@@ -91,6 +94,9 @@ class Registry:
         self._lock = threading.Lock()
 
     def known(self) -> Known:
+        cached = self._cache
+        if cached is not None:  # read once per request and more: no lock while it holds
+            return cached
         with self._lock:
             if self._cache is None:
                 with Session(self.node.engine) as session:
@@ -109,6 +115,7 @@ class Registry:
                         for d, p in profiles.items()
                         if p.get("name") not in _model_names() and not p.get("adoptedModel")
                     ),
+                    unplaced=frozenset(d.id for d in devices if d.lat is None),
                 )
             return self._cache
 
@@ -296,7 +303,7 @@ async def adopt_model(
     in its profile): a mapping change like any other, so peers and `reindex` agree. The
     operator's own mappings stay; a field the operator unmapped later stays unmapped.
     Devices registered with a model keep it. None when nothing changed."""
-    if not isinstance(version_ids, dict):
+    if not isinstance(version_ids, dict) or not registry.known().adoptable:
         return None
     stored = registry.resolve(device_id, alias)
     if stored is None or stored not in registry.known().adoptable:

@@ -156,7 +156,9 @@ def webhook(source: str, parse: Any, positions: Any = None) -> Any:
                     await _place(request, positions, payload)
                     return web.json_response({"ignored": result.reason}, status=200)
                 await _adopt_model(request, payload)
-                await asyncio.to_thread(_formatter_warnings, request, payload)
+                warned = _formatter_warnings(request, payload)
+                if warned:
+                    await asyncio.to_thread(_keep_warnings, request, warned)
                 prepared = await prepare_in_steps(
                     request.app["node"], room["registry"], result, source
                 )
@@ -177,13 +179,16 @@ FORMATTER = "the-things-stack-payload-formatter"
 """Who decoded, for warnings of The Things Stack's payload formatter."""
 
 
-def _formatter_warnings(request: web.Request, payload: Any) -> None:
-    """Keep the warnings The Things Stack's payload formatter gave with its decoded
-    payload (`decoded_payload_warnings`) like a codec's; a clean decode clears them."""
+def _formatter_warnings(request: web.Request, payload: Any) -> list[Warned]:
+    """The warnings The Things Stack's payload formatter gave with its decoded payload
+    (`decoded_payload_warnings`), per message, to be kept like a codec's (a clean decode
+    clears them); those that would change nothing are left out, so a clean uplink of a
+    device without warnings costs no trip to a thread."""
     messages = payload if isinstance(payload, list) else [payload]
     decoders = request.app["ingest"].get("decoders")
     if decoders is None:
-        return
+        return []
+    found: list[Warned] = []
     for message in messages:
         if not isinstance(message, dict):
             continue
@@ -198,13 +203,26 @@ def _formatter_warnings(request: web.Request, payload: Any) -> None:
         device = eui if isinstance(eui, str) and eui else alias
         if device is None:
             continue
+        device = canonical_device_id(device)
+        texts = [str(w) for w in warnings]
+        if decoders.settled(device, alias, texts):
+            continue
         try:
             received = parse_time(str(up.get("received_at") or message.get("received_at")))
         except ValueError:
             received = datetime.now(UTC)
-        decoders.keep_warnings(
-            canonical_device_id(device), alias, received, FORMATTER, [str(w) for w in warnings]
-        )
+        found.append((device, alias, received, texts))
+    return found
+
+
+Warned = tuple[str, str | None, datetime, list[str]]
+"""A device, its alias, when its uplink was received and the formatter's warnings."""
+
+
+def _keep_warnings(request: web.Request, warned: list[Warned]) -> None:
+    decoders = request.app["ingest"]["decoders"]
+    for device, alias, received, texts in warned:
+        decoders.keep_warnings(device, alias, received, FORMATTER, texts)
 
 
 async def _adopt_model(request: web.Request, payload: Any) -> None:
@@ -235,7 +253,7 @@ async def _adopt_model(request: web.Request, payload: Any) -> None:
 
 async def _place(request: web.Request, positions: Any, payload: Any) -> None:
     """Positions for unplaced devices; a failure here is logged, the readings stay."""
-    if positions is None:
+    if positions is None or not request.app["ingest"]["registry"].known().unplaced:
         return
     try:
         found = positions(request, payload)
