@@ -19,7 +19,7 @@ from allmende.node.messages import reason
 from allmende.node.reports import geo, mail, service
 from allmende.node.reports.common import PROBLEM, node_of, read
 from allmende.node.reports.handling import boundary_changed, change_status, purge, retention
-from allmende.node.reports.models import STATUSES, Category, Report
+from allmende.node.reports.models import STATUSES, Report
 from allmende.node.reports.open311 import (
     w3c,
 )
@@ -31,15 +31,7 @@ from allmende.node.runtime import Node
 CATEGORY = {
     "type": "object",
     "properties": {
-        "code": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$"},
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "name_en": {"type": "string", "maxLength": 200},
-        "description": {"type": "string", "maxLength": 2000},
-        "group": {"type": "string", "maxLength": 200},
-        "keywords": {"type": "string", "maxLength": 500},
-        "department": {"type": "string", "maxLength": 200},
-        "contact": {"type": "string", "maxLength": 300},
-        "link": {"type": "string", "maxLength": 500},
+        **service.CATEGORY_SCHEMA,
         "active": {"type": "boolean"},
         "attributes": {"type": "array", "items": {"type": "object"}},
     },
@@ -94,12 +86,7 @@ async def admin_retire_category(request: web.Request) -> web.Response:
 
     def work() -> bool:
         with transaction(node.engine) as session:
-            row = session.get(Category, code)
-            if row is None:
-                return False
-            row.active = False
-            session.add(row)
-            return True
+            return service.retire_category(session, code)
 
     if not await node.write(work):
         raise Problem(404, "Not Found", f"no category {code!r}")

@@ -29,16 +29,8 @@ from allmende.node.web.console import signed_in
 PAGE = "/admin/console/reports/categories"
 FIELDS: dict[str, dict[str, Any]] = {
     **CSRF,
-    "code": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$"},
+    **service.CATEGORY_SCHEMA,
     "existing": {"type": "string", "description": "true when an existing category is edited"},
-    "name": {"type": "string", "maxLength": 200},
-    "name_en": {"type": "string", "maxLength": 200},
-    "description": {"type": "string", "maxLength": 2000},
-    "group": {"type": "string", "maxLength": 200},
-    "keywords": {"type": "string", "maxLength": 500},
-    "department": {"type": "string", "maxLength": 200},
-    "contact": {"type": "string", "maxLength": 300},
-    "link": {"type": "string", "maxLength": 500},
     "streetlights": {"type": "string", "description": "true: residents pick the street light"},
     "active": {"type": "string", "description": "true: offered to residents and apps"},
 }
@@ -140,12 +132,7 @@ async def retire_category(request: web.Request) -> web.StreamResponse:
 
     def work() -> bool:
         with transaction(node.engine) as session:
-            row = session.get(Category, code)
-            if row is None:
-                return False
-            row.active = False
-            session.add(row)
-            return True
+            return service.retire_category(session, code)
 
     if not await node.write(work):
         raise web.HTTPNotFound(text="no such category")

@@ -155,6 +155,23 @@ def _attribute(raw: Any, index: int) -> dict[str, Any]:
     }
 
 
+CATEGORY_TEXTS = {
+    "name_en": 200,
+    "description": 2000,
+    "group": 200,
+    "keywords": 500,
+    "department": 200,
+    "contact": 300,
+    "link": 500,
+}
+"""A category's optional texts and their lengths at most (the API's and the form's too)."""
+CATEGORY_SCHEMA: dict[str, dict[str, Any]] = {
+    "code": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$"},
+    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+    **{field: {"type": "string", "maxLength": limit} for field, limit in CATEGORY_TEXTS.items()},
+}
+
+
 def checked_category(body: Any) -> Category:
     if not isinstance(body, Mapping):
         raise Invalid(say("body: a JSON object with code and name"))
@@ -165,15 +182,7 @@ def checked_category(body: Any) -> Category:
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise Invalid(say("name: the category as residents read it, e.g. Müll (at most 200)"))
     texts: dict[str, str] = {}
-    for field, limit in (
-        ("name_en", 200),
-        ("description", 2000),
-        ("group", 200),
-        ("keywords", 500),
-        ("department", 200),
-        ("contact", 300),
-        ("link", 500),
-    ):
+    for field, limit in CATEGORY_TEXTS.items():
         value = body.get(field, "")
         if not isinstance(value, str) or len(value) > limit:
             raise Invalid(
@@ -206,6 +215,16 @@ def save_category(session: Session, category: Category) -> bool:
         category.created = old.created
     session.merge(category)
     return old is None
+
+
+def retire_category(session: Session, code: str) -> bool:
+    """Offer the category no more (its reports keep it); False when there is none."""
+    row = session.get(Category, code)
+    if row is None:
+        return False
+    row.active = False
+    session.add(row)
+    return True
 
 
 def categories(session: Session, *, active_only: bool = True) -> list[Category]:
