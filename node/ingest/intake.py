@@ -303,8 +303,7 @@ def _events(
 
 
 def latest_rows(registry: Registry, observations: list[Observation]) -> list[Row]:
-    mappings = registry.mappings()
-    return newest_rows(observations, {device: m.dataset_id for device, m in mappings.items()})
+    return newest_rows(observations, registry.known().datasets)
 
 
 async def ingest(registry: Registry, committer: Committer, prepared: Prepared) -> Accepted:

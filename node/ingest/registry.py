@@ -11,9 +11,9 @@ import json
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlmodel import Session, col, delete, select
@@ -26,7 +26,13 @@ from allmende.node.ingest.mapping import FLAG, Check, MappingError, changed_prof
 from allmende.node.ingest.models import Device, UnmappedField
 from allmende.node.messages import say
 from allmende.node.runtime import Node
-from allmende.vocab.devices import list_profiles, load_profile, model_for_version_ids, models
+from allmende.vocab.devices import (
+    list_profiles,
+    load_model,
+    load_profile,
+    model_for_version_ids,
+    models,
+)
 
 REGISTERED = "de.allmende.device.registered"
 REMOVED = "de.allmende.device.removed"
@@ -80,6 +86,8 @@ class Known:
     adoptable: frozenset[str] = frozenset()
     """Devices registered without a device model that have not adopted one (see
     `adopt_model`), so the check costs nothing for the rest."""
+    datasets: dict[str, str] = field(default_factory=dict)
+    """Each device's dataset, for the latest values written with every commit."""
     unplaced: frozenset[str] = frozenset()
     """Devices registered without a position (see `locate`): while there are none, the
     positions an uplink reports need not even be read."""
@@ -115,6 +123,7 @@ class Registry:
                         for d, p in profiles.items()
                         if p.get("name") not in _model_names() and not p.get("adoptedModel")
                     ),
+                    datasets={d.id: d.dataset_id for d in devices},
                     unplaced=frozenset(d.id for d in devices if d.lat is None),
                 )
             return self._cache
@@ -308,9 +317,14 @@ async def adopt_model(
     stored = registry.resolve(device_id, alias)
     if stored is None or stored not in registry.known().adoptable:
         return None
-    model = model_for_version_ids(version_ids)
-    if model is None:
+    try:
+        name = _model_named(json.dumps(version_ids, sort_keys=True))
+    except (TypeError, ValueError):  # not from JSON: no key, looked up as it is
+        found = model_for_version_ids(version_ids)
+        name = str(found["name"]) if found is not None else None
+    if name is None:
         return None
+    model = load_model(name)
     with Session(node.engine) as session:
         row = session.get(Device, stored)
     if row is None:
@@ -322,6 +336,15 @@ async def adopt_model(
     return await _publish_mapping(
         node, registry, row, changed, {"adoptedModel": model["name"], "adopted": sorted(missing)}
     )
+
+
+@lru_cache(maxsize=1024)
+def _model_named(key: str) -> str | None:
+    """The name of the model the version ids (as sorted JSON) name: asked for every
+    uplink of a device that may still adopt one, answered by a walk through the library
+    once per version."""
+    model = model_for_version_ids(json.loads(key))
+    return str(model["name"]) if model is not None else None
 
 
 @cache
