@@ -117,6 +117,8 @@ class Replica:
         return self.store.raw if self.store is not None and self.seq >= generation else None
 
     def _catch_up(self, target: int, budget: float) -> None:
+        from allmende.node.events.projector import PAGE_BYTES  # loaded with the projector
+
         assert self.store is not None and self._projector and self._engine and self._quarantine
         give_up = time.monotonic() + budget
         try:
@@ -127,6 +129,7 @@ class Replica:
                 stop=lambda: time.monotonic() > give_up,
                 until=target,
                 quarantine=self._quarantine,
+                page_bytes=PAGE_BYTES,  # small steps: a query waits at most `budget` for them
             )
         except Exception:
             log.exception("the in-memory copy could not follow the log; queries read from disk")
