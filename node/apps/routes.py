@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from allmende.node.apps import manifest as manifests
 from allmende.node.apps.dcat import catalog_services, directory_graph
 from allmende.node.apps.registry import Registry, ReviewError, public
+from allmende.node.apps.residents import RESIDENT_COOKIE, signed_in_resident
 from allmende.node.apps.server import (
     Answer,
     AuthorizationServer,
@@ -44,7 +45,6 @@ from allmende.node.usage.enforcement import TOKEN_CHECKS
 from allmende.policies.explain import term_label
 
 SERVER = web.AppKey("apps_server", AuthorizationServer)
-RESIDENT_COOKIE = "allmende_resident"
 MINE = "/apps/mine"
 AUTHORIZE_PARAMS = (
     "response_type",
@@ -300,20 +300,6 @@ async def introspect(request: web.Request) -> web.Response:
 # --- residents: sign-in and consent ---------------------------------------------------------
 
 
-def _resident(request: web.Request) -> Resident | None:
-    """The signed-in resident: their resident token (role resident, sub = account name), as
-    the village issued it, kept in a cookie for this browser."""
-    token = request.cookies.get(RESIDENT_COOKIE)
-    if not token:
-        return None
-    node: Node = request.app["node"]
-    try:
-        principal = verify_token(token, {node.key.kid: node.key.public}, node.id)
-    except AuthError:
-        return None
-    return Resident(principal.subject) if principal.role == "resident" else None
-
-
 def _csrf(request: web.Request, resident: Resident, params: dict[str, str]) -> str:
     """A form token bound to the resident's sign-in and this exact request."""
     node: Node = request.app["node"]
@@ -405,7 +391,7 @@ def _consent_context(request: web.Request, grant: Any, resident: Resident) -> di
     responses={"200": {"description": "the page"}, "302": {"description": "back to the app"}},
 )
 async def authorize_page(request: web.Request) -> web.Response:
-    resident = _resident(request)
+    resident = signed_in_resident(request)
     if resident is None:
         context = {"next": request.path_qs, "error": None}
         return aiohttp_jinja2.render_template("apps/signin.html", request, context)
@@ -437,7 +423,7 @@ async def authorize_page(request: web.Request) -> web.Response:
 )
 async def authorize_decision(request: web.Request) -> web.Response:
     form = await read_form(request)
-    resident = _resident(request)
+    resident = signed_in_resident(request)
     if resident is None:
         raise Problem(401, "Unauthorized", "sign in as a resident first")
     params = _oauth_params(form)
@@ -523,7 +509,7 @@ def _action_words(request: web.Request, scopes: list[str]) -> list[str]:
     responses={"200": {"description": "the page (or the sign-in form)"}},
 )
 async def my_apps(request: web.Request) -> web.Response:
-    resident = _resident(request)
+    resident = signed_in_resident(request)
     if resident is None:
         signin = {"next": MINE, "error": None}
         return aiohttp_jinja2.render_template("apps/signin.html", request, signin)
@@ -548,7 +534,7 @@ async def my_apps(request: web.Request) -> web.Response:
 )
 async def my_apps_withdraw(request: web.Request) -> web.Response:
     form = await read_form(request)
-    resident = _resident(request)
+    resident = signed_in_resident(request)
     if resident is None:
         raise Problem(401, "Unauthorized", "sign in as a resident first")
     client_id = str(form.get("client_id", ""))

@@ -54,8 +54,9 @@ async def submit(
     resident: str = "",
 ) -> dict[str, Any]:
     """File a report from an Open311 app (its api_key, or `client` when an app's token was
-    checked, acting for `resident`, who reads it back through such an app) or the portal's own form: checked, routed, kept with its reporter apart,
-    forwarded if another village is responsible."""
+    checked) or the portal's own form: checked, routed, kept with its reporter apart,
+    forwarded if another village is responsible. `resident`: the account it is filed for
+    (an app's resident, or the resident signed in on the portal), whose apps read it back."""
     node = node_of(request)
     trust = request.app.get("federation_trust")
 

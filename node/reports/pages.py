@@ -15,6 +15,7 @@ from aiohttp import web
 from multidict import MultiDict
 from sqlmodel import Session, col, select
 
+from allmende.node.apps.residents import signed_in_resident
 from allmende.node.db import transaction
 from allmende.node.http.forms import read_form
 from allmende.node.http.openapi import FILE, describe, form_body, query_param
@@ -98,8 +99,14 @@ async def form_send(request: web.Request) -> web.StreamResponse:
     segments: list[dict[str, Any]] = []
     try:
         photo = await read_photo(form.get("media"))
+        resident = signed_in_resident(request)  # a signed-in resident's apps see it as theirs
         answer = await submit(
-            request, form, photo, values.get("acknowledge_duplicate") == "true", portal=True
+            request,
+            form,
+            photo,
+            values.get("acknowledge_duplicate") == "true",
+            portal=True,
+            resident=resident.name if resident is not None else "",
         )
     except NearLights as exc:
         segments = exc.segments

@@ -137,6 +137,36 @@ async def test_an_app_reads_its_residents_own_reports_held_ones_too(
     assert other.status == 400  # only `me`: an app never names another resident
 
 
+async def test_a_report_from_the_portal_form_is_the_signed_in_residents_own(
+    tmp_path: Any, aiohttp_client: Any
+) -> None:
+    """Filed on the portal while signed in, the report is the resident's: their app reads it
+    as their own; filed signed out, it is nobody's."""
+    node = make_node(tmp_path / "luetjenholm", node_id="https://luetjenholm.example/")
+    client = await aiohttp_client(create_app(node))
+    admin = admin_headers(node)
+    for category in CATEGORIES:
+        assert (await client.post("/admin/reports/categories", json=category, headers=admin)).ok
+    feature = sample_feature("luetjenholm", "Lütjenholm")
+    assert (await client.put("/admin/reports/boundary?sample=true", json=feature, headers=admin)).ok
+    village = Village(node, client)
+    app = (await village.register(datasets=(), actions=("reports:read",)))["client_id"]
+    await village.approve(app)
+    await village.sign_in("anna")
+    anna = (await village.code_token(app, "reports:read"))["access_token"]
+
+    async def portal(text: str) -> None:
+        sent = await client.post("/melden", data=form(text), allow_redirects=False)
+        assert sent.status == 303, await sent.text()
+
+    await portal("Papierkorb umgestoßen")
+    client.session.cookie_jar.clear()  # signed out
+    await portal("Laterne flackert")
+    answer = await client.get(MINE, headers=bearer(anna))
+    assert answer.status == 200, await answer.text()
+    assert [r["description"] for r in await answer.json()] == ["Papierkorb umgestoßen"]
+
+
 class _Served:
     """A served village's address for the OAuth helpers (which speak to a test client):
     the same calls over a session that keeps the resident's sign-in cookie."""
