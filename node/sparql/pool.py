@@ -108,6 +108,9 @@ class Ticket:
     spent: Callable[[float], None] | None = None
     """Told the seconds the query held a worker, once it gives the worker back (also
     when it failed, ran out of time or was stopped): what the client's quota counts."""
+    answered: Callable[[str, float], None] | None = None
+    """Told which store answered ("memory" or "disk") and the seconds the worker took,
+    once a query has been answered in full: what proves a query cheap (`inline`)."""
 
 
 @dataclass(eq=False)
@@ -439,6 +442,8 @@ class QueryPool:
         if kind == "whole":
             result_kind, body, source = value
             self.answered[source] += 1
+            if lease.ticket.answered is not None:
+                lease.ticket.answered(source, time.monotonic() - lease.started)
             return str(result_kind), _once(body)
         return str(value), self._chunks(lease, deadline)
 
@@ -454,6 +459,8 @@ class QueryPool:
                 elif kind == "done":
                     finished = True
                     self.answered[value] += 1
+                    if lease.ticket.answered is not None:
+                        lease.ticket.answered(value, time.monotonic() - lease.started)
                     return
                 else:
                     finished = True
@@ -526,7 +533,8 @@ class Counted(Protocol):
 
 class PoolMetrics:
     """Prometheus: finished queries by the store that answered them, so an operator sees
-    whether the in-memory copy is in use; queries per lane and refusals, so they see
+    whether the in-memory copy is in use ("inline": proven cheap, answered by the node's
+    own process without a worker); queries per lane and refusals, so they see
     whether the lanes and caps fit the node's users."""
 
     def __init__(self, pool: Counted) -> None:
@@ -536,7 +544,7 @@ class PoolMetrics:
         family = CounterMetricFamily(
             "allmende_sparql_queries", "Answered SPARQL queries by store", labels=["store"]
         )
-        for source in ("memory", "disk"):
+        for source in ("memory", "disk", "inline"):
             family.add_metric([source], self.pool.answered[source])
         yield family
         lanes = GaugeMetricFamily(
