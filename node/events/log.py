@@ -10,10 +10,11 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, insert
+from sqlalchemy import Integer, Select, bindparam, func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -245,22 +246,12 @@ class EventLog:
         page ends with the event that reaches that many bytes of JSON (at least one event).
         Rows are fetched as they are read, so the rest of a long page is neither loaded nor
         parsed."""
-        query = sa_select(
-            col(EventRecord.seq),
-            col(EventRecord.envelope),
-            col(EventRecord.signature),
-            col(EventRecord.batch_id),
-            col(EventRecord.batch_index),
-        ).where(col(EventRecord.seq) > after)
-        if local_only:
-            query = query.where(col(EventRecord.local).is_(True))
-        if until is not None:
-            query = query.where(col(EventRecord.seq) <= until)
-        query = query.order_by(col(EventRecord.seq)).limit(limit)
+        query = _page_query(local_only, until is not None)
+        bound = {"after": after, "limit": limit, "until": until}
         rows: list[_LogRow] = []
         size = 0
         for seq, envelope, signature, batch_id, batch_index in session.connection().execute(
-            query.execution_options(yield_per=16)
+            query, bound
         ):
             rows.append((seq, envelope, signature, batch_id, batch_index))
             size += len(envelope)
@@ -270,10 +261,8 @@ class EventLog:
         batches = (
             {
                 key: (digests, proof)
-                for key, digests, proof in session.exec(
-                    select(EventBatch.id, EventBatch.digests, EventBatch.signature).where(
-                        col(EventBatch.id).in_(batch_ids)
-                    )
+                for key, digests, proof in session.connection().execute(
+                    _BATCHES, {"ids": list(batch_ids)}
                 )
             }
             if batch_ids
@@ -289,6 +278,34 @@ class EventLog:
             .order_by(col(EventRecord.batch_index))
         ).all()
         return [jsontext.loads(envelope) for envelope in rows]
+
+
+@cache
+def _page_query(local_only: bool, bounded: bool) -> Select[Any]:
+    """A page of the log as one statement per shape, its values bound (`after`, `limit`,
+    `until`): the projector reads a page after every group commit, and building the
+    statement anew cost more than running it."""
+    query = sa_select(
+        col(EventRecord.seq),
+        col(EventRecord.envelope),
+        col(EventRecord.signature),
+        col(EventRecord.batch_id),
+        col(EventRecord.batch_index),
+    ).where(col(EventRecord.seq) > bindparam("after"))
+    if local_only:
+        query = query.where(col(EventRecord.local).is_(True))
+    if bounded:
+        query = query.where(col(EventRecord.seq) <= bindparam("until"))
+    return (
+        query.order_by(col(EventRecord.seq))
+        .limit(bindparam("limit", type_=Integer))
+        .execution_options(yield_per=16)
+    )
+
+
+_BATCHES = sa_select(col(EventBatch.id), col(EventBatch.digests), col(EventBatch.signature)).where(
+    col(EventBatch.id).in_(bindparam("ids", expanding=True))
+)
 
 
 def _row(
