@@ -9,6 +9,12 @@ projected when the query came, so the copy shows what the store shows. Until the
 ready, and whenever it cannot catch up in time,
 queries are answered from disk as before; nothing depends on the copy but speed.
 
+The copy is made only once a query comes while the node's projector is not working through
+a backlog (a peer's catch-up, a burst of ingest): made earlier, it would load every room's
+code and then lag behind at once, and both cost the cores the projector needs (measured on
+bench/peers' Kafka part, a worker that copied at its start spent 1.3 CPU seconds on loading
+code alone while the node projected a peer's 60k observations).
+
 The copy costs memory in every worker (about 450 bytes a quad), so it is kept only for
 stores up to `sparql.memory_quads`.
 """
@@ -56,7 +62,8 @@ class Replica:
         self.store: OxigraphStore | None = None
         self.seq = 0
         """The last event the copy shows."""
-        self.state = "building"
+        self.state = "waiting"
+        """waiting (for a query while the node is not busy), building, ready, or why not."""
         self._projector: Projector | None = None
         self._engine: Engine | None = None
         self._quarantine: Quarantine | None = None
@@ -68,11 +75,14 @@ class Replica:
 
     @classmethod
     def start(cls, store_path: str, spec: ReplicaSpec) -> Replica:
+        """A copy to be made with the first query that may catch up (`current`)."""
+        return cls(store_path, spec)
+
+    def _begin(self) -> None:
         """Copying runs on a thread of its own (Oxigraph releases the GIL while it dumps
         and loads), so the worker answers from disk meanwhile."""
-        replica = cls(store_path, spec)
-        replica._builder.start()
-        return replica
+        self.state = "building"
+        self._builder.start()
 
     def build(self) -> None:
         """Copy the store's files into memory; then the copy follows the log."""
@@ -105,9 +115,11 @@ class Replica:
     def current(self, generation: int, budget: float | None) -> ox.Store | None:
         """The copy, once it shows `generation` (the node's projected sequence number
         when the query came); catching up takes at most `budget` seconds (None: no
-        catching up now). It does not catch up beyond it: which graphs a caller may see
+        catching up now, nor copying). It does not catch up beyond it: which graphs a caller may see
         was decided for that generation."""
         if self.store is None:
+            if budget is not None and self.state == "waiting":
+                self._begin()  # the node is not busy: now the copy is worth making
             return None
         if self._aside and self._retried():
             self._drop("stale")  # a retried event shows on disk, not here

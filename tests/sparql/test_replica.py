@@ -76,6 +76,22 @@ def test_the_copy_follows_every_kind_of_event_to_the_same_quads(node: Node) -> N
     assert DATA in copy.graphs() and copy.dump_nquads().count(b"hasSimpleResult") == 39
 
 
+def test_the_copy_is_made_only_once_a_query_may_catch_up(node: Node) -> None:
+    """While the node works through a backlog (queries come with no budget), a worker
+    makes no copy: it would only cost the cores the projector needs."""
+    generation = int(node.store.get_meta("projected-seq") or 0)
+    replica = Replica.start(str(node.store.path), replica_of(node).spec)
+    for _ in range(3):
+        assert replica.current(generation, budget=None) is None
+    assert replica.state == "waiting" and replica.store is None
+
+    assert replica.current(generation, budget=10) is None  # from disk while it copies
+    replica._builder.join(timeout=60)
+    assert replica.state == "ready"
+    copy = replica.current(generation, budget=10)
+    assert copy is not None and len(copy) == len(node.store.raw)
+
+
 def test_a_store_larger_than_the_limit_is_not_copied(node: Node) -> None:
     replica = replica_of(node, max_quads=2)
     replica.build()
