@@ -9,11 +9,12 @@ projected when the query came, so the copy shows what the store shows. Until the
 ready, and whenever it cannot catch up in time,
 queries are answered from disk as before; nothing depends on the copy but speed.
 
-The copy is made only once a query comes while the node's projector is not working through
-a backlog (a peer's catch-up, a burst of ingest): made earlier, it would load every room's
-code and then lag behind at once, and both cost the cores the projector needs (measured on
-bench/peers' Kafka part, a worker that copied at its start spent 1.3 CPU seconds on loading
-code alone while the node projected a peer's 60k observations).
+The copy is made only once the queries of `QUIET` seconds all came while the node's
+projector was not working through a backlog (a peer's catch-up, a burst of ingest): made
+earlier, it would load every room's code and then lag behind at once, and both cost the
+cores the projector needs (measured on bench/peers' Kafka part, a worker that copied at its
+start spent 1.3 CPU seconds on loading code alone while the node projected a peer's 60k
+observations; a node that has just started is quiet until its peers' events arrive).
 
 The copy costs memory in every worker (about 450 bytes a quad), so it is kept only for
 stores up to `sparql.memory_quads`.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from allmende.node.events.quarantine import Quarantine
 
 log = logging.getLogger(__name__)
+QUIET = 5.0
+"""Seconds of queries that may catch up (the node not busy) before the copy is made."""
 SIZE_CHECK_EVERY = 30.0
 """Seconds between checks that the copy still fits its limit (counting takes ~0.1 s per
 million quads)."""
@@ -57,8 +61,12 @@ class ReplicaSpec:
 
 
 class Replica:
-    def __init__(self, store_path: str, spec: ReplicaSpec) -> None:
-        self.store_path, self.spec = store_path, spec
+    def __init__(
+        self, store_path: str, spec: ReplicaSpec, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store_path, self.spec, self._clock = store_path, spec, clock
+        self._quiet_since: float | None = None
+        """Since when every query could have caught up (None: the last one could not)."""
         self.store: OxigraphStore | None = None
         self.seq = 0
         """The last event the copy shows."""
@@ -75,7 +83,7 @@ class Replica:
 
     @classmethod
     def start(cls, store_path: str, spec: ReplicaSpec) -> Replica:
-        """A copy to be made with the first query that may catch up (`current`)."""
+        """A copy to be made once the node has been quiet for a while (`current`)."""
         return cls(store_path, spec)
 
     def _begin(self) -> None:
@@ -115,10 +123,10 @@ class Replica:
     def current(self, generation: int, budget: float | None) -> ox.Store | None:
         """The copy, once it shows `generation` (the node's projected sequence number
         when the query came); catching up takes at most `budget` seconds (None: no
-        catching up now, nor copying). It does not catch up beyond it: which graphs a caller may see
-        was decided for that generation."""
+        catching up now, nor copying). It does not catch up beyond it: which graphs a
+        caller may see was decided for that generation."""
         if self.store is None:
-            if budget is not None and self.state == "waiting":
+            if self.state == "waiting" and self._quiet_for(budget) >= QUIET:
                 self._begin()  # the node is not busy: now the copy is worth making
             return None
         if self._aside and self._retried():
@@ -127,6 +135,16 @@ class Replica:
         if self.seq < generation and budget is not None:
             self._catch_up(generation, budget)
         return self.store.raw if self.store is not None and self.seq >= generation else None
+
+    def _quiet_for(self, budget: float | None) -> float:
+        """Seconds since which every query came with a budget (the node not busy)."""
+        now = self._clock()
+        if budget is None:
+            self._quiet_since = None
+            return 0.0
+        if self._quiet_since is None:
+            self._quiet_since = now
+        return now - self._quiet_since
 
     def _catch_up(self, target: int, budget: float) -> None:
         from allmende.node.events.projector import PAGE_BYTES  # loaded with the projector

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from allmende.node.runtime import Node
-from allmende.node.sparql.replica import Replica, ReplicaSpec
+from allmende.node.sparql.replica import QUIET, Replica, ReplicaSpec
 from tests.sparql.conftest import put_graph, select
 from tests.support import admin_headers, make_node
 
@@ -76,15 +76,20 @@ def test_the_copy_follows_every_kind_of_event_to_the_same_quads(node: Node) -> N
     assert DATA in copy.graphs() and copy.dump_nquads().count(b"hasSimpleResult") == 39
 
 
-def test_the_copy_is_made_only_once_a_query_may_catch_up(node: Node) -> None:
+def test_the_copy_is_made_only_once_the_node_has_been_quiet_for_a_while(node: Node) -> None:
     """While the node works through a backlog (queries come with no budget), a worker
-    makes no copy: it would only cost the cores the projector needs."""
+    makes no copy: it would only cost the cores the projector needs. A node that has just
+    started is quiet until its peers' events arrive, so one quiet query is not enough."""
     generation = int(node.store.get_meta("projected-seq") or 0)
-    replica = Replica.start(str(node.store.path), replica_of(node).spec)
-    for _ in range(3):
-        assert replica.current(generation, budget=None) is None
+    now = [1000.0]
+    replica = Replica(str(node.store.path), replica_of(node).spec, clock=lambda: now[0])
+    for busy in (False, True, True, False, True):
+        assert replica.current(generation, budget=None if busy else 10) is None
+        now[0] += QUIET / 2  # a query every half of QUIET, never QUIET without a busy one
     assert replica.state == "waiting" and replica.store is None
 
+    assert replica.current(generation, budget=10) is None
+    now[0] += QUIET
     assert replica.current(generation, budget=10) is None  # from disk while it copies
     replica._builder.join(timeout=60)
     assert replica.state == "ready"
