@@ -21,6 +21,10 @@ _LONG_RUN = b"1" * 19
 without such a run of digits needs no walk through what was read. For an ingest event
 the projector reads back (5 kB) the walk took 40 us, this look 5 us (a regular
 expression for the run took 74 us on the digits of observation IRIs and times)."""
+WALK_FROM = 64 * 1024
+"""From this length on, the read value is walked instead: a large text is mostly long
+strings (a peer's bundle of observations), and the walk goes by values, the look by bytes
+(a 836 kB Kafka bundle: the walk 0.03 ms, the look 2.3 ms, orjson itself 1.7 ms)."""
 
 
 def dumps(value: Any) -> str:
@@ -33,6 +37,8 @@ def dumps(value: Any) -> str:
 
 def loads(text: str | bytes) -> Any:
     value = orjson.loads(text)
+    if len(text) >= WALK_FROM:
+        return json.loads(text) if _huge_float(value) else value
     data = text if isinstance(text, bytes) else text.encode()
     if _LONG_RUN not in data.translate(_DIGIT_MARKS):
         return value  # no integer of 19 digits or more: orjson read every one exactly

@@ -25,3 +25,13 @@ def test_dumps_and_loads_agree_with_the_standard_library() -> None:
 def test_integers_beyond_64_bits_stay_integers() -> None:
     value = jsontext.loads('{"a": 123456789012345678901234567890}')
     assert value["a"] == 123456789012345678901234567890 and isinstance(value["a"], int)
+
+
+def test_large_texts_keep_integers_beyond_64_bits_too() -> None:
+    """Large texts are checked by walking what was read, not by looking at the bytes."""
+    content = "<https://luetjenholm.example/o/1> <https://luetjenholm.example/p> 12 .\n" * 2000
+    value = {"content": content, "n": 123456789012345678901234567890, "f": 1.5}
+    text = jsontext.dumps(value)
+    assert len(text) >= jsontext.WALK_FROM
+    for read in (jsontext.loads(text), jsontext.loads(text.encode())):
+        assert read == value and isinstance(read["n"], int)
