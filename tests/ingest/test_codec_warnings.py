@@ -92,6 +92,33 @@ async def test_the_things_stack_formatter_warnings_are_kept_alike(village: Villa
     assert (await detail(village, device))["codecWarnings"] is None
 
 
+async def test_formatter_warnings_after_clean_uplinks_are_kept(village: Village) -> None:
+    """Clean uplinks of a device without warnings are let through without a look at the
+    database; the first uplink with warnings after them is kept all the same, and the
+    next clean one clears them."""
+    device = "70b3d57ed00ab001"  # registered with room-climate
+    message = copy.deepcopy(payload("ttn-uplink-humidity.json"))
+    message["end_device_ids"]["dev_eui"] = device.upper()
+    up = message["uplink_message"]
+    for second in range(3):
+        up["received_at"] = f"2031-01-01T00:00:0{second}Z"
+        status, body = await post(village, message)
+        assert status == 202, body
+    assert (await detail(village, device))["codecWarnings"] is None
+
+    up["decoded_payload_warnings"] = ["battery low"]
+    up["received_at"] = "2031-01-01T00:00:05Z"
+    status, body = await post(village, message)
+    assert status == 202, body
+    assert (await detail(village, device))["codecWarnings"]["warnings"] == ["battery low"]
+
+    del up["decoded_payload_warnings"]
+    up["received_at"] = "2031-01-01T00:00:06Z"
+    status, body = await post(village, message)
+    assert status == 202, body
+    assert (await detail(village, device))["codecWarnings"] is None
+
+
 async def test_the_device_page_shows_the_warnings_and_removal_deletes_them(
     village: Village,
 ) -> None:
