@@ -227,10 +227,8 @@ class EventLog:
 
     @staticmethod
     def last_seq(session: Session, *, local_only: bool = False) -> int:
-        query = select(func.max(EventRecord.seq))
-        if local_only:
-            query = query.where(col(EventRecord.local).is_(True))
-        return session.exec(query).one() or 0
+        found = session.connection().execute(_LAST_LOCAL if local_only else _LAST).scalar()
+        return int(found or 0)
 
     @staticmethod
     def read(
@@ -302,6 +300,10 @@ def _page_query(local_only: bool, bounded: bool) -> Select[Any]:
         .execution_options(yield_per=16)
     )
 
+
+_LAST = sa_select(func.max(col(EventRecord.seq)))
+"""The log's head, asked after every group commit: built once."""
+_LAST_LOCAL = _LAST.where(col(EventRecord.local).is_(True))
 
 _BATCHES = sa_select(col(EventBatch.id), col(EventBatch.digests), col(EventBatch.signature)).where(
     col(EventBatch.id).in_(bindparam("ids", expanding=True))
