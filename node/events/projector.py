@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -141,23 +142,34 @@ class Projector:
         checkpoint = int(store.get_meta(CHECKPOINT) or 0)
         if quarantine is not None:
             quarantine.begin(checkpoint)
-        while stop is None or not stop():
-            with Session(engine) as session:
-                page = EventLog.read(
-                    session, after=checkpoint, limit=PAGE, max_bytes=page_bytes, until=until
-                )
-            if not page:
-                break
-            for run in self._runs(page):
-                if quarantine is None:
-                    self._apply_run(store, run)
+        reader: ThreadPoolExecutor | None = None
+        ahead: Future[list[SignedEvent]] | None = None
+        try:
+            while stop is None or not stop():
+                if ahead is not None:
+                    page, ahead = ahead.result(), None
                 else:
-                    self._apply_guarded(store, run, quarantine)
-            checkpoint = page[-1].seq or checkpoint
-            store.set_meta(CHECKPOINT, str(checkpoint))
-            applied += len(page)
-            if after_page is not None:
-                after_page(checkpoint)
+                    page = _read(engine, checkpoint, until, page_bytes)
+                if not page:
+                    break
+                if _ended_at_a_limit(page, page_bytes):
+                    # a backlog: the next page is read and parsed while this one loads
+                    # (the store's loader leaves Python free meanwhile)
+                    reader = reader or ThreadPoolExecutor(1, thread_name_prefix="log-reader")
+                    ahead = reader.submit(_read, engine, page[-1].seq, until, page_bytes)
+                for run in self._runs(page):
+                    if quarantine is None:
+                        self._apply_run(store, run)
+                    else:
+                        self._apply_guarded(store, run, quarantine)
+                checkpoint = page[-1].seq or checkpoint
+                store.set_meta(CHECKPOINT, str(checkpoint))
+                applied += len(page)
+                if after_page is not None:
+                    after_page(checkpoint)
+        finally:
+            if reader is not None:
+                reader.shutdown(wait=True)
         return applied
 
     def retry_quarantined(self, engine: Engine, store: QuadStore, quarantine: Quarantine) -> int:
@@ -242,6 +254,24 @@ class Projector:
             else:
                 runs.append([signed])
         return runs
+
+
+def _read(engine: Engine, after: int, until: int | None, page_bytes: int) -> list[SignedEvent]:
+    with Session(engine) as session:
+        return EventLog.read(session, after=after, limit=PAGE, max_bytes=page_bytes, until=until)
+
+
+def _ended_at_a_limit(page: list[SignedEvent], page_bytes: int) -> bool:
+    """Whether the page ended at its size rather than at the log's end (then more is
+    likely waiting). Counted by content, which is nearly all of a large event."""
+    if len(page) >= PAGE:
+        return True
+    size = 0
+    for signed in page:
+        data = signed.event.get("data")
+        if isinstance(data, dict) and isinstance(data.get("content"), str):
+            size += len(data["content"])
+    return size >= page_bytes * 3 // 4
 
 
 def _answers(store: QuadStore) -> bool:
