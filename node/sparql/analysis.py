@@ -48,6 +48,9 @@ LIGHT_ROWS = 10_000
 _RESTART = {"FILTER", "BIND", "OPTIONAL", "MINUS", "UNION", "GRAPH", "SERVICE", "VALUES"}
 _CONSTANT = {"iri", "pname", "string", "number"}
 _TYPE = {"a", "rdf:type", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"}
+VOLATILE = {"RAND", "NOW", "UUID", "STRUUID", "BNODE"}
+"""Functions whose value differs from one run to the next: what a run of such a query
+cost says nothing about the next run on the same data."""
 
 
 class QueryRefused(ValueError):
@@ -63,6 +66,8 @@ class Analysis:
     """IRIs of SERVICE calls; None for `SERVICE ?variable` (never allowed)."""
     heavy: tuple[str, ...] = ()
     """Why the query is likely expensive, in the caller's terms; empty for a lookup."""
+    volatile: bool = False
+    """It calls RAND, NOW, UUID, STRUUID or BNODE: two runs on the same data may differ."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,11 @@ def analyse(query: str) -> Analysis:
     if not form:
         raise QueryRefused(say("no SELECT, ASK, CONSTRUCT or DESCRIBE found in the query"))
     heavy = cost(tokens, form) + (("calls another node (SERVICE)",) if services else ())
-    return Analysis(form, tuple(defaults), tuple(named), tuple(services), heavy)
+    volatile = any(
+        token.kind == "word" and token.text.upper() in VOLATILE and _next_is(tokens, index, "(")
+        for index, token in enumerate(tokens)
+    )
+    return Analysis(form, tuple(defaults), tuple(named), tuple(services), heavy, volatile)
 
 
 def cost(tokens: list[_Token], form: str) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """The SPARQL 1.1 Protocol at /sparql: queries in, streamed results out, within limits.
 
 Every query is read (form, dataset, SERVICE targets, likely cost) before it runs, scoped
-to the graphs the caller may see, and answered by a killable worker process in its lane:
+to the graphs the caller may see, and answered by a killable worker process in its lane
+(or, once proven cheap on the store as it is, in the node's own process: `inline`):
 heavy queries never take the workers held for lookups, each client may have only a few
 of them at once, and a full waiting line is answered 503 with Retry-After. A browser gets
 the query page instead of raw results.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urljoin
@@ -28,6 +30,7 @@ from allmende.node.runtime import Node
 from allmende.node.sparql import description, formats
 from allmende.node.sparql.analysis import Analysis, QueryRefused, allowed_service, analyse
 from allmende.node.sparql.examples import examples
+from allmende.node.sparql.inline import Inline
 from allmende.node.sparql.pool import Busy, ClientGone, QueryFailed, QueryPool, QueryTimeout, Ticket
 from allmende.node.sparql.ratelimit import RateLimiter, identify
 from allmende.node.sparql.scope import Scope
@@ -196,11 +199,22 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
     pool: QueryPool = request.app["sparql_pool"]
     client = await identify(request)
     limiter: RateLimiter = request.app["sparql_rate"]
+    inline: Inline | None = request.app.get("sparql_inline")
+    provable = inline is not None and not analysis.volatile and not analysis.services
+    if provable and inline is not None and inline.ready(job):
+        answer = await inline.run(job)
+        if answer is not None:
+            limiter.spend(client, answer.seconds)
+            pool.answered["inline"] += 1
+            return answer.kind, _once(answer.body)
     ticket = Ticket(
         bool(analysis.heavy),
         client,
         lambda: _gone(request),
         lambda seconds: limiter.spend(client, seconds),
+        (lambda source, seconds: inline.prove(job, source, seconds))
+        if provable and inline is not None
+        else None,
     )
     try:
         return await pool.run(job, limits.query_timeout, ticket)
@@ -212,6 +226,11 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
         raise _busy(exc, analysis) from None
     except ClientGone:
         raise Problem(499, "Client Closed Request", say("the caller went away")) from None
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    if body:
+        yield body
 
 
 def _gone(request: web.Request) -> bool:

@@ -10,6 +10,7 @@ from aiohttp import web
 from allmende.node.catalog.files import files_directory
 from allmende.node.runtime import Node
 from allmende.node.sparql import endpoint, graph_store
+from allmende.node.sparql.inline import Inline
 from allmende.node.sparql.pool import PoolMetrics, QueryPool, lanes
 from allmende.node.sparql.ratelimit import RateLimiter
 from allmende.node.sparql.remote_pool import RemotePool
@@ -21,6 +22,9 @@ from allmende.node.store.remote import RemoteStore
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     yield
     await app["sparql_pool"].stop()
+    inline: Inline | None = app.get("sparql_inline")
+    if inline is not None:
+        inline.close()
 
 
 def setup(app: web.Application) -> None:
@@ -40,6 +44,7 @@ def setup(app: web.Application) -> None:
             str(files_directory(node.settings.directory)),
         )
         pool = QueryPool(str(store_path), limits.workers, replica, lanes(limits))
+        app["sparql_inline"] = Inline(node.store.raw)
     app["sparql_pool"] = pool
     app["metrics"].registry.register(PoolMetrics(pool))
     app["sparql_rate"] = RateLimiter.from_settings(limits)

@@ -1,0 +1,202 @@
+"""Queries proven cheap are answered in the node's own process, without a worker.
+
+A worker process makes a query's deadline real (it can be killed), but every answer then
+travels twice over a pipe and wakes two processes: for a lookup that takes a millisecond
+that hop costs more than the query (bench/peers: catalog search 1.9 ms over HTTP against
+Oxigraph server's 0.7 ms, one request at a time). Oxigraph cannot stop a running query,
+so only a query whose cost is known runs here: the same text, over the same graphs (the
+caller's access decision), in the same result format, answered in full by a worker's
+in-memory copy within `cap` seconds, with the store still at the generation it was then.
+The same query over the same data does the same work, so the run here costs what that
+run cost, give or take the on-disk store's slower joins. Queries whose value changes
+from run to run (RAND, NOW, ...) and SERVICE calls never run here.
+
+Oxigraph releases the GIL while it evaluates and serialises into bytes, so the event loop
+keeps serving meanwhile. At most `slots` queries run here at once; beyond, they go to the
+workers. A run that is not done within `patience` seconds (the disk far slower than the
+copy was) is handed to a worker with what is left of its deadline, where it can be
+stopped; its query is not run here again, and its thread finishes on its own, holding
+its slot until then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pyoxigraph as ox
+
+from allmende.node.sparql.projection import spelled_out
+from allmende.node.sparql.worker import Job
+
+CAP = 0.025
+"""Seconds a worker may have taken for a query to count as cheap: the issue's small
+queries take up to 10 ms on Oxigraph server; pipe and wake-ups add about a millisecond."""
+SLOWER = 4
+"""A query that took longer than this many times `cap` here (Oxigraph's joins are up to
+ten times slower on disk than in memory) is left to the workers' copies from then on."""
+PATIENCE = 1.0
+"""Seconds a run here may take before the query is handed to a worker."""
+SLOTS = 2
+"""Queries answered here at once (threads; Oxigraph runs them without the GIL)."""
+AT_ONCE = 0.002
+"""Seconds a query may have taken here, on the store as it is, to run on the event loop
+itself next time: handing a query to a thread and back costs some 0.1-0.3 ms of the
+loop's time and a wake-up, more than such a query."""
+REMEMBERED = 1024
+"""Proven queries kept, the most recently proven first."""
+
+Key = tuple[str, tuple[str, ...] | None, tuple[str, ...], str, str | None]
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: str
+    """"solutions", "boolean" or "graph", as a worker says it."""
+    body: bytes
+    seconds: float
+
+
+def key(job: Job) -> Key:
+    defaults = None if job.default_graph is None else tuple(job.default_graph)
+    return (job.query, defaults, tuple(job.named_graphs), job.result_format, job.base_iri)
+
+
+@lru_cache(maxsize=512)
+def _spelled_out(query: str, base_iri: str | None) -> str:
+    return spelled_out(query, base_iri)
+
+
+def answer(store: ox.Store, job: Job) -> tuple[str, bytes]:
+    """What a worker would send, as one piece; the GIL is released while Oxigraph works."""
+    if job.default_graph is None:
+        dataset: dict[str, object] = {"use_default_graph_as_union": True}
+    else:
+        dataset = {
+            "default_graph": [
+                ox.DefaultGraph() if g == "" else ox.NamedNode(g) for g in job.default_graph
+            ]
+        }
+    result = store.query(
+        _spelled_out(job.query, job.base_iri),
+        base_iri=job.base_iri,
+        named_graphs=[ox.NamedNode(g) for g in job.named_graphs],
+        **dataset,  # type: ignore[arg-type]
+    )
+    if isinstance(result, ox.QueryBoolean):
+        fmt = ox.QueryResultsFormat.from_media_type(job.result_format)
+        return "boolean", result.serialize(format=fmt) or b""
+    if isinstance(result, ox.QuerySolutions):
+        fmt = ox.QueryResultsFormat.from_media_type(job.result_format)
+        return "solutions", result.serialize(format=fmt) or b""
+    graph_format = ox.RdfFormat.from_media_type(job.result_format)
+    return "graph", result.serialize(format=graph_format) or b""
+
+
+class Inline:
+    """Which queries are proven cheap, and running them in this process."""
+
+    def __init__(
+        self,
+        store: ox.Store,
+        slots: int = SLOTS,
+        cap: float = CAP,
+        patience: float = PATIENCE,
+        at_once: float = AT_ONCE,
+    ) -> None:
+        self.store = store
+        self.slots, self.cap, self.patience, self.at_once = slots, cap, patience, at_once
+        self.proven: collections.OrderedDict[Key, int] = collections.OrderedDict()
+        """Cheap queries and the store generation they were proven at."""
+        self.quick: dict[Key, int] = {}
+        """Queries that took at most `at_once` seconds here, and the generation then."""
+        self.refused: set[Key] = set()
+        """Queries that took too long here once: never again."""
+        self.running = 0
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=slots, thread_name_prefix="sparql-inline"
+        )
+
+    def prove(self, job: Job, source: str, seconds: float) -> None:
+        """A worker answered `job` in full from `source` in `seconds`. Only the in-memory
+        copy's answers count: a worker answering from disk has just opened its view."""
+        found = key(job)
+        if source != "memory" or seconds > self.cap or found in self.refused:
+            return
+        self.proven[found] = job.generation
+        self.proven.move_to_end(found)
+        while len(self.proven) > REMEMBERED:
+            self.proven.popitem(last=False)
+
+    def ready(self, job: Job) -> bool:
+        """Proven cheap on the store as it is, and a slot free."""
+        return self.running < self.slots and self.proven.get(key(job)) == job.generation
+
+    async def run(self, job: Job) -> Answer | None:
+        """The answer, or None: then a worker must answer (the run failed, took too long
+        or its result is too large, and the worker says so in the caller's terms)."""
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        found = key(job)
+        if self.quick.get(found) == job.generation:
+            return self._at_once(job, found, started)
+        self.running += 1
+        future = loop.run_in_executor(self.executor, answer, self.store, job)
+        future.add_done_callback(self._finished)
+        try:
+            kind, body = await asyncio.wait_for(asyncio.shield(future), self.patience)
+        except Exception:  # too slow here, or failed: the worker says why, properly
+            self._refuse(job)
+            return None
+        if len(body) > job.max_bytes:
+            self._refuse(job)
+            return None
+        seconds = time.monotonic() - started
+        if seconds > SLOWER * self.cap:  # the disk is much slower than the copy for it
+            self._refuse(job)
+        self._remember(self.quick, found, job.generation, seconds <= self.at_once)
+        return Answer(kind, body, seconds)
+
+    def _at_once(self, job: Job, found: Key, started: float) -> Answer | None:
+        """A query that took at most `at_once` here on this very store: on the event
+        loop itself, which a thread hand-off would cost more than the query."""
+        try:
+            kind, body = answer(self.store, job)
+        except Exception:  # the worker says why, properly
+            self._refuse(job)
+            return None
+        seconds = time.monotonic() - started
+        self._remember(self.quick, found, job.generation, seconds <= self.at_once)
+        if len(body) > job.max_bytes:
+            self._refuse(job)
+            return None
+        return Answer(kind, body, seconds)
+
+    @staticmethod
+    def _remember(table: dict[Key, int], found: Key, generation: int, keep: bool) -> None:
+        if not keep:
+            table.pop(found, None)
+            return
+        table[found] = generation
+        while len(table) > REMEMBERED:
+            del table[next(iter(table))]
+
+    def _finished(self, future: asyncio.Future[tuple[str, bytes]]) -> None:
+        self.running -= 1
+        if not future.cancelled():
+            future.exception()  # retrieved: a run given up on may fail later unheard
+
+    def _refuse(self, job: Job) -> None:
+        found = key(job)
+        self.proven.pop(found, None)
+        self.quick.pop(found, None)
+        self.refused.add(found)
+        if len(self.refused) > REMEMBERED:
+            self.refused.pop()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
