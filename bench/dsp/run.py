@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -46,34 +47,34 @@ DATASET = "parken-dorfplatz"
 
 async def measure(
     edc: Management, target: tuple[str, dict[str, Any], str, str], count: int, width: int
-) -> tuple[float, list[float], int]:
-    """Negotiations per second, each one's seconds, and how many did not finalise."""
+) -> tuple[float, list[float], list[dict[str, Any]]]:
+    """Negotiations per second, each one's seconds, and EDC's view of those that did not
+    finalise (state and errorDetail, so a failure says why)."""
     gate = asyncio.Semaphore(width)
     durations: list[float] = []
-    failed = 0
+    failed: list[dict[str, Any]] = []
 
     async def one() -> None:
-        nonlocal failed
         async with gate:
             started = time.perf_counter()
             result = await edc.negotiate(*target)
             if result.get("state") == "FINALIZED":
                 durations.append(time.perf_counter() - started)
             else:
-                failed += 1
+                failed.append({k: result.get(k) for k in ("@id", "state", "errorDetail")})
 
     started = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(count)))
     return len(durations) / (time.perf_counter() - started), durations, failed
 
 
-def row(name: str, rate: float, durations: list[float], failed: int) -> str:
+def row(name: str, rate: float, durations: list[float], failed: list[dict[str, Any]]) -> str:
     ordered = sorted(durations) or [float("nan")]
     p50 = statistics.median(ordered)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return (
         f"{name:<26} {rate:>8.1f} {p50 * 1000:>9.0f} {p99 * 1000:>9.0f} "
-        f"{len(durations):>5} {failed:>6}"
+        f"{len(durations):>5} {len(failed):>6}"
     )
 
 
@@ -165,9 +166,13 @@ async def compare(node: Node, bridge_port: int, count: int, width: int) -> None:
                     f"{'provider':<26} {'neg/s':>8} {'p50 ms':>9} {'p99 ms':>9} "
                     f"{'done':>5} {'failed':>6}"
                 )
+                unfinished = []
                 for name, target in targets.items():
                     rate, durations, failed = await measure(edc, target, count, width)
                     print(row(name, rate, durations, failed))
+                    unfinished += [f"  {name}: {json.dumps(f)}" for f in failed]
+                if unfinished:
+                    print("\nnot finalised (EDC's view):", *unfinished, sep="\n")
         finally:
             bridge.terminate()
             bridge.wait(15)

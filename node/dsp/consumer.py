@@ -127,6 +127,20 @@ class ConsumerNegotiations(ConsumerSide[Negotiation], NegotiationProcesses):
         )
         return await self.start(row, "request", request)
 
+    async def _verification(self, row: Negotiation) -> None:
+        await self.send(
+            row,
+            "agreement/verification",
+            "ContractAgreementVerificationMessage",
+            again=REPLY_NOT_YET,
+        )
+
+    async def again(self, row: Negotiation) -> None:
+        """The provider's agreement came again after the node verified it: the provider
+        missed the verification, which is sent once more."""
+        if row.state == "VERIFIED":
+            await self._verification(row)
+
     def refuse(self, pid: str, reason: str) -> None:
         """End the negotiation with `reason`, in the background (after the answer)."""
 
@@ -149,12 +163,7 @@ class ConsumerNegotiations(ConsumerSide[Negotiation], NegotiationProcesses):
             )
         elif action == "verify":
             row = await self.move(row.pid, "verify")
-            await self.send(
-                row,
-                "agreement/verification",
-                "ContractAgreementVerificationMessage",
-                again=REPLY_NOT_YET,
-            )
+            await self._verification(row)
         elif action == "counter":
             row = await self.move(row.pid, "request")
             offer = json.loads(row.received or "{}") or {"@id": row.offer_id, "@type": "Offer"}

@@ -24,6 +24,7 @@ from allmende.node.dsp.consumer import (
 from allmende.node.dsp.http import PID, Handler, answers, read, respond_then
 from allmende.node.dsp.messages import SCHEMAS, DspError, stated_reason
 from allmende.node.dsp.models import CONSUMER, Negotiation, Transfer, recent
+from allmende.node.dsp.processes import AlreadyTaken
 from allmende.node.http.admin import json_body
 from allmende.node.http.bodies import request_body_or_413
 from allmende.node.http.openapi import describe, json_request
@@ -57,7 +58,11 @@ def _from_provider(
             problem = agreement_problem(before.received, body["agreement"])
             if problem is not None:  # kept to show, but no agreement of this node
                 changes.pop("agreement_id", None)
-        row = await service.move(pid, step, **changes)
+        try:
+            row = await service.move(pid, step, **changes)
+        except AlreadyTaken as repeated:
+            taken = repeated.row
+            return await respond_then(request, {}, 200, lambda: service.repeated(taken))
         if problem is not None and isinstance(service, ConsumerNegotiations):
             negotiations, reason = service, problem  # not verified: terminated with the reason
             return await respond_then(

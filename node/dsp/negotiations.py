@@ -172,9 +172,26 @@ class Negotiations(NegotiationProcesses):
             await self._agree(row)
         elif action == "finalize":
             row = await self.move(row.pid, "finalize")
-            await self.send(row, "events", "ContractNegotiationEventMessage", eventType="FINALIZED")
+            await self._finalized(row)
         elif action == "terminate":
             await self.terminate(row, "terminated by the provider's plan")
+
+    async def _finalized(self, row: Negotiation) -> None:
+        # EDC answers 409 until it recorded its verification as sent: offered again then
+        await self.send(
+            row,
+            "events",
+            "ContractNegotiationEventMessage",
+            eventType="FINALIZED",
+            again=REPLY_NOT_YET,
+            notify_failure=False,
+        )
+
+    async def again(self, row: Negotiation) -> None:
+        """A verification of a finalized negotiation came again: the consumer verifies again
+        because it missed our answer, and waits for the FINALIZED event, sent once more."""
+        if row.state == "FINALIZED":
+            await self._finalized(row)
 
     async def _offer(self, row: Negotiation) -> None:
         offer = await asyncio.to_thread(dataset_offer, self.node, row.dataset_id)

@@ -14,7 +14,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlmodel import Session
 
@@ -26,6 +26,7 @@ from allmende.node.dsp.plans import PAUSE_SECONDS, Plans
 from allmende.node.dsp.states import (
     NEGOTIATION,
     NEGOTIATION_FINAL,
+    NEGOTIATION_REPEATS,
     TRANSFER,
     TRANSFER_FINAL,
     Step,
@@ -83,10 +84,14 @@ class Processes(ABC, Generic[Row]):
 
         return await asyncio.to_thread(save)
 
+    repeats: ClassVar[dict[str, frozenset[str]]] = {}
+    """Steps whose message is acknowledged again in these states (states.NEGOTIATION_REPEATS)."""
+
     async def move(
         self, pid: str, step: str, *, participant: str | None = None, **changes: Any
     ) -> Row:
-        """Take `step` if the state machine allows it now; raise DspError 400 if not."""
+        """Take `step` if the state machine allows it now; raise DspError 400 if not, and
+        AlreadyTaken if the step's message came again for a step already taken."""
         async with self._lock(pid):
             row = await (
                 self.get(participant, pid)
@@ -96,6 +101,8 @@ class Processes(ABC, Generic[Row]):
             if row is None:
                 raise DspError(404, f"no process {pid!r}", code="NotFound")
             target = next_state(self.table, step, row.state)
+            if target is None and row.state in self.repeats.get(step, ()):
+                raise AlreadyTaken(row)
             if target is None:
                 raise DspError(
                     400,
@@ -163,6 +170,14 @@ class Processes(ABC, Generic[Row]):
     async def do(self, row: Row, action: str) -> None:
         """One action of a plan other than a pause, on a process that is still open."""
 
+    def repeated(self, row: Row) -> None:
+        """After answering a repeated message (AlreadyTaken), in the background: send again
+        what the counterpart may have missed."""
+        self._spawn(self.again(row))
+
+    async def again(self, row: Row) -> None:
+        """What a repeated message is answered with besides 200 (nothing by default)."""
+
     async def terminate(self, row: Row, reason: str) -> None:
         row = await self.move(row.pid, self.terminate_step, reason=reason)
         await self.terminated(row)
@@ -220,9 +235,18 @@ class Processes(ABC, Generic[Row]):
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+class AlreadyTaken(Exception):
+    """The counterpart's message repeats a step the process has already taken."""
+
+    def __init__(self, row: Any) -> None:
+        super().__init__(f"already {row.state}")
+        self.row = row
+
+
 class NegotiationProcesses(Processes[Negotiation]):
     model = Negotiation
     table = NEGOTIATION
+    repeats = NEGOTIATION_REPEATS
     final = NEGOTIATION_FINAL
     area = "negotiations"
     plan_key = "dataset_id"

@@ -33,6 +33,7 @@ from allmende.node.dsp.http import (
 from allmende.node.dsp.messages import PATH, SCHEMAS, DspError, stated_reason, versions
 from allmende.node.dsp.negotiations import AGREEMENTS_PATH, Negotiations
 from allmende.node.dsp.plans import load_plans
+from allmende.node.dsp.processes import AlreadyTaken
 from allmende.node.dsp.transfers import Transfers, transfer_check
 from allmende.node.http.openapi import describe, json_request
 from allmende.node.http.security import bearer
@@ -173,7 +174,11 @@ def _negotiation_step(step: str, type_: str, trigger: str) -> Handler:
         who = await participant(request)
         body = await read(request, type_)
         service = _negotiations(request)
-        row = await service.move(same_pid(request, body), step, participant=who)
+        try:
+            row = await service.move(same_pid(request, body), step, participant=who)
+        except AlreadyTaken as repeated:
+            taken = repeated.row
+            return await respond_then(request, {}, 200, lambda: service.repeated(taken))
         plan = service.plan(row, trigger)
         return await respond_then(request, {}, 200, lambda: service.react(row.pid, plan))
 

@@ -36,6 +36,16 @@ NEGOTIATION: dict[str, Step] = {
     "terminate": _step("TERMINATED", *_NEGOTIATION_OPEN),
 }
 
+NEGOTIATION_REPEATS: dict[str, frozenset[str]] = {
+    "verify": frozenset({"VERIFIED", "FINALIZED"}),
+    "agree": frozenset({"AGREED", "VERIFIED"}),
+}
+"""Messages a counterpart may send again for a step already taken, and the states in which
+they are acknowledged instead of refused. A counterpart that did not get our answer in time
+sends its message again: Eclipse EDC, when busy, takes the node's agreement twice and so
+verifies twice; the second verification, refused on a finalized negotiation, made EDC
+terminate a negotiation that had succeeded on both sides."""
+
 TRANSFER_FINAL = frozenset({"COMPLETED", "TERMINATED"})
 
 TRANSFER: dict[str, Step] = {

@@ -5,7 +5,8 @@ ContractAgreementMessage to the consumer's callback) while the HTTP answer to th
 ContractRequestMessage, which names its providerPid, is still on its way. The stand-in
 below is a DSP 2025-1 provider (negotiation endpoints as the specification's HTTPS binding
 names them) that always does so: it posts the agreement first and answers the request only
-once the node took it.
+once the node took it. It then posts its agreement once more, as EDC does when it missed
+the node's answer to it: the node acknowledges it and verifies again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class EarlyProvider:
     def __init__(self) -> None:
         self.port = free_port()
         self.verified: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.verifications = 0
+        self.agreement: dict[str, Any] = {}
         self._runner: web.AppRunner | None = None
 
     @property
@@ -73,12 +76,8 @@ class EarlyProvider:
                 "permission": PERMISSION,
             },
         }
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(f"{callback}/negotiations/{consumer_pid}/agreement", json=agreement) as r,
-        ):
-            assert r.status == 200, await r.text()
-        self.callback, self.consumer_pid = callback, consumer_pid
+        self.callback, self.consumer_pid, self.agreement = callback, consumer_pid, agreement
+        await self._agree()
         return web.json_response(
             {
                 "@context": [DSP_CONTEXT],
@@ -90,8 +89,17 @@ class EarlyProvider:
             status=201,
         )
 
+    async def _agree(self) -> None:
+        url = f"{self.callback}/negotiations/{self.consumer_pid}/agreement"
+        async with aiohttp.ClientSession() as http, http.post(url, json=self.agreement) as r:
+            assert r.status == 200, await r.text()
+
     async def _verification(self, request: web.Request) -> web.Response:
         body = await request.json()
+        self.verifications += 1
+        if self.verifications == 1:  # as if the answer had been lost: the agreement again
+            asyncio.get_running_loop().create_task(self._agree())
+            return web.Response(status=200)
         if not self.verified.done():
             self.verified.set_result(f"{request.match_info['pid']} {body['providerPid']}")
         finalized = {
@@ -164,3 +172,4 @@ async def test_an_agreement_before_the_answer_is_verified_at_the_providers_proce
                 await asyncio.sleep(0.05)
     assert row["state"] == "FINALIZED", row
     assert row["provider_pid"] == PROVIDER_PID and row["agreement_id"], row
+    assert provider.verifications == 2  # the repeated agreement was verified once more

@@ -142,6 +142,16 @@ async def test_negotiate_then_pull_the_data(village: Village) -> None:
     assert status == 200
     finalized = await village.consumer.next("/events")
     assert finalized["eventType"] == "FINALIZED"
+    # a consumer that missed our answer verifies again (EDC does, when busy): acknowledged,
+    # and the FINALIZED event it waits for comes once more; the negotiation stays finalized
+    status, body = await village.post(
+        f"/dsp/negotiations/{pid}/agreement/verification",
+        reply("ContractAgreementVerificationMessage", pid),
+    )
+    assert status == 200, body
+    assert (await village.consumer.next("/events"))["eventType"] == "FINALIZED"
+    [row] = recent(village.node.engine, Negotiation)
+    assert row["state"] == "FINALIZED", row
 
     transfer_request = {
         "@context": [DSP_CONTEXT],
