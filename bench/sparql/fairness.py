@@ -32,7 +32,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import PREFIXES, QUERIES, allmende, answered_from, free_port, generate
+from run import PREFIXES, QUERIES, allmende, answered_from, free_port, generate, warm
 
 SMALL = (
     PREFIXES
@@ -130,9 +130,9 @@ class Server:
         url = f"{self.base}/sparql"
         async with aiohttp.ClientSession() as session:
             for _ in range(300):
-                before = (await answered_from(session, self.base)).get("memory", 0)
+                before = warm(await answered_from(session, self.base))
                 await asyncio.gather(post(session, url, HEAVY[0]), post(session, url, SMALL))
-                if (await answered_from(session, self.base)).get("memory", 0) - before >= 2:
+                if warm(await answered_from(session, self.base)) - before >= 2:
                     return
                 await asyncio.sleep(0.5)
         raise RuntimeError("the workers' in-memory copies did not become ready")

@@ -200,17 +200,23 @@ async def answered_from(session: aiohttp.ClientSession, base: str) -> dict[str, 
     return {sample.labels["store"]: sample.value for sample in found[0].samples}
 
 
+def warm(counts: dict[str, float]) -> float:
+    """Answers from a worker's in-memory copy, and those the node's own process gave for
+    a query such a copy proved cheap (an "inline" answer needs one from memory first)."""
+    return counts.get("memory", 0) + counts.get("inline", 0)
+
+
 async def wait_for_memory_copy(base: str, *queries: str) -> float:
     """Ask until every query is answered from the workers' in-memory copies (a light and
     a heavy one: each lane has its worker, each worker its copy); returns seconds."""
     started = time.perf_counter()
     async with aiohttp.ClientSession() as session:
         while True:
-            before = (await answered_from(session, base)).get("memory", 0)
+            before = warm(await answered_from(session, base))
             for query in queries:
                 async with session.post(f"{base}/sparql", data={"query": query}) as response:
                     await response.read()
-            if (await answered_from(session, base)).get("memory", 0) - before == len(queries):
+            if warm(await answered_from(session, base)) - before == len(queries):
                 return time.perf_counter() - started
             if time.perf_counter() - started > 600:
                 raise RuntimeError("the in-memory copy did not become ready")
