@@ -108,7 +108,8 @@ class Inline:
         patience: float = PATIENCE,
         at_once: float = AT_ONCE,
     ) -> None:
-        self.store = store
+        self.store: ox.Store | None = store
+        """None once closed: the node's store must be freed with the node (its lock)."""
         self.slots, self.cap, self.patience, self.at_once = slots, cap, patience, at_once
         self.proven: collections.OrderedDict[Key, int] = collections.OrderedDict()
         """Cheap queries and the store generation they were proven at."""
@@ -134,18 +135,24 @@ class Inline:
 
     def ready(self, job: Job) -> bool:
         """Proven cheap on the store as it is, and a slot free."""
-        return self.running < self.slots and self.proven.get(key(job)) == job.generation
+        return (
+            self.store is not None
+            and self.running < self.slots
+            and self.proven.get(key(job)) == job.generation
+        )
 
     async def run(self, job: Job) -> Answer | None:
         """The answer, or None: then a worker must answer (the run failed, took too long
         or its result is too large, and the worker says so in the caller's terms)."""
         loop = asyncio.get_running_loop()
         started = time.monotonic()
-        found = key(job)
+        found, store = key(job), self.store
+        if store is None:
+            return None
         if self.quick.get(found) == job.generation:
-            return self._at_once(job, found, started)
+            return self._at_once(store, job, found, started)
         self.running += 1
-        future = loop.run_in_executor(self.executor, answer, self.store, job)
+        future = loop.run_in_executor(self.executor, answer, store, job)
         future.add_done_callback(self._finished)
         try:
             kind, body = await asyncio.wait_for(asyncio.shield(future), self.patience)
@@ -161,11 +168,11 @@ class Inline:
         self._remember(self.quick, found, job.generation, seconds <= self.at_once)
         return Answer(kind, body, seconds)
 
-    def _at_once(self, job: Job, found: Key, started: float) -> Answer | None:
+    def _at_once(self, store: ox.Store, job: Job, found: Key, started: float) -> Answer | None:
         """A query that took at most `at_once` here on this very store: on the event
         loop itself, which a thread hand-off would cost more than the query."""
         try:
-            kind, body = answer(self.store, job)
+            kind, body = answer(store, job)
         except Exception:  # the worker says why, properly
             self._refuse(job)
             return None
@@ -200,3 +207,4 @@ class Inline:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.store = None
