@@ -156,7 +156,9 @@ class Projector:
                     # a backlog: the next page is read and parsed while this one loads
                     # (the store's loader leaves Python free meanwhile)
                     reader = reader or ThreadPoolExecutor(1, thread_name_prefix="log-reader")
-                    ahead = reader.submit(_read, engine, page[-1].seq, until, page_bytes)
+                    ahead = reader.submit(
+                        _read, engine, page[-1].seq or checkpoint, until, page_bytes
+                    )
                 for run in self._runs(page):
                     if quarantine is None:
                         self._apply_run(store, run)
