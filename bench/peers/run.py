@@ -65,6 +65,8 @@ class Timings:
     samples: list[float] = field(default_factory=list)
     failed: int = 0
     seconds: float = 0.0
+    cpu: float = float("nan")
+    """CPU seconds the server's process (all its threads) used meanwhile, where measured."""
 
     @property
     def median(self) -> float:
@@ -80,6 +82,20 @@ class Timings:
     @property
     def rate(self) -> float:
         return len(self.samples) / self.seconds if self.seconds else float("nan")
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu / len(self.samples) if self.samples else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process, all its threads (Linux's /proc): on a
+    machine others use too, the CPU each request costs is steadier than requests/s."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class FusekiTDB2(FusekiServer):
@@ -439,6 +455,7 @@ async def uplinks(
         generator = Uplinks(1)
         headers = {"X-Allmende-Webhook-Secret": secret, "Content-Type": "application/json"}
         print("uplinks ...", flush=True)
+        used = cpu_seconds(node.pid)
         ours = await drive(
             base + "/ingest/ttn",
             lambda: (json.dumps(generator.next()[0]).encode(), headers),
@@ -446,6 +463,7 @@ async def uplinks(
             options.uplink_concurrency,
             options.uplink_seconds,
         )
+        ours.cpu = cpu_seconds(node.pid) - used
         stop(node)
         template, total = quads_of_one_uplink(uplink_dir, before)
         per_uplink = total / len(ours.samples)
@@ -453,6 +471,8 @@ async def uplinks(
         servers.append(store)
         numbers = iter(range(1, 10**9))
         update = {"Content-Type": "application/sparql-update"}
+        pid = store.process.pid if store.process is not None else 0
+        used = cpu_seconds(pid)
         peer = await drive(
             store.url + "/update",
             lambda: (insert_data(template, next(numbers)), update),
@@ -460,6 +480,7 @@ async def uplinks(
             options.uplink_concurrency,
             options.uplink_seconds,
         )
+        peer.cpu = cpu_seconds(pid) - used
         store.stop()
     finally:
         for process in processes:
@@ -562,6 +583,11 @@ def report_uplinks(
     print(
         f"  Oxigraph server, INSERT DATA ({len(template)} quads)  {peer.rate:7.0f} req/s"
         f"  median {peer.median * 1000:.1f} ms, p99 {peer.p99 * 1000:.1f} ms"
+    )
+    print(
+        f"  CPU per request (the server's process): node {ours.cpu_per_request * 1000:.2f} ms,"
+        f" Oxigraph server {peer.cpu_per_request * 1000:.2f} ms"
+        f" (Oxigraph's / node's: {peer.cpu_per_request / ours.cpu_per_request:.2f})"
     )
     uplink_ratio = ours.rate / peer.rate
     goals.append(
