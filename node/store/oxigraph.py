@@ -64,6 +64,8 @@ class OxigraphStore:
         self._meta: dict[str, str | None] = {}
         """Bookkeeping read back from memory: this handle is the store's only writer, and
         finding a value on disk means listing every named graph."""
+        self._meta_written: set[str] = set()
+        """Names whose value this handle has written: only the graph it wrote is there."""
         self._logged = False
         """Whether data went through the write-ahead log since the last flush (a bulk load
         writes its files directly, a checkpoint is a few bytes): only then does a reader
@@ -138,19 +140,28 @@ class OxigraphStore:
         """Bookkeeping as the name of an empty graph: it travels with the data it
         describes, yet no quad pattern, union default graph included, can match it."""
         prefix = f"{_META}{name}="
-        stale = [
-            graph
-            for graph in self.raw.named_graphs()
-            if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix)
-        ]
+        if name in self._meta_written:
+            # this handle wrote the value before and is the only writer: it knows the
+            # one graph to replace without listing every named graph (the projector sets
+            # its checkpoint after each run, several times a second under ingest)
+            previous = self._meta.get(name)
+            stale = [ox.NamedNode(prefix + quote(previous, safe=""))] if previous else []
+        else:
+            stale = [
+                graph
+                for graph in self.raw.named_graphs()
+                if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix)
+            ]
         self.raw.add_graph(ox.NamedNode(prefix + quote(value, safe="")))
         for graph in stale:
             if graph.value != prefix + quote(value, safe=""):
                 self.raw.remove_graph(graph)
-        system = ox.NamedNode(SYSTEM_GRAPH)
-        if self.raw.contains_named_graph(system):
-            self.raw.remove_graph(system)
+        if name not in self._meta_written:
+            system = ox.NamedNode(SYSTEM_GRAPH)
+            if self.raw.contains_named_graph(system):
+                self.raw.remove_graph(system)
         self._meta[name] = value
+        self._meta_written.add(name)
 
     def dump_nquads(self) -> bytes:
         system = ox.NamedNode(SYSTEM_GRAPH)
