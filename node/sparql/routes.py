@@ -16,6 +16,7 @@ from allmende.node.sparql.ratelimit import RateLimiter
 from allmende.node.sparql.remote_pool import RemotePool
 from allmende.node.sparql.replica import ReplicaSpec
 from allmende.node.sparql.scope import sparql_scope
+from allmende.node.store.oxigraph import OxigraphStore
 from allmende.node.store.remote import RemoteStore
 
 
@@ -35,7 +36,7 @@ def setup(app: web.Application) -> None:
         pool = RemotePool(node.store.url, node.store.auth, limits.workers)
     else:
         store_path = getattr(node.store, "path", None)
-        if store_path is None:
+        if not isinstance(node.store, OxigraphStore) or store_path is None:
             raise RuntimeError("the SPARQL endpoint needs an on-disk store (store.path)")
         replica = ReplicaSpec(
             node.settings.database_url,
