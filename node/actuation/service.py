@@ -130,6 +130,8 @@ class Actuation:
         self._locks: dict[str, asyncio.Lock] = {}
         self._changed: dict[str, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._dispatching: set[str] = set()
+        """Switchings whose command is being sent now (dispatch), which the sweep skips."""
         self._http: aiohttp.ClientSession | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._policy: tuple[str, SwitchPolicy] | None = None
@@ -438,7 +440,16 @@ class Actuation:
         )
 
     async def dispatch(self, switching_id: str) -> None:
-        """Send one switching's command: at most the bounded retries, within its expiry."""
+        """Send one switching's command: at most the bounded retries, within its expiry.
+        While it is sent, the sweeper leaves it alone: the sending ends it, checking the
+        expiry before each try, so the command ends with the sending's own reason."""
+        self._dispatching.add(switching_id)
+        try:
+            await self._send(switching_id)
+        finally:
+            self._dispatching.discard(switching_id)
+
+    async def _send(self, switching_id: str) -> None:
         row, controller = await asyncio.to_thread(self._row_and_controller, switching_id)
         if row is None or controller is None or row.state != REQUESTED or row.attempts:
             return  # somebody sent it already: never twice
@@ -675,6 +686,8 @@ class Actuation:
         for row in due:
             lock = self._locks.setdefault(row.segment_id, asyncio.Lock())
             async with lock:
+                if row.id in self._dispatching:
+                    continue  # the sending ends it (see dispatch)
                 fresh = await asyncio.to_thread(self.switching, row.id)
                 if fresh is not None and fresh.state in (REQUESTED, QUEUED, SENT):
                     if fresh.state == SENT and fresh.on_from is not None:
