@@ -279,7 +279,9 @@ class EventLog:
 
 
 @cache
-def _page_query(local_only: bool, bounded: bool) -> Select[Any]:
+def _page_query(
+    local_only: bool, bounded: bool
+) -> Select[int | None, str, str | None, str | None, int | None]:
     """A page of the log as one statement per shape, its values bound (`after`, `limit`,
     `until`): the projector reads a page after every group commit, and building the
     statement anew cost more than running it."""
