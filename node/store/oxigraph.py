@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from allmende.node.file_modes import private_directory
 from allmende.node.store.base import SYSTEM_GRAPH, SYSTEM_PREFIX
@@ -37,13 +38,17 @@ def open_read_only(path: str) -> ox.Store:
     """A read-only view of a store another process writes, as of now.
 
     Opening can race with the writer compacting its files; a fresh attempt sees the new set.
+    The attempts are spaced (up to about 2 s in all): back to back, all of them could fall
+    into one compaction, as they did on a busy machine.
     """
-    for attempt in range(5):
-        try:
+    for attempt in Retrying(
+        stop=stop_after_attempt(8),
+        wait=wait_exponential(multiplier=0.02, max=0.5),
+        retry=retry_if_exception_type((RuntimeError, OSError)),
+        reraise=True,
+    ):
+        with attempt:
             return ox.Store.read_only(path)
-        except (RuntimeError, OSError):
-            if attempt == 4:
-                raise
     raise AssertionError("unreachable")
 
 
