@@ -371,6 +371,8 @@ class Node:
         self._closing_at = time.monotonic()
         if self._flush_timer is not None:
             self._flush_timer.cancel()
+        if self._telling_due is not None:  # nothing is woken on a closed node
+            self._telling_due.cancel()
         if self._projection_due is not None:  # commits still due are projected first
             self._projection_due.cancel()
             self._projector.submit(self.project)
