@@ -205,7 +205,7 @@ async def test_the_node_receives_an_edc_providers_data_pushed_by_its_data_plane(
     ) as started:
         assert started.status == 201, await started.text()
     transfer = await latest(http, node, "transfers", ("COMPLETED", "TERMINATED"))
-    assert transfer["state"] == "COMPLETED", transfer
+    assert transfer["state"] == "COMPLETED", json.dumps(transfer)  # with its reason
     assert transfer["data"]["bytes"] == len(READINGS)  # the listing says what arrived
     data = f"{node.base_url}/admin/dsp/transfers/{quote(transfer['pid'], safe='')}/data"
     async with http.get(data, headers=admin_headers(node)) as fetched:

@@ -129,14 +129,27 @@ class EdcConnector:
             headers={"x-api-key": API_KEY, "Content-Type": "application/json"},
             method="POST",
         )
+        # and when its data plane is AVAILABLE: it registers as REGISTERED and is chosen for
+        # a transfer only after its first health check, about a second later (a transfer
+        # started in between ends TERMINATED, "No dataplane found", as CI saw)
+        planes = urllib.request.Request(
+            f"{self.management}/v3/dataplanes", headers={"x-api-key": API_KEY}
+        )
         deadline = started + START_TIMEOUT
+        answered = False
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServiceStartError(f"EDC ended at start-up: {tail(self.log_file)}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(query, timeout=2) as r:
-                if r.status == 200:
-                    self.startup_seconds = time.monotonic() - started
-                    return self
+            with contextlib.suppress(OSError, ValueError):
+                if not answered:
+                    with urllib.request.urlopen(query, timeout=2) as r:
+                        answered = r.status == 200
+                if answered:
+                    with urllib.request.urlopen(planes, timeout=2) as r:
+                        found = json.loads(r.read())
+                    if found and all(p.get("state") == "AVAILABLE" for p in found):
+                        self.startup_seconds = time.monotonic() - started
+                        return self
             time.sleep(0.1)
         self.stop()
         raise ServiceStartError(
