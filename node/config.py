@@ -243,8 +243,9 @@ class SparqlSection(_Section):
     memory_quads: int = Field(
         default=1_000_000,
         ge=0,
-        description="each query worker keeps an in-memory copy of a store up to this many "
-        "quads (about 450 bytes a quad per worker; answers ~10x faster); 0: always read from disk",
+        description="each query worker, and the node's own process for queries proven cheap, "
+        "keeps an in-memory copy of a store up to this many quads (about 450 bytes a quad per "
+        "copy; answers ~4-10x faster); 0: always read from disk",
     )
     rate_per_second: float = Field(
         default=1000.0,

@@ -201,9 +201,9 @@ async def answered_from(session: aiohttp.ClientSession, base: str) -> dict[str, 
 
 
 def warm(counts: dict[str, float]) -> float:
-    """Answers from a worker's in-memory copy, and those the node's own process gave for
-    a query such a copy proved cheap (an "inline" answer needs one from memory first)."""
-    return counts.get("memory", 0) + counts.get("inline", 0)
+    """Answers from a worker's in-memory copy, and those the node's own copy gave for a
+    query a worker's copy proved cheap (answered from disk until the node's copy is made)."""
+    return counts.get("memory", 0) + counts.get("inline-memory", 0)
 
 
 async def wait_for_memory_copy(base: str, *queries: str) -> float:

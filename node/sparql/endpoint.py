@@ -205,7 +205,7 @@ async def run_query(request: web.Request, req: Request, result_format: str) -> A
         answer = await inline.run(job)
         if answer is not None:
             limiter.spend(client, answer.seconds)
-            pool.answered["inline"] += 1
+            pool.answered["inline" if answer.source == "disk" else "inline-memory"] += 1
             return answer.kind, _once(answer.body)
     ticket = Ticket(
         bool(analysis.heavy),

@@ -17,6 +17,12 @@ workers. A run that is not done within `patience` seconds (the disk far slower t
 copy was) is handed to a worker with what is left of its deadline, where it can be
 stopped; its query is not run here again, and its thread finishes on its own, holding
 its slot until then.
+
+Where the workers keep an in-memory copy, the node keeps one too (`Replica`, made and
+brought forward on a thread of its own, only while cheap queries come): a lookup that
+takes 1.8 ms on disk takes 0.4 ms there (bench/peers, sensors within 3 km). A query runs
+on the copy only when it shows exactly the query's generation and nothing is bringing it
+forward; else on disk, as before.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from functools import lru_cache
 import pyoxigraph as ox
 
 from allmende.node.sparql.projection import spelled_out
-from allmende.node.sparql.worker import Job
+from allmende.node.sparql.replica import Replica
+from allmende.node.sparql.worker import CATCH_UP_SECONDS, Job
 
 CAP = 0.025
 """Seconds a worker may have taken for a query to count as cheap: the issue's small
@@ -49,6 +56,8 @@ itself next time: handing a query to a thread and back costs some 0.1-0.3 ms of 
 loop's time and a wake-up, more than such a query."""
 REMEMBERED = 1024
 """Proven queries kept, the most recently proven first."""
+FOLLOW_SECONDS = CATCH_UP_SECONDS
+"""Longest step of bringing the node's copy forward; queries read from disk meanwhile."""
 
 Key = tuple[str, tuple[str, ...] | None, tuple[str, ...], str, str | None]
 
@@ -59,6 +68,8 @@ class Answer:
     """"solutions", "boolean" or "graph", as a worker says it."""
     body: bytes
     seconds: float
+    source: str = "disk"
+    """"memory" when the node's copy answered."""
 
 
 def key(job: Job) -> Key:
@@ -107,14 +118,24 @@ class Inline:
         cap: float = CAP,
         patience: float = PATIENCE,
         at_once: float = AT_ONCE,
+        copy: Replica | None = None,
     ) -> None:
         self.store: ox.Store | None = store
         """None once closed: the node's store must be freed with the node (its lock)."""
+        self.copy = copy
+        """The node's in-memory copy, made and followed only from `follower`'s thread."""
+        self.follower = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="sparql-copy"
+        )
+        self._following: asyncio.Future[ox.Store | None] | None = None
+        self._on_copy = 0
+        """Runs on the copy not yet done: it is not brought forward under them."""
         self.slots, self.cap, self.patience, self.at_once = slots, cap, patience, at_once
         self.proven: collections.OrderedDict[Key, int] = collections.OrderedDict()
         """Cheap queries and the store generation they were proven at."""
-        self.quick: dict[Key, int] = {}
-        """Queries that took at most `at_once` seconds here, and the generation then."""
+        self.quick: dict[Key, tuple[int, bool]] = {}
+        """Queries that took at most `at_once` seconds here: the generation then, and
+        whether on the copy (the disk may be four times slower)."""
         self.refused: set[Key] = set()
         """Queries that took too long here once: never again."""
         self.running = 0
@@ -146,14 +167,20 @@ class Inline:
         or its result is too large, and the worker says so in the caller's terms)."""
         loop = asyncio.get_running_loop()
         started = time.monotonic()
-        found, store = key(job), self.store
+        found, store, on_copy = key(job), self.store, False
         if store is None:
             return None
-        if self.quick.get(found) == job.generation:
-            return self._at_once(store, job, found, started)
+        memory = self._copy_at(job)
+        if memory is None:
+            self._follow(job)
+        else:
+            store, on_copy = memory, True
+        if self.quick.get(found) == (job.generation, on_copy):
+            return self._at_once(store, job, found, on_copy, started)
         self.running += 1
+        self._on_copy += on_copy
         future = loop.run_in_executor(self.executor, answer, store, job)
-        future.add_done_callback(self._finished)
+        future.add_done_callback(lambda done: self._finished(done, on_copy))
         try:
             kind, body = await asyncio.wait_for(asyncio.shield(future), self.patience)
         except Exception:  # too slow here, or failed: the worker says why, properly
@@ -165,10 +192,37 @@ class Inline:
         seconds = time.monotonic() - started
         if seconds > SLOWER * self.cap:  # the disk is much slower than the copy for it
             self._refuse(job)
-        self._remember(self.quick, found, job.generation, seconds <= self.at_once)
-        return Answer(kind, body, seconds)
+        self._remember(self.quick, found, (job.generation, on_copy), seconds <= self.at_once)
+        return Answer(kind, body, seconds, "memory" if on_copy else "disk")
 
-    def _at_once(self, store: ox.Store, job: Job, found: Key, started: float) -> Answer | None:
+    def _copy_at(self, job: Job) -> ox.Store | None:
+        """The copy, if it shows exactly the job's generation and is not being changed."""
+        copy = self.copy
+        if copy is None or self._following is not None or copy.store is None:
+            return None
+        return copy.store.raw if copy.seq == job.generation else None
+
+    def _follow(self, job: Job) -> None:
+        """Make the copy, or bring it to the job's generation, on the follower's thread:
+        one step at a time, none while queries run on it. While the node's projector works
+        through a backlog the copy waits (it would repeat that work on the same cores)."""
+        copy = self.copy
+        if copy is None or self._following is not None or self._on_copy:
+            return
+        budget = None if job.store_busy else FOLLOW_SECONDS
+        loop = asyncio.get_running_loop()
+        following = loop.run_in_executor(self.follower, copy.current, job.generation, budget)
+        following.add_done_callback(self._followed)
+        self._following = following
+
+    def _followed(self, future: asyncio.Future[ox.Store | None]) -> None:
+        self._following = None
+        if not future.cancelled():
+            future.exception()  # the copy logs its own failures and drops itself
+
+    def _at_once(
+        self, store: ox.Store, job: Job, found: Key, on_copy: bool, started: float
+    ) -> Answer | None:
         """A query that took at most `at_once` here on this very store: on the event
         loop itself, which a thread hand-off would cost more than the query."""
         try:
@@ -177,23 +231,26 @@ class Inline:
             self._refuse(job)
             return None
         seconds = time.monotonic() - started
-        self._remember(self.quick, found, job.generation, seconds <= self.at_once)
+        self._remember(self.quick, found, (job.generation, on_copy), seconds <= self.at_once)
         if len(body) > job.max_bytes:
             self._refuse(job)
             return None
-        return Answer(kind, body, seconds)
+        return Answer(kind, body, seconds, "memory" if on_copy else "disk")
 
     @staticmethod
-    def _remember(table: dict[Key, int], found: Key, generation: int, keep: bool) -> None:
+    def _remember(
+        table: dict[Key, tuple[int, bool]], found: Key, seen: tuple[int, bool], keep: bool
+    ) -> None:
         if not keep:
             table.pop(found, None)
             return
-        table[found] = generation
+        table[found] = seen
         while len(table) > REMEMBERED:
             del table[next(iter(table))]
 
-    def _finished(self, future: asyncio.Future[tuple[str, bytes]]) -> None:
+    def _finished(self, future: asyncio.Future[tuple[str, bytes]], on_copy: bool) -> None:
         self.running -= 1
+        self._on_copy -= on_copy
         if not future.cancelled():
             future.exception()  # retrieved: a run given up on may fail later unheard
 
@@ -207,4 +264,5 @@ class Inline:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
-        self.store = None
+        self.follower.shutdown(wait=False, cancel_futures=True)
+        self.store, self.copy = None, None

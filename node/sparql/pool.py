@@ -533,8 +533,9 @@ class Counted(Protocol):
 
 class PoolMetrics:
     """Prometheus: finished queries by the store that answered them, so an operator sees
-    whether the in-memory copy is in use ("inline": proven cheap, answered by the node's
-    own process without a worker); queries per lane and refusals, so they see
+    whether the in-memory copies are in use ("inline": proven cheap, answered by the node's
+    own process without a worker, "inline-memory" by its copy); queries per lane and
+    refusals, so they see
     whether the lanes and caps fit the node's users."""
 
     def __init__(self, pool: Counted) -> None:
@@ -544,7 +545,7 @@ class PoolMetrics:
         family = CounterMetricFamily(
             "allmende_sparql_queries", "Answered SPARQL queries by store", labels=["store"]
         )
-        for source in ("memory", "disk", "inline"):
+        for source in ("memory", "disk", "inline", "inline-memory"):
             family.add_metric([source], self.pool.answered[source])
         yield family
         lanes = GaugeMetricFamily(

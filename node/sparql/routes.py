@@ -14,7 +14,7 @@ from allmende.node.sparql.inline import Inline
 from allmende.node.sparql.pool import PoolMetrics, QueryPool, lanes
 from allmende.node.sparql.ratelimit import RateLimiter
 from allmende.node.sparql.remote_pool import RemotePool
-from allmende.node.sparql.replica import ReplicaSpec
+from allmende.node.sparql.replica import Replica, ReplicaSpec
 from allmende.node.sparql.scope import sparql_scope
 from allmende.node.store.oxigraph import OxigraphStore
 from allmende.node.store.remote import RemoteStore
@@ -45,7 +45,8 @@ def setup(app: web.Application) -> None:
             str(files_directory(node.settings.directory)),
         )
         pool = QueryPool(str(store_path), limits.workers, replica, lanes(limits))
-        app["sparql_inline"] = Inline(node.store.raw)
+        copy = Replica.start(str(store_path), replica) if replica.max_quads else None
+        app["sparql_inline"] = Inline(node.store.raw, copy=copy)
     app["sparql_pool"] = pool
     app["metrics"].registry.register(PoolMetrics(pool))
     app["sparql_rate"] = RateLimiter.from_settings(limits)

@@ -6,10 +6,12 @@ import asyncio
 import time
 
 import pyoxigraph as ox
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from allmende.node.sparql import replica
 from allmende.node.sparql.inline import Inline
 from allmende.node.sparql.scope import Scope
 from allmende.node.sparql.worker import Job
@@ -131,3 +133,27 @@ async def test_a_run_that_takes_too_long_here_is_left_to_the_workers() -> None:
             await asyncio.sleep(0.05)
     finally:
         inline.close()
+
+
+async def test_the_nodes_in_memory_copy_answers_and_follows_changes(
+    sparql_node: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replica, "QUIET", 0.0)  # the copy is made at the first cheap query
+    node, client = await sparql_node(workers=1)
+    await put_graph(client, node, G1, DATA1)
+    assert await until_copy(client, LABELS) == ["Dorfteich (Beispiel)"]
+
+    await put_graph(client, node, G2, DATA2)  # proven again, then on the copy, brought forward
+    assert await until_copy(client, LABELS) == ["Bauhof (Beispiel)", "Dorfteich (Beispiel)"]
+
+
+async def until_copy(client: TestClient, query: str) -> list[str]:
+    """Ask until the node's in-memory copy answered; its answer's labels."""
+    deadline = time.monotonic() + 60
+    while True:
+        before = (await answered(client)).get("inline-memory", 0)
+        rows = await select(client, query)
+        if (await answered(client)).get("inline-memory", 0) > before:
+            return sorted(row["label"] for row in rows)
+        assert time.monotonic() < deadline, "the node's copy never answered"
+        await asyncio.sleep(0.02)
