@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import aiohttp
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -37,6 +39,7 @@ from bench.sparql.run import (  # noqa: E402
     PREFIXES,
     QUERIES,
     allmende,
+    answered_from,
     free_port,
     generate,
     wait_for_memory_copy,
@@ -99,6 +102,8 @@ async def main() -> None:
                         url, ask, 200, options.concurrency, options.seconds, at_least=8
                     )
                     table[name][system].samples += measured.samples
+        async with aiohttp.ClientSession() as session:
+            answered = await answered_from(session, base)
     finally:
         if node is not None:
             stop(node)
@@ -118,6 +123,7 @@ async def main() -> None:
         )
         ratio = by_system["Allmende"].median / by_system["Oxigraph server"].median
         print(f"{name:38}{cells}{ratio:8.2f}")
+    print("The node's answers by store: " + ", ".join(f"{k} {v:.0f}" for k, v in answered.items()))
 
 
 if __name__ == "__main__":
