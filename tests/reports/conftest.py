@@ -64,6 +64,24 @@ class Served:
         return f"{self.url}/open311/v2"
 
 
+async def reporting_village(tmp_path: Path, aiohttp_client: Any) -> tuple[Node, Any]:
+    """Lütjenholm with the categories and its sample boundary, behind a test client."""
+    node = make_node(tmp_path / "luetjenholm", node_id="https://luetjenholm.example/")
+    client = await aiohttp_client(create_app(node))
+    admin = admin_headers(node)
+    for category in CATEGORIES:
+        created = await client.post("/admin/reports/categories", json=category, headers=admin)
+        assert created.status == 201, await created.text()
+    boundary = await client.put(
+        "/admin/reports/boundary",
+        params={"sample": "true"},
+        json=sample_feature("luetjenholm", "Lütjenholm"),
+        headers=admin,
+    )
+    assert boundary.status == 200, await boundary.text()
+    return node, client
+
+
 async def configure(session: aiohttp.ClientSession, url: str, admin: dict[str, str]) -> str:
     """Categories, the sample boundary and an app's key, as the operator sets them up."""
     for category in CATEGORIES:

@@ -10,14 +10,12 @@ from typing import Any
 import aiohttp
 from sqlmodel import Session
 
-from allmende.node.http.app import create_app
 from allmende.node.reports.models import Report
-from allmende.node.reports.samples import sample_feature
 from tests.apps.conftest import Village, bearer
 from tests.federation.villages import eventually, federation
-from tests.reports.conftest import CATEGORIES, INSIDE
-from tests.reports.test_villages import configure, knows_all_villages
-from tests.support import admin_headers, make_node
+from tests.reports.conftest import INSIDE, reporting_village
+from tests.reports.test_villages import configure, hold_for_release, knows_all_villages
+from tests.support import admin_headers
 
 MINE = "/open311/v2/requests.json?account_id=me"
 
@@ -35,18 +33,8 @@ def form(text: str) -> dict[str, str]:
 async def test_an_app_reads_its_residents_own_reports_held_ones_too(
     tmp_path: Any, aiohttp_client: Any
 ) -> None:
-    node = make_node(tmp_path / "luetjenholm", node_id="https://luetjenholm.example/")
-    client = await aiohttp_client(create_app(node))
+    node, client = await reporting_village(tmp_path, aiohttp_client)
     admin = admin_headers(node)
-    for category in CATEGORIES:
-        created = await client.post("/admin/reports/categories", json=category, headers=admin)
-        assert created.status == 201
-    boundary = await client.put(
-        "/admin/reports/boundary?sample=true",
-        json=sample_feature("luetjenholm", "Lütjenholm"),
-        headers=admin,
-    )
-    assert boundary.status == 200
     moderated = await client.put(
         "/admin/reports/settings", json={"moderation": True}, headers=admin
     )
@@ -142,13 +130,7 @@ async def test_a_report_from_the_portal_form_is_the_signed_in_residents_own(
 ) -> None:
     """Filed on the portal while signed in, the report is the resident's: their app reads it
     as their own; filed signed out, it is nobody's."""
-    node = make_node(tmp_path / "luetjenholm", node_id="https://luetjenholm.example/")
-    client = await aiohttp_client(create_app(node))
-    admin = admin_headers(node)
-    for category in CATEGORIES:
-        assert (await client.post("/admin/reports/categories", json=category, headers=admin)).ok
-    feature = sample_feature("luetjenholm", "Lütjenholm")
-    assert (await client.put("/admin/reports/boundary?sample=true", json=feature, headers=admin)).ok
+    node, client = await reporting_village(tmp_path, aiohttp_client)
     village = Village(node, client)
     app = (await village.register(datasets=(), actions=("reports:read",)))["client_id"]
     await village.approve(app)
@@ -194,10 +176,7 @@ async def test_a_forwarded_report_is_read_by_its_residents_app_before_release(
         a, b, _ = villages
         for running in villages:
             await configure(session, running)
-        async with session.put(
-            f"{b.url}/admin/reports/settings", json={"moderation": True}, headers=b.admin()
-        ) as r:
-            assert r.status == 200
+        await hold_for_release(session, b)
         await eventually(lambda: knows_all_villages(session, a), 60, "A knows the areas")
         village = Village(a.node, _Served(session, a.url))
         app = (await village.register(datasets=(), actions=("reports:write", "reports:read")))[

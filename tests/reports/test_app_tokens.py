@@ -9,12 +9,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from allmende.node.http.app import create_app
 from allmende.node.reports.models import Report, Reporter
-from allmende.node.reports.samples import sample_feature
 from tests.apps.conftest import Village, bearer
-from tests.reports.conftest import CATEGORIES, INSIDE
-from tests.support import admin_headers, make_node
+from tests.reports.conftest import INSIDE, reporting_village
+from tests.support import admin_headers
 
 FORM = {
     "service_code": "vandalismus",
@@ -28,19 +26,8 @@ FORM = {
 async def test_an_app_files_reports_for_the_resident_who_allowed_it(
     tmp_path: Any, aiohttp_client: Any
 ) -> None:
-    node = make_node(tmp_path / "luetjenholm", node_id="https://luetjenholm.example/")
-    client = await aiohttp_client(create_app(node))
+    node, client = await reporting_village(tmp_path, aiohttp_client)
     admin = admin_headers(node)
-    for category in CATEGORIES:
-        assert (
-            await client.post("/admin/reports/categories", json=category, headers=admin)
-        ).status == 201
-    boundary = await client.put(
-        "/admin/reports/boundary?sample=true",
-        json=sample_feature("luetjenholm", "Lütjenholm"),
-        headers=admin,
-    )
-    assert boundary.status == 200
     village = Village(node, client)
     writer = (await village.register(datasets=(), actions=("reports:write",)))["client_id"]
     await village.approve(writer)

@@ -21,7 +21,7 @@ from allmende.node.reports.models import Report
 from tests.federation.villages import eventually, federation
 from tests.reports.test_photos import GPS_IFD, phone_photo
 from tests.reports.test_unreleased import SPOT
-from tests.reports.test_villages import configure, knows_all_villages
+from tests.reports.test_villages import app_key, configure, knows_all_villages
 from tests.services.ports import free_port
 
 
@@ -32,10 +32,7 @@ async def test_the_photo_of_a_forwarded_report_reaches_the_village_responsible(
         a, b, c = villages
         for running in villages:
             await configure(session, running)
-        async with session.post(
-            f"{a.url}/admin/reports/clients", json={"name": "App"}, headers=a.admin()
-        ) as r:
-            key = (await r.json())["api_key"]
+        key = await app_key(session, a)
         await eventually(lambda: knows_all_villages(session, a), 60, "A knows the areas")
         form = aiohttp.FormData()
         for name, value in {"api_key": key, "service_code": "vandalismus", **SPOT}.items():

@@ -15,14 +15,7 @@ from allmende.node.reports.models import Report
 from tests.federation.villages import Running, eventually, federation
 from tests.reports.conftest import INSIDE, Served
 from tests.reports.test_unreleased import SPOT, whole_feed
-from tests.reports.test_villages import configure, knows_all_villages
-
-
-async def _client(session: aiohttp.ClientSession, running: Running) -> str:
-    async with session.post(
-        f"{running.url}/admin/reports/clients", json={"name": "App"}, headers=running.admin()
-    ) as r:
-        return str((await r.json())["api_key"])
+from tests.reports.test_villages import app_key, configure, knows_all_villages
 
 
 async def _supporters(session: aiohttp.ClientSession, running: Running, request_id: str) -> int:
@@ -37,7 +30,7 @@ async def test_support_at_the_origin_reaches_the_village_responsible(tmp_path: P
         a, b, c = villages
         for running in villages:
             await configure(session, running)
-        key_a, key_b = await _client(session, a), await _client(session, b)
+        key_a, key_b = await app_key(session, a), await app_key(session, b)
         await eventually(lambda: knows_all_villages(session, a), 60, "A knows the areas")
         form = {"api_key": key_a, "service_code": "vandalismus", "description": "Graffiti", **SPOT}
         async with session.post(f"{a.url}/open311/v2/requests.json", data=form) as r:

@@ -16,7 +16,13 @@ from sqlmodel import Session, select
 from allmende.node.reports.models import Report
 from tests.federation.villages import Running, eventually, federation
 from tests.reports.test_photos import phone_photo
-from tests.reports.test_villages import configure, console, knows_all_villages
+from tests.reports.test_villages import (
+    app_key,
+    configure,
+    console,
+    hold_for_release,
+    knows_all_villages,
+)
 
 MARKER = "Sperrmuell-XQ7 am Deich, Ruf 0171 2345678"
 SECRET = "Sperrmuell-XQ7"
@@ -84,14 +90,8 @@ async def test_a_forwarded_report_is_public_nowhere_before_release(tmp_path: Pat
         a, b, c = villages
         for running in villages:
             await configure(session, running)
-        async with session.put(
-            f"{b.url}/admin/reports/settings", json={"moderation": True}, headers=b.admin()
-        ) as r:
-            assert r.status == 200
-        async with session.post(
-            f"{a.url}/admin/reports/clients", json={"name": "App"}, headers=a.admin()
-        ) as r:
-            key = (await r.json())["api_key"]
+        await hold_for_release(session, b)
+        key = await app_key(session, a)
         await eventually(lambda: knows_all_villages(session, a), 60, "A knows the areas")
         form = aiohttp.FormData()
         for name, value in {

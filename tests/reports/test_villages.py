@@ -50,6 +50,23 @@ async def configure(session: aiohttp.ClientSession, running: Running) -> None:
         assert r.status == 200, await r.text()
 
 
+async def app_key(session: aiohttp.ClientSession, running: Running, name: str = "App") -> str:
+    """An Open311 client's key, as the operator hands one to an app."""
+    async with session.post(
+        f"{running.url}/admin/reports/clients", json={"name": name}, headers=running.admin()
+    ) as r:
+        assert r.status == 201, await r.text()
+        return str((await r.json())["api_key"])
+
+
+async def hold_for_release(session: aiohttp.ClientSession, running: Running) -> None:
+    """The village moderates: new reports wait for release before they are public."""
+    async with session.put(
+        f"{running.url}/admin/reports/settings", json={"moderation": True}, headers=running.admin()
+    ) as r:
+        assert r.status == 200, await r.text()
+
+
 async def knows_all_villages(session: aiohttp.ClientSession, running: Running) -> bool:
     """Every village's boundary announced here (one point of each is covered)."""
     async with session.get(
@@ -92,10 +109,7 @@ async def _scenario(
             f"{a.url}/admin/reports/settings", json=mail, headers=a.admin()
         ) as r:
             assert r.status == 200
-        async with session.post(
-            f"{a.url}/admin/reports/clients", json={"name": "Portal-App"}, headers=a.admin()
-        ) as r:
-            key = (await r.json())["api_key"]
+        key = await app_key(session, a, "Portal-App")
         await eventually(lambda: knows_all_villages(session, a), 60, "A knows B's and C's area")
 
         form = {
@@ -240,14 +254,8 @@ async def test_the_responsible_village_moderates_a_forwarded_report(tmp_path: Pa
         a, b, _ = villages
         for running in villages:
             await configure(session, running)
-        async with session.put(
-            f"{b.url}/admin/reports/settings", json={"moderation": True}, headers=b.admin()
-        ) as r:
-            assert r.status == 200
-        async with session.post(
-            f"{a.url}/admin/reports/clients", json={"name": "App"}, headers=a.admin()
-        ) as r:
-            key = (await r.json())["api_key"]
+        await hold_for_release(session, b)
+        key = await app_key(session, a)
         await eventually(lambda: knows_all_villages(session, a), 60, "A knows the areas")
         form = {"api_key": key, "service_code": "vandalismus", "lat": "54.6197", "long": "8.9647"}
         async with session.post(f"{a.url}/open311/v2/requests.json", data=form) as r:
