@@ -1,4 +1,10 @@
-"""Observations + device mappings -> SOSA/SSN, QUDT and PROV-O quads (pyoxigraph terms).
+"""Observations + device mappings -> SOSA/SSN, QUDT and PROV-O statements.
+
+`map_observations` writes N-Triples text directly, the form events carry: an ingest request
+spent more time building pyoxigraph terms and quads for it (each IRI parsed again) than on
+anything else of its own; every IRI it writes is checked once, where it comes from (the
+node's base, a registered mapping, hex digests). `MappedBatch.quads` and
+`observation_quads` give the same statements as pyoxigraph quads.
 
 IRI scheme (`base` is the node's base IRI, without trailing slash; `{device}` is the
 percent-encoded canonical device id):
@@ -104,6 +110,25 @@ XSD_INTEGER = _n(XSD.integer)
 XSD_BOOLEAN = _n(XSD.boolean)
 XSD_DATETIME = _n(XSD.dateTime)
 XSD_DATETIMESTAMP = _n(XSD.dateTimeStamp)
+# the same terms as N-Triples, for the statements map_observations writes as text
+_A, _SOSA_OBSERVATION, _MADE_BY_SENSOR, _OBSERVED_PROPERTY, _HAS_FOI = map(
+    str, (A, SOSA_OBSERVATION, MADE_BY_SENSOR, OBSERVED_PROPERTY, HAS_FOI)
+)
+_HAS_SIMPLE_RESULT, _HAS_RESULT, _RESULT_TIME, _PHENOMENON_TIME = map(
+    str, (HAS_SIMPLE_RESULT, HAS_RESULT, RESULT_TIME, PHENOMENON_TIME)
+)
+_QUANTITY_VALUE, _NUMERIC_VALUE, _QUDT_UNIT, _TIME_INSTANT, _IN_XSD_DATETIMESTAMP = map(
+    str, (QUANTITY_VALUE, NUMERIC_VALUE, QUDT_UNIT, TIME_INSTANT, IN_XSD_DATETIMESTAMP)
+)
+_WAS_DERIVED_FROM, _PROV_ENTITY, _GENERATED_AT, _UPLINK, _SOURCE = map(
+    str, (WAS_DERIVED_FROM, PROV_ENTITY, GENERATED_AT, UPLINK, SOURCE)
+)
+_NETWORK_SERVER, _APPLICATION_ID, _UPLINK_ID, _GATEWAY, _RSSI, _SNR = map(
+    str, (NETWORK_SERVER, APPLICATION_ID, UPLINK_ID, GATEWAY, RSSI, SNR)
+)
+_F_PORT, _FRAME_COUNTER = str(F_PORT), str(FRAME_COUNTER)
+_XSD_DECIMAL, _XSD_INTEGER, _XSD_BOOLEAN = map(str, (XSD_DECIMAL, XSD_INTEGER, XSD_BOOLEAN))
+_XSD_DATETIME, _XSD_DATETIMESTAMP = str(XSD_DATETIME), str(XSD_DATETIMESTAMP)
 _EUI64 = re.compile(r"[0-9A-Fa-f]{16}\Z")
 # xsd:decimal and xsd:integer lexical forms (no exponent: "1e999999" must not expand)
 _DECIMAL = re.compile(r"[+-]?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})\Z", re.ASCII)
@@ -112,6 +137,8 @@ _REPORTED_ONCE = frozenset({"unknown-device", "unmapped-field"})
 """Rejection codes `map_observations` gives once per device or field, not per reading."""
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+"""What an N-Triples string literal must escape; anything else may stand as it is."""
 
 
 class UnmappedValue(ValueError):
@@ -120,9 +147,14 @@ class UnmappedValue(ValueError):
 
 @dataclass
 class MappedBatch:
-    """Quads and accepted observations per dataset id, and what could not be mapped."""
+    """Statements and accepted observations per dataset id, and what could not be mapped.
 
-    quads: dict[str, list[ox.Quad]] = field(default_factory=dict)
+    `ntriples` holds each dataset's statements as N-Triples text, in pieces that each end
+    with a newline; `graphs` the graph each dataset's statements belong to (None: the
+    default graph, where events carry them)."""
+
+    ntriples: dict[str, list[str]] = field(default_factory=dict)
+    graphs: dict[str, str | None] = field(default_factory=dict)
     observations: dict[str, list[Observation]] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
 
@@ -130,14 +162,35 @@ class MappedBatch:
     def count(self) -> int:
         return sum(len(found) for found in self.observations.values())
 
+    def text(self, dataset: str) -> str:
+        """A dataset's statements as one N-Triples document."""
+        return "".join(self.ntriples[dataset])
+
+    @property
+    def quads(self) -> dict[str, list[ox.Quad]]:
+        """The statements as pyoxigraph quads in their dataset's graph (parsed anew)."""
+        return {
+            dataset: _parsed(self.text(dataset), self.graphs.get(dataset))
+            for dataset in self.ntriples
+        }
+
     def extend(self, other: MappedBatch) -> None:
         """Add a batch mapped from later observations of other uplinks; an unknown device
         or a field outside a mapping is still reported once."""
-        for dataset, quads in other.quads.items():
-            self.quads.setdefault(dataset, []).extend(quads)
+        for dataset, pieces in other.ntriples.items():
+            self.ntriples.setdefault(dataset, []).extend(pieces)
+            self.graphs.setdefault(dataset, other.graphs.get(dataset))
             self.observations.setdefault(dataset, []).extend(other.observations[dataset])
         known = {(r.code, r.reason) for r in self.rejections if r.code in _REPORTED_ONCE}
         self.rejections.extend(r for r in other.rejections if (r.code, r.reason) not in known)
+
+
+def _parsed(text: str, graph: str | None) -> list[ox.Quad]:
+    g = _graph_node(graph)
+    return [
+        ox.Quad(quad.subject, quad.predicate, quad.object, g)
+        for quad in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)
+    ]
 
 
 def dataset_graph(base: str, dataset_id: str) -> str:
@@ -218,6 +271,30 @@ def _boolean_text(value: Scalar) -> str:
     raise UnmappedValue("value is not a boolean (true/false, 1/0)")
 
 
+def literal_text(value: Scalar, datatype: str) -> str:
+    """`typed_literal` as N-Triples text; raises `UnmappedValue` alike."""
+    if datatype == "decimal":
+        return f'"{_decimal_text(value)}"^^{_XSD_DECIMAL}'
+    if datatype == "integer":
+        return f'"{_integer_text(value)}"^^{_XSD_INTEGER}'
+    if datatype == "boolean":
+        return f'"{_boolean_text(value)}"^^{_XSD_BOOLEAN}'
+    if datatype == "string" and isinstance(value, str):
+        return string_text(value)
+    raise UnmappedValue(f"{type(value).__name__} value for a {datatype} field")
+
+
+def string_text(value: str) -> str:
+    """A plain string literal in N-Triples; raises `UnmappedValue` for text that is not
+    Unicode throughout (a lone surrogate cannot be written as UTF-8)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnmappedValue("text that is not valid Unicode") from None
+    return '"' + value.translate(_ESCAPES) + '"'
+
+
 Graph = ox.NamedNode | None
 
 
@@ -229,21 +306,22 @@ def _graph_node(graph: str | None) -> Graph:
 
 @dataclass(frozen=True, slots=True)
 class _Terms:
-    """The nodes one (device, field) pair always uses, built once per batch."""
+    """The terms one (device, field) pair always uses, as N-Triples, built once per batch
+    from IRIs the mapping checked when it was made."""
 
-    sensor: ox.NamedNode
-    prop: ox.NamedNode
-    feature: ox.NamedNode
-    unit: ox.NamedNode | None
+    sensor: str
+    prop: str
+    feature: str
+    unit: str | None
     numeric: bool
 
     @classmethod
     def of(cls, mapping: DeviceMapping, spec: FieldMapping) -> _Terms:
         return cls(
-            ox.NamedNode(mapping.sensor),
-            ox.NamedNode(spec.observable_property),
-            ox.NamedNode(spec.feature_of_interest),
-            ox.NamedNode(spec.unit) if spec.unit else None,
+            f"<{mapping.sensor}>",
+            f"<{spec.observable_property}>",
+            f"<{spec.feature_of_interest}>",
+            f"<{spec.unit}>" if spec.unit else None,
             spec.datatype in ("decimal", "integer"),
         )
 
@@ -257,18 +335,15 @@ def observation_quads(
     """The quads of one observation, its uplink included. Raises `KeyError` for a field
     outside the mapping and `UnmappedValue` for a value that does not fit its datatype."""
     spec = mapping.fields[observation.field]
-    literal = typed_literal(observation.value, spec.datatype)
+    literal = literal_text(observation.value, spec.datatype)
     root = base_iri(base)
-    g = _graph_node(graph)
     uplink = uplink_iri(root, mapping.dataset_id, observation)
-    uplink_node = ox.NamedNode(uplink) if uplink else None
-    terms = _Terms.of(mapping, spec)
-    quads = _observation_quads(
-        observation, root, mapping.dataset_id, terms, literal, uplink_node, g
+    text = _observation_text(
+        observation, root, mapping.dataset_id, _Terms.of(mapping, spec), literal, uplink
     )
-    if uplink_node is not None:
-        quads.extend(_uplink_quads(observation, uplink_node, g))
-    return quads
+    if uplink is not None:
+        text += _uplink_text(observation, uplink)
+    return _parsed(text, graph)
 
 
 def map_observations(
@@ -277,14 +352,13 @@ def map_observations(
     base: str,
     graph_for: Callable[[str], str | None] | None = None,
 ) -> MappedBatch:
-    """Map a batch: quads per dataset (graph `graph_for(dataset id)`, by default
+    """Map a batch: statements per dataset (graph `graph_for(dataset id)`, by default
     `dataset_graph`), and one rejection per unknown device, per field outside a mapping
     and per value that does not fit. `mappings` is keyed by canonical device id."""
     lookup = mappings.get if isinstance(mappings, Mapping) else mappings
     root = base_iri(base)
     choose_graph = graph_for or (lambda dataset: f"{root}/datasets/{dataset}")
     batch = MappedBatch()
-    graphs: dict[str, Graph] = {}
     terms: dict[tuple[str, str], _Terms] = {}
     uplinks: set[str] = set()
     reported: set[tuple[str, str]] = set()
@@ -310,70 +384,75 @@ def map_observations(
             )
             reject((device, name), Rejection(observation.path, reason, "unmapped-field"))
             continue
-        try:
-            literal = typed_literal(observation.value, spec.datatype)
-        except UnmappedValue as error:
-            batch.rejections.append(Rejection(observation.path, str(error), "bad-value"))
-            continue
         dataset = mapping.dataset_id
-        if dataset not in graphs:
-            graphs[dataset] = _graph_node(choose_graph(dataset))
-            batch.quads[dataset] = []
-            batch.observations[dataset] = []
-        g = graphs[dataset]
+        uplink = uplink_iri(root, dataset, observation)
         term = terms.get((device, name))
         if term is None:
             term = terms[(device, name)] = _Terms.of(mapping, spec)
-        uplink = uplink_iri(root, dataset, observation)
-        uplink_node = ox.NamedNode(uplink) if uplink else None
-        quads = batch.quads[dataset]
-        quads.extend(_observation_quads(observation, root, dataset, term, literal, uplink_node, g))
-        if uplink is not None and uplink_node is not None and uplink not in uplinks:
-            uplinks.add(uplink)
-            quads.extend(_uplink_quads(observation, uplink_node, g))
+        try:
+            text = _observation_text(
+                observation,
+                root,
+                dataset,
+                term,
+                literal_text(observation.value, spec.datatype),
+                uplink,
+            )
+            if uplink is not None and uplink not in uplinks:
+                text += _uplink_text(observation, uplink)
+                uplinks.add(uplink)
+        except UnmappedValue as error:
+            batch.rejections.append(Rejection(observation.path, str(error), "bad-value"))
+            continue
+        if dataset not in batch.ntriples:
+            batch.graphs[dataset] = choose_graph(dataset)
+            batch.ntriples[dataset] = []
+            batch.observations[dataset] = []
+        batch.ntriples[dataset].append(text)
         batch.observations[dataset].append(observation)
     return batch
 
 
-def _observation_quads(
+def _observation_text(
     observation: Observation,
     root: str,
     dataset: str,
     terms: _Terms,
-    literal: ox.Literal,
-    uplink: ox.NamedNode | None,
-    g: Graph,
-) -> list[ox.Quad]:
+    literal: str,
+    uplink: str | None,
+) -> str:
     result_time = format_time(observation.result_time)
     key = f"{observation.device_id}|{observation.field}|{result_time}"
     iri = f"{root}/datasets/{dataset}/observations/{_hash(key)}"
-    s = ox.NamedNode(iri)
-    quads = [
-        ox.Quad(s, A, SOSA_OBSERVATION, g),
-        ox.Quad(s, MADE_BY_SENSOR, terms.sensor, g),
-        ox.Quad(s, OBSERVED_PROPERTY, terms.prop, g),
-        ox.Quad(s, HAS_FOI, terms.feature, g),
-        ox.Quad(s, HAS_SIMPLE_RESULT, literal, g),
-        ox.Quad(s, RESULT_TIME, ox.Literal(result_time, datatype=XSD_DATETIME), g),
-    ]
+    s = f"<{iri}>"
+    text = (
+        f"{s} {_A} {_SOSA_OBSERVATION} .\n"
+        f"{s} {_MADE_BY_SENSOR} {terms.sensor} .\n"
+        f"{s} {_OBSERVED_PROPERTY} {terms.prop} .\n"
+        f"{s} {_HAS_FOI} {terms.feature} .\n"
+        f"{s} {_HAS_SIMPLE_RESULT} {literal} .\n"
+        f'{s} {_RESULT_TIME} "{result_time}"^^{_XSD_DATETIME} .\n'
+    )
     if terms.numeric:
-        result = ox.NamedNode(iri + "/result")
-        quads.append(ox.Quad(s, HAS_RESULT, result, g))
-        quads.append(ox.Quad(result, A, QUANTITY_VALUE, g))
-        quads.append(ox.Quad(result, NUMERIC_VALUE, literal, g))
+        result = f"<{iri}/result>"
+        text += (
+            f"{s} {_HAS_RESULT} {result} .\n"
+            f"{result} {_A} {_QUANTITY_VALUE} .\n"
+            f"{result} {_NUMERIC_VALUE} {literal} .\n"
+        )
         if terms.unit is not None:
-            quads.append(ox.Quad(result, QUDT_UNIT, terms.unit, g))
+            text += f"{result} {_QUDT_UNIT} {terms.unit} .\n"
     if observation.phenomenon_time is not None:
-        instant = ox.NamedNode(iri + "/phenomenon-time")
+        instant = f"<{iri}/phenomenon-time>"
         stamp = format_time(observation.phenomenon_time)
-        quads.append(ox.Quad(s, PHENOMENON_TIME, instant, g))
-        quads.append(ox.Quad(instant, A, TIME_INSTANT, g))
-        quads.append(
-            ox.Quad(instant, IN_XSD_DATETIMESTAMP, ox.Literal(stamp, datatype=XSD_DATETIMESTAMP), g)
+        text += (
+            f"{s} {_PHENOMENON_TIME} {instant} .\n"
+            f"{instant} {_A} {_TIME_INSTANT} .\n"
+            f'{instant} {_IN_XSD_DATETIMESTAMP} "{stamp}"^^{_XSD_DATETIMESTAMP} .\n'
         )
     if uplink is not None:
-        quads.append(ox.Quad(s, WAS_DERIVED_FROM, uplink, g))
-    return quads
+        text += f"{s} {_WAS_DERIVED_FROM} <{uplink}> .\n"
+    return text
 
 
 def gateway_term(gateway: str) -> ox.NamedNode | ox.Literal:
@@ -385,35 +464,44 @@ def gateway_term(gateway: str) -> ox.NamedNode | ox.Literal:
     return ox.Literal(gateway)
 
 
+def _gateway_text(gateway: str) -> str:
+    """`gateway_term` as N-Triples."""
+    eui = gateway.removeprefix("eui-")
+    if _EUI64.match(eui):
+        return f"<urn:dev:mac:{eui.lower()}>"
+    return string_text(gateway)
+
+
 def _number(value: float) -> ox.Literal:
     return ox.Literal(_decimal_text(value), datatype=XSD_DECIMAL)
 
 
-def _integer(value: int) -> ox.Literal:
-    return ox.Literal(str(value), datatype=XSD_INTEGER)
-
-
-def _uplink_quads(observation: Observation, uplink: ox.NamedNode, g: Graph) -> list[ox.Quad]:
+def _uplink_text(observation: Observation, uplink: str) -> str:
     p = observation.provenance
-    received = ox.Literal(format_time(observation.result_time), datatype=XSD_DATETIME)
-    quads = [
-        ox.Quad(uplink, A, PROV_ENTITY, g),
-        ox.Quad(uplink, A, UPLINK, g),
-        ox.Quad(uplink, SOURCE, ox.Literal(observation.source), g),
-        ox.Quad(uplink, GENERATED_AT, received, g),
-    ]
-    optional: list[tuple[ox.NamedNode, ox.Literal | None]] = [
-        (NETWORK_SERVER, ox.Literal(p.network_server) if p.network_server else None),
-        (APPLICATION_ID, ox.Literal(p.application_id) if p.application_id else None),
-        (UPLINK_ID, ox.Literal(p.uplink_id) if p.uplink_id else None),
-        (RSSI, _number(p.rssi) if p.rssi is not None else None),
-        (SNR, _number(p.snr) if p.snr is not None else None),
-        (F_PORT, _integer(p.f_port) if p.f_port is not None else None),
-        (FRAME_COUNTER, _integer(p.f_cnt) if p.f_cnt is not None else None),
-    ]
-    quads.extend(ox.Quad(uplink, pred, obj, g) for pred, obj in optional if obj is not None)
-    quads.extend(ox.Quad(uplink, GATEWAY, gateway_term(gw), g) for gw in p.gateway_ids)
-    return quads
+    u = f"<{uplink}>"
+    text = (
+        f"{u} {_A} {_PROV_ENTITY} .\n"
+        f"{u} {_A} {_UPLINK} .\n"
+        f"{u} {_SOURCE} {string_text(observation.source)} .\n"
+        f'{u} {_GENERATED_AT} "{format_time(observation.result_time)}"^^{_XSD_DATETIME} .\n'
+    )
+    if p.network_server:
+        text += f"{u} {_NETWORK_SERVER} {string_text(p.network_server)} .\n"
+    if p.application_id:
+        text += f"{u} {_APPLICATION_ID} {string_text(p.application_id)} .\n"
+    if p.uplink_id:
+        text += f"{u} {_UPLINK_ID} {string_text(p.uplink_id)} .\n"
+    if p.rssi is not None:
+        text += f'{u} {_RSSI} "{_decimal_text(p.rssi)}"^^{_XSD_DECIMAL} .\n'
+    if p.snr is not None:
+        text += f'{u} {_SNR} "{_decimal_text(p.snr)}"^^{_XSD_DECIMAL} .\n'
+    if p.f_port is not None:
+        text += f'{u} {_F_PORT} "{_integer_text(p.f_port)}"^^{_XSD_INTEGER} .\n'
+    if p.f_cnt is not None:
+        text += f'{u} {_FRAME_COUNTER} "{_integer_text(p.f_cnt)}"^^{_XSD_INTEGER} .\n'
+    for gateway in p.gateway_ids:
+        text += f"{u} {_GATEWAY} {_gateway_text(gateway)} .\n"
+    return text
 
 
 def sensor_description_quads(

@@ -19,7 +19,7 @@ from allmende.connectors.model import ConnectorResult, Observation, Rejection
 from allmende.connectors.sosa import MappedBatch, map_observations, observation_iri
 from allmende.node.http.problems import Problem
 from allmende.node.ingest.committer import Committer
-from allmende.node.ingest.graphs import data_graph, to_ntriples
+from allmende.node.ingest.graphs import data_graph
 from allmende.node.ingest.latest import Row, newest_rows
 from allmende.node.ingest.projection import RECORDED
 from allmende.node.ingest.registry import Registry
@@ -268,14 +268,15 @@ def _events(
     events = []
     accepted: list[Observation] = []
     flagged = {id(o): reason for o, reason in checked.flagged}
-    for dataset_id, quads in batch.quads.items():
+    for dataset_id, pieces in batch.ntriples.items():
         observations = batch.observations[dataset_id]
         accepted.extend(observations)
         if flagged:
             for observation in observations:
                 reason = flagged.get(id(observation))
                 if reason is not None:
-                    quads.extend(quality_quads(node.base_url, dataset_id, observation, reason))
+                    quality = quality_quads(node.base_url, dataset_id, observation, reason)
+                    pieces.append("".join(f"{quad} .\n" for quad in quality))
         events.append(
             node.event(
                 RECORDED,
@@ -283,7 +284,7 @@ def _events(
                     "dataset": dataset_id,
                     "graph": data_graph(node.base_url, dataset_id),
                     "format": "application/n-triples",
-                    "content": to_ntriples(quads),
+                    "content": batch.text(dataset_id),
                     "count": len(observations),
                     "source": source,
                 },

@@ -14,11 +14,18 @@ import pytest
 from connector_support import BASE, assert_same_graph, load_payload, mapping_for, to_graph, turtle
 
 from allmende.connectors import chirpstack, generic, ttn
-from allmende.connectors.model import Observation, parse_time
+from allmende.connectors.model import (
+    DeviceMapping,
+    FieldMapping,
+    Observation,
+    Provenance,
+    parse_time,
+)
 from allmende.connectors.sosa import (
     UnmappedValue,
     dataset_graph,
     gateway_term,
+    literal_text,
     map_observations,
     observation_iri,
     observation_quads,
@@ -335,3 +342,54 @@ def test_gateway_terms() -> None:
     assert gateway_term("eui-b827ebfffe5a0001") == ox.NamedNode("urn:dev:mac:b827ebfffe5a0001")
     assert gateway_term("0016C001F1500812") == ox.NamedNode("urn:dev:mac:0016c001f1500812")
     assert gateway_term("packetbroker") == ox.Literal("packetbroker")
+
+
+TEXTS = ['say "hi" \\ back\nslash\r\ttab', "Grüße 🌧 ✓", ""]
+
+
+@pytest.mark.parametrize(
+    ("value", "datatype"),
+    [(21.4, "decimal"), (1e22, "decimal"), ("+7", "integer"), ("TRUE", "boolean")]
+    + [(text, "string") for text in TEXTS],
+)
+def test_literal_text_is_the_typed_literal(value: Any, datatype: str) -> None:
+    """The N-Triples map_observations writes reads back as `typed_literal`'s term."""
+    statement = f"<{BASE}/s> <{BASE}/p> {literal_text(value, datatype)} .\n"
+    (quad,) = ox.parse(statement, format=ox.RdfFormat.N_TRIPLES)
+    assert quad.object == typed_literal(value, datatype)
+
+
+def noted_mapping() -> DeviceMapping:
+    note = FieldMapping(f"{BASE}/properties/note", "string", f"{BASE}/features/hall")
+    return DeviceMapping(DGH, "raumklima", f"{BASE}/sensors/{DGH}", f"{BASE}/p", {"note": note})
+
+
+def test_text_from_a_payload_stays_one_literal() -> None:
+    """Quotes, backslashes and line breaks in values and provenance cannot end a literal
+    early and add statements of their own."""
+    sneaky = 'x" .\n<https://evil.example/s> <https://evil.example/p> "y'
+    observation = Observation(
+        DGH,
+        "note",
+        sneaky,
+        parse_time("2024-05-14T08:15:02Z"),
+        "ttn",
+        provenance=Provenance(application_id=sneaky, uplink_id="as:up:1", gateway_ids=(sneaky,)),
+    )
+    batch = map_observations([observation], {DGH: noted_mapping()}, BASE)
+    quads = batch.quads["raumklima"]
+    assert not any("evil" in str(quad.subject) for quad in quads)
+    literals = [quad.object for quad in quads if quad.object == ox.Literal(sneaky)]
+    assert len(literals) == 3  # the result, the application id, the gateway
+
+
+def test_text_that_is_not_unicode_is_a_bad_value() -> None:
+    """A lone surrogate cannot be written as UTF-8: the reading is refused, not the
+    request failed (its statements would fail to store)."""
+    at = parse_time("2024-05-14T08:15:02Z")
+    broken = Observation(DGH, "note", "a\ud800b", at, "ttn", path="/note")
+    fine = Observation(DGH, "note", "ok", at, "ttn", path="/ok")
+    batch = map_observations([broken, fine], {DGH: noted_mapping()}, BASE)
+    assert [(r.path, r.code) for r in batch.rejections] == [("/note", "bad-value")]
+    assert batch.count == 1
+    assert ox.Literal("ok") in {quad.object for quad in batch.quads["raumklima"]}
