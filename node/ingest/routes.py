@@ -24,6 +24,7 @@ from allmende.connectors.model import (
 from allmende.connectors.positions import chirpstack_positions, tts_positions
 from allmende.connectors.validation import load_schema
 from allmende.node import access, db
+from allmende.node.events import jsontext
 from allmende.node.http.admin import int_param
 from allmende.node.http.forms import parts
 from allmende.node.http.openapi import (
@@ -76,11 +77,11 @@ WEBHOOK = {
 }
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 async def read_json(request: web.Request) -> Any:
+    """The payload, read by orjson as events are (jsontext: integers beyond 64 bits stay
+    exact): the standard library's reader took a tenth of a single-reading uplink's time on
+    the event loop. JSON without NaN or Infinity, in UTF-8 without lone surrogates, no
+    number beyond a double's range and nested at most 1024 deep, or a 400."""
     if request.content_type != "application/json":
         raise Problem(415, "Unsupported Media Type", "send the payload as application/json")
     if request.content_length is not None and request.content_length > JSON_LIMIT:
@@ -89,7 +90,7 @@ async def read_json(request: web.Request) -> Any:
     if len(body) > JSON_LIMIT:
         raise Problem(413, "Content Too Large", f"a payload may have at most {JSON_LIMIT} bytes")
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        return jsontext.loads(body)
     except (ValueError, RecursionError) as exc:
         raise Problem(400, "Bad Request", f"the body is not valid JSON: {str(exc)[:200]}") from None
 

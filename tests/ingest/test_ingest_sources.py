@@ -189,3 +189,25 @@ async def test_time_series_parameters_are_checked(village: Village) -> None:
         assert response.content_type == "application/problem+json"
     missing = await village.client.get("/datasets/nope/observations", params={"sensor": "x"})
     assert missing.status == 404
+
+
+async def test_webhook_json_is_read_exactly_and_strictly(village: Village) -> None:
+    """Integers keep every digit, also beyond 64 bits (where a plain orjson read gives a
+    float): such a reading is out of range and refused, never stored rounded. What RFC
+    8259 does not allow (NaN, Infinity, a lone surrogate) or a double cannot hold is a 400."""
+    reading = {
+        "sensor": "sample-luetjenholm-leuchte-12",
+        "property": "energy",
+        "value": 2**64 + 1,
+        "time": "2024-05-14T20:45:00Z",
+    }
+    status, answer = await post(village, "/ingest/observations", {"observations": [reading]})
+    assert status == 422, answer
+    assert "integer out of range" in answer["detail"]
+    for text in ("NaN", '{"observations": Infinity}', '"\\ud800"', "[1e400]"):
+        response = await village.client.post(
+            "/ingest/observations", data=text, headers=village.headers("observations")
+        )
+        problem = await response.json(content_type=None)
+        assert response.status == 400, (text, problem)
+        assert "not valid JSON" in problem["detail"]
