@@ -40,6 +40,22 @@ NAV = [
 ]
 
 
+class _OtherLanguage:
+    """The same page in the other language, its other query parameters kept: written
+    out only when a template shows it. Every request passes through `page_context` (a
+    webhook's too), and building this address was most of its cost. No `__html__`: the
+    template escapes it like any text."""
+
+    __slots__ = ("language", "request")
+
+    def __init__(self, request: web.Request, language: str) -> None:
+        self.request = request
+        self.language = language
+
+    def __str__(self) -> str:
+        return str(self.request.rel_url.update_query(lang=self.language))
+
+
 async def page_context(request: web.Request) -> dict[str, Any]:
     """What every template sees: language, node name, navigation (the texts come from the
     catalogs through `_()` and `{% trans %}`, see `node.web.i18n.install`)."""
@@ -50,12 +66,15 @@ async def page_context(request: web.Request) -> dict[str, Any]:
     return {
         "lang": language,
         "other_lang": other,
-        # the same page in the other language, its other query parameters kept
-        "other_lang_url": str(request.rel_url.update_query(lang=other)),
+        "other_lang_url": _OtherLanguage(request, other),
         "node_name": node.settings.node.name,
-        "nav": [(href, key) for href, key in NAV if href in request.app["web_paths"]],
+        "nav": request.app.get("web_nav") or _nav(request.app),
         "current": request.path,
     }
+
+
+def _nav(app: web.Application) -> list[tuple[str, str]]:
+    return [(href, key) for href, key in NAV if href in app["web_paths"]]
 
 
 @web.middleware
@@ -70,6 +89,7 @@ async def remember_language(request: web.Request, handler: Any) -> web.StreamRes
 async def _known_paths(app: web.Application) -> None:
     """Navigation shows only pages this node has: rooms plug in and out."""
     app["web_paths"] = {resource.canonical for resource in app.router.resources()}
+    app["web_nav"] = _nav(app)
 
 
 def setup(app: web.Application) -> None:
