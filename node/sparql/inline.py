@@ -209,6 +209,8 @@ class Inline:
         copy = self.copy
         if copy is None or self._following is not None or self._on_copy:
             return
+        if copy.store is None and copy.state != "waiting":
+            return  # being made, or given up on (too large, failed): nothing to do here
         budget = None if job.store_busy else FOLLOW_SECONDS
         loop = asyncio.get_running_loop()
         following = loop.run_in_executor(self.follower, copy.current, job.generation, budget)
