@@ -3,6 +3,9 @@
 A boundary is a GeoJSON Polygon or MultiPolygon in WGS 84 (from VG250, OSM or drawn by
 hand); this node's own decides what it handles, its peers' (announced through the
 federation) where a report made here has to go.
+
+shapely (and numpy beneath it) is imported where it is used: imported with the module, it
+added a quarter of a second to every `allmende` command and node start.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shapely.geometry import Point, mapping, shape
-from shapely.geometry.base import BaseGeometry
 from sqlmodel import Session, select
 
 from allmende.node.reports.models import Boundary
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 MAX_VERTICES = 200_000
 METRES_PER_DEGREE = 111_320.0
@@ -39,6 +43,8 @@ def geometry_of(document: Any) -> BaseGeometry:
         document = document.get("geometry")
     if not isinstance(document, dict) or document.get("type") not in ("Polygon", "MultiPolygon"):
         raise BadBoundary("the geometry must be a Polygon or MultiPolygon")
+    from shapely.geometry import mapping, shape
+
     try:
         geometry = shape(document)
     except Exception as exc:  # shapely raises several kinds on malformed coordinates
@@ -69,6 +75,8 @@ def feature_name(document: Any) -> tuple[str, str]:
 def boundary_row(
     node: str, name: str, ags: str, geometry: BaseGeometry, *, sample: bool, source: str
 ) -> Boundary:
+    from shapely.geometry import mapping
+
     return Boundary(
         node=node,
         ags=ags,
@@ -88,6 +96,8 @@ class Area:
 
 
 def areas(session: Session) -> list[Area]:
+    from shapely.geometry import shape
+
     return [
         Area(row.node, row.name, shape(json.loads(row.geometry)))
         for row in session.exec(select(Boundary))
@@ -95,6 +105,8 @@ def areas(session: Session) -> list[Area]:
 
 
 def containing(known: list[Area], lat: float, long: float) -> list[Area]:
+    from shapely.geometry import Point
+
     point = Point(long, lat)
     return [area for area in known if area.geometry.covers(point)]
 
@@ -103,6 +115,8 @@ def near_border(area: Area, lat: float, long: float, metres: float) -> bool:
     """Whether the point lies within `metres` of the area's border (ask the reporter)."""
     if metres <= 0:
         return False
+    from shapely.geometry import Point
+
     degrees = metres / METRES_PER_DEGREE
     return bool(area.geometry.boundary.distance(Point(long, lat)) < degrees)
 
@@ -110,6 +124,8 @@ def near_border(area: Area, lat: float, long: float, metres: float) -> bool:
 def candidates(known: list[Area], lat: float, long: float, metres: float) -> list[Area]:
     """The areas holding the point or within `metres` of it: more than one means the spot
     is near a border (the generalised VG250 lines are off by tens of metres)."""
+    from shapely.geometry import Point
+
     point = Point(long, lat)
     degrees = metres / METRES_PER_DEGREE
     return [area for area in known if area.geometry.distance(point) <= degrees]

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shapely.geometry import Point, shape
-from shapely.ops import nearest_points
 from sqlmodel import Session, col, select
 
 from allmende.node.actuation.models import Segment
@@ -27,6 +25,9 @@ def tied(category: Category) -> bool:
 
 
 def _distance(row: Segment, lat: float, long: float) -> float:
+    from shapely.geometry import Point, shape  # with the module: slower start (reports.geo)
+    from shapely.ops import nearest_points
+
     try:
         geometry = shape(json.loads(row.geometry))
         nearest = nearest_points(geometry, Point(long, lat))[0]

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from shapely.geometry import shape
 from sqlmodel import Session, col, select
 
 from allmende.node.db import transaction
@@ -513,6 +512,8 @@ async def areas(request: web.Request) -> web.Response:
         "sample": row.sample,
     }
     if fmt == "xml":
+        from shapely.geometry import shape  # with the module: slower start (reports.geo)
+
         area["grenze"] = shape(document).wkt
     else:
         area["geometry"] = document
