@@ -42,6 +42,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -306,8 +307,8 @@ def _graph_node(graph: str | None) -> Graph:
 
 @dataclass(frozen=True, slots=True)
 class _Terms:
-    """The terms one (device, field) pair always uses, as N-Triples, built once per batch
-    from IRIs the mapping checked when it was made."""
+    """The terms one (device, field) pair always uses, as N-Triples, from IRIs the mapping
+    checked when it was made."""
 
     sensor: str
     prop: str
@@ -317,13 +318,25 @@ class _Terms:
 
     @classmethod
     def of(cls, mapping: DeviceMapping, spec: FieldMapping) -> _Terms:
-        return cls(
-            f"<{mapping.sensor}>",
-            f"<{spec.observable_property}>",
-            f"<{spec.feature_of_interest}>",
-            f"<{spec.unit}>" if spec.unit else None,
-            spec.datatype in ("decimal", "integer"),
-        )
+        return _terms(mapping.sensor, spec)
+
+
+@lru_cache(maxsize=4096)
+def _terms(sensor: str, spec: FieldMapping) -> _Terms:
+    """Kept across requests: a single-reading uplink would build them for each one."""
+    return _Terms(
+        f"<{sensor}>",
+        f"<{spec.observable_property}>",
+        f"<{spec.feature_of_interest}>",
+        f"<{spec.unit}>" if spec.unit else None,
+        spec.datatype in ("decimal", "integer"),
+    )
+
+
+@lru_cache(maxsize=64)
+def _root(base: str) -> str:
+    """`base_iri`, checked once per base rather than once per request."""
+    return base_iri(base)
 
 
 def observation_quads(
@@ -356,10 +369,9 @@ def map_observations(
     `dataset_graph`), and one rejection per unknown device, per field outside a mapping
     and per value that does not fit. `mappings` is keyed by canonical device id."""
     lookup = mappings.get if isinstance(mappings, Mapping) else mappings
-    root = base_iri(base)
+    root = _root(base)
     choose_graph = graph_for or (lambda dataset: f"{root}/datasets/{dataset}")
     batch = MappedBatch()
-    terms: dict[tuple[str, str], _Terms] = {}
     uplinks: set[str] = set()
     reported: set[tuple[str, str]] = set()
 
@@ -386,9 +398,7 @@ def map_observations(
             continue
         dataset = mapping.dataset_id
         uplink = uplink_iri(root, dataset, observation)
-        term = terms.get((device, name))
-        if term is None:
-            term = terms[(device, name)] = _Terms.of(mapping, spec)
+        term = _Terms.of(mapping, spec)
         try:
             text = _observation_text(
                 observation,

@@ -17,6 +17,7 @@ import pyoxigraph as ox
 
 from allmende.connectors.model import ConnectorResult, Observation, Rejection
 from allmende.connectors.sosa import MappedBatch, map_observations, observation_iri
+from allmende.node.events import jsontext
 from allmende.node.http.problems import Problem
 from allmende.node.ingest.committer import Committer
 from allmende.node.ingest.graphs import data_graph
@@ -294,8 +295,8 @@ def _events(
     payloads = [
         {
             **row,
-            "fields": json.dumps(row["fields"], ensure_ascii=False)[:100_000],
-            "unmapped": json.dumps(sorted(set(row["unmapped"])), ensure_ascii=False),
+            "fields": jsontext.dumps(row["fields"])[:100_000],
+            "unmapped": jsontext.dumps(sorted(set(row["unmapped"]))),
         }
         for row in checked.payloads.values()
     ]

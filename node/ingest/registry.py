@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
 
+import orjson
 from sqlmodel import Session, col, delete, select
 
 from allmende.connectors.model import DeviceMapping, canonical_device_id
@@ -318,7 +319,7 @@ async def adopt_model(
     if stored is None or stored not in registry.known().adoptable:
         return None
     try:
-        name = _model_named(json.dumps(version_ids, sort_keys=True))
+        name = _model_named(orjson.dumps(version_ids, option=orjson.OPT_SORT_KEYS))
     except (TypeError, ValueError):  # not from JSON: no key, looked up as it is
         found = model_for_version_ids(version_ids)
         name = str(found["name"]) if found is not None else None
@@ -339,7 +340,7 @@ async def adopt_model(
 
 
 @lru_cache(maxsize=1024)
-def _model_named(key: str) -> str | None:
+def _model_named(key: bytes) -> str | None:
     """The name of the model the version ids (as sorted JSON) name: asked for every
     uplink of a device that may still adopt one, answered by a walk through the library
     once per version."""
