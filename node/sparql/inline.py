@@ -82,8 +82,15 @@ def _spelled_out(query: str, base_iri: str | None) -> str:
     return spelled_out(query, base_iri)
 
 
-def answer(store: ox.Store, job: Job) -> tuple[str, bytes]:
-    """What a worker would send, as one piece; the GIL is released while Oxigraph works."""
+def answer(store: ox.Store, job: Job) -> tuple[str, bytes, float]:
+    """What a worker would send, as one piece, and the seconds the run itself took (not
+    the wait for a thread); the GIL is released while Oxigraph works."""
+    started = time.monotonic()
+    kind, body = _answer(store, job)
+    return kind, body, time.monotonic() - started
+
+
+def _answer(store: ox.Store, job: Job) -> tuple[str, bytes]:
     if job.default_graph is None:
         dataset: dict[str, object] = {"use_default_graph_as_union": True}
     else:
@@ -155,18 +162,19 @@ class Inline:
             self.proven.popitem(last=False)
 
     def ready(self, job: Job) -> bool:
-        """Proven cheap on the store as it is, and a slot free."""
+        """Proven cheap on the store as it is, and a slot free (a query run at once on
+        the event loop needs none)."""
+        found = key(job)
         return (
             self.store is not None
-            and self.running < self.slots
-            and self.proven.get(key(job)) == job.generation
+            and self.proven.get(found) == job.generation
+            and (self.running < self.slots or self.quick.get(found, (-1,))[0] == job.generation)
         )
 
     async def run(self, job: Job) -> Answer | None:
         """The answer, or None: then a worker must answer (the run failed, took too long
         or its result is too large, and the worker says so in the caller's terms)."""
         loop = asyncio.get_running_loop()
-        started = time.monotonic()
         found, store, on_copy = key(job), self.store, False
         if store is None:
             return None
@@ -176,20 +184,19 @@ class Inline:
         else:
             store, on_copy = memory, True
         if self.quick.get(found) == (job.generation, on_copy):
-            return self._at_once(store, job, found, on_copy, started)
+            return self._at_once(store, job, found, on_copy)
         self.running += 1
         self._on_copy += on_copy
         future = loop.run_in_executor(self.executor, answer, store, job)
         future.add_done_callback(lambda done: self._finished(done, on_copy))
         try:
-            kind, body = await asyncio.wait_for(asyncio.shield(future), self.patience)
+            kind, body, seconds = await asyncio.wait_for(asyncio.shield(future), self.patience)
         except Exception:  # too slow here, or failed: the worker says why, properly
             self._refuse(job)
             return None
         if len(body) > job.max_bytes:
             self._refuse(job)
             return None
-        seconds = time.monotonic() - started
         if seconds > SLOWER * self.cap:  # the disk is much slower than the copy for it
             self._refuse(job)
         self._remember(self.quick, found, (job.generation, on_copy), seconds <= self.at_once)
@@ -222,17 +229,14 @@ class Inline:
         if not future.cancelled():
             future.exception()  # the copy logs its own failures and drops itself
 
-    def _at_once(
-        self, store: ox.Store, job: Job, found: Key, on_copy: bool, started: float
-    ) -> Answer | None:
+    def _at_once(self, store: ox.Store, job: Job, found: Key, on_copy: bool) -> Answer | None:
         """A query that took at most `at_once` here on this very store: on the event
         loop itself, which a thread hand-off would cost more than the query."""
         try:
-            kind, body = answer(store, job)
+            kind, body, seconds = answer(store, job)
         except Exception:  # the worker says why, properly
             self._refuse(job)
             return None
-        seconds = time.monotonic() - started
         self._remember(self.quick, found, (job.generation, on_copy), seconds <= self.at_once)
         if len(body) > job.max_bytes:
             self._refuse(job)
@@ -250,7 +254,7 @@ class Inline:
         while len(table) > REMEMBERED:
             del table[next(iter(table))]
 
-    def _finished(self, future: asyncio.Future[tuple[str, bytes]], on_copy: bool) -> None:
+    def _finished(self, future: asyncio.Future[tuple[str, bytes, float]], on_copy: bool) -> None:
         self.running -= 1
         self._on_copy -= on_copy
         if not future.cancelled():

@@ -157,3 +157,31 @@ async def until_copy(client: TestClient, query: str) -> list[str]:
             return sorted(row["label"] for row in rows)
         assert time.monotonic() < deadline, "the node's copy never answered"
         await asyncio.sleep(0.02)
+
+
+async def test_a_quick_query_needs_no_free_thread() -> None:
+    store = ox.Store()
+    ex = "http://example.org/"
+    store.extend(
+        ox.Quad(ox.NamedNode(f"{ex}{n}"), ox.NamedNode(f"{ex}p"), ox.Literal(str(n % 50)))
+        for n in range(20_000)
+    )
+    inline = Inline(store, slots=1)
+    try:
+        slow = job(f"SELECT (COUNT(*) AS ?n) {{ ?a <{ex}p> ?x . ?b <{ex}p> ?x }}")
+        quick = job(f"ASK {{ <{ex}1> <{ex}p> ?x }}")
+        for proven in (slow, quick):
+            inline.prove(proven, "memory", 0.001)
+        assert await inline.run(quick) is not None  # in a thread, and quick from now on
+        busy = asyncio.ensure_future(inline.run(slow))
+        deadline = time.monotonic() + 60
+        while not inline.running:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.001)
+        assert not inline.ready(slow), "its one thread is taken"
+        assert inline.ready(quick), "answered on the event loop, not in a thread"
+        answer = await inline.run(quick)
+        assert answer is not None and answer.body == b'{"head":{},"boolean":true}'
+        await busy
+    finally:
+        inline.close()
