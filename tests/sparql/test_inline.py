@@ -112,16 +112,25 @@ async def test_only_a_quick_answer_of_the_in_memory_copy_at_this_generation_prov
         inline.close()
 
 
-async def test_a_run_that_takes_too_long_here_is_left_to_the_workers() -> None:
+EX = "http://example.org/"
+SLOW = f"SELECT (COUNT(*) AS ?n) {{ ?a <{EX}p> ?x . ?b <{EX}p> ?x }}"
+"""Over `crowded()`: eight million joined rows, long enough to hold a thread a while."""
+
+
+def crowded() -> ox.Store:
     store = ox.Store()
-    ex = "http://example.org/"
     store.extend(
-        ox.Quad(ox.NamedNode(f"{ex}{n}"), ox.NamedNode(f"{ex}p"), ox.Literal(str(n % 50)))
+        ox.Quad(ox.NamedNode(f"{EX}{n}"), ox.NamedNode(f"{EX}p"), ox.Literal(str(n % 50)))
         for n in range(20_000)
     )
+    return store
+
+
+async def test_a_run_that_takes_too_long_here_is_left_to_the_workers() -> None:
+    store = crowded()
     inline = Inline(store, patience=0.001)
     try:
-        slow = job(f"SELECT (COUNT(*) AS ?n) {{ ?a <{ex}p> ?x . ?b <{ex}p> ?x }}")
+        slow = job(SLOW)
         inline.prove(slow, "memory", 0.001)
         assert await inline.run(slow) is None, "handed to a worker, where it can be stopped"
         assert not inline.ready(slow)
@@ -160,16 +169,11 @@ async def until_copy(client: TestClient, query: str) -> list[str]:
 
 
 async def test_a_quick_query_needs_no_free_thread() -> None:
-    store = ox.Store()
-    ex = "http://example.org/"
-    store.extend(
-        ox.Quad(ox.NamedNode(f"{ex}{n}"), ox.NamedNode(f"{ex}p"), ox.Literal(str(n % 50)))
-        for n in range(20_000)
-    )
+    store = crowded()
     inline = Inline(store, slots=1)
     try:
-        slow = job(f"SELECT (COUNT(*) AS ?n) {{ ?a <{ex}p> ?x . ?b <{ex}p> ?x }}")
-        quick = job(f"ASK {{ <{ex}1> <{ex}p> ?x }}")
+        slow = job(SLOW)
+        quick = job(f"ASK {{ <{EX}1> <{EX}p> ?x }}")
         for proven in (slow, quick):
             inline.prove(proven, "memory", 0.001)
         assert await inline.run(quick) is not None  # in a thread, and quick from now on
