@@ -30,6 +30,7 @@ async def ping(options: dict[str, Any], timeout: float = 3.0) -> None:
     """Raise unless the cluster answers a metadata request within `timeout` seconds."""
     client = AIOKafkaClient(**options, request_timeout_ms=int(timeout * 1000))
     try:
-        await asyncio.wait_for(client.bootstrap(), timeout)
+        async with asyncio.timeout(timeout):
+            await client.bootstrap()
     finally:
         await client.close()

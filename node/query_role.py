@@ -161,7 +161,8 @@ class QueryRole:
             if self._progress is None:
                 self._progress = asyncio.Event()
             with contextlib.suppress(TimeoutError):  # re-check: a wake may precede the loop
-                await asyncio.wait_for(self._progress.wait(), min(left, POLL))
+                async with asyncio.timeout(min(left, POLL)):
+                    await self._progress.wait()
         return True
 
     def _close(self) -> None:

@@ -147,7 +147,8 @@ class Bridge:
             except Exception:  # one bad scan must not end the bridge
                 log.exception("button scan failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), 30)
+                async with asyncio.timeout(30):
+                    await self.wake.wait()
             self.wake.clear()
 
 

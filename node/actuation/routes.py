@@ -244,7 +244,8 @@ async def switching_events(request: web.Request) -> web.StreamResponse:
         if (last is not None and last[0] in FINAL) or loop.time() >= give_up:
             break
         try:
-            await asyncio.wait_for(waiter.wait(), min(15.0, give_up - loop.time()))
+            async with asyncio.timeout(min(15.0, give_up - loop.time())):
+                await waiter.wait()
         except TimeoutError:
             await response.write(b": still waiting\n\n")
     await response.write_eof()

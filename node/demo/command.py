@@ -170,7 +170,8 @@ async def simulate(
                     ):
                         pass
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+            async with asyncio.timeout(interval):
+                await stop.wait()
 
 
 def banner(placed: list[tuple[Village, Path, int]], kafka: str, folder: Path) -> str:

@@ -60,7 +60,8 @@ class CommitSignal:
         if self.closed:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
 
 
 def read_page(node: Node, after: int, limit: int) -> tuple[dict[str, Any], int]:

@@ -105,8 +105,9 @@ async def notifier(app: web.Application) -> AsyncIterator[None]:
 
     async def keep() -> None:
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(wake.wait(), 60)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(60):
+                    await wake.wait()
             wake.clear()
             try:
                 await asyncio.to_thread(send_all, node)

@@ -116,7 +116,8 @@ class Fetcher:
                 except Exception:  # a database in trouble now is tried again next round
                     log.exception("fetching photos of forwarded reports failed")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), POLL)
+                    async with asyncio.timeout(POLL):
+                        await self.wake.wait()
 
     async def round(self, session: aiohttp.ClientSession) -> None:
         now = time.monotonic()

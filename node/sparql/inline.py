@@ -198,7 +198,8 @@ class Inline:
         future = loop.run_in_executor(self.executor, answer, store, job)
         future.add_done_callback(lambda done: self._finished(done, on_copy))
         try:
-            kind, body, seconds = await asyncio.wait_for(asyncio.shield(future), self.patience)
+            async with asyncio.timeout(self.patience):
+                kind, body, seconds = await asyncio.shield(future)
         except Exception:  # too slow here, or failed: the worker says why, properly
             self._refuse(job)
             return None

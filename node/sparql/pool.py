@@ -512,7 +512,8 @@ async def _readable(conn: Connection, timeout: float) -> bool:
 
     loop.add_reader(descriptor, wake)
     try:
-        await asyncio.wait_for(ready, timeout)
+        async with asyncio.timeout(timeout):
+            await ready
         return True
     except TimeoutError:
         return False

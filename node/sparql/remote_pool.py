@@ -70,7 +70,8 @@ class RemotePool:
         deadline = time.monotonic() + timeout
         self.waiting += 1
         try:
-            await asyncio.wait_for(self.slots.acquire(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.slots.acquire()
         except TimeoutError:
             raise QueryTimeout(started=False) from None
         finally:

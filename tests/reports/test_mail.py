@@ -4,13 +4,19 @@ the operator turned it on."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
+from allmende.node.reports.mail import notifier
 from tests.federation.villages import eventually
 from tests.reports.conftest import INSIDE, Served
 from tests.reports.smtp import smtp_server
+from tests.support import make_node
 
 
 async def file(session: aiohttp.ClientSession, served: Served, **extra: str) -> str:
@@ -70,3 +76,23 @@ async def test_reporters_get_a_mail_per_status_change(served: Served) -> None:
     bodies = [m.get_content() for m in inbox.messages if m["To"] == "hanna@example.org"]
     assert any("Schild steht wieder" in b and with_mail in b for b in bodies)
     assert all(m["From"] == "bauhof@luetjenholm.example" for m in inbox.messages)
+
+
+async def test_the_mailer_stops_when_told_to_as_it_is_woken(tmp_path: Path) -> None:
+    """Shutdown cancels the mailer just as a commit wakes it: it must end, not wait on."""
+    node = make_node(tmp_path / "node")
+    app = web.Application()
+    app["node"] = node
+    running = notifier(app)
+    try:
+        await anext(running)
+        await asyncio.sleep(0)  # the mailer waits for a wake
+        node.commit_listeners[-1]()  # a commit wakes it ...
+        await asyncio.sleep(0)  # ... its wait is over, the mailer not yet resumed
+        stopping = asyncio.timeout(10)
+        async with stopping:  # ... and the node stops
+            with contextlib.suppress(StopAsyncIteration):
+                await anext(running)
+        assert not stopping.expired(), "the mailer went on waiting after it was cancelled"
+    finally:
+        node.close()
