@@ -115,9 +115,19 @@ class Negotiations(NegotiationProcesses):
         participant: str,
         body: dict[str, Any],
         attributes: Mapping[str, Any] | None = None,
+    ) -> tuple[Negotiation, bool]:
+        """The negotiation a ContractRequestMessage without providerPid begins, and whether
+        it is new (`begin`); `attributes`: what the consumer proved about itself
+        (node.identity)."""
+        return await self.begin(
+            participant,
+            body["consumerPid"],
+            lambda: self._requested(participant, body, attributes),
+        )
+
+    async def _requested(
+        self, participant: str, body: dict[str, Any], attributes: Mapping[str, Any] | None
     ) -> Negotiation:
-        """A new negotiation from a ContractRequestMessage without providerPid;
-        `attributes`: what the consumer proved about itself (node.identity)."""
         pids = {"consumerPid": body["consumerPid"]}
         try:
             callback = check_callback(self.node, body["callbackAddress"])

@@ -12,11 +12,11 @@ import asyncio
 import logging
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from allmende.node.auth import mint_token
 from allmende.node.dsp.callbacks import NOT_YET, CallbackFailed, Sender
@@ -73,6 +73,30 @@ class Processes(ABC, Generic[Row]):
         if row is None or row.role != self.role or row.participant != participant:
             raise DspError(404, f"no process {pid!r} of yours here", code="NotFound")
         return row
+
+    async def begin(
+        self, participant: str, consumer_pid: str, make: Callable[[], Awaitable[Row]]
+    ) -> tuple[Row, bool]:
+        """The process a consumer's first message begins (`make` checks and inserts it),
+        or the one it began already, and whether it is new: a consumer that did not hear
+        the answer in time sends the same message again (EDC does, when busy), and a second
+        process for it would run its own plan beside the first."""
+        async with self._lock(f"begin {participant} {consumer_pid}"):
+            found = await asyncio.to_thread(self._begun, participant, consumer_pid)
+            if found is not None:
+                return found, False
+            return await make(), True
+
+    def _begun(self, participant: str, consumer_pid: str) -> Row | None:
+        model: Any = self.model
+        with Session(self.node.engine) as session:
+            query = select(model).where(
+                col(model.role) == self.role,
+                col(model.participant) == participant,
+                col(model.consumer_pid) == consumer_pid,
+                col(model.state) != "TERMINATED",  # one that ended may be begun anew
+            )
+            return session.exec(query).first()
 
     async def insert(self, row: Row) -> Row:
         def save() -> Row:

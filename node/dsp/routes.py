@@ -136,8 +136,8 @@ async def negotiation_request(request: web.Request) -> web.StreamResponse:
     if "providerPid" in body:
         raise DspError(400, "a new negotiation has no providerPid; counter-offers go to /request")
     service = _negotiations(request)
-    row = await service.request(who, body, request.get("participant_attributes"))
-    plan = service.plan(row, "requested")
+    row, new = await service.request(who, body, request.get("participant_attributes"))
+    plan = service.plan(row, "requested") if new else ()  # a repeat: the first one's runs
     return await respond_then(
         request, service.describe(row), 201, lambda: service.react(row.pid, plan)
     )
@@ -204,8 +204,8 @@ async def transfer_request(request: web.Request) -> web.StreamResponse:
     who = await participant(request)
     body = await read(request, "TransferRequestMessage")
     service = _transfers(request)
-    row = await service.request(who, body)
-    plan = service.plan(row, "requested")
+    row, new = await service.request(who, body)
+    plan = service.plan(row, "requested") if new else ()  # a repeat: the first one's runs
     return await respond_then(
         request, service.describe(row), 201, lambda: service.react(row.pid, plan)
     )

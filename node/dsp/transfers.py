@@ -50,7 +50,13 @@ def _unfinished_negotiation(node: Node, agreement_id: str) -> bool:
 
 
 class Transfers(TransferProcesses):
-    async def request(self, participant: str, body: dict[str, Any]) -> Transfer:
+    async def request(self, participant: str, body: dict[str, Any]) -> tuple[Transfer, bool]:
+        """The transfer a TransferRequestMessage begins, and whether it is new (`begin`)."""
+        return await self.begin(
+            participant, body["consumerPid"], lambda: self._requested(participant, body)
+        )
+
+    async def _requested(self, participant: str, body: dict[str, Any]) -> Transfer:
         pids = {"consumerPid": body["consumerPid"]}
         try:
             callback = check_callback(self.node, body["callbackAddress"])

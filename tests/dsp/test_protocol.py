@@ -359,3 +359,17 @@ async def test_declared_place_is_agreed_and_recorded_the_recipient_is_the_assign
     # and enforced as agreed: the token for it opens the data
     token = access_token(village.node, row)
     assert decide(village.node, token, "pegel-ort", "download").permitted
+
+
+async def test_a_request_sent_again_is_the_same_negotiation(village: Village) -> None:
+    """EDC, when busy, sends its ContractRequestMessage again before it has the answer: the
+    negotiation it began answers again, and no second one runs its own plan beside it."""
+    answers = await asyncio.gather(
+        *(village.post("/dsp/negotiations/request", contract_request(village, OPEN)) for _ in "ab")
+    )
+    assert [status for status, _ in answers] == [201, 201], answers
+    assert answers[0][1]["providerPid"] == answers[1][1]["providerPid"]
+    await village.consumer.next("/negotiations/urn:uuid:consumer-1/agreement")
+    status, again = await village.post("/dsp/negotiations/request", contract_request(village, OPEN))
+    assert status == 201 and again["providerPid"] == answers[0][1]["providerPid"]
+    assert len(recent(village.node.engine, Negotiation)) == 1
