@@ -58,6 +58,8 @@ class Processes(ABC, Generic[Row]):
         self.plans = plans
         self.sender = sender
         self._locks: dict[str, asyncio.Lock] = {}
+        self._beginning = asyncio.Lock()
+        """One first message at a time: looked up and inserted in turn (they are rare)."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _lock(self, pid: str) -> asyncio.Lock:
@@ -81,7 +83,7 @@ class Processes(ABC, Generic[Row]):
         or the one it began already, and whether it is new: a consumer that did not hear
         the answer in time sends the same message again (EDC does, when busy), and a second
         process for it would run its own plan beside the first."""
-        async with self._lock(f"begin {participant} {consumer_pid}"):
+        async with self._beginning:
             found = await asyncio.to_thread(self._begun, participant, consumer_pid)
             if found is not None:
                 return found, False
